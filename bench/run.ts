@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: prints one JSON object per line per benchmark (DESIGN.md contract): at least
+ * bench, events, wallMs, eventsPerMs, and for whole-cluster runs simSeconds and speedup
+ * (simulated seconds per wall-clock second). Pass benchmark name prefixes to run a subset.
+ */
+import { benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
+import type { BenchResult } from './measure.ts';
+
+const benches: Array<[string, () => BenchResult]> = [
+  ['kernel.queue', () => benchQueue()],
+  ['kernel.raw', () => benchRawKernel()],
+  ['kernel.xstate-cluster', () => benchSampleCluster(false, true)],
+  ['kernel.xstate-cluster+faults', () => benchSampleCluster(true, true)],
+  ['kernel.xstate-cluster (guard off)', () => benchSampleCluster(false, false)],
+];
+
+const filters = process.argv.slice(2);
+let raw: number | undefined;
+for (const [name, bench] of benches) {
+  if (filters.length > 0 && !filters.some((f) => name.startsWith(f))) continue;
+  const result = bench();
+  if (name === 'kernel.raw') raw = result.eventsPerMs;
+  if (name.startsWith('kernel.xstate') && raw !== undefined) result['ratioToRaw'] = Math.round((result.eventsPerMs / raw) * 1000) / 1000;
+  process.stdout.write(JSON.stringify(result) + '\n');
+}

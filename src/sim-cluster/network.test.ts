@@ -1,0 +1,242 @@
+import { describe, expect, test } from 'vitest';
+import type { CloseReason, ConnectionEnd, LinkOptions } from './network.ts';
+import { Simulation } from './simulation.ts';
+import { MS, SECOND } from './time.ts';
+
+const FIXED: LinkOptions = { latency: { baseUs: 1 * MS, jitterUs: 0, tailChance: 0, tailUs: 0 }, dropRate: 0, duplicateRate: 0 };
+
+interface Log {
+  received: Array<[number, unknown]>;
+  closes: Array<[number, string, CloseReason]>;
+  opened: number[];
+}
+
+/**
+ * Two nodes: `server` on node s (records what it receives, keeps accepted ends in `accepted`),
+ * `client` on node c (its connection end is returned through `clientEnd()`).
+ */
+function pair(link: LinkOptions = FIXED, seed = 1) {
+  const sim = new Simulation({ seed, network: { link } });
+  sim.addNode('s');
+  sim.addNode('c');
+  const server: Log = { received: [], closes: [], opened: [] };
+  const client: Log = { received: [], closes: [], opened: [] };
+  const accepted: ConnectionEnd[] = [];
+  let end: ConnectionEnd | null = null;
+  sim.addProcess({
+    name: 'server', node: 's', boot: () => ({
+      onAccept(conn) {
+        accepted.push(conn);
+        conn.onMessage = (m) => server.received.push([sim.now, m]);
+        conn.onClose = (r) => server.closes.push([sim.now, conn.id, r]);
+      },
+      onDatagram: (_from, m) => server.received.push([sim.now, m]),
+    }),
+  });
+  sim.addProcess({ name: 'client', node: 'c', boot: () => ({ onDatagram: (_f, m) => client.received.push([sim.now, m]) }) });
+  sim.run({ until: 0 });
+  const clientCtx = () => {
+    const ctx = sim.process('client').ctx;
+    if (ctx === null) throw new Error('client not running');
+    return ctx;
+  };
+  const dial = (timeoutUs?: number): ConnectionEnd => {
+    end = clientCtx().connect('server', {
+      onOpen: () => client.opened.push(sim.now),
+      onMessage: (m) => client.received.push([sim.now, m]),
+      onClose: (r) => client.closes.push([sim.now, end!.id, r]),
+    }, timeoutUs === undefined ? {} : { timeoutUs });
+    return end;
+  };
+  return { sim, server, client, accepted, dial, clientCtx };
+}
+
+describe('datagrams', () => {
+  test('arrive after the link latency; loss and duplication rates are within tolerance', () => {
+    const link: LinkOptions = { latency: { baseUs: 100, jitterUs: 400, tailChance: 0, tailUs: 0 }, dropRate: 0.2, duplicateRate: 0.1 };
+    const { sim, server, clientCtx } = pair(link);
+    const n = 20_000;
+    for (let i = 0; i < n; i++) clientCtx().sendDatagram('server', i);
+    sim.run();
+    for (const [t] of server.received) {
+      expect(t).toBeGreaterThanOrEqual(100);
+      expect(t).toBeLessThanOrEqual(500);
+    }
+    const distinct = new Set(server.received.map(([, m]) => m)).size;
+    const dups = server.received.length - distinct;
+    // Expected: 16,000 delivered, 1,600 duplicated. Tolerances are ~5 standard deviations.
+    expect(distinct).toBeGreaterThan(16_000 - 300);
+    expect(distinct).toBeLessThan(16_000 + 300);
+    expect(dups).toBeGreaterThan(1_600 - 200);
+    expect(dups).toBeLessThan(1_600 + 200);
+  });
+
+  test('a symmetric partition drops both ways; heal restores', () => {
+    const { sim, server, client, clientCtx } = pair();
+    sim.network.partition(['s'], ['c']);
+    clientCtx().sendDatagram('server', 'lost');
+    sim.process('server').ctx!.sendDatagram('client', 'lost too');
+    sim.run({ until: SECOND });
+    sim.network.heal(['s'], ['c']);
+    clientCtx().sendDatagram('server', 'after heal');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['after heal']);
+    expect(client.received).toEqual([]);
+  });
+
+  test('an asymmetric partition cuts one direction only', () => {
+    const { sim, server, client, clientCtx } = pair();
+    sim.network.partition(['c'], ['s'], true);
+    clientCtx().sendDatagram('server', 'c->s');
+    sim.process('server').ctx!.sendDatagram('client', 's->c');
+    sim.run();
+    expect(server.received).toEqual([]);
+    expect(client.received.map(([, m]) => m)).toEqual(['s->c']);
+  });
+
+  test('a datagram in flight when the partition starts is dropped', () => {
+    const { sim, server, clientCtx } = pair();
+    clientCtx().sendDatagram('server', 'x');
+    sim.at(500, () => sim.network.isolate('s'));
+    sim.run();
+    expect(server.received).toEqual([]);
+  });
+});
+
+describe('connections', () => {
+  test('handshake, ordered delivery despite jitter, graceful close', () => {
+    const jittery: LinkOptions = { latency: { baseUs: 100, jitterUs: 5 * MS, tailChance: 0.2, tailUs: 50 * MS }, dropRate: 0, duplicateRate: 0 };
+    const { sim, server, client, accepted, dial } = pair(jittery);
+    const end = dial();
+    sim.run();
+    expect(client.opened.length).toBe(1);
+    for (let i = 0; i < 500; i++) end.send(i);
+    end.close();
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(server.closes.map(([, , r]) => r)).toEqual(['closed']);
+    expect(accepted[0]!.state).toBe('closed');
+    expect(end.send('late')).toBe(false);
+  });
+
+  test('loss on a connection delays segments (retransmission) but never loses or reorders them', () => {
+    const lossy: LinkOptions = { ...FIXED, dropRate: 0.3 };
+    const { sim, server, dial } = pair(lossy);
+    const end = dial();
+    sim.run();
+    for (let i = 0; i < 200; i++) end.send(i);
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(server.received.at(-1)![0]).toBeGreaterThan(200 * MS); // some segments waited for an RTO
+  });
+
+  test('partition: data is held (sender unaware, receiver half-open) and delivered in order after heal', () => {
+    const { sim, server, client, dial } = pair();
+    const end = dial();
+    sim.run();
+    end.send('before');
+    sim.run();
+    sim.network.partition(['s'], ['c']);
+    end.send('during-1');
+    end.send('during-2');
+    sim.run({ until: 30 * SECOND });
+    expect(server.received.map(([, m]) => m)).toEqual(['before']);
+    expect(server.closes).toEqual([]);
+    expect(client.closes).toEqual([]);
+    sim.network.heal(['s'], ['c']);
+    end.send('after');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['before', 'during-1', 'during-2', 'after']);
+    expect(server.received[1]![0]).toBeGreaterThanOrEqual(30 * SECOND);
+  });
+
+  test('data held past the TCP user timeout fails the sender with timeout; the receiver stays half-open', () => {
+    const sim0 = pair();
+    const { sim, server, client, accepted, dial } = sim0;
+    const end = dial();
+    sim.run();
+    const t0 = sim.now;
+    sim.network.isolate('s');
+    end.send('doomed');
+    sim.run({ until: t0 + 1000 * SECOND });
+    expect(client.closes).toEqual([[t0 + sim.network.options.tcpUserTimeoutUs, end.id, 'timeout']]);
+    expect(server.closes).toEqual([]);
+    expect(accepted[0]!.state).toBe('open');
+  });
+
+  test('process crash on a live host: the peer gets reset', () => {
+    const { sim, client, dial } = pair();
+    dial();
+    sim.run();
+    sim.crash('server');
+    sim.run();
+    expect(client.closes.map(([, , r]) => r)).toEqual(['reset']);
+  });
+
+  test('node death: the peer hears nothing (half-open) until it writes, and gets reset once the host is back', () => {
+    const { sim, client, dial } = pair();
+    const end = dial();
+    sim.run();
+    sim.failNode('s');
+    sim.run({ until: 100 * SECOND });
+    expect(client.closes).toEqual([]);
+    expect(end.isOpen).toBe(true);
+    end.send('into the void');
+    sim.run({ until: 200 * SECOND });
+    expect(client.closes).toEqual([]);
+    sim.recoverNode('s'); // host back, process not restarted: the kernel answers RST
+    sim.run();
+    expect(client.closes.map(([, , r]) => r)).toEqual(['reset']);
+  });
+
+  test('a paused receiver buffers data and reads it on resume; the sender notices nothing', () => {
+    const { sim, server, client, dial } = pair();
+    const end = dial();
+    sim.run();
+    sim.pause('server');
+    end.send(1);
+    end.send(2);
+    sim.run({ until: 20 * SECOND });
+    expect(server.received).toEqual([]);
+    sim.resume('server');
+    sim.run();
+    expect(server.received).toEqual([[20 * SECOND, 1], [20 * SECOND, 2]]);
+    expect(client.closes).toEqual([]);
+  });
+
+  test('connect to a host with nothing running is refused; to an unreachable host it times out', () => {
+    const { sim, client, dial } = pair();
+    sim.crash('server');
+    dial();
+    sim.run();
+    expect(client.closes.map(([, , r]) => r)).toEqual(['refused']);
+    sim.start('server');
+    sim.network.isolate('s');
+    const t0 = sim.now;
+    dial(5 * SECOND);
+    sim.run();
+    expect(client.closes[1]).toEqual([t0 + 5 * SECOND, 'c1', 'connect-timeout']);
+  });
+
+  test('a SYN retried across a short partition connects once it heals', () => {
+    const { sim, client, dial } = pair();
+    sim.network.isolate('s');
+    dial(30 * SECOND);
+    sim.at(2500 * MS, () => sim.network.rejoin('s'));
+    sim.run();
+    // SYN retries at 1 s and 3 s (Linux doubling): the one at 3 s gets through.
+    expect(client.opened).toEqual([3 * SECOND + 2 * MS]);
+  });
+
+  test('keepalive detects a silent peer after idle + probes x interval', () => {
+    const { sim, accepted, server, dial } = pair();
+    dial();
+    sim.run();
+    accepted[0]!.enableKeepAlive({ idleUs: 15 * SECOND, intervalUs: 15 * SECOND, probes: 9 });
+    const t0 = sim.now;
+    sim.failNode('c');
+    sim.run({ until: t0 + 1000 * SECOND });
+    // Probes at idle (15 s) then every 15 s; the 9th unanswered one closes the end.
+    expect(server.closes).toEqual([[t0 + 15 * SECOND + 8 * 15 * SECOND, accepted[0]!.id, 'keepalive']]);
+  });
+});

@@ -1,0 +1,622 @@
+import type { RandomStream } from './random.ts';
+import type { SimNode, SimProcess, TimerHandle } from './process.ts';
+import { MS, SECOND, type Micros } from './time.ts';
+
+/**
+ * One-way latency of a link: `baseUs + uniform[0, jitterUs] + (with probability tailChance)
+ * uniform[0, tailUs]`. Built from uniform draws only (no exp/log) so samples are bit-identical on
+ * every engine; the optional tail gives the occasional slow packet that reorders causality.
+ */
+export interface LatencyModel {
+  baseUs: Micros;
+  jitterUs: Micros;
+  tailChance: number;
+  tailUs: Micros;
+}
+
+/** Fault and delay knobs of one directed link between two nodes. */
+export interface LinkOptions {
+  latency: LatencyModel;
+  /**
+   * Probability that a datagram is lost. On a connection a lost segment is retransmitted by TCP,
+   * so it costs one retransmission timeout (doubling per consecutive loss) instead of vanishing.
+   */
+  dropRate: number;
+  /**
+   * Probability that a datagram is delivered twice (the copy with its own latency). TCP discards
+   * duplicate segments by sequence number, so connections never see duplicates; duplicated
+   * application messages come from the model's own retries, not from the network.
+   */
+  duplicateRate: number;
+}
+
+export interface NetworkOptions {
+  /** Link between two different nodes. Default: 200 µs + up to 300 µs jitter, 1% tail up to 5 ms, no loss. */
+  link: LinkOptions;
+  /** Link between two processes on the same node (loopback). Default: 20 µs + up to 20 µs. */
+  loopback: LinkOptions;
+  /**
+   * How long unacknowledged data may wait on an unreachable peer before the sender's connection
+   * fails with `timeout` (Linux tcp_retries2=15: about 924.6 s; spec real-world-semantics §6 fact 5).
+   */
+  tcpUserTimeoutUs: Micros;
+  /** First retransmission timeout for a lost segment (Linux TCP_RTO_MIN, 200 ms). */
+  tcpRtoUs: Micros;
+  /** Consecutive losses of one segment before the connection fails (tcp_retries2 = 15). */
+  tcpMaxRetransmits: number;
+  /** Default dial timeout when the SYN gets no answer (Linux tcp_syn_retries=6: 127 s). */
+  connectTimeoutUs: Micros;
+}
+
+export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
+  link: { latency: { baseUs: 200, jitterUs: 300, tailChance: 0.01, tailUs: 5 * MS }, dropRate: 0, duplicateRate: 0 },
+  loopback: { latency: { baseUs: 20, jitterUs: 20, tailChance: 0, tailUs: 0 }, dropRate: 0, duplicateRate: 0 },
+  tcpUserTimeoutUs: 924_600 * MS,
+  tcpRtoUs: 200 * MS,
+  tcpMaxRetransmits: 15,
+  connectTimeoutUs: 127 * SECOND,
+};
+
+/**
+ * Why a connection end closed, from that end's point of view:
+ * - `closed`: the peer closed it gracefully (FIN);
+ * - `reset`: the peer's process died on a live host, or the peer no longer knows the connection (RST);
+ * - `refused`: nothing accepted the connect (process down on a live host);
+ * - `timeout`: data could not be delivered within the TCP user timeout, or a segment was lost too often;
+ * - `connect-timeout`: the dial got no answer in time (partition, dead node);
+ * - `keepalive`: TCP keepalive probes went unanswered.
+ */
+export type CloseReason = 'closed' | 'reset' | 'refused' | 'timeout' | 'connect-timeout' | 'keepalive';
+
+export interface ConnectionHandlers {
+  onOpen?: () => void;
+  onMessage?: (payload: unknown) => void;
+  onClose?: (reason: CloseReason) => void;
+}
+
+export interface KeepAliveOptions {
+  /** Idle time before the first probe. Go's net.Dialer default: 15 s. */
+  idleUs: Micros;
+  /** Time between probes. Go default: 15 s. */
+  intervalUs: Micros;
+  /** Unanswered probes before the connection fails. Go default: 9. */
+  probes: number;
+}
+
+export interface ConnectOptions {
+  /** Dial timeout; default `NetworkOptions.connectTimeoutUs`. */
+  timeoutUs?: Micros;
+  /** TCP keepalive on the client end; off by default. */
+  keepAlive?: KeepAliveOptions;
+}
+
+type SegmentKind = 'data' | 'fin' | 'rst' | 'synack';
+
+interface Segment {
+  kind: SegmentKind;
+  seq: number;
+  payload: unknown;
+  /** When it was first found unreachable (for the user timeout), or -1 if never held. */
+  heldSince: Micros;
+}
+
+/** What the network needs from the simulation that owns it. */
+export interface NetworkHost {
+  readonly now: Micros;
+  /** Schedules kernel work (not owned by any process) at a true time. */
+  schedule(time: Micros, run: () => void, label: string): void;
+  /** Schedules work owned by a process incarnation after a true delay. */
+  scheduleFor(proc: SimProcess, delayUs: Micros, run: () => void, label: string): TimerHandle;
+  cancel(handle: TimerHandle | null): void;
+  /** Runs `run` in the process if that incarnation is alive (deferred while paused); false if it is gone. */
+  deliverTo(proc: SimProcess, incarnation: number, run: () => void, label: string): boolean;
+  findProcess(name: string): SimProcess | undefined;
+  readonly rng: RandomStream;
+  record(p: string, k: string, d?: Record<string, unknown>): void;
+}
+
+/**
+ * One side of an ordered, reliable connection (a TCP socket, a WebSocket, a Redis client link).
+ * Segments travel in order, each with the link's latency; a direction that becomes unreachable
+ * (partition, dead node) holds them, as TCP's retransmissions would, until it heals or the user
+ * timeout fails the sender. The receiving side learns nothing: it stays half-open until its own
+ * timeouts fire (spec real-world-semantics §6 fact 6).
+ */
+export class ConnectionEnd {
+  state: 'connecting' | 'open' | 'closed' = 'connecting';
+  onOpen: (() => void) | undefined;
+  onMessage: ((payload: unknown) => void) | undefined;
+  onClose: ((reason: CloseReason) => void) | undefined;
+  /** Set once both ends exist. */
+  peer: ConnectionEnd | null = null;
+  /** @internal next sequence number of segments sent from this end */
+  sendSeq = 0;
+  /** @internal arrival time of the last segment sent from this end: later ones never overtake it */
+  arrivalFloor: Micros = 0;
+  /** @internal segments sent from this end waiting for the direction to become reachable */
+  held: Segment[] = [];
+  /** @internal user-timeout timer for held data */
+  heldTimer: TimerHandle | null = null;
+  /** @internal keepalive probe timer */
+  keepAliveTimer: TimerHandle | null = null;
+  /** @internal dial timeout, cancelled when the handshake completes */
+  dialTimer: TimerHandle | null = null;
+
+  constructor(
+    private readonly net: Network,
+    readonly id: string,
+    readonly side: 'client' | 'server',
+    readonly process: SimProcess,
+    readonly incarnation: number,
+    readonly remote: string,
+  ) {}
+
+  get local(): string {
+    return this.process.name;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /**
+   * Writes one message. Returns false, as a failed write would error, when the end is not open.
+   * True means only that the local kernel took it: it may still be lost with the connection.
+   */
+  send(payload: unknown): boolean {
+    if (this.state !== 'open') return false;
+    this.net.transmit(this, 'data', payload);
+    return true;
+  }
+
+  /** Closes gracefully: data already written is delivered, then the peer sees `closed`. */
+  close(): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.net.closeLocally(this, 'local');
+    if (wasOpen) this.net.transmit(this, 'fin', undefined);
+  }
+
+  /** Turns on TCP keepalive probing for this end (Go enables it on dialed and accepted sockets). */
+  enableKeepAlive(options: KeepAliveOptions): void {
+    this.net.startKeepAlive(this, options);
+  }
+}
+
+/**
+ * The simulated network: datagrams and ordered connections between processes, per-link latency,
+ * loss and duplication, and partitions between node groups (symmetric or one-way), with heal.
+ * Reachability is judged per direction at send and at arrival: a segment in flight when a partition
+ * starts is held, not delivered.
+ */
+export class Network {
+  readonly options: NetworkOptions;
+  private readonly nodes: SimNode[] = [];
+  /** blocked[from * n + to] counts the partitions cutting that direction (overlapping partitions nest). */
+  private blocked = new Uint16Array(0);
+  private readonly linkOverrides = new Map<number, LinkOptions>();
+  /** Ends holding undelivered segments, re-examined on heal and node recovery. */
+  private readonly holding = new Set<ConnectionEnd>();
+  private nextConnId = 0;
+  /** Record one trace event per delivered message (for timelines); part of the hash either way. */
+  readonly traceMessages: boolean;
+
+  constructor(
+    private readonly host: NetworkHost,
+    options: Partial<NetworkOptions> = {},
+    traceMessages = true,
+  ) {
+    this.options = { ...DEFAULT_NETWORK_OPTIONS, ...options };
+    this.traceMessages = traceMessages;
+  }
+
+  /** @internal called by the simulation when it adds a node */
+  addNode(node: SimNode): void {
+    this.nodes.push(node);
+    const n = this.nodes.length;
+    const next = new Uint16Array(n * n);
+    const m = n - 1;
+    for (let f = 0; f < m; f++) for (let t = 0; t < m; t++) next[f * n + t] = this.blocked[f * m + t]!;
+    this.blocked = next;
+  }
+
+  // ---- partitions ---------------------------------------------------------------------------
+
+  /**
+   * Cuts traffic between two groups of nodes. `oneWay` cuts only from `a` to `b` (asymmetric
+   * partition: b still reaches a). Partitions nest: a direction is open again only when every
+   * partition that cut it has healed.
+   */
+  partition(a: readonly string[], b: readonly string[], oneWay = false): void {
+    for (const from of a) for (const to of b) {
+      this.cut(from, to, +1);
+      if (!oneWay) this.cut(to, from, +1);
+    }
+    this.host.record('net', 'net.partition', { a: [...a], b: [...b], oneWay });
+  }
+
+  /** Undoes one `partition(a, b, oneWay)` call with the same arguments. */
+  heal(a: readonly string[], b: readonly string[], oneWay = false): void {
+    for (const from of a) for (const to of b) {
+      this.cut(from, to, -1);
+      if (!oneWay) this.cut(to, from, -1);
+    }
+    this.host.record('net', 'net.heal', { a: [...a], b: [...b], oneWay });
+    this.flushHeld();
+  }
+
+  /** Cuts one node off from every other node, both ways. */
+  isolate(node: string): void {
+    this.partition([node], this.otherNodes(node));
+  }
+
+  /** Undoes `isolate(node)`. */
+  rejoin(node: string): void {
+    this.heal([node], this.otherNodes(node));
+  }
+
+  /** Removes every partition. */
+  healAll(): void {
+    this.blocked.fill(0);
+    this.host.record('net', 'net.heal-all');
+    this.flushHeld();
+  }
+
+  /** Whether a segment from node `from` to node `to` would get through right now. */
+  reachable(from: SimNode, to: SimNode): boolean {
+    return to.up && this.blocked[from.index * this.nodes.length + to.index] === 0;
+  }
+
+  /** Overrides the options of the directed link from → to (bursts of loss, delay or duplication). */
+  setLink(from: string, to: string, options: LinkOptions): void {
+    this.linkOverrides.set(this.key(from, to), options);
+    this.host.record('net', 'net.link', { from, to, options: options as unknown as Record<string, unknown> });
+  }
+
+  /** Restores the default options of the directed link from → to. */
+  resetLink(from: string, to: string): void {
+    this.linkOverrides.delete(this.key(from, to));
+    this.host.record('net', 'net.link-reset', { from, to });
+  }
+
+  private otherNodes(node: string): string[] {
+    return this.nodes.filter((n) => n.name !== node).map((n) => n.name);
+  }
+
+  private nodeIndex(name: string): number {
+    const node = this.nodes.find((n) => n.name === name);
+    if (node === undefined) throw new Error(`unknown node '${name}'`);
+    return node.index;
+  }
+
+  private key(from: string, to: string): number {
+    return this.nodeIndex(from) * this.nodes.length + this.nodeIndex(to);
+  }
+
+  private cut(from: string, to: string, delta: 1 | -1): void {
+    if (from === to) return;
+    const k = this.key(from, to);
+    const v = this.blocked[k]! + delta;
+    if (v < 0) throw new Error(`heal of ${from} -> ${to}, which no partition cuts`);
+    this.blocked[k] = v;
+  }
+
+  private link(from: SimNode, to: SimNode): LinkOptions {
+    if (this.linkOverrides.size > 0) {
+      const o = this.linkOverrides.get(from.index * this.nodes.length + to.index);
+      if (o !== undefined) return o;
+    }
+    return from === to ? this.options.loopback : this.options.link;
+  }
+
+  private latency(model: LatencyModel): Micros {
+    const rng = this.host.rng;
+    let d = model.baseUs;
+    if (model.jitterUs > 0) d += rng.int(0, model.jitterUs);
+    if (model.tailChance > 0 && rng.chance(model.tailChance)) d += rng.int(0, model.tailUs);
+    return d;
+  }
+
+  // ---- datagrams ----------------------------------------------------------------------------
+
+  sendDatagram(from: SimProcess, target: string, payload: unknown): void {
+    const to = this.host.findProcess(target);
+    if (to === undefined) {
+      this.host.record(from.name, 'net.drop', { to: target, why: 'no-such-process' });
+      return;
+    }
+    const link = this.link(from.node, to.node);
+    const rng = this.host.rng;
+    if (rng.chance(link.dropRate)) {
+      this.host.record(from.name, 'net.drop', { to: target, why: 'loss' });
+      return;
+    }
+    const copies = rng.chance(link.duplicateRate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const at = this.host.now + this.latency(link.latency);
+      this.host.schedule(at, () => this.arriveDatagram(from, to, payload), 'datagram');
+    }
+  }
+
+  private arriveDatagram(from: SimProcess, to: SimProcess, payload: unknown): void {
+    if (!this.reachable(from.node, to.node)) {
+      this.host.record(from.name, 'net.drop', { to: to.name, why: 'unreachable' });
+      return;
+    }
+    const incarnation = to.incarnation;
+    const delivered = this.host.deliverTo(to, incarnation, () => {
+      if (this.traceMessages) this.host.record(to.name, 'net.datagram', { from: from.name });
+      to.behaviour?.onDatagram?.(from.name, payload);
+    }, 'datagram');
+    if (!delivered) this.host.record(from.name, 'net.drop', { to: to.name, why: 'process-down' });
+  }
+
+  // ---- connections --------------------------------------------------------------------------
+
+  connect(from: SimProcess, target: string, handlers: ConnectionHandlers, options: ConnectOptions = {}): ConnectionEnd {
+    const id = `c${this.nextConnId++}`;
+    const client = new ConnectionEnd(this, id, 'client', from, from.incarnation, target);
+    client.onOpen = handlers.onOpen;
+    client.onMessage = handlers.onMessage;
+    client.onClose = handlers.onClose;
+    from.ends.add(client);
+    this.host.record(from.name, 'conn.dial', { c: id, to: target });
+    const timeoutUs = options.timeoutUs ?? this.options.connectTimeoutUs;
+    const deadline = this.host.now + timeoutUs;
+    client.dialTimer = this.host.scheduleFor(from, timeoutUs, () => {
+      client.dialTimer = null;
+      this.closeRemotely(client, 'connect-timeout');
+    }, 'connect-timeout');
+    this.sendSyn(client, target, deadline, 1 * SECOND, options.keepAlive);
+    return client;
+  }
+
+  /**
+   * Sends a SYN. If the target node is unreachable, retries with Linux's SYN backoff (1 s, 2 s,
+   * 4 s, …) until the dial deadline.
+   */
+  private sendSyn(client: ConnectionEnd, target: string, deadline: Micros, retryUs: Micros, keepAlive: KeepAliveOptions | undefined): void {
+    if (client.state !== 'connecting') return;
+    const from = client.process;
+    const to = this.host.findProcess(target);
+    const retry = (): void => {
+      const at = this.host.now + retryUs;
+      if (at < deadline) {
+        this.host.scheduleFor(from, retryUs, () => this.sendSyn(client, target, deadline, retryUs * 2, keepAlive), 'syn-retry');
+      }
+    };
+    if (to === undefined) {
+      // No such host name: the dial fails at once, as a DNS or routing failure would.
+      this.host.schedule(this.host.now, () => this.refuse(client), 'refused');
+      return;
+    }
+    if (!this.reachable(from.node, to.node)) return retry();
+    const at = this.host.now + this.latency(this.link(from.node, to.node).latency);
+    this.host.schedule(at, () => {
+      if (client.state !== 'connecting') return;
+      if (!this.reachable(from.node, to.node)) return retry();
+      if (!to.alive || to.behaviour === null || to.behaviour.onAccept === undefined) {
+        // The host is up but nothing listens: RST comes back.
+        this.sendControlBack(to.node, from.node, () => this.refuse(client));
+        return;
+      }
+      const server = new ConnectionEnd(this, client.id, 'server', to, to.incarnation, from.name);
+      server.peer = client;
+      client.peer = server;
+      server.state = 'open';
+      to.ends.add(server);
+      // The listen backlog completes the handshake even if the process is paused; accept runs when it resumes.
+      this.host.deliverTo(to, to.incarnation, () => {
+        if (server.state !== 'open') return;
+        this.host.record(to.name, 'conn.accept', { c: server.id, from: from.name });
+        to.behaviour?.onAccept?.(server);
+      }, 'accept');
+      this.transmit(server, 'synack', undefined);
+      if (keepAlive !== undefined) this.startKeepAlive(client, keepAlive);
+    }, 'syn');
+  }
+
+  private refuse(client: ConnectionEnd): void {
+    if (client.state === 'connecting') this.closeRemotely(client, 'refused');
+  }
+
+  /** A control packet (RST) from one node to another: delivered after latency if reachable, else lost. */
+  private sendControlBack(from: SimNode, to: SimNode, run: () => void): void {
+    if (!this.reachable(from, to)) return;
+    this.host.schedule(this.host.now + this.latency(this.link(from, to).latency), () => {
+      if (this.reachable(from, to)) run();
+    }, 'rst');
+  }
+
+  /** @internal queues a segment from `end` towards its peer, in order. */
+  transmit(end: ConnectionEnd, kind: SegmentKind, payload: unknown): void {
+    const segment: Segment = { kind, seq: end.sendSeq++, payload, heldSince: -1 };
+    if (end.held.length > 0) {
+      this.hold(end, segment);
+      return;
+    }
+    this.launch(end, segment);
+  }
+
+  private launch(end: ConnectionEnd, segment: Segment): void {
+    const peer = end.peer!;
+    const from = end.process.node;
+    const to = peer.process.node;
+    if (!this.reachable(from, to)) {
+      this.hold(end, segment);
+      return;
+    }
+    const link = this.link(from, to);
+    let delay = this.latency(link.latency);
+    if (link.dropRate > 0) {
+      let rto = this.options.tcpRtoUs;
+      let losses = 0;
+      while (this.host.rng.chance(link.dropRate)) {
+        if (++losses > this.options.tcpMaxRetransmits) {
+          this.closeRemotely(end, 'timeout');
+          return;
+        }
+        delay += rto;
+        rto *= 2;
+      }
+    }
+    const at = Math.max(this.host.now + delay, end.arrivalFloor);
+    end.arrivalFloor = at;
+    this.host.schedule(at, () => this.arrive(end, segment), 'segment');
+  }
+
+  private arrive(end: ConnectionEnd, segment: Segment): void {
+    const peer = end.peer!;
+    if (!this.reachable(end.process.node, peer.process.node)) {
+      this.hold(end, segment);
+      return;
+    }
+    const peerGone = peer.process.incarnation !== peer.incarnation || !peer.process.alive;
+    if (peerGone || peer.state === 'closed') {
+      // The peer's host no longer knows this connection: it answers with RST (never to an RST).
+      if (segment.kind !== 'rst' && end.state !== 'closed') {
+        this.sendControlBack(peer.process.node, end.process.node, () => this.closeRemotely(end, 'reset'));
+      }
+      return;
+    }
+    this.host.deliverTo(peer.process, peer.incarnation, () => this.receive(peer, segment), 'recv');
+  }
+
+  private receive(end: ConnectionEnd, segment: Segment): void {
+    if (end.state === 'closed') return;
+    switch (segment.kind) {
+      case 'synack':
+        this.host.cancel(end.dialTimer);
+        end.dialTimer = null;
+        end.state = 'open';
+        this.host.record(end.local, 'conn.open', { c: end.id, to: end.remote });
+        end.onOpen?.();
+        return;
+      case 'data':
+        if (this.traceMessages) this.host.record(end.local, 'net.recv', { c: end.id, n: segment.seq });
+        end.onMessage?.(segment.payload);
+        return;
+      case 'fin':
+        this.closeRemotely(end, 'closed');
+        return;
+      case 'rst':
+        this.closeRemotely(end, 'reset');
+        return;
+    }
+  }
+
+  private hold(end: ConnectionEnd, segment: Segment): void {
+    if (segment.kind === 'rst') return; // RST is never retransmitted
+    if (segment.heldSince < 0) segment.heldSince = this.host.now;
+    const held = end.held;
+    let i = held.length;
+    while (i > 0 && held[i - 1]!.seq > segment.seq) i--;
+    held.splice(i, 0, segment);
+    this.holding.add(end);
+    if (end.heldTimer === null && end.process.alive && end.process.incarnation === end.incarnation) {
+      const oldest = held[0]!.heldSince;
+      const delay = Math.max(0, oldest + this.options.tcpUserTimeoutUs - this.host.now);
+      end.heldTimer = this.host.scheduleFor(end.process, delay, () => {
+        end.heldTimer = null;
+        if (end.held.length > 0) this.closeRemotely(end, 'timeout');
+      }, 'tcp-user-timeout');
+    }
+  }
+
+  /** Re-sends held segments on every direction that became reachable. */
+  private flushHeld(): void {
+    for (const end of [...this.holding]) {
+      const peer = end.peer!;
+      if (!this.reachable(end.process.node, peer.process.node)) continue;
+      const segments = end.held;
+      end.held = [];
+      this.holding.delete(end);
+      this.host.cancel(end.heldTimer);
+      end.heldTimer = null;
+      for (const s of segments) this.launch(end, s);
+    }
+  }
+
+  /** @internal the simulation calls this when a node comes back up */
+  nodeRecovered(): void {
+    this.flushHeld();
+  }
+
+  // ---- keepalive ----------------------------------------------------------------------------
+
+  /** @internal */
+  startKeepAlive(end: ConnectionEnd, options: KeepAliveOptions): void {
+    let unanswered = 0;
+    const probe = (): void => {
+      end.keepAliveTimer = null;
+      if (end.state !== 'open' || end.peer === null) return;
+      const peer = end.peer;
+      const there = this.reachable(end.process.node, peer.process.node);
+      const back = this.reachable(peer.process.node, end.process.node);
+      const peerKnowsUs = peer.process.incarnation === peer.incarnation && peer.process.alive && peer.state !== 'closed';
+      if (there && back && !peerKnowsUs) {
+        this.closeRemotely(end, 'reset');
+        return;
+      }
+      // A paused peer's kernel still answers probes (spec real-world-semantics §6 fact 6).
+      unanswered = there && back ? 0 : unanswered + 1;
+      if (unanswered >= options.probes) {
+        this.closeRemotely(end, 'keepalive');
+        return;
+      }
+      end.keepAliveTimer = this.host.scheduleFor(end.process, unanswered === 0 ? options.idleUs : options.intervalUs, probe, 'keepalive');
+    };
+    this.host.cancel(end.keepAliveTimer);
+    end.keepAliveTimer = this.host.scheduleFor(end.process, options.idleUs, probe, 'keepalive');
+  }
+
+  // ---- closing ------------------------------------------------------------------------------
+
+  /** @internal closes an end because of something the network did; the owner's onClose runs. */
+  closeRemotely(end: ConnectionEnd, reason: CloseReason): void {
+    if (end.state === 'closed') return;
+    this.closeLocally(end, reason);
+    end.onClose?.(reason);
+  }
+
+  /** @internal marks an end closed and releases its timers, without notifying its owner. */
+  closeLocally(end: ConnectionEnd, reason: CloseReason | 'local'): void {
+    if (end.state === 'closed') return;
+    end.state = 'closed';
+    end.process.ends.delete(end);
+    this.host.cancel(end.keepAliveTimer);
+    end.keepAliveTimer = null;
+    this.host.cancel(end.dialTimer);
+    end.dialTimer = null;
+    if (reason !== 'local') {
+      end.held = [];
+      this.holding.delete(end);
+      this.host.cancel(end.heldTimer);
+      end.heldTimer = null;
+    }
+    this.host.record(end.local, 'conn.close', { c: end.id, reason });
+  }
+
+  /**
+   * @internal the process owning these ends died. With `reset` (a process crash on a live host)
+   * the kernel sends RST to each peer; without (node death) nothing is sent and peers stay half-open.
+   */
+  processDied(proc: SimProcess, reset: boolean): void {
+    for (const end of [...proc.ends]) {
+      end.state = 'closed';
+      end.held = [];
+      this.holding.delete(end);
+      end.heldTimer = null;
+      end.keepAliveTimer = null;
+      end.dialTimer = null;
+      this.host.record(proc.name, 'conn.close', { c: end.id, reason: reset ? 'crash' : 'node-down' });
+      const peer = end.peer;
+      if (reset && peer !== null) {
+        this.sendControlBack(proc.node, peer.process.node, () => {
+          if (peer.process.incarnation === peer.incarnation) this.host.deliverTo(peer.process, peer.incarnation, () => this.closeRemotely(peer, 'reset'), 'rst');
+        });
+      }
+    }
+    proc.ends.clear();
+  }
+}

@@ -1,0 +1,93 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { Micros } from './time.ts';
+
+/**
+ * One trace event: true time, the process (or `sim` for the kernel itself), a stable kind such as
+ * `proc.crash` or `hub.register`, and plain-data details. Details must be built deterministically
+ * (fixed key order, integers for times) because they are part of the run's hash.
+ */
+export interface TraceEvent {
+  readonly t: Micros;
+  readonly p: string;
+  readonly k: string;
+  readonly d: Readonly<Record<string, unknown>> | undefined;
+}
+
+export type TraceListener = (event: TraceEvent) => void;
+
+export interface TraceOptions {
+  /**
+   * Keep every event in memory for export (replay, explain, timelines). Default false: fuzzing
+   * only needs the hash and the online monitors, and keeping events costs memory and time.
+   */
+  keepEvents?: boolean;
+}
+
+/** Bytes of serialised events buffered before they are fed to sha256 (larger chunks hash faster). */
+const HASH_CHUNK = 64 * 1024;
+
+/**
+ * Records the events of one run, hashes them as it goes (sha256 over one canonical line per event),
+ * feeds them to listeners (the online invariant monitors), and optionally keeps them for export.
+ * The hash does not depend on `keepEvents` or on listeners, so a fuzzing run and its replay agree.
+ */
+export class TraceRecorder {
+  private readonly hasher: Hash = createHash('sha256');
+  private pending = '';
+  private digest: string | undefined;
+  private readonly listeners: TraceListener[] = [];
+  private readonly kept: TraceEvent[] | undefined;
+  private eventCount = 0;
+
+  constructor(options: TraceOptions = {}) {
+    this.kept = options.keepEvents ? [] : undefined;
+  }
+
+  get count(): number {
+    return this.eventCount;
+  }
+
+  /** The kept events; throws if the recorder was built without `keepEvents`. */
+  get events(): readonly TraceEvent[] {
+    if (this.kept === undefined) throw new Error('trace events were not kept: create the simulation with trace.keepEvents');
+    return this.kept;
+  }
+
+  subscribe(listener: TraceListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  record(t: Micros, p: string, k: string, d?: Record<string, unknown>): void {
+    if (this.digest !== undefined) throw new Error(`trace already finished; cannot record ${k}`);
+    const event: TraceEvent = { t, p, k, d };
+    this.eventCount++;
+    this.pending += d === undefined ? `${t}\t${p}\t${k}\n` : `${t}\t${p}\t${k}\t${JSON.stringify(d)}\n`;
+    if (this.pending.length >= HASH_CHUNK) {
+      this.hasher.update(this.pending);
+      this.pending = '';
+    }
+    this.kept?.push(event);
+    for (let i = 0; i < this.listeners.length; i++) this.listeners[i]!(event);
+  }
+
+  /** The sha256 (hex) of every event recorded so far. After this, recording is closed. */
+  hash(): string {
+    if (this.digest === undefined) {
+      this.hasher.update(this.pending);
+      this.pending = '';
+      this.digest = this.hasher.digest('hex');
+    }
+    return this.digest;
+  }
+
+  /** The kept events as JSON Lines, one `{t,p,k,d}` object per line. */
+  toJsonLines(): string {
+    let out = '';
+    for (const e of this.events) out += JSON.stringify(e) + '\n';
+    return out;
+  }
+}
