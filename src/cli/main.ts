@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './args.ts';
+import { SAMPLE_HELP, sampleCommand } from './sample-command.ts';
+
+const HELP = `hasim: deterministic simulation testing for high-availability control planes
+
+Usage: hasim <command> [flags]
+
+Commands:
+  sample     run the kernel's sample cluster for one seed and print its trace hash
+  version    print the version
+  help       print this help
+
+${SAMPLE_HELP}
+
+Exit codes: 0 ran and found nothing wrong, 1 a violation (or model failure) was found,
+2 bad usage or bad input.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI; returns the exit code. Usage errors become one line on stderr and exit code 2. */
+export async function main(argv: string[], out: (line: string) => void = (l) => void process.stdout.write(l + '\n'), err: (line: string) => void = (l) => void process.stderr.write(l + '\n')): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'sample':
+        return sampleCommand(rest, out);
+      case 'version':
+      case '--version':
+        out(version());
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(HELP);
+        return 0;
+      default:
+        throw new UsageError(`unknown command '${command}' (try: hasim help)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err(`hasim: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
