@@ -222,6 +222,25 @@ describe('Simulation: processes', () => {
     expect(seen).toEqual([[trueFire, 10 * SECOND, 10 * SECOND + 2 * SECOND]]);
   });
 
+  test('exit from outside closes connections gracefully; a removed process frees its name', () => {
+    const s = sim();
+    s.addNode('a');
+    s.addNode('b');
+    const closes: string[] = [];
+    s.addProcess({ name: 'srv', node: 'a', boot: () => ({ onAccept: (c) => void (c.onMessage = () => {}) }) });
+    s.addProcess({ name: 'cli', node: 'b', boot: (ctx) => (ctx.connect('srv', { onClose: (r) => closes.push(r) }), {}) });
+    s.run();
+    s.exit('srv');
+    s.run();
+    expect(closes).toEqual(['closed']);
+    expect(() => s.removeProcess('cli')).toThrow(/running/);
+    s.removeProcess('srv');
+    expect(s.hasProcess('srv')).toBe(false);
+    s.addProcess({ name: 'srv', node: 'b', boot: () => ({}) });
+    s.run();
+    expect(s.process('srv').node.name).toBe('b');
+  });
+
   test('signals reach onSignal; exit closes the process gracefully', () => {
     const s = sim();
     s.addNode('a');

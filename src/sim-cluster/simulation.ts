@@ -355,6 +355,29 @@ export class Simulation {
     }, null, `restart ${name}`);
   }
 
+  /** Exits a process cleanly from outside, as if it handled SIGTERM by exiting: FIN on every connection. */
+  exit(name: string): void {
+    const proc = this.process(name);
+    if (!proc.alive) return;
+    this.trace.record(this.currentTime, name, 'proc.exit');
+    for (const end of [...proc.ends]) end.close();
+    this.kill(proc, 'exited', true);
+  }
+
+  /**
+   * Forgets a process that is not running (an evicted pod), so its name can be used again, for
+   * example by a replacement scheduled on another node.
+   */
+  removeProcess(name: string): void {
+    const proc = this.process(name);
+    if (proc.alive) throw new Error(`cannot remove '${name}': it is running`);
+    if (proc.restartEntry !== null) this.queue.cancel(proc.restartEntry);
+    this.processesByName.delete(name);
+    const list = proc.node.processes;
+    list.splice(list.indexOf(proc), 1);
+    this.trace.record(this.currentTime, name, 'proc.removed', { node: proc.node.name });
+  }
+
   /** Delivers a signal to a running process's `onSignal` (after a pause, if paused). */
   signal(name: string, signal: string): void {
     const proc = this.process(name);
@@ -489,10 +512,7 @@ export class Simulation {
         sim.network.sendDatagram(proc, target, payload);
       },
       exit() {
-        if (proc.incarnation !== incarnation || !proc.alive) return;
-        sim.trace.record(sim.currentTime, proc.name, 'proc.exit');
-        for (const end of [...proc.ends]) end.close();
-        sim.kill(proc, 'exited', true);
+        if (proc.incarnation === incarnation) sim.exit(proc.name);
       },
       fail: (error) => sim.fail(error),
     };

@@ -1,0 +1,126 @@
+import type { BootFn, ConnectionEnd, ProcessContext } from '../../sim-cluster/index.ts';
+import { ok, serveRpc, type RpcResult } from '../net/rpc.ts';
+import type { ApiPodConfig } from '../config.ts';
+import type { HttpRequest, HttpResponse } from '../wire.ts';
+import { AgentHub } from './agent-hub.ts';
+import { AgentSocket, type CommandRowsPort } from './agent-socket.ts';
+import { CommandDispatcher, type DispatcherRowsPort } from './command-dispatcher.ts';
+import type { HubDbPort, HubRedisPort, PubSubPort } from './ports.ts';
+import { startRedisListener } from './redis-listener.ts';
+
+/** Everything the API pod reads and writes in PostgreSQL. */
+export interface ApiDbPort extends HubDbPort, CommandRowsPort, DispatcherRowsPort {
+  /** Producers insert a `pending` row (§5.2). */
+  insertCommand(row: { commandId: string; agentId: string; sessionId: string; action: string }, cb: (r: RpcResult<unknown>) => void): void;
+  /** HTTP register upserts the agents row, online (§7.3 step 1). */
+  upsertAgentOnRegister(agentId: string, cb: (r: RpcResult<unknown>) => void): void;
+  /** HandleAgentConnection looks the agent up (§3 step 2); null when there is no row. */
+  agentExists(agentId: string, cb: (r: RpcResult<boolean>) => void): void;
+}
+
+/** Clients of one API-pod incarnation, built at boot (connections die with the process). */
+export interface ApiPodClients {
+  db: ApiDbPort;
+  redis: HubRedisPort;
+  pubsub: PubSubPort;
+  /** The start-up PING (§4: 5 s). */
+  ping(cb: (r: RpcResult<unknown>) => void): void;
+}
+
+export interface ApiPodOptions {
+  config: ApiPodConfig;
+  /** Builds the pod's DB and Redis clients for a fresh incarnation. */
+  clients(ctx: ProcessContext): ApiPodClients;
+  /** Tells the load balancer whether this pod takes new connections (readiness). */
+  setReady(ready: boolean): void;
+}
+
+/**
+ * One API pod (spec §2-§6, api/cmd/main.go). Start-up order (§6): DB, then the hub's Redis with a
+ * 5 s PING, falling back to single-pod mode **for the process's whole life** if it fails (§4); the
+ * hub (listener first, then Run); the dispatcher and its one pending scan; then the HTTP server,
+ * at which point the pod is ready. SIGTERM (§6): stop taking new connections and exit; the hub,
+ * the dispatcher and the pod's Redis keys are left as they are; the OS closes the agent sockets.
+ */
+export function apiPod(options: ApiPodOptions): BootFn {
+  return (ctx) => {
+    const { config } = options;
+    const clients = options.clients(ctx);
+    let hub: AgentHub | null = null;
+    let dispatcher: CommandDispatcher | null = null;
+    let serving = false;
+    let shuttingDown = false;
+
+    const startHub = (redisMode: boolean): void => {
+      ctx.record('api.redis-mode', { enabled: redisMode });
+      hub = new AgentHub(ctx, ctx.name, config.hub, clients.db, redisMode ? clients.redis : null);
+      if (redisMode) startRedisListener(ctx, hub, clients.pubsub);
+      dispatcher = new CommandDispatcher(ctx, config.dispatcher, hub, clients.db);
+      dispatcher.dispatchPending(() => {
+        serving = true;
+        ctx.record('api.listening');
+        options.setReady(true);
+      });
+    };
+
+    ctx.setTimer(config.startupUs, () => {
+      if (!config.redisEnabled) return startHub(false);
+      clients.ping((r) => startHub(r.ok));
+    }, 'api.startup');
+
+    const handle = (request: HttpRequest, reply: (r: RpcResult<HttpResponse>) => void, conn: ConnectionEnd): void => {
+      const h = hub;
+      const d = dispatcher;
+      if (h === null || d === null) return reply(ok({ status: 503 }));
+      switch (request.op) {
+        case 'register-agent':
+          clients.db.upsertAgentOnRegister(request.agentId, (r) => reply(ok({ status: r.ok ? 200 : 500 })));
+          return;
+        case 'ws-upgrade':
+          // HandleAgentConnection (§3): the agents row must exist, then upgrade and RegisterAgent,
+          // which is asynchronous: the pumps run before the hub has the entry.
+          clients.db.agentExists(request.agentId, (r) => {
+            if (!r.ok) return reply(ok({ status: 500 }));
+            if (!r.value) return reply(ok({ status: 404, body: 'must register first' }));
+            reply(ok({ status: 101 }));
+            const socket = new AgentSocket(ctx, conn, request.agentId, h, clients.db, config.ws, config.hub.sendBuffer);
+            ctx.record('ws.upgraded', { conn: conn.id, agent: request.agentId });
+            h.registerAgent(socket);
+          });
+          return;
+        case 'create-session':
+        case 'delete-session': {
+          const action = request.op === 'create-session' ? 'start_session' : 'stop_session';
+          const row = { commandId: request.requestId, agentId: request.agentId, sessionId: request.sessionId, action };
+          clients.db.insertCommand(row, (r) => {
+            if (!r.ok) return reply(ok({ status: 500 }));
+            ctx.record('api.command-accepted', { command: row.commandId, agent: row.agentId, action });
+            const queued = d.dispatch(row);
+            // Create reports success even when dispatch fails; delete answers 500 (§5.2).
+            reply(ok({ status: queued || action === 'start_session' ? 200 : 500 }));
+          });
+          return;
+        }
+      }
+    };
+
+    return {
+      onAccept(conn) {
+        if (!serving || shuttingDown) {
+          conn.close();
+          return;
+        }
+        serveRpc(conn, (body, reply, c) => handle(body as HttpRequest, reply as (r: RpcResult<HttpResponse>) => void, c));
+      },
+      onSignal(signal) {
+        if (signal !== 'SIGTERM' || shuttingDown) return;
+        shuttingDown = true;
+        options.setReady(false);
+        ctx.record('api.shutdown');
+        // srv.Shutdown waits for in-flight HTTP requests (not upgraded sockets); they take
+        // milliseconds here, so the process exits right away and the OS closes every socket.
+        ctx.exit();
+      },
+    };
+  };
+}
