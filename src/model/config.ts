@@ -104,6 +104,12 @@ export interface TopologyConfig {
   agentHa: boolean;
   /** Worker nodes; pods are spread across them round-robin (API pods first, then agents). */
   workerNodes: number;
+  /**
+   * When the agent pods start. The seed-000 deployment had the API running before the agents; with
+   * 0, a leader elected before any API pod is ready fails its first Connect, and in HA mode that
+   * error is only logged: the agent never runs while its replica holds the lease (§7.4).
+   */
+  agentStartUs: Micros;
 }
 
 export interface KubernetesConfig {
@@ -145,6 +151,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     sharedAgentId: 'k8s-prod-us-east-1',
     agentHa: true,
     workerNodes: 3,
+    agentStartUs: 30 * SECOND,
   },
   api: {
     hub: {

@@ -148,7 +148,7 @@ export class K8sAgent {
 
   /** One HTTP request on a fresh connection; status 0 means a transport error or timeout. */
   private httpRequest(pod: string, request: HttpRequest, timeoutUs: number, done: (status: number) => void): void {
-    const client = new RpcClient(this.ctx, { target: pod, connectTimeoutUs: timeoutUs, requestTimeoutUs: timeoutUs });
+    const client = new RpcClient(this.ctx, { target: pod, connectTimeoutUs: timeoutUs, requestTimeoutUs: timeoutUs, timeoutIncludesDial: true });
     client.call<HttpResponse>(request, (r) => {
       client.close();
       done(r.ok ? r.value.status : 0);

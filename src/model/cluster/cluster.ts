@@ -75,7 +75,7 @@ export class StreamSpaceCluster {
     }
     this.sim.addProcess({ name: KUBE_API, node: CONTROL_PLANE_NODE, boot: kubeApiServer(this.leases, this.kubeFaults) });
     for (let i = 0; i < topology.apiReplicas; i++) this.addPod('api', 0);
-    for (let i = 0; i < topology.agentReplicas; i++) this.addPod('agent', 0);
+    for (let i = 0; i < topology.agentReplicas; i++) this.addPod('agent', topology.agentStartUs);
     this.addPod('redis', 0);
     this.addPod('postgres', 0);
     this.sim.addProcess({

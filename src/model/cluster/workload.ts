@@ -36,7 +36,7 @@ export function workload(options: WorkloadOptions): BootFn {
         : { op: 'delete-session', sessionId, agentId, requestId: `cmd-${n}` };
       ctx.record('user.request', { command: request.requestId, op: request.op, session: sessionId, agent: agentId, pod });
       if (pod !== null) {
-        const client = new RpcClient(ctx, { target: pod, connectTimeoutUs: 10_000_000, requestTimeoutUs: 30_000_000 });
+        const client = new RpcClient(ctx, { target: pod, connectTimeoutUs: 30_000_000, requestTimeoutUs: 30_000_000, timeoutIncludesDial: true });
         client.call<HttpResponse>(request, (r) => {
           client.close();
           const status = r.ok ? r.value.status : 0;

@@ -26,6 +26,12 @@ export interface RpcClientOptions {
   connectTimeoutUs?: Micros;
   /** Default per-request timeout (go-redis read timeout 3 s). Default 3 s. */
   requestTimeoutUs?: Micros;
+  /**
+   * Whether the request timeout runs from the call, dial included (Go's http.Client.Timeout), or
+   * only once the request is written (go-redis's and lib/pq's read timeouts, the dial having its
+   * own). Default false.
+   */
+  timeoutIncludesDial?: boolean;
   /** Server-initiated messages on this client's connection (pub/sub). */
   onPush?: (body: unknown) => void;
   /** The connection closed (after failing every request in flight). */
@@ -37,6 +43,7 @@ export interface RpcClientOptions {
 interface Pending {
   onResult: (r: RpcResult<unknown>) => void;
   timer: TimerHandle | undefined;
+  timeoutUs: Micros;
 }
 
 /**
@@ -76,19 +83,30 @@ export class RpcClient {
 
   call<T>(body: unknown, onResult: (r: RpcResult<T>) => void, timeoutUs: Micros = this.requestTimeoutUs): void {
     const id = this.nextId++;
-    const entry: Pending = { onResult: onResult as (r: RpcResult<unknown>) => void, timer: undefined };
-    entry.timer = this.ctx.setTimer(timeoutUs, () => {
-      if (this.pending.delete(id)) {
-        this.waiting = this.waiting.filter((w) => w.id !== id);
-        entry.onResult({ ok: false, error: 'timeout', message: `no reply from ${this.options.target} within ${timeoutUs} µs` });
-      }
-    }, 'rpc-timeout');
+    const entry: Pending = { onResult: onResult as (r: RpcResult<unknown>) => void, timer: undefined, timeoutUs };
     this.pending.set(id, entry);
-    if (this.conn !== null && this.conn.isOpen) this.conn.send({ kind: 'req', id, body } satisfies RpcWire);
+    if (this.options.timeoutIncludesDial) this.armTimeout(id, entry);
+    if (this.conn !== null && this.conn.isOpen) this.send(id, body);
     else {
       this.waiting.push({ id, body });
       if (this.conn === null) this.dial();
     }
+  }
+
+  private send(id: number, body: unknown): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return;
+    if (entry.timer === undefined) this.armTimeout(id, entry);
+    this.conn!.send({ kind: 'req', id, body } satisfies RpcWire);
+  }
+
+  private armTimeout(id: number, entry: Pending): void {
+    entry.timer = this.ctx.setTimer(entry.timeoutUs, () => {
+      if (this.pending.delete(id)) {
+        this.waiting = this.waiting.filter((w) => w.id !== id);
+        entry.onResult({ ok: false, error: 'timeout', message: `no reply from ${this.options.target} within ${entry.timeoutUs} µs` });
+      }
+    }, 'rpc-timeout');
   }
 
   /** Closes the connection; requests in flight fail with `connection`. */
@@ -105,7 +123,7 @@ export class RpcClient {
       onOpen: () => {
         const waiting = this.waiting;
         this.waiting = [];
-        for (const w of waiting) if (this.pending.has(w.id)) conn.send({ kind: 'req', id: w.id, body: w.body } satisfies RpcWire);
+        for (const w of waiting) this.send(w.id, w.body);
         this.options.onConnect?.();
       },
       onMessage: (raw) => {

@@ -132,6 +132,8 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
           if (keyspace.dropClient(conn.id) > 0) ctx.record('redis.client-gone', { client: conn.id });
           subscribers.delete(conn.id);
         };
+        // Replies leave in request order on a connection (RESP pipelining): never before the previous one.
+        let lastReplyAt = 0;
         serveRpc(conn, (body, reply) => {
           // Redis runs commands one at a time; the service time only delays the reply, so commands
           // apply in arrival order.
@@ -143,7 +145,9 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
             result = serverError(error.message);
           }
           armExpiry();
-          ctx.setTimer(service.int(serviceMin, serviceMax), () => reply(result), 'redis.reply');
+          const replyAt = Math.max(ctx.monotonic() + service.int(serviceMin, serviceMax), lastReplyAt);
+          lastReplyAt = replyAt;
+          ctx.setTimer(replyAt - ctx.monotonic(), () => reply(result), 'redis.reply');
         });
         conn.onClose = drop;
       },
