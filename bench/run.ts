@@ -5,6 +5,7 @@
  */
 import { benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
 import type { BenchResult } from './measure.ts';
+import { benchStreamSpace } from './model.ts';
 
 const benches: Array<[string, () => BenchResult]> = [
   ['kernel.queue', () => benchQueue()],
@@ -12,6 +13,8 @@ const benches: Array<[string, () => BenchResult]> = [
   ['kernel.xstate-cluster', () => benchSampleCluster(false, true)],
   ['kernel.xstate-cluster+faults', () => benchSampleCluster(true, true)],
   ['kernel.xstate-cluster (guard off)', () => benchSampleCluster(false, false)],
+  ['model.streamspace-10min', () => benchStreamSpace(false)],
+  ['model.streamspace-10min (message trace)', () => benchStreamSpace(true)],
 ];
 
 const filters = process.argv.slice(2);

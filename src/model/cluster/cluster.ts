@@ -32,7 +32,11 @@ interface Pod {
 export interface StreamSpaceClusterOptions {
   seed: number | string;
   config?: ConfigOverrides;
-  /** Passed to the simulation (trace.keepEvents, stepBudget, network...). */
+  /**
+   * Passed to the simulation (trace.keepEvents, stepBudget, network...). `traceMessages` defaults
+   * to false here: every StreamSpace component records what it sends and receives, with command
+   * ids, so per-segment `net.recv` events would only double the trace (and halve the speed).
+   */
   simulation?: Omit<SimulationOptions, 'seed'>;
 }
 
@@ -65,7 +69,7 @@ export class StreamSpaceCluster {
 
   constructor(options: StreamSpaceClusterOptions) {
     this.config = resolveConfig(options.config);
-    this.sim = new Simulation({ seed: options.seed, ...options.simulation });
+    this.sim = new Simulation({ seed: options.seed, traceMessages: false, ...options.simulation });
     const { topology } = this.config;
     this.sim.addNode(CONTROL_PLANE_NODE);
     this.sim.addNode(INGRESS_NODE);
