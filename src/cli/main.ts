@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
+import { REPLAY_HELP, replayCommand } from './replay-command.ts';
 import { SAMPLE_HELP, sampleCommand } from './sample-command.ts';
 
 const HELP = `hasim: deterministic simulation testing for high-availability control planes
@@ -7,9 +8,12 @@ const HELP = `hasim: deterministic simulation testing for high-availability cont
 Usage: hasim <command> [flags]
 
 Commands:
+  replay     rerun a trace file and check its outcome and trace hash
   sample     run the kernel's sample cluster for one seed and print its trace hash
   version    print the version
   help       print this help
+
+${REPLAY_HELP}
 
 ${SAMPLE_HELP}
 
@@ -28,6 +32,8 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
     switch (command) {
       case 'sample':
         return sampleCommand(rest, out);
+      case 'replay':
+        return replayCommand(rest, out);
       case 'version':
       case '--version':
         out(version());

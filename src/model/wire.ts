@@ -25,6 +25,8 @@ export type HttpRequest =
   | { op: 'register-agent'; agentId: string }
   | { op: 'ws-upgrade'; agentId: string }
   | { op: 'create-session'; sessionId: string; agentId: string; requestId: string }
-  | { op: 'delete-session'; sessionId: string; agentId: string; requestId: string };
+  | { op: 'delete-session'; sessionId: string; agentId: string; requestId: string }
+  /** Admin `POST /agents/:id/command` (§5.2): IsAgentConnected first (503 if false), then insert and dispatch. */
+  | { op: 'admin-command'; agentId: string; action: string; requestId: string };
 
 export type HttpResponse = { status: number; body?: string };

@@ -430,7 +430,10 @@ export class Simulation {
     node.up = false;
     this.trace.record(this.currentTime, KERNEL, 'node.fail', { node: name });
     for (const proc of node.processes) {
-      if (proc.alive) this.kill(proc, 'crashed', false);
+      if (proc.alive) {
+        this.trace.record(this.currentTime, proc.name, 'proc.crash', { cause: 'node-failure' });
+        this.kill(proc, 'crashed', false);
+      }
       else if (proc.status === 'restarting') proc.status = 'crashed';
     }
   }

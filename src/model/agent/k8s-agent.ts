@@ -270,6 +270,12 @@ export class K8sAgent {
     if (message.type !== 'command') return this.readNext();
     const { commandId, action, sessionId } = message;
     this.sendMessage({ type: 'ack', commandId });
+    if (action !== 'start_session' && action !== 'stop_session') {
+      // No handler for the action: `failed` at once, nothing executed (§7.5 step 3).
+      this.sendMessage({ type: 'failed', commandId, error: `unknown action ${action}` });
+      this.ctx.record('agent.unknown-action', { command: commandId, agent: this.agentId, action });
+      return this.readNext();
+    }
     const term = this.term();
     const [min, max] = action === 'start_session' ? this.config.startSessionUs : this.config.stopSessionUs;
     const duration = this.rng.int(min, max);
@@ -283,8 +289,7 @@ export class K8sAgent {
       let error: string | null = null;
       if (action === 'start_session') {
         if (!this.platform.createSession(sessionId)) error = `session ${sessionId} already exists`;
-      } else if (action === 'stop_session') this.platform.deleteSession(sessionId);
-      else error = `unknown action ${action}`;
+      } else this.platform.deleteSession(sessionId);
       this.ctx.record('agent.executed', { command: commandId, agent: this.agentId, ok: error === null });
       this.sendMessage(error === null ? { type: 'complete', commandId } : { type: 'failed', commandId, error });
       if (this.stopped) return;

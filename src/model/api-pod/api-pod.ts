@@ -88,6 +88,18 @@ export function apiPod(options: ApiPodOptions): BootFn {
             h.registerAgent(socket);
           });
           return;
+        case 'admin-command':
+          // agents.go:580-642: 503 if the hub says the agent is not connected; 500 if dispatch fails.
+          h.isAgentConnected(request.agentId, (connected) => {
+            if (!connected) return reply(ok({ status: 503 }));
+            const row = { commandId: request.requestId, agentId: request.agentId, sessionId: '', action: request.action };
+            clients.db.insertCommand(row, (r) => {
+              if (!r.ok) return reply(ok({ status: 500 }));
+              ctx.record('api.command-accepted', { command: row.commandId, agent: row.agentId, action: row.action });
+              reply(ok({ status: d.dispatch(row) ? 200 : 500 }));
+            });
+          });
+          return;
         case 'create-session':
         case 'delete-session': {
           const action = request.op === 'create-session' ? 'start_session' : 'stop_session';

@@ -232,7 +232,10 @@ export class StreamSpaceCluster {
   recoverNode(node: string): void {
     this.sim.recoverNode(node, false);
     for (const [name, pod] of this.pods) {
-      if (pod.node === node && !pod.gone && !this.sim.process(name).alive) this.sim.start(name);
+      if (pod.node !== node || pod.gone || this.sim.process(name).alive) continue;
+      // A restarted container is not Ready until it serves again: it leaves the endpoints meanwhile.
+      this.endpoints.setReady(name, false);
+      this.sim.start(name);
     }
   }
 }

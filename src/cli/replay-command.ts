@@ -1,0 +1,54 @@
+import { formatTime } from '../sim-cluster/index.ts';
+import { formatBound } from '../invariants/bounded-recovery.ts';
+import { formatSchedule } from '../invariants/report.ts';
+import { replayTrace } from '../invariants/replay.ts';
+import { readTraceFile, TraceFileError } from '../invariants/trace-file.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+
+export const REPLAY_HELP = `hasim replay FILE [--trace out.jsonl] [--json]
+  Reruns a trace file under each profile it names and checks the outcome and the trace hash.
+  Exit 0 when every expectation matches, 1 when one does not.`;
+
+/** `hasim replay FILE`. */
+export function replayCommand(argv: string[], out: (line: string) => void): number {
+  const { values, positionals } = parseFlags(argv, {
+    trace: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (positionals.length !== 1) throw new UsageError('replay: expected exactly one trace file');
+  let trace;
+  try {
+    trace = readTraceFile(positionals[0]!);
+  } catch (error) {
+    if (error instanceof TraceFileError) throw new UsageError(error.message);
+    throw error;
+  }
+  const results = replayTrace(trace, { keepEvents: values.trace !== undefined });
+  if (values.trace !== undefined) {
+    const events = results[0]!.verdict.events!;
+    writeFileAtomic(values.trace, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  }
+  const allMatch = results.every((r) => r.outcomeMatches && r.hashMatches);
+  if (values.json) {
+    out(JSON.stringify({
+      name: trace.name, match: allMatch,
+      results: results.map((r) => ({
+        profile: r.expectation.profile, expected: r.expectation.outcome, outcome: r.verdict.outcome,
+        hashMatches: r.hashMatches, hash: r.verdict.hash, violation: r.verdict.violation?.message ?? null,
+        recoveryUs: r.verdict.recoveryUs,
+      })),
+    }));
+    return allMatch ? 0 : 1;
+  }
+  out(`${trace.name}: ${trace.explanation}`);
+  out(`seed ${trace.seed}, ${trace.schedule.length} faults:`);
+  out(formatSchedule(trace.schedule));
+  for (const r of results) {
+    const status = r.outcomeMatches && r.hashMatches ? 'ok' : 'MISMATCH';
+    out(`[${status}] ${r.expectation.profile}: ${r.verdict.outcome} (expected ${r.expectation.outcome})${r.hashMatches ? '' : `, hash ${r.verdict.hash.slice(0, 12)} != ${r.expectation.hash.slice(0, 12)}`}`);
+    if (r.verdict.violation) out(`  ${formatTime(r.verdict.violation.time)}: ${r.verdict.violation.message}`);
+    out(`  recovery: ${r.verdict.recoveryUs === null ? 'never' : formatTime(r.verdict.recoveryUs)} after the heal at ${formatTime(r.verdict.healAt)}; ${formatBound(r.verdict.bound)}`);
+  }
+  return allMatch ? 0 : 1;
+}
