@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { StreamSpaceCluster } from '../src/model/cluster/cluster.ts';
+import { swarmScheduleArbitrary, seedArbitrary } from '../src/faults/arbitraries.ts';
+import { runCase, SETTLE_US } from '../src/invariants/run-case.ts';
 import { MINUTE, SECOND } from '../src/sim-cluster/index.ts';
 import { measure, type BenchResult } from './measure.ts';
 
@@ -18,4 +21,25 @@ export function benchStreamSpace(traceMessages: boolean): BenchResult {
     cluster.sim.trace.hash();
     return { events: r.steps, simUs: durationUs, traceEvents: cluster.sim.trace.count, commands: cluster.postgres.allCommands().length };
   });
+}
+
+/**
+ * Campaign throughput on one core: `cases` random (seed, swarm schedule) cases of the as-built
+ * profile run to a verdict (faults from 2 min, heal, recovery bound, tail: ~10-15 simulated minutes
+ * each), without shrinking.
+ */
+export function benchCampaign(cases = 40): BenchResult {
+  const samples = fc.sample(fc.tuple(seedArbitrary, swarmScheduleArbitrary({ startUs: SETTLE_US })), { numRuns: cases, seed: 42 });
+  return measure('campaign.verdicts-1-worker', () => {
+    let events = 0;
+    let simUs = 0;
+    let violations = 0;
+    for (const [seed, schedule] of samples) {
+      const v = runCase({ profile: 'streamspace-v2', config: {}, seed, schedule });
+      events += v.steps;
+      simUs += v.endAt;
+      if (v.outcome !== 'pass') violations++;
+    }
+    return { events, simUs, cases, violations };
+  }, 3);
 }

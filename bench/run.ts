@@ -5,7 +5,7 @@
  */
 import { benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
 import type { BenchResult } from './measure.ts';
-import { benchStreamSpace } from './model.ts';
+import { benchCampaign, benchStreamSpace } from './model.ts';
 
 const benches: Array<[string, () => BenchResult]> = [
   ['kernel.queue', () => benchQueue()],
@@ -15,7 +15,12 @@ const benches: Array<[string, () => BenchResult]> = [
   ['kernel.xstate-cluster (guard off)', () => benchSampleCluster(false, false)],
   ['model.streamspace-10min', () => benchStreamSpace(false)],
   ['model.streamspace-10min (message trace)', () => benchStreamSpace(true)],
+  ['campaign.verdicts-1-worker', () => benchCampaign()],
 ];
+// Seeds per second for campaign benchmarks: cases / wall seconds.
+const perSecond = (r: BenchResult): void => {
+  if (typeof r['cases'] === 'number') r['seedsPerSecond'] = Math.round(((r['cases'] as number) / r.wallMs) * 1000 * 10) / 10;
+};
 
 const filters = process.argv.slice(2);
 let raw: number | undefined;
@@ -24,5 +29,6 @@ for (const [name, bench] of benches) {
   const result = bench();
   if (name === 'kernel.raw') raw = result.eventsPerMs;
   if (name.startsWith('kernel.xstate') && raw !== undefined) result['ratioToRaw'] = Math.round((result.eventsPerMs / raw) * 1000) / 1000;
+  perSecond(result);
   process.stdout.write(JSON.stringify(result) + '\n');
 }

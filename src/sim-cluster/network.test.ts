@@ -115,7 +115,7 @@ describe('connections', () => {
     sim.run();
     expect(server.received.map(([, m]) => m)).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(server.closes.map(([, , r]) => r)).toEqual(['closed']);
-    expect(accepted[0]!.state).toBe('closed');
+    expect(accepted[0]!.state).toBe('half-closed'); // FIN received; the server has not closed its side
     expect(end.send('late')).toBe(false);
   });
 
@@ -238,5 +238,22 @@ describe('connections', () => {
     sim.run({ until: t0 + 1000 * SECOND });
     // Probes at idle (15 s) then every 15 s; the 9th unanswered one closes the end.
     expect(server.closes).toEqual([[t0 + 15 * SECOND + 8 * 15 * SECOND, accepted[0]!.id, 'keepalive']]);
+  });
+});
+
+describe('half-close (FIN received)', () => {
+  test('the first write after the peer closed still leaves; the peer answers RST and later writes fail', () => {
+    const { sim, accepted, client, dial } = pair();
+    const end = dial();
+    sim.run();
+    accepted[0]!.close();
+    sim.run();
+    expect(client.closes.map(([, , r]) => r)).toEqual(['closed']);
+    expect(end.state).toBe('half-closed');
+    expect(end.send('after FIN')).toBe(true);
+    sim.run();
+    expect(end.state).toBe('closed');
+    expect(end.send('after RST')).toBe(false);
+    expect(client.closes).toHaveLength(1); // the owner heard once, at FIN
   });
 });

@@ -123,7 +123,12 @@ export interface NetworkHost {
  * timeouts fire (spec real-world-semantics §6 fact 6).
  */
 export class ConnectionEnd {
-  state: 'connecting' | 'open' | 'closed' = 'connecting';
+  /**
+   * `half-closed`: the peer closed its side (FIN received, TCP CLOSE_WAIT). Reads have ended
+   * (onClose('closed') was called) but writes still leave: the peer's host answers them with RST,
+   * and only writes after that fail, as on Linux.
+   */
+  state: 'connecting' | 'open' | 'half-closed' | 'closed' = 'connecting';
   onOpen: (() => void) | undefined;
   onMessage: ((payload: unknown) => void) | undefined;
   onClose: ((reason: CloseReason) => void) | undefined;
@@ -164,7 +169,7 @@ export class ConnectionEnd {
    * True means only that the local kernel took it: it may still be lost with the connection.
    */
   send(payload: unknown): boolean {
-    if (this.state !== 'open') return false;
+    if (this.state !== 'open' && this.state !== 'half-closed') return false;
     this.net.transmit(this, 'data', payload);
     return true;
   }
@@ -172,9 +177,9 @@ export class ConnectionEnd {
   /** Closes gracefully: data already written is delivered, then the peer sees `closed`. */
   close(): void {
     if (this.state === 'closed') return;
-    const wasOpen = this.state === 'open';
+    const established = this.state === 'open' || this.state === 'half-closed';
     this.net.closeLocally(this, 'local');
-    if (wasOpen) this.net.transmit(this, 'fin', undefined);
+    if (established) this.net.transmit(this, 'fin', undefined);
   }
 
   /** Turns on TCP keepalive probing for this end (Go enables it on dialed and accepted sockets). */
@@ -497,7 +502,10 @@ export class Network {
         end.onMessage?.(segment.payload);
         return;
       case 'fin':
-        this.closeRemotely(end, 'closed');
+        if (end.state !== 'open') return;
+        end.state = 'half-closed';
+        this.host.record(end.local, 'conn.peer-closed', { c: end.id });
+        end.onClose?.('closed');
         return;
       case 'rst':
         this.closeRemotely(end, 'reset');
@@ -575,8 +583,9 @@ export class Network {
   /** @internal closes an end because of something the network did; the owner's onClose runs. */
   closeRemotely(end: ConnectionEnd, reason: CloseReason): void {
     if (end.state === 'closed') return;
+    const notified = end.state === 'half-closed'; // onClose already told the owner at FIN
     this.closeLocally(end, reason);
-    end.onClose?.(reason);
+    if (!notified) end.onClose?.(reason);
   }
 
   /** @internal marks an end closed and releases its timers, without notifying its owner. */

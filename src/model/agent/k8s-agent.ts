@@ -211,7 +211,7 @@ export class K8sAgent {
     if (this.ctx.monotonic() >= this.readDeadlineUs) return this.readFailed('read deadline');
     const frame = this.inbox.shift();
     if (frame === undefined) {
-      if (conn.state === 'closed') return this.readFailed('connection closed');
+      if (conn.state === 'closed' || conn.state === 'half-closed') return this.readFailed('connection closed');
       const wait = this.readDeadlineUs - this.ctx.monotonic();
       this.deadlineTimer = this.ctx.setTimer(wait, () => this.readNext(), 'agent.read-deadline');
       return;

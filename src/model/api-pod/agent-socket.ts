@@ -137,7 +137,7 @@ export class AgentSocket implements HubConnection {
   private pump(): void {
     if (this.reading || this.readerExited) return;
     if (this.closedLocally) return this.exitReader('socket closed locally');
-    if (this.conn.state === 'closed' && this.inbox.length === 0) return this.exitReader('socket closed by peer');
+    if ((this.conn.state === 'closed' || this.conn.state === 'half-closed') && this.inbox.length === 0) return this.exitReader('socket closed by peer');
     if (this.ctx.monotonic() >= this.readDeadlineUs) return this.exitReader('read deadline');
     const frame = this.inbox.shift();
     if (frame === undefined) return;

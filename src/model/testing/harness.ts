@@ -30,7 +30,8 @@ export function statusHistory(cluster: StreamSpaceCluster, commandId: string): s
   return events(cluster, 'db.command.status', (e) => e.d?.['command'] === commandId).map((e) => `${d(e, 'from')}->${d(e, 'to')}`);
 }
 
-let requestCounter = 0;
+/** Scripted requests per cluster, so process names (and the trace) do not depend on test order. */
+const requestCounters = new WeakMap<StreamSpaceCluster, number>();
 
 /**
  * Sends one HTTP request to a chosen API pod at true time `at`, from a fresh process on the ingress
@@ -38,7 +39,9 @@ let requestCounter = 0;
  * `test.response` {request, pod, status}.
  */
 export function requestAt(cluster: StreamSpaceCluster, at: Micros, pod: string | (() => string), request: HttpRequest): void {
-  const name = `tester-${requestCounter++}`;
+  const n = requestCounters.get(cluster) ?? 0;
+  requestCounters.set(cluster, n + 1);
+  const name = `tester-${n}`;
   cluster.sim.at(at, () => {
     const target = typeof pod === 'string' ? pod : pod();
     cluster.sim.addProcess({
