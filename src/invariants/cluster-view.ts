@@ -12,6 +12,8 @@ export interface Execution {
   /** The Lease holder and transitions at that instant, as committed at the API server. */
   leaseHolder: string | null;
   leaseTransitions: number | null;
+  /** running: in progress; completed: `agent.executed` seen; died: its process died first, or its effect was fenced off. */
+  state: 'running' | 'completed' | 'died';
 }
 
 /** Everything the trace says about one command. */
@@ -61,6 +63,7 @@ export class ClusterView {
         return;
       case 'proc.crash':
       case 'proc.exit':
+        for (const c of this.commands.values()) for (const x of c.executions) if (x.replica === e.p && x.state === 'running') x.state = 'died';
         this.alive.delete(e.p);
         this.hubs.delete(e.p);
         this.leading.delete(e.p);
@@ -103,13 +106,22 @@ export class ClusterView {
         c.executions.push({
           t: e.t, replica: e.p, agentId: d!['agent'] as string,
           transitions: d!['transitions'] as number | null, electorLeads: d!['electorLeads'] as boolean | null,
-          leaseHolder: lease?.holder ?? null, leaseTransitions: lease?.transitions ?? null,
+          leaseHolder: lease?.holder ?? null, leaseTransitions: lease?.transitions ?? null, state: 'running',
         });
         return;
       }
       case 'agent.executed': {
         const c = this.commands.get(d!['command'] as string);
-        if (c !== undefined && d!['ok']) c.executedOk++;
+        if (c === undefined) return;
+        if (d!['ok']) c.executedOk++;
+        const run = c.executions.find((x) => x.replica === e.p && x.state === 'running');
+        if (run !== undefined) run.state = 'completed';
+        return;
+      }
+      case 'agent.fenced': {
+        const c = this.commands.get(d!['command'] as string);
+        const run = c?.executions.find((x) => x.replica === e.p && x.state === 'running');
+        if (run !== undefined) run.state = 'died';
         return;
       }
       case 'db.command.status': {

@@ -43,9 +43,15 @@ describe('no-split-brain', () => {
 });
 
 describe('no-duplicate-execution', () => {
-  test('a second execution of a command id is reported with both executors', () => {
-    expect(online(noDuplicateExecution, [accepted(1, 'c1'), execute(2, 'r1', 'c1')])).toBeNull();
-    expect(online(noDuplicateExecution, [accepted(1, 'c1'), execute(2, 'r1', 'c1'), execute(5, 'r2', 'c1')])).toMatch(/c1 executed twice: by r1 .* and by r2/);
+  const done = (t: number, replica: string) => ev(t, replica, 'agent.executed', { command: 'c1', agent: 'a', ok: true });
+  test('starting again after a completed execution, or two completions, is a duplicate', () => {
+    expect(online(noDuplicateExecution, [accepted(1, 'c1'), execute(2, 'r1', 'c1'), done(3, 'r1')])).toBeNull();
+    expect(online(noDuplicateExecution, [accepted(1, 'c1'), execute(2, 'r1', 'c1'), done(3, 'r1'), execute(5, 'r2', 'c1')])).toMatch(/c1 started again by r2 although r1's execution .* had completed/);
+    expect(online(noDuplicateExecution, [accepted(1, 'c1'), execute(2, 'r1', 'c1'), execute(3, 'r2', 'c1'), done(4, 'r2'), done(5, 'r1')])).toMatch(/c1 completed twice/);
+  });
+  test('re-running an attempt whose process died, or whose effect was fenced off, is a retry', () => {
+    expect(online(noDuplicateExecution, [accepted(1, 'c1'), execute(2, 'r1', 'c1'), ev(3, 'r1', 'proc.crash'), execute(5, 'r1', 'c1'), done(6, 'r1')])).toBeNull();
+    expect(online(noDuplicateExecution, [accepted(1, 'c1'), execute(2, 'r1', 'c1'), execute(3, 'r2', 'c1'), done(4, 'r2'), ev(5, 'r1', 'agent.fenced', { command: 'c1', stage: 'complete' })])).toBeNull();
   });
 });
 

@@ -3,21 +3,31 @@ import type { ClusterView } from './cluster-view.ts';
 import type { Monitor, Violation } from './monitor.ts';
 
 /**
- * Exactly-once execution: a command id is executed at most once, by any replica. Reported apart
- * from lost commands, so a profile can promise at-least-once without exactly-once.
+ * Exactly-once execution, judged on effects: a command is not executed again once an execution of
+ * it completed, and no two executions of it both complete. An attempt whose process died, or whose
+ * effect the platform refused (fenced), never took effect: running the command again is the retry
+ * at-least-once delivery needs, not a duplicate. Reported apart from lost commands, so a profile
+ * can promise at-least-once without exactly-once.
  */
 export const noDuplicateExecution: Monitor = {
   id: 'no-duplicate-execution',
-  definition: 'A command id is executed (agent.execute) at most once across all agent replicas and incarnations.',
+  definition:
+    'A command is never started again (agent.execute) after an execution of it completed, and no two executions of it both complete (agent.executed); '
+    + 'attempts whose process died or whose effect was fenced off never took effect, so re-running them is a retry, not a duplicate.',
   onEvent(e: TraceEvent, view: ClusterView): Violation | null {
-    if (e.k !== 'agent.execute') return null;
+    if (e.k !== 'agent.execute' && e.k !== 'agent.executed') return null;
     const life = view.commands.get(e.d!['command'] as string);
-    if (life === undefined || life.executions.length < 2) return null;
-    const first = life.executions[0]!;
+    if (life === undefined) return null;
+    const completed = life.executions.filter((x) => x.state === 'completed');
+    const limit = e.k === 'agent.execute' ? 0 : 1; // the completion just applied is one of them
+    if (completed.length <= limit) return null;
+    const first = completed[0]!;
     return {
       invariant: this.id,
       time: e.t,
-      message: `${life.id} executed twice: by ${first.replica} at ${first.t} µs and by ${e.p} at ${e.t} µs`,
+      message: e.k === 'agent.execute'
+        ? `${life.id} started again by ${e.p} although ${first.replica}'s execution started at ${first.t} µs had completed`
+        : `${life.id} completed twice: executions by ${first.replica} (started ${first.t} µs) and ${e.p}`,
       evidence: [e],
     };
   },

@@ -134,7 +134,41 @@ export interface WorkloadConfig {
   startUs: Micros;
 }
 
+/**
+ * Named design fixes (DESIGN decision 8): each is a change a StreamSpace engineer could make, off in
+ * the as-built profile. `src/model/profiles.ts` documents which finding each one removes.
+ */
+export interface FixesConfig {
+  /** UpdateAgentHeartbeat SETs both keys with EX (re-creating them) instead of EXPIRE. */
+  heartbeatRewritesMapping: boolean;
+  /** Unregister names the connection, not just the agent id; Redis keys are deleted only if they still name this pod (compare-and-delete). */
+  conditionalUnregister: boolean;
+  /** The agent runs each command handler in its own goroutine; the reader keeps reading (pongs, next commands). */
+  agentAsyncHandlers: boolean;
+  /** A failed first Connect in Run enters the Reconnect loop instead of returning (and being only logged in HA mode). */
+  agentRetryConnect: boolean;
+  /** Status UPDATEs only move a row forward (`AND status IN (...)`): `sent` never overwrites `ack`/`completed`. */
+  guardedStatusWrites: boolean;
+  /** Every API pod re-dispatches rows left pending/sent/ack longer than `redeliverAfterUs`, every `reconcileEveryUs`. */
+  redeliverUnfinished: boolean;
+  /** The agent skips a command id it is running, and answers `complete` for one whose effect exists already (resources labelled with the command id). */
+  agentIdempotent: boolean;
+  /** The agent's writePump survives a write error (that message is dropped) and writes to the next connection, instead of exiting for good (§7.6). */
+  writerSurvivesErrors: boolean;
+  /** With the Redis hub enabled, an API pod retries the start-up PING every 5 s and becomes ready only once Redis answers, instead of running single-pod mode for life (§4). */
+  waitForRedis: boolean;
+  /** The API's writePump writes each queued message as its own frame instead of joining them with newlines (§1 framing quirk). */
+  framePerMessage: boolean;
+  /** The agent's platform writes are conditional on its Lease (holder and leaseTransitions as a fencing token), checked when a command starts and when its effect is applied. */
+  fencedEffects: boolean;
+  /** Redelivery: reconciler period. */
+  reconcileEveryUs: Micros;
+  /** Redelivery: how long a row may stay unfinished before it is dispatched again (longer than the longest command). */
+  redeliverAfterUs: Micros;
+}
+
 export interface StreamSpaceConfig {
+  fixes: FixesConfig;
   topology: TopologyConfig;
   api: ApiPodConfig;
   agent: AgentConfig;
@@ -144,6 +178,21 @@ export interface StreamSpaceConfig {
 }
 
 export const DEFAULT_CONFIG: StreamSpaceConfig = {
+  fixes: {
+    heartbeatRewritesMapping: false,
+    conditionalUnregister: false,
+    agentAsyncHandlers: false,
+    agentRetryConnect: false,
+    guardedStatusWrites: false,
+    redeliverUnfinished: false,
+    agentIdempotent: false,
+    fencedEffects: false,
+    framePerMessage: false,
+    writerSurvivesErrors: false,
+    waitForRedis: false,
+    reconcileEveryUs: 30 * SECOND,
+    redeliverAfterUs: 150 * SECOND,
+  },
   topology: {
     apiReplicas: 2,
     agentReplicas: 3,

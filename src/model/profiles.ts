@@ -1,4 +1,4 @@
-import type { ConfigOverrides } from './config.ts';
+import type { ConfigOverrides, FixesConfig } from './config.ts';
 
 /**
  * A profile is the as-built model plus a set of named design fixes (DESIGN decision 8). Each fix is
@@ -11,11 +11,88 @@ export interface Profile {
   config: ConfigOverrides;
 }
 
+type FixSwitch = { [K in keyof FixesConfig]: FixesConfig[K] extends boolean ? K : never }[keyof FixesConfig];
+
+export interface DesignFix {
+  /** Stable name, used by profiles and the CLI. */
+  name: string;
+  field: FixSwitch;
+  /** The change, as a StreamSpace engineer would make it. */
+  change: string;
+  /** The findings (trace names) it is meant to remove. */
+  removes: string[];
+}
+
+export const DESIGN_FIXES: DesignFix[] = [
+  {
+    name: 'heartbeat-rewrites-mapping', field: 'heartbeatRewritesMapping',
+    change: 'UpdateAgentHeartbeat writes `SET agent:<id>:pod <pod> EX 300` and `SET agent:<id>:connected true EX 300` instead of EXPIRE, so a lost mapping is restored within one heartbeat',
+    removes: ['redis-restart-loses-routing', 'stale-unregister-deletes-live-mapping'],
+  },
+  {
+    name: 'conditional-unregister', field: 'conditionalUnregister',
+    change: 'the unregister channel carries the connection, handleUnregister removes the entry only if it is that connection, and the Redis keys are deleted by a compare-and-delete script only if they still name this pod',
+    removes: ['stale-unregister-deletes-live-mapping'],
+  },
+  {
+    name: 'agent-async-handlers', field: 'agentAsyncHandlers',
+    change: 'the k8s-agent runs each command handler in its own goroutine, so readPump keeps reading pongs (its deadline stays fresh) and the next commands',
+    removes: ['lost-command-during-long-execution'],
+  },
+  {
+    name: 'agent-retry-connect', field: 'agentRetryConnect',
+    change: 'Run retries its first Connect with the Reconnect backoff instead of returning an error that HA mode only logs',
+    removes: ['leader-without-agent-after-node-failure'],
+  },
+  {
+    name: 'guarded-status-writes', field: 'guardedStatusWrites',
+    change: 'every agent_commands status UPDATE adds `AND status IN (...)` so rows only move forward: `sent` no longer overwrites `ack` or `completed`',
+    removes: ['leadership-lost-mid-command'],
+  },
+  {
+    name: 'redeliver-unfinished', field: 'redeliverUnfinished',
+    change: 'a reconciler on every API pod re-dispatches rows left pending, sent or ack for longer than the longest command',
+    removes: ['lost-command-during-long-execution', 'leadership-lost-mid-command', 'db-write-errors-strand-pending', 'publish-to-pod-that-lost-the-agent'],
+  },
+  {
+    name: 'agent-idempotent', field: 'agentIdempotent',
+    change: 'the agent labels what it creates with the command id, skips a command id it is running, and answers `complete` at once for one whose effect already exists',
+    removes: ['db-write-errors-strand-pending'],
+  },
+  {
+    name: 'writer-survives-errors', field: 'writerSurvivesErrors',
+    change: 'the k8s-agent writePump logs a write error, drops that message and goes on with the next connection instead of returning for good',
+    removes: ['answers-lost-after-writer-death'],
+  },
+  {
+    name: 'wait-for-redis', field: 'waitForRedis',
+    change: 'an API pod with the Redis hub enabled keeps retrying its start-up PING and reports ready only once Redis answers, instead of falling back to single-pod mode for its whole life',
+    removes: ['replacement-pod-single-mode-after-redis-restart'],
+  },
+  {
+    name: 'frame-per-message', field: 'framePerMessage',
+    change: 'the API writePump writes each queued message as its own WebSocket frame instead of joining them with newlines, which the agents cannot parse',
+    removes: ['redelivery-burst-dropped-as-one-frame'],
+  },
+  {
+    name: 'fenced-effects', field: 'fencedEffects',
+    change: 'the agent makes its platform writes conditional on its Lease, with leaseTransitions as a fencing token (a transaction or admission check against the Lease): a replica that lost the lease, even one paused across the takeover, cannot start or apply a command, and redelivery gives it to the leader',
+    removes: ['deposed-leader-completes-after-release'],
+  },
+];
+
+const allFixes = Object.fromEntries(DESIGN_FIXES.map((f) => [f.field, true]));
+
 export const PROFILES: Record<string, Profile> = {
   'streamspace-v2': {
     name: 'streamspace-v2',
     description: 'the as-built system at commit 15f3690, flaws included (the seed-000 deployment: 2 API pods with the Redis hub, 3 HA agents)',
     config: {},
+  },
+  hardened: {
+    name: 'hardened',
+    description: `the as-built system with every design fix on: ${DESIGN_FIXES.map((f) => f.name).join(', ')}`,
+    config: { fixes: allFixes },
   },
 };
 

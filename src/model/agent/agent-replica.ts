@@ -1,6 +1,6 @@
 import type { BootFn } from '../../sim-cluster/index.ts';
 import { RpcClient } from '../net/rpc.ts';
-import type { AgentConfig, ElectionConfig } from '../config.ts';
+import type { AgentConfig, ElectionConfig, FixesConfig } from '../config.ts';
 import { startLeaderElector, type LeaderElector, type LeadershipTerm } from '../kube/leader-elector.ts';
 import { K8sAgent, type ApiService, type Platform } from './k8s-agent.ts';
 
@@ -14,6 +14,7 @@ export interface AgentReplicaOptions {
   platform: Platform;
   /** Process name of the Kubernetes API server. */
   kubeApi: string;
+  fixes: FixesConfig;
 }
 
 /**
@@ -36,7 +37,8 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
 
     const makeAgent = (onRunFailed?: () => void): K8sAgent =>
       new K8sAgent(ctx, options.agentId, options.agent, options.service, options.platform, () =>
-        startedTerm === null ? null : { lease: startedTerm.lease, transitions: startedTerm.transitions, electorLeads: elector?.isLeader() ?? false },
+        startedTerm === null ? null : { lease: startedTerm.lease, transitions: startedTerm.transitions, electorLeads: elector?.isLeader() ?? false, fencingToken: elector?.fencingToken() ?? null },
+      { writerSurvivesErrors: options.fixes.writerSurvivesErrors, asyncHandlers: options.fixes.agentAsyncHandlers, retryConnect: options.fixes.agentRetryConnect, idempotent: options.fixes.agentIdempotent, fencedEffects: options.fixes.fencedEffects },
       onRunFailed);
 
     if (!options.ha) {

@@ -15,9 +15,22 @@ export interface ApiService {
  * a second start of the same session fails with AlreadyExists (§7.5).
  */
 export interface Platform {
-  /** false: AlreadyExists. */
-  createSession(sessionId: string): boolean;
-  deleteSession(sessionId: string): void;
+  /** false: AlreadyExists. `commandId` labels what is created (used by the `agent-idempotent` fix). */
+  createSession(sessionId: string, commandId: string): boolean;
+  deleteSession(sessionId: string, commandId: string): void;
+  /** Whether a command's effect exists already (resources labelled with its id). */
+  hasEffectOf(commandId: string): boolean;
+  /** Fencing (`fenced-effects` fix): whether `replica` still holds `lease` at `transitions`, checked atomically with the write. */
+  fenceHolds(lease: string, replica: string, transitions: number): boolean;
+}
+
+/** The design fixes the agent implements; all off for the as-built profile. */
+export interface AgentFixes {
+  writerSurvivesErrors: boolean;
+  asyncHandlers: boolean;
+  retryConnect: boolean;
+  idempotent: boolean;
+  fencedEffects: boolean;
 }
 
 /** The leadership term the agent believes it holds while executing (for effect records). */
@@ -27,6 +40,8 @@ export interface BelievedTerm {
   transitions: number;
   /** Whether the elector still believes it leads at this instant (IsLeader()). */
   electorLeads: boolean;
+  /** The elector's current fencing token (leaseTransitions last observed while leading), or null after it stopped. */
+  fencingToken: number | null;
 }
 
 /**
@@ -71,9 +86,11 @@ export class K8sAgent {
   private deadlineTimer: TimerHandle | undefined;
   private writeChan: AgentMessage[] = [];
   private writerAlive = true;
+  /** Commands whose handler is running (the `agent-idempotent` fix skips a second delivery). */
+  private readonly running = new Set<string>();
   private writerWake: TimerHandle | undefined;
   private stopped = false;
-  private running = false;
+  private started = false;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -83,6 +100,7 @@ export class K8sAgent {
     private readonly platform: Platform,
     /** The term this replica believes it leads under (null without HA). */
     private readonly term: () => BelievedTerm | null,
+    private readonly fixes: AgentFixes,
     /** Run's Connect failed: fatal (process exit) in standalone mode, only logged with HA (§7.4). */
     private readonly onRunFailed: () => void = () => {},
   ) {
@@ -96,23 +114,30 @@ export class K8sAgent {
 
   /** Run (§7.4): Connect, then heartbeats, readPump and writePump. */
   run(): void {
-    if (this.running || this.stopped) return;
-    this.running = true;
+    if (this.started || this.stopped) return;
+    this.started = true;
     this.mode.send({ type: 'CONNECTING' });
     this.connect((ok) => {
       if (this.stopped) return;
-      if (!ok) {
-        // Run returns the error; in HA mode it is only logged and the agent never runs (§7.4).
-        this.ctx.record('agent.run-failed', { agent: this.agentId });
-        this.mode.send({ type: 'FAILED' });
-        this.onRunFailed();
-        return;
+      if (ok) return this.startPumps();
+      if (this.fixes.retryConnect) {
+        // Design fix: keep trying with the Reconnect backoff instead of giving up.
+        this.ctx.record('agent.connect-retry', { agent: this.agentId });
+        return this.reconnect(0, () => this.startPumps());
       }
-      this.ctx.setTimer(this.config.heartbeatIntervalUs, () => this.heartbeat(), 'agent.heartbeat');
-      this.ctx.setTimer(this.config.pingPeriodUs, () => this.pingTick(), 'agent.ping');
-      this.mode.send({ type: 'READING' });
-      this.readNext();
+      // Run returns the error; in HA mode it is only logged and the agent never runs (§7.4).
+      this.ctx.record('agent.run-failed', { agent: this.agentId });
+      this.mode.send({ type: 'FAILED' });
+      this.onRunFailed();
     });
+  }
+
+  /** Run's goroutines after the first successful Connect: heartbeats, writePump's pings, readPump. */
+  private startPumps(): void {
+    this.ctx.setTimer(this.config.heartbeatIntervalUs, () => this.heartbeat(), 'agent.heartbeat');
+    this.ctx.setTimer(this.config.pingPeriodUs, () => this.pingTick(), 'agent.ping');
+    this.mode.send({ type: 'READING' });
+    this.readNext();
   }
 
   /**
@@ -247,7 +272,7 @@ export class K8sAgent {
    * Reconnect (§7.5): sleep 2, 4, 8, 16, 32 s, trying Connect after each; after five failures it
    * returns and readPump reads the old (failed) socket again, which fails at once: a new cycle.
    */
-  private reconnect(step = 0): void {
+  private reconnect(step = 0, onConnected?: () => void): void {
     if (this.stopped) return;
     const steps = this.config.reconnectBackoffUs;
     this.mode.send({ type: 'BACKOFF' });
@@ -257,10 +282,11 @@ export class K8sAgent {
       this.connect((ok) => {
         if (this.stopped) return;
         if (ok) {
+          if (onConnected !== undefined) return onConnected();
           this.mode.send({ type: 'READING' });
           return this.readNext();
         }
-        this.reconnect((step + 1) % steps.length);
+        this.reconnect((step + 1) % steps.length, onConnected);
       });
     }, 'agent.backoff');
   }
@@ -276,26 +302,61 @@ export class K8sAgent {
       this.ctx.record('agent.unknown-action', { command: commandId, agent: this.agentId, action });
       return this.readNext();
     }
+    if (this.fixes.idempotent) {
+      // Design fix: a command already running is not started twice; one whose labelled effect
+      // exists already is answered `complete` without running again.
+      if (this.running.has(commandId)) {
+        this.ctx.record('agent.dedup', { command: commandId, agent: this.agentId, why: 'running' });
+        return this.readNext();
+      }
+      if (this.platform.hasEffectOf(commandId)) {
+        this.ctx.record('agent.dedup', { command: commandId, agent: this.agentId, why: 'done' });
+        this.sendMessage({ type: 'complete', commandId });
+        return this.readNext();
+      }
+    }
     const term = this.term();
+    const fenced = (stage: string): boolean => {
+      if (!this.fixes.fencedEffects || term === null) return false;
+      // The token is read at the write, not when the handler started.
+      const token = this.term()?.fencingToken ?? null;
+      if (token !== null && this.platform.fenceHolds(term.lease, this.ctx.name, token)) return false;
+      this.ctx.record('agent.fenced', { command: commandId, agent: this.agentId, stage, token });
+      return true;
+    };
+    if (fenced('start')) return this.readNext();
     const [min, max] = action === 'start_session' ? this.config.startSessionUs : this.config.stopSessionUs;
     const duration = this.rng.int(min, max);
-    this.mode.send({ type: 'EXECUTING' });
+    const async = this.fixes.asyncHandlers;
+    if (!async) this.mode.send({ type: 'EXECUTING' });
+    this.running.add(commandId);
     // The effect record: which replica executed which command, under which lease it believed it held.
     this.ctx.record('agent.execute', {
       command: commandId, agent: this.agentId, action, session: sessionId,
       lease: term?.lease ?? null, transitions: term?.transitions ?? null, electorLeads: term?.electorLeads ?? null,
     });
     this.ctx.setTimer(duration, () => {
+      this.running.delete(commandId);
+      if (fenced('complete')) {
+        // The platform refused the write: no effect, no answer; redelivery reaches the leader.
+        if (!this.stopped && !async) {
+          this.mode.send({ type: 'READING' });
+          this.readNext();
+        }
+        return;
+      }
       let error: string | null = null;
       if (action === 'start_session') {
-        if (!this.platform.createSession(sessionId)) error = `session ${sessionId} already exists`;
-      } else this.platform.deleteSession(sessionId);
+        if (!this.platform.createSession(sessionId, commandId)) error = `session ${sessionId} already exists`;
+      } else this.platform.deleteSession(sessionId, commandId);
       this.ctx.record('agent.executed', { command: commandId, agent: this.agentId, ok: error === null });
       this.sendMessage(error === null ? { type: 'complete', commandId } : { type: 'failed', commandId, error });
-      if (this.stopped) return;
+      if (this.stopped || async) return;
       this.mode.send({ type: 'READING' });
       this.readNext();
     }, 'agent.execute');
+    // Design fix: with handlers in their own goroutine the reader goes straight back to reading.
+    if (async) this.readNext();
   }
 
   // ---- writePump (§7.6), heartbeats (§7.7) ---------------------------------------------------
@@ -328,6 +389,12 @@ export class K8sAgent {
 
   /** On any write or ping error writePump returns, and nothing restarts it (§7.6). */
   private writerDied(message: AgentMessage): void {
+    if (this.fixes.writerSurvivesErrors) {
+      // Design fix: drop this message and keep the writer for the next connection.
+      this.ctx.record('agent.write-error', { agent: this.agentId, lost: message.type });
+      if (this.writeChan.length > 0 && this.writerWake === undefined) this.writerWake = this.ctx.setTimer(0, () => this.drainWriter(), 'agent.write');
+      return;
+    }
     this.writerAlive = false;
     this.ctx.record('agent.writer-exit', { agent: this.agentId, lost: message.type });
   }
@@ -335,7 +402,7 @@ export class K8sAgent {
   private pingTick(): void {
     if (this.stopped || !this.writerAlive) return;
     const conn = this.wsConn;
-    if (conn !== null && !conn.send({ ws: 'ping' } satisfies WsFrame)) {
+    if (conn !== null && !conn.send({ ws: 'ping' } satisfies WsFrame) && !this.fixes.writerSurvivesErrors) {
       this.writerAlive = false;
       this.ctx.record('agent.writer-exit', { agent: this.agentId, lost: 'ping' });
       return;

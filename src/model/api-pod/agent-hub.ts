@@ -1,6 +1,6 @@
 import { setup, type Actor } from 'xstate';
 import { startActor, type ProcessContext, type RandomStream } from '../../sim-cluster/index.ts';
-import type { HubConfig } from '../config.ts';
+import type { FixesConfig, HubConfig } from '../config.ts';
 import type { AgentMessage } from '../wire.ts';
 import type { HubDbPort, HubRedisPort } from './ports.ts';
 import { RwLock } from './rw-lock.ts';
@@ -26,6 +26,12 @@ export const connectedKey = (agentId: string): string => `agent:${agentId}:conne
 export const podChannel = (podName: string): string => `pod:${podName}:commands`;
 
 type Choice = 'register' | 'unregister' | 'sweep';
+
+interface Unregister {
+  agentId: string;
+  /** The connection to remove (design fix `conditional-unregister`); null: whatever entry the id has. */
+  connection: string | null;
+}
 
 /**
  * The Run goroutine's states (§2.2): `idle` waiting in its select, `handling` a register or an
@@ -54,10 +60,11 @@ export class AgentHub {
   private readonly connections = new Map<string, HubConnection>();
   private readonly lock = new RwLock();
   private readonly registerQueue: HubConnection[] = [];
-  private readonly unregisterQueue: string[] = [];
+  /** As built the channel carries only the agent id; `connection` is set with `conditional-unregister`. */
+  private readonly unregisterQueue: Unregister[] = [];
   /** Goroutines blocked on a full channel, in arrival order (Go wakes blocked senders FIFO). */
   private readonly blockedRegisters: HubConnection[] = [];
-  private readonly blockedUnregisters: string[] = [];
+  private readonly blockedUnregisters: Unregister[] = [];
   private tickPending = false;
   private readonly loop: Actor<typeof hubLoopMachine>;
   private readonly select: RandomStream;
@@ -68,6 +75,7 @@ export class AgentHub {
     private readonly config: HubConfig,
     private readonly db: HubDbPort,
     private readonly redis: HubRedisPort | null,
+    private readonly fixes: Pick<FixesConfig, 'conditionalUnregister' | 'heartbeatRewritesMapping'>,
   ) {
     this.select = ctx.random('hub.select');
     this.loop = startActor(ctx, hubLoopMachine, { id: 'hub' });
@@ -98,10 +106,14 @@ export class AgentHub {
     this.wake();
   }
 
-  /** UnregisterAgent: blocking send of the agent id on `unregister` (agent_hub.go:442-444). */
-  unregisterAgent(agentId: string): void {
-    if (this.unregisterQueue.length < this.config.unregisterBuffer) this.unregisterQueue.push(agentId);
-    else this.blockedUnregisters.push(agentId);
+  /**
+   * UnregisterAgent: blocking send on `unregister` (agent_hub.go:442-444). As built only the agent
+   * id travels; with `conditional-unregister` the caller's connection id goes along.
+   */
+  unregisterAgent(agentId: string, connection: string): void {
+    const item: Unregister = { agentId, connection: this.fixes.conditionalUnregister ? connection : null };
+    if (this.unregisterQueue.length < this.config.unregisterBuffer) this.unregisterQueue.push(item);
+    else this.blockedUnregisters.push(item);
     this.wake();
   }
 
@@ -173,12 +185,17 @@ export class AgentHub {
           this.ctx.record('hub.heartbeat', { agent: agentId, conn: conn.id, db: true });
           return cb(null);
         }
-        redis.expire(podKey(agentId), this.config.redisKeyTtlSeconds, () => {
-          redis.expire(connectedKey(agentId), this.config.redisKeyTtlSeconds, () => {
-            this.ctx.record('hub.heartbeat', { agent: agentId, conn: conn.id, db: true });
-            cb(null);
-          });
-        });
+        const ttl = this.config.redisKeyTtlSeconds;
+        const done = (): void => {
+          this.ctx.record('hub.heartbeat', { agent: agentId, conn: conn.id, db: true });
+          cb(null);
+        };
+        if (this.fixes.heartbeatRewritesMapping) {
+          // Design fix: re-create the mapping on every heartbeat, so a lost key comes back.
+          redis.set(podKey(agentId), this.podName, ttl, () => redis.set(connectedKey(agentId), 'true', ttl, done));
+          return;
+        }
+        redis.expire(podKey(agentId), ttl, () => redis.expire(connectedKey(agentId), ttl, done));
       });
     });
   }
@@ -208,10 +225,10 @@ export class AgentHub {
         return;
       }
       case 'unregister': {
-        const agentId = this.unregisterQueue.shift()!;
+        const item = this.unregisterQueue.shift()!;
         if (this.blockedUnregisters.length > 0) this.unregisterQueue.push(this.blockedUnregisters.shift()!);
         this.loop.send({ type: 'BUSY' });
-        this.handleUnregister(agentId, () => this.done());
+        this.handleUnregister(item, () => this.done());
         return;
       }
       case 'sweep':
@@ -255,11 +272,16 @@ export class AgentHub {
    * handleUnregister (agent_hub.go:298-348): resolves **by agent id only**, closes whatever entry
    * is there, and DELs both keys **unconditionally**, whichever pod they name.
    */
-  private handleUnregister(agentId: string, done: () => void): void {
+  private handleUnregister({ agentId, connection }: Unregister, done: () => void): void {
     this.lock.lock();
     const conn = this.connections.get(agentId);
     if (conn === undefined) {
       this.ctx.record('hub.unregister-missing', { agent: agentId });
+      return this.unlock(done);
+    }
+    if (connection !== null && conn.id !== connection) {
+      // Design fix: the request was for an older connection; the current one stays.
+      this.ctx.record('hub.unregister-stale', { agent: agentId, conn: connection, current: conn.id });
       return this.unlock(done);
     }
     conn.closeByHub();
@@ -268,6 +290,14 @@ export class AgentHub {
     this.db.setAgentOffline(agentId, () => {
       const redis = this.redis;
       if (redis === null) return this.unlock(done);
+      if (connection !== null) {
+        // Design fix: delete the keys only if they still name this pod (compare-and-delete).
+        redis.delIfValue(podKey(agentId), this.podName, [connectedKey(agentId)], (r) => {
+          if (!r.ok) this.ctx.record('hub.redis-error', { op: 'del-if-value', key: podKey(agentId), error: r.error });
+          this.unlock(done);
+        });
+        return;
+      }
       redis.del(podKey(agentId), (a) => {
         if (!a.ok) this.ctx.record('hub.redis-error', { op: 'del', key: podKey(agentId), error: a.error });
         redis.del(connectedKey(agentId), (b) => {
@@ -299,7 +329,7 @@ export class AgentHub {
         this.loop.send({ type: 'DEADLOCK' });
         return;
       }
-      this.unregisterQueue.push(conn.agentId);
+      this.unregisterQueue.push({ agentId: conn.agentId, connection: this.fixes.conditionalUnregister ? conn.id : null });
     }
   }
 }

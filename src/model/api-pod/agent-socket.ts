@@ -48,6 +48,8 @@ export class AgentSocket implements HubConnection {
     private readonly rows: CommandRowsPort,
     private readonly config: ApiWebSocketConfig,
     private readonly sendBuffer: number,
+    /** Design fix `frame-per-message`. */
+    private readonly framePerMessage: boolean,
   ) {
     const now = ctx.monotonic();
     this.lastPingUs = now;
@@ -92,14 +94,17 @@ export class AgentSocket implements HubConnection {
   private flush(): void {
     this.writerWake = undefined;
     if (this.sendClosed || this.sendQueue.length === 0) return;
-    const messages = this.sendQueue;
+    const queued = this.sendQueue;
     this.sendQueue = [];
-    const frame: WsFrame = { ws: 'text', messages };
-    if (!this.conn.send(frame)) return this.writerFailed();
-    this.ctx.record('ws.frame-out', {
-      conn: this.id, agent: this.agentId, messages: messages.length,
-      commands: messages.flatMap((m) => (m.type === 'command' ? [m.commandId] : [])),
-    });
+    // As built, everything queued goes out as one newline-joined frame; the fix sends one frame each.
+    const frames = this.framePerMessage ? queued.map((m) => [m]) : [queued];
+    for (const messages of frames) {
+      if (!this.conn.send({ ws: 'text', messages } satisfies WsFrame)) return this.writerFailed();
+      this.ctx.record('ws.frame-out', {
+        conn: this.id, agent: this.agentId, messages: messages.length,
+        commands: messages.flatMap((m) => (m.type === 'command' ? [m.commandId] : [])),
+      });
+    }
   }
 
   private ping(): void {
@@ -194,7 +199,7 @@ export class AgentSocket implements HubConnection {
     this.readerExited = true;
     this.ctx.cancelTimer(this.deadlineTimer);
     this.ctx.record('ws.reader-exit', { conn: this.id, agent: this.agentId, why });
-    this.hub.unregisterAgent(this.agentId);
+    this.hub.unregisterAgent(this.agentId, this.id);
     this.closeSocket();
   }
 }

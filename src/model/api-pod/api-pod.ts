@@ -1,10 +1,10 @@
 import type { BootFn, ConnectionEnd, ProcessContext } from '../../sim-cluster/index.ts';
 import { ok, serveRpc, type RpcResult } from '../net/rpc.ts';
-import type { ApiPodConfig } from '../config.ts';
+import type { ApiPodConfig, FixesConfig } from '../config.ts';
 import type { HttpRequest, HttpResponse } from '../wire.ts';
 import { AgentHub } from './agent-hub.ts';
 import { AgentSocket, type CommandRowsPort } from './agent-socket.ts';
-import { CommandDispatcher, type DispatcherRowsPort } from './command-dispatcher.ts';
+import { CommandDispatcher, type DispatchedCommand, type DispatcherRowsPort } from './command-dispatcher.ts';
 import type { HubDbPort, HubRedisPort, PubSubPort } from './ports.ts';
 import { startRedisListener } from './redis-listener.ts';
 
@@ -16,6 +16,8 @@ export interface ApiDbPort extends HubDbPort, CommandRowsPort, DispatcherRowsPor
   upsertAgentOnRegister(agentId: string, cb: (r: RpcResult<unknown>) => void): void;
   /** HandleAgentConnection looks the agent up (§3 step 2); null when there is no row. */
   agentExists(agentId: string, cb: (r: RpcResult<boolean>) => void): void;
+  /** Design fix `redeliver-unfinished`: rows pending/sent/ack not updated for `staleUs`. */
+  listUnfinishedCommands(staleUs: number, cb: (r: RpcResult<DispatchedCommand[]>) => void): void;
 }
 
 /** Clients of one API-pod incarnation, built at boot (connections die with the process). */
@@ -29,6 +31,8 @@ export interface ApiPodClients {
 
 export interface ApiPodOptions {
   config: ApiPodConfig;
+  /** Design fixes; all off for the as-built profile. */
+  fixes: FixesConfig;
   /** Builds the pod's DB and Redis clients for a fresh incarnation. */
   clients(ctx: ProcessContext): ApiPodClients;
   /** Tells the load balancer whether this pod takes new connections (readiness). */
@@ -53,7 +57,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
 
     const startHub = (redisMode: boolean): void => {
       ctx.record('api.redis-mode', { enabled: redisMode });
-      hub = new AgentHub(ctx, ctx.name, config.hub, clients.db, redisMode ? clients.redis : null);
+      hub = new AgentHub(ctx, ctx.name, config.hub, clients.db, redisMode ? clients.redis : null, options.fixes);
       if (redisMode) startRedisListener(ctx, hub, clients.pubsub);
       dispatcher = new CommandDispatcher(ctx, config.dispatcher, hub, clients.db);
       dispatcher.dispatchPending(() => {
@@ -61,12 +65,36 @@ export function apiPod(options: ApiPodOptions): BootFn {
         ctx.record('api.listening');
         options.setReady(true);
       });
+      if (options.fixes.redeliverUnfinished) startReconciler(dispatcher);
     };
 
-    ctx.setTimer(config.startupUs, () => {
-      if (!config.redisEnabled) return startHub(false);
-      clients.ping((r) => startHub(r.ok));
-    }, 'api.startup');
+    /**
+     * Design fix `redeliver-unfinished`: every API pod periodically re-dispatches rows that stayed
+     * unfinished for longer than the longest command (like the session reconciler, on every replica).
+     */
+    const startReconciler = (d: CommandDispatcher): void => {
+      const { reconcileEveryUs, redeliverAfterUs } = options.fixes;
+      const scan = (): void => {
+        clients.db.listUnfinishedCommands(redeliverAfterUs, (r) => {
+          if (r.ok) {
+            for (const command of r.value) {
+              ctx.record('reconciler.redeliver', { command: command.commandId, agent: command.agentId });
+              d.dispatch({ ...command, redelivery: true });
+            }
+          }
+          ctx.setTimer(reconcileEveryUs, scan, 'reconciler.scan');
+        });
+      };
+      ctx.setTimer(reconcileEveryUs, scan, 'reconciler.scan');
+    };
+
+    const ping = (): void => clients.ping((r) => {
+      if (r.ok || !options.fixes.waitForRedis) return startHub(r.ok);
+      // Design fix `wait-for-redis`: not ready, try again, never fall back to single-pod mode.
+      ctx.record('api.redis-wait', { error: r.message });
+      ctx.setTimer(config.redisPingTimeoutUs, ping, 'api.redis-retry');
+    });
+    ctx.setTimer(config.startupUs, () => (config.redisEnabled ? ping() : startHub(false)), 'api.startup');
 
     const handle = (request: HttpRequest, reply: (r: RpcResult<HttpResponse>) => void, conn: ConnectionEnd): void => {
       const h = hub;
@@ -83,7 +111,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
             if (!r.ok) return reply(ok({ status: 500 }));
             if (!r.value) return reply(ok({ status: 404, body: 'must register first' }));
             reply(ok({ status: 101 }));
-            const socket = new AgentSocket(ctx, conn, request.agentId, h, clients.db, config.ws, config.hub.sendBuffer);
+            const socket = new AgentSocket(ctx, conn, request.agentId, h, clients.db, config.ws, config.hub.sendBuffer, options.fixes.framePerMessage);
             ctx.record('ws.upgraded', { conn: conn.id, agent: request.agentId });
             h.registerAgent(socket);
           });

@@ -10,6 +10,12 @@ export interface DispatchedCommand {
   agentId: string;
   action: string;
   sessionId: string;
+  /**
+   * Set by the `redeliver-unfinished` fix's reconciler: when the agent cannot be reached the row is
+   * left as it is for the next round, instead of being marked failed (the first attempt may still
+   * complete, and a final `failed` would hide it).
+   */
+  redelivery?: boolean;
 }
 
 /** The dispatcher's statements (§5.3): both filter **only** by command id and overwrite blindly. */
@@ -77,11 +83,16 @@ export class CommandDispatcher {
   /** processCommand (§5.3 :190-250). */
   private process(command: DispatchedCommand, done: () => void): void {
     const { commandId, agentId } = command;
+    const fail = (error: string): void => {
+      if (!command.redelivery) return this.fail(commandId, error, done);
+      this.ctx.record('dispatcher.redelivery-deferred', { command: commandId, error });
+      done();
+    };
     this.hub.isAgentConnected(agentId, (connected) => {
-      if (!connected) return this.fail(commandId, 'agent is not connected', done);
+      if (!connected) return fail('agent is not connected');
       const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action: command.action, sessionId: command.sessionId };
       this.hub.sendCommandToAgent(agentId, message, (error) => {
-        if (error !== null) return this.fail(commandId, error, done);
+        if (error !== null) return fail(error);
         this.rows.markSent(commandId, (r) => {
           // A failed `sent` UPDATE is only logged: the row stays as it was (§5.3 step 3).
           this.ctx.record('dispatcher.sent', { command: commandId, recorded: r.ok });

@@ -12,6 +12,8 @@ export interface HubRedisPort {
   get(key: string, cb: (r: RpcResult<string | null>) => void): void;
   /** `DEL key` (agent_hub.go:335,341). */
   del(key: string, cb: (r: RpcResult<unknown>) => void): void;
+  /** Design fix `conditional-unregister`: compare-and-delete (`key` must hold `value`). */
+  delIfValue(key: string, value: string, alsoKeys: string[], cb: (r: RpcResult<unknown>) => void): void;
   /** `EXPIRE key seconds`; never re-creates a missing key (agent_hub.go:647,653). */
   expire(key: string, seconds: number, cb: (r: RpcResult<unknown>) => void): void;
   /** `PUBLISH channel message`; the value is the number of receivers, which the hub ignores. */

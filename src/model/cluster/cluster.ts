@@ -56,11 +56,11 @@ export class StreamSpaceCluster {
   readonly sim: Simulation;
   readonly config: StreamSpaceConfig;
   readonly endpoints = new ApiServiceEndpoints();
-  readonly platform = new SessionPlatform();
+  readonly leases = new LeaseStore();
+  readonly platform = new SessionPlatform(this.leases);
   readonly redis = new RedisStorage();
   readonly postgres = new PostgresStorage();
   readonly postgresFaults: PostgresFaults = healthyPostgres();
-  readonly leases = new LeaseStore();
   readonly kubeFaults: KubeApiFaults = healthyKubeApi();
   readonly workerNodes: string[] = [];
   private readonly pods = new Map<string, Pod>();
@@ -144,14 +144,15 @@ export class StreamSpaceCluster {
       case 'api':
         return apiPod({
           config: c.api,
-          clients: (ctx) => apiPodClients(ctx, { postgres: POSTGRES, redis: REDIS, pingTimeoutUs: c.api.redisPingTimeoutUs }),
+          fixes: c.fixes,
+          clients: (ctx) => apiPodClients(ctx, { postgres: POSTGRES, redis: REDIS, pingTimeoutUs: c.api.redisPingTimeoutUs, guardedStatusWrites: c.fixes.guardedStatusWrites }),
           setReady: (ready) => this.endpoints.setReady(name, ready),
         });
       case 'agent': {
         const agentId = c.topology.agentIdMode === 'shared' ? c.topology.sharedAgentId : `${c.topology.sharedAgentId}-${name}`;
         return agentReplica({
           agentId, agent: c.agent, election: c.election, ha: c.topology.agentHa,
-          service: this.endpoints, platform: this.platform, kubeApi: KUBE_API,
+          service: this.endpoints, platform: this.platform, kubeApi: KUBE_API, fixes: c.fixes,
         });
       }
       case 'redis':

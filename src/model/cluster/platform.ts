@@ -1,4 +1,5 @@
 import type { Platform } from '../agent/k8s-agent.ts';
+import type { LeaseStore } from '../kube/lease-store.ts';
 
 /**
  * The platform resources sessions create (Deployment, Service, PVC per session), as the Kubernetes
@@ -6,16 +7,35 @@ import type { Platform } from '../agent/k8s-agent.ts';
  * session fails with AlreadyExists (§7.5): the model keeps only which sessions exist.
  */
 export class SessionPlatform implements Platform {
-  private readonly sessions = new Set<string>();
+  constructor(private readonly leases: LeaseStore) {}
 
-  createSession(sessionId: string): boolean {
+  private readonly sessions = new Set<string>();
+  /** Command ids whose effect happened (the labels a real agent would put on its resources). */
+  private readonly effects = new Set<string>();
+
+  createSession(sessionId: string, commandId: string): boolean {
     if (this.sessions.has(sessionId)) return false;
     this.sessions.add(sessionId);
+    this.effects.add(commandId);
     return true;
   }
 
-  deleteSession(sessionId: string): void {
+  deleteSession(sessionId: string, commandId: string): void {
     this.sessions.delete(sessionId);
+    this.effects.add(commandId);
+  }
+
+  hasEffectOf(commandId: string): boolean {
+    return this.effects.has(commandId);
+  }
+
+  /**
+   * The fencing check of the `fenced-effects` fix: the Lease as committed in etcd, read atomically
+   * with the write (an etcd transaction, or an admission check in the API server).
+   */
+  fenceHolds(lease: string, replica: string, transitions: number): boolean {
+    const l = this.leases.get(lease);
+    return l !== undefined && l.holderIdentity === replica && l.leaseTransitions === transitions;
   }
 
   has(sessionId: string): boolean {

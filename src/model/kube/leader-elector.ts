@@ -107,6 +107,12 @@ export interface LeaderElector {
   isLeader(): boolean;
   /** The current term while the leading context is live (OnStartedLeading called, not yet cancelled). */
   currentTerm(): LeadershipTerm | null;
+  /**
+   * leaseTransitions of the last record this elector observed, while its leading context is live:
+   * the fencing token to present with a write. It moves on when the lease is re-taken inside the
+   * same term (after a stale release), which `currentTerm().transitions` does not.
+   */
+  fencingToken(): number | null;
   /** Cancels Run's context (the signal path, §8). */
   cancel(): void;
   readonly state: ElectorRole;
@@ -344,6 +350,7 @@ export function startLeaderElector(ctx: ProcessContext, api: RpcClient, options:
   return {
     isLeader: () => env.observed.isLeader(),
     currentTerm: () => leadership.term,
+    fencingToken: () => (leadership.term === null ? null : env.observed.record?.leaseTransitions ?? null),
     cancel: () => {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'CANCEL' });
     },

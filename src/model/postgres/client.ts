@@ -26,6 +26,8 @@ export interface PostgresClientOptions {
    * retransmit for ~924.6 s; the kernel's connection then fails first only if this is set higher.)
    */
   requestTimeoutUs?: Micros;
+  /** Design fix `guarded-status-writes`: status UPDATEs only move rows forward. Default false (as built). */
+  guardedStatusWrites?: boolean;
 }
 
 export const DEFAULT_PG_CONNECT_TIMEOUT_US: Micros = 127 * SECOND;
@@ -40,6 +42,7 @@ export const DEFAULT_PG_REQUEST_TIMEOUT_US: Micros = 150 * SECOND;
  */
 export class PostgresClient {
   private readonly rpc: RpcClient;
+  private readonly guarded: boolean;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -50,6 +53,12 @@ export class PostgresClient {
       connectTimeoutUs: options.connectTimeoutUs ?? DEFAULT_PG_CONNECT_TIMEOUT_US,
       requestTimeoutUs: options.requestTimeoutUs ?? DEFAULT_PG_REQUEST_TIMEOUT_US,
     });
+    this.guarded = options.guardedStatusWrites ?? false;
+  }
+
+  /** Design fix `redeliver-unfinished`: rows pending, sent or ack and not updated for `staleUs`. */
+  listUnfinishedCommands(staleUs: Micros, cb: (r: RpcResult<CommandRow[]>) => void): void {
+    this.send({ stmt: 'reconciler.scan-unfinished', staleUs }, cb);
   }
 
   /** Producers' INSERT ... RETURNING (§5.2); the value is the inserted row. */
@@ -59,27 +68,27 @@ export class PostgresClient {
 
   /** CommandDispatcher.processCommand's `sent` UPDATE, by command id only (§5.3). */
   markSent(commandId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
-    this.send({ stmt: 'dispatcher.sent', commandId, at: this.ctx.now() }, cb);
+    this.send({ stmt: 'dispatcher.sent', commandId, at: this.ctx.now(), guarded: this.guarded }, cb);
   }
 
   /** CommandDispatcher.failCommand, by command id only (§5.3). */
   markFailedByDispatcher(commandId: string, error: string, cb: (r: RpcResult<RowsAffected>) => void): void {
-    this.send({ stmt: 'dispatcher.fail', commandId, error }, cb);
+    this.send({ stmt: 'dispatcher.fail', commandId, error, guarded: this.guarded }, cb);
   }
 
   /** handleAck, by command id and the connection's agent id (§3). */
   markAckFromAgent(commandId: string, agentId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
-    this.send({ stmt: 'ws.ack', commandId, agentId, at: this.ctx.now() }, cb);
+    this.send({ stmt: 'ws.ack', commandId, agentId, at: this.ctx.now(), guarded: this.guarded }, cb);
   }
 
   /** handleComplete (§3). The frame's `result` is not stored by StreamSpace, so it is not sent. */
   markCompletedFromAgent(commandId: string, agentId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
-    this.send({ stmt: 'ws.complete', commandId, agentId, at: this.ctx.now() }, cb);
+    this.send({ stmt: 'ws.complete', commandId, agentId, at: this.ctx.now(), guarded: this.guarded }, cb);
   }
 
   /** handleFailed (§3). */
   markFailedFromAgent(commandId: string, agentId: string, error: string, cb: (r: RpcResult<RowsAffected>) => void): void {
-    this.send({ stmt: 'ws.failed', commandId, agentId, error }, cb);
+    this.send({ stmt: 'ws.failed', commandId, agentId, error, guarded: this.guarded }, cb);
   }
 
   /** DispatchPendingCommands' scan (§5.3): pending rows by created_at, then insertion order. */

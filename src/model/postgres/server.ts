@@ -101,15 +101,17 @@ function apply(ctx: ProcessContext, storage: PostgresStorage, s: Statement, clie
       return ok(row);
     }
     case 'dispatcher.sent':
-      return commandWritten(ctx, s, client, storage.markSent(s.commandId, s.at, serverNow));
+      return commandWritten(ctx, s, client, storage.markSent(s.commandId, s.at, serverNow, s.guarded));
     case 'dispatcher.fail':
-      return commandWritten(ctx, s, client, storage.markFailedByDispatcher(s.commandId, s.error, serverNow), s.error);
+      return commandWritten(ctx, s, client, storage.markFailedByDispatcher(s.commandId, s.error, serverNow, s.guarded), s.error);
     case 'ws.ack':
-      return commandWritten(ctx, s, client, storage.markAckFromAgent(s.commandId, s.agentId, s.at, serverNow));
+      return commandWritten(ctx, s, client, storage.markAckFromAgent(s.commandId, s.agentId, s.at, serverNow, s.guarded));
     case 'ws.complete':
-      return commandWritten(ctx, s, client, storage.markCompletedFromAgent(s.commandId, s.agentId, s.at, serverNow));
+      return commandWritten(ctx, s, client, storage.markCompletedFromAgent(s.commandId, s.agentId, s.at, serverNow, s.guarded));
     case 'ws.failed':
-      return commandWritten(ctx, s, client, storage.markFailedFromAgent(s.commandId, s.agentId, s.error, serverNow), s.error);
+      return commandWritten(ctx, s, client, storage.markFailedFromAgent(s.commandId, s.agentId, s.error, serverNow, s.guarded), s.error);
+    case 'reconciler.scan-unfinished':
+      return ok(storage.listUnfinishedCommands(serverNow - s.staleUs));
     case 'dispatcher.scan-pending':
       return ok(storage.listPendingCommands());
     case 'http.register':
@@ -162,7 +164,7 @@ function agentWritten(ctx: ProcessContext, by: Statement['stmt'], agentId: strin
 }
 
 function isWrite(s: Statement): boolean {
-  return s.stmt !== 'dispatcher.scan-pending' && s.stmt !== 'ws.agent-lookup';
+  return s.stmt !== 'dispatcher.scan-pending' && s.stmt !== 'reconciler.scan-unfinished' && s.stmt !== 'ws.agent-lookup';
 }
 
 /** The row keys a statement names, for `db.write-error`. */

@@ -9,12 +9,14 @@ import type { NewCommand } from './tables.ts';
  */
 export type Statement =
   | { stmt: 'producer.insert'; row: NewCommand; at: Micros }
-  | { stmt: 'dispatcher.sent'; commandId: string; at: Micros }
-  | { stmt: 'dispatcher.fail'; commandId: string; error: string }
-  | { stmt: 'ws.ack'; commandId: string; agentId: string; at: Micros }
-  | { stmt: 'ws.complete'; commandId: string; agentId: string; at: Micros }
-  | { stmt: 'ws.failed'; commandId: string; agentId: string; error: string }
+  | { stmt: 'dispatcher.sent'; commandId: string; at: Micros; guarded: boolean }
+  | { stmt: 'dispatcher.fail'; commandId: string; error: string; guarded: boolean }
+  | { stmt: 'ws.ack'; commandId: string; agentId: string; at: Micros; guarded: boolean }
+  | { stmt: 'ws.complete'; commandId: string; agentId: string; at: Micros; guarded: boolean }
+  | { stmt: 'ws.failed'; commandId: string; agentId: string; error: string; guarded: boolean }
   | { stmt: 'dispatcher.scan-pending' }
+  /** Design fix `redeliver-unfinished`: unfinished rows not updated for `staleUs` (database clock). */
+  | { stmt: 'reconciler.scan-unfinished'; staleUs: Micros }
   | { stmt: 'http.register'; agentId: string; at: Micros }
   | { stmt: 'hub.register'; agentId: string; at: Micros }
   | { stmt: 'hub.unregister'; agentId: string; at: Micros }

@@ -31,6 +31,17 @@ import type { Micros } from '../../sim-cluster/index.ts';
  */
 
 /** `agent_commands.status` values (§5.4). */
+/**
+ * Design fix `guarded-status-writes` (not in StreamSpace, whose writes are blind, §5.4): each
+ * status UPDATE adds `AND status IN (...)` so a row never moves backwards or out of a final state.
+ */
+const GUARDED_FROM = {
+  sent: ['pending'],
+  failedByDispatcher: ['pending', 'sent'],
+  ack: ['pending', 'sent'],
+  final: ['pending', 'sent', 'ack'],
+} as const satisfies Record<string, readonly CommandStatus[]>;
+
 export type CommandStatus = 'pending' | 'sent' | 'ack' | 'completed' | 'failed';
 
 /** `agents.status` values written by the code in scope (§2.2, §7.3; default `offline`, §5.1). */
@@ -165,20 +176,20 @@ export class PostgresStorage {
    * updated_at=$1 WHERE command_id=$2` (§5.3 step 3, command_dispatcher.go:233-246). Filtered only by
    * command id and blind: it overwrites `ack`, `completed` or `failed` (§5.4). Null: 0 rows.
    */
-  markSent(commandId: string, at: Micros, serverNow: Micros): CommandTransition | null {
+  markSent(commandId: string, at: Micros, serverNow: Micros, guarded = false): CommandTransition | null {
     return this.updateCommand(commandId, null, serverNow, 'sent', (row) => {
       row.sentAt = at;
-    });
+    }, guarded ? GUARDED_FROM.sent : null);
   }
 
   /**
    * CommandDispatcher.failCommand: `UPDATE agent_commands SET status='failed', error_message=$1,
    * updated_at=$2 WHERE command_id=$3` (§5.3, command_dispatcher.go:265-277). Command id only, blind.
    */
-  markFailedByDispatcher(commandId: string, error: string, serverNow: Micros): CommandTransition | null {
+  markFailedByDispatcher(commandId: string, error: string, serverNow: Micros, guarded = false): CommandTransition | null {
     return this.updateCommand(commandId, null, serverNow, 'failed', (row) => {
       row.errorMessage = error;
-    });
+    }, guarded ? GUARDED_FROM.failedByDispatcher : null);
   }
 
   /**
@@ -186,10 +197,10 @@ export class PostgresStorage {
    * command_id=$2 AND agent_id=$3` (§3, agent_websocket.go:395-415). The agent id is the
    * connection's; a row of another agent is left alone (0 rows). Blind otherwise (§5.4).
    */
-  markAckFromAgent(commandId: string, agentId: string, at: Micros, serverNow: Micros): CommandTransition | null {
+  markAckFromAgent(commandId: string, agentId: string, at: Micros, serverNow: Micros, guarded = false): CommandTransition | null {
     return this.updateCommand(commandId, agentId, serverNow, 'ack', (row) => {
       row.acknowledgedAt = at;
-    });
+    }, guarded ? GUARDED_FROM.ack : null);
   }
 
   /**
@@ -197,26 +208,36 @@ export class PostgresStorage {
    * WHERE command_id=$2 AND agent_id=$3` (§3, agent_websocket.go:420-440). The frame's `result` is
    * not stored: the statement does not write it and the table has no column for it (§5.1).
    */
-  markCompletedFromAgent(commandId: string, agentId: string, at: Micros, serverNow: Micros): CommandTransition | null {
+  markCompletedFromAgent(commandId: string, agentId: string, at: Micros, serverNow: Micros, guarded = false): CommandTransition | null {
     return this.updateCommand(commandId, agentId, serverNow, 'completed', (row) => {
       row.completedAt = at;
-    });
+    }, guarded ? GUARDED_FROM.final : null);
   }
 
   /**
    * handleFailed: `UPDATE agent_commands SET status='failed', error_message=$1, updated_at=$2 WHERE
    * command_id=$3 AND agent_id=$4` (§3, agent_websocket.go:445-465).
    */
-  markFailedFromAgent(commandId: string, agentId: string, error: string, serverNow: Micros): CommandTransition | null {
+  markFailedFromAgent(commandId: string, agentId: string, error: string, serverNow: Micros, guarded = false): CommandTransition | null {
     return this.updateCommand(commandId, agentId, serverNow, 'failed', (row) => {
       row.errorMessage = error;
-    });
+    }, guarded ? GUARDED_FROM.final : null);
   }
 
   /**
    * DispatchPendingCommands: `SELECT ... FROM agent_commands WHERE status='pending' ORDER BY
    * created_at ASC` (§5.3, command_dispatcher.go:315-362); ties in insertion order (see `seq`).
    */
+  /**
+   * Design fix `redeliver-unfinished` (not in StreamSpace): rows still pending, sent or ack whose
+   * last update is older than `olderThan` (database clock), oldest first, for a reconciler.
+   */
+  listUnfinishedCommands(olderThan: Micros): CommandRow[] {
+    const rows = [...this.commandsById.values()].filter((r) => (r.status === 'pending' || r.status === 'sent' || r.status === 'ack') && (r.updatedAt ?? r.createdAt) < olderThan);
+    rows.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
+    return rows.map((r) => structuredClone(r));
+  }
+
   listPendingCommands(): CommandRow[] {
     const pending = [...this.commandsById.values()].filter((r) => r.status === 'pending');
     pending.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
@@ -310,12 +331,14 @@ export class PostgresStorage {
     serverNow: Micros,
     to: CommandStatus,
     setColumns: (row: CommandRow) => void,
+    allowedFrom: readonly CommandStatus[] | null = null,
   ): CommandTransition | null {
     if (!this.hasUpdatedAt) {
       throw new PostgresError('42703', 'column "updated_at" of relation "agent_commands" does not exist');
     }
     const row = this.commandsById.get(commandId);
     if (row === undefined || (agentId !== null && row.agentId !== agentId)) return null;
+    if (allowedFrom !== null && !allowedFrom.includes(row.status)) return null;
     const from = row.status;
     row.status = to;
     setColumns(row);

@@ -94,6 +94,11 @@ export class RedisClient {
     this.command({ cmd: 'DEL', keys: [key] }, cb);
   }
 
+  /** Design fix `conditional-unregister`: delete `key` and `alsoKeys` only if `key` still holds `value`. */
+  delIfValue(key: string, value: string, alsoKeys: string[], cb: (r: RpcResult<unknown>) => void): void {
+    this.command({ cmd: 'DEL_IF_VALUE', key, value, alsoKeys }, cb);
+  }
+
   expire(key: string, seconds: number, cb: (r: RpcResult<unknown>) => void): void {
     this.command({ cmd: 'EXPIRE', key, seconds }, cb);
   }

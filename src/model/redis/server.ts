@@ -11,7 +11,12 @@ export type RedisCommand =
   | { cmd: 'DEL'; keys: string[] }
   | { cmd: 'EXPIRE'; key: string; seconds: number }
   | { cmd: 'PUBLISH'; channel: string; message: string }
-  | { cmd: 'SUBSCRIBE'; channel: string };
+  | { cmd: 'SUBSCRIBE'; channel: string }
+  /**
+   * Design fix `conditional-unregister`: an EVAL'd compare-and-delete script, atomic in Redis:
+   * if GET key == value then DEL key and `alsoKeys`; returns the number of keys removed.
+   */
+  | { cmd: 'DEL_IF_VALUE'; key: string; value: string; alsoKeys: string[] };
 
 /** A pub/sub message pushed to a subscribed connection. */
 export interface RedisPush {
@@ -104,6 +109,13 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
         case 'DEL': {
           const n = keyspace.del(now, ...command.keys);
           if (n > 0) ctx.record('redis.del', { keys: command.keys, removed: n });
+          return ok(n);
+        }
+        case 'DEL_IF_VALUE': {
+          if (keyspace.get(now, command.key) !== command.value) return ok(0);
+          const keys = [command.key, ...command.alsoKeys];
+          const n = keyspace.del(now, ...keys);
+          ctx.record('redis.del', { keys, removed: n });
           return ok(n);
         }
         case 'EXPIRE': {
