@@ -1,6 +1,7 @@
 /**
- * Benchmark harness: one warm-up run, then `repeats` timed runs; the median wall time is reported
- * as one JSON object per line (the `npm run bench` contract in DESIGN.md).
+ * Benchmark harness: `warmups` untimed runs (so the JIT has compiled the hot paths), then
+ * `repeats` timed runs; the median wall time is reported as one JSON object per line (the
+ * `npm run bench` contract in DESIGN.md).
  */
 export interface BenchSample {
   /** Kernel events executed by one run. */
@@ -21,8 +22,8 @@ export interface BenchResult {
   [extra: string]: unknown;
 }
 
-export function measure(bench: string, run: () => BenchSample, repeats = 5): BenchResult {
-  run();
+export function measure(bench: string, run: () => BenchSample, repeats = 5, warmups = 3): BenchResult {
+  for (let i = 0; i < warmups; i++) run();
   const times: number[] = [];
   let sample: BenchSample = { events: 0 };
   for (let i = 0; i < repeats; i++) {

@@ -41,5 +41,5 @@ export function benchCampaign(cases = 40): BenchResult {
       if (v.outcome !== 'pass') violations++;
     }
     return { events, simUs, cases, violations };
-  }, 3);
+  }, 3, 1);
 }
