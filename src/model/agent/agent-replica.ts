@@ -35,6 +35,19 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
     let elector: LeaderElector | null = null;
     let startedTerm: LeadershipTerm | null = null;
 
+    /** close(agent.stopChan) if the agent runs; a second close panics and the process dies. Returns false then. */
+    const closeStopChan = (): boolean => {
+      if (!agentRunning || agent === null) return true;
+      if (stopChanClosed) {
+        ctx.record('agent.panic', { why: 'close of closed channel' });
+        ctx.exit();
+        return false;
+      }
+      stopChanClosed = true;
+      agent.stop();
+      return true;
+    };
+
     const makeAgent = (onRunFailed?: () => void): K8sAgent =>
       new K8sAgent(ctx, options.agentId, options.agent, options.service, options.platform, () =>
         startedTerm === null ? null : { lease: startedTerm.lease, transitions: startedTerm.transitions, electorLeads: elector?.isLeader() ?? false, fencingToken: elector?.fencingToken() ?? null },
@@ -68,14 +81,7 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
         onStoppedLeading() {
           // agentRunning is read without synchronisation and never reset (main.go:365-374). On the
           // signal path main has usually closed stopChan already: this second close panics.
-          if (!agentRunning || agent === null) return;
-          if (stopChanClosed) {
-            ctx.record('agent.panic', { why: 'close of closed channel' });
-            ctx.exit();
-            return;
-          }
-          stopChanClosed = true;
-          agent.stop();
+          closeStopChan();
         },
       });
     }
@@ -85,16 +91,7 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
         if (signal !== 'SIGTERM') return;
         ctx.record('agent.sigterm', { agent: options.agentId });
         elector?.cancel();
-        if (agentRunning && agent !== null) {
-          if (stopChanClosed) {
-            ctx.record('agent.panic', { why: 'close of closed channel' });
-            ctx.exit();
-            return;
-          }
-          stopChanClosed = true;
-          agent.stop();
-        }
-        ctx.setTimer(options.agent.exitDelayUs, () => ctx.exit(), 'agent.exit');
+        if (closeStopChan()) ctx.setTimer(options.agent.exitDelayUs, () => ctx.exit(), 'agent.exit');
       },
     };
   };

@@ -1,4 +1,5 @@
-import { assertTime, MS, type BootFn, type Micros, type ProcessContext } from '../../sim-cluster/index.ts';
+import { serviceTimeSampler } from '../net/service-time.ts';
+import { MS, type BootFn, type Micros, type ProcessContext } from '../../sim-cluster/index.ts';
 import { ok, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import type { LeaseSpec, LeaseStore, LeaseWriteResult } from './lease-store.ts';
 
@@ -72,16 +73,13 @@ export interface KubeApiServerOptions {
 export const DEFAULT_KUBE_API_SERVICE_TIME_US = { min: 1 * MS, max: 3 * MS } as const;
 
 export function kubeApiServer(store: LeaseStore, faults: KubeApiFaults, options: KubeApiServerOptions = {}): BootFn {
-  const service = options.serviceTimeUs ?? DEFAULT_KUBE_API_SERVICE_TIME_US;
-  assertTime(service.min, 'serviceTimeUs.min');
-  assertTime(service.max, 'serviceTimeUs.max');
-  if (service.min > service.max) throw new RangeError(`serviceTimeUs.min ${service.min} > max ${service.max}`);
+  const serviceTime = serviceTimeSampler(options.serviceTimeUs ?? DEFAULT_KUBE_API_SERVICE_TIME_US);
   return (ctx) => ({
     onAccept(conn) {
       serveRpc(conn, (body, reply) => {
         const { mode, extraLatencyUs } = faults;
         if (mode === 'blackhole') return;
-        const serviceUs = ctx.random('service').int(service.min, service.max);
+        const serviceUs = serviceTime(ctx);
         ctx.setTimer(serviceUs, () => {
           const result = mode === 'error'
             ? serverError('ServiceUnavailable: the server is currently unable to handle the request')

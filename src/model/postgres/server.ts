@@ -1,4 +1,5 @@
-import { assertTime, MS, type BootFn, type Micros, type ProcessContext } from '../../sim-cluster/index.ts';
+import { serviceTimeSampler } from '../net/service-time.ts';
+import { MS, type BootFn, type Micros, type ProcessContext } from '../../sim-cluster/index.ts';
 import { ok, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import type { Statement } from './statements.ts';
 import { PostgresError, type AgentWrite, type CommandTransition, type PostgresStorage } from './tables.ts';
@@ -64,14 +65,11 @@ export interface PostgresServerOptions {
 export const DEFAULT_SERVICE_TIME_US = { min: 500, max: 2 * MS } as const;
 
 export function bootPostgres(storage: PostgresStorage, faults: PostgresFaults, options: PostgresServerOptions = {}): BootFn {
-  const service = options.serviceTimeUs ?? DEFAULT_SERVICE_TIME_US;
-  assertTime(service.min, 'serviceTimeUs.min');
-  assertTime(service.max, 'serviceTimeUs.max');
-  if (service.min > service.max) throw new RangeError(`serviceTimeUs.min ${service.min} > max ${service.max}`);
+  const serviceTime = serviceTimeSampler(options.serviceTimeUs ?? DEFAULT_SERVICE_TIME_US);
   return (ctx) => ({
     onAccept(conn) {
       serveRpc(conn, (body, reply) => {
-        const delay = ctx.random('service').int(service.min, service.max) + faults.extraLatencyUs;
+        const delay = serviceTime(ctx) + faults.extraLatencyUs;
         ctx.setTimer(delay, () => reply(execute(ctx, storage, faults, body as Statement, conn.remote)), 'pg-statement');
       });
     },
