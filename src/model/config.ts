@@ -155,6 +155,8 @@ export interface FixesConfig {
   agentIdempotent: boolean;
   /** The agent's writePump survives a write error (that message is dropped) and writes to the next connection, instead of exiting for good (§7.6). */
   writerSurvivesErrors: boolean;
+  /** The dispatcher marks a command failed only on definite errors (not connected, buffer full); an error that may follow a delivery (PUBLISH timeout or lost connection) leaves the row for redelivery. */
+  ambiguousSendNotFailed: boolean;
   /** With the Redis hub enabled, an API pod retries the start-up PING every 5 s and becomes ready only once Redis answers, instead of running single-pod mode for life (§4). */
   waitForRedis: boolean;
   /** The API's writePump writes each queued message as its own frame instead of joining them with newlines (§1 framing quirk). */
@@ -190,6 +192,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     framePerMessage: false,
     writerSurvivesErrors: false,
     waitForRedis: false,
+    ambiguousSendNotFailed: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },

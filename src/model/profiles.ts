@@ -75,6 +75,11 @@ export const DESIGN_FIXES: DesignFix[] = [
     removes: ['redelivery-burst-dropped-as-one-frame'],
   },
   {
+    name: 'ambiguous-send-not-failed', field: 'ambiguousSendNotFailed',
+    change: 'SendCommandToAgent tells definite failures (agent not connected, buffer full) from ambiguous ones (a PUBLISH that timed out or lost its connection may have been delivered); the dispatcher marks only the former failed and leaves the rest to redelivery',
+    removes: ['ambiguous-publish-marked-failed'],
+  },
+  {
     name: 'fenced-effects', field: 'fencedEffects',
     change: 'the agent makes its platform writes conditional on its Lease, with leaseTransitions as a fencing token (a transaction or admission check against the Lease): a replica that lost the lease, even one paused across the takeover, cannot start or apply a command, and redelivery gives it to the leader',
     removes: ['deposed-leader-completes-after-release'],

@@ -18,8 +18,9 @@ export interface LatencyModel {
 export interface LinkOptions {
   latency: LatencyModel;
   /**
-   * Probability that a datagram is lost. On a connection a lost segment is retransmitted by TCP,
-   * so it costs one retransmission timeout (doubling per consecutive loss) instead of vanishing.
+   * Probability that a datagram is lost. On a connection a lost segment is retransmitted by TCP
+   * after a retransmission timeout (doubling per consecutive loss, capped), each retry facing the
+   * link as it is then; later segments wait behind it, so the application never sees a gap.
    */
   dropRate: number;
   /**
@@ -40,8 +41,10 @@ export interface NetworkOptions {
    * fails with `timeout` (Linux tcp_retries2=15: about 924.6 s; spec real-world-semantics §6 fact 5).
    */
   tcpUserTimeoutUs: Micros;
-  /** First retransmission timeout for a lost segment (Linux TCP_RTO_MIN, 200 ms). */
+  /** First retransmission timeout for a lost segment (Linux TCP_RTO_MIN, 200 ms); it doubles per loss. */
   tcpRtoUs: Micros;
+  /** Largest retransmission timeout (Linux TCP_RTO_MAX, 120 s). */
+  tcpRtoMaxUs: Micros;
   /** Consecutive losses of one segment before the connection fails (tcp_retries2 = 15). */
   tcpMaxRetransmits: number;
   /** Default dial timeout when the SYN gets no answer (Linux tcp_syn_retries=6: 127 s). */
@@ -53,6 +56,7 @@ export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
   loopback: { latency: { baseUs: 20, jitterUs: 20, tailChance: 0, tailUs: 0 }, dropRate: 0, duplicateRate: 0 },
   tcpUserTimeoutUs: 924_600 * MS,
   tcpRtoUs: 200 * MS,
+  tcpRtoMaxUs: 120 * SECOND,
   tcpMaxRetransmits: 15,
   connectTimeoutUs: 127 * SECOND,
 };
@@ -98,6 +102,8 @@ interface Segment {
   payload: unknown;
   /** When it was first found unreachable (for the user timeout), or -1 if never held. */
   heldSince: Micros;
+  /** Consecutive losses of this segment so far. */
+  losses: number;
 }
 
 /** What the network needs from the simulation that owns it. */
@@ -146,6 +152,10 @@ export class ConnectionEnd {
   keepAliveTimer: TimerHandle | null = null;
   /** @internal dial timeout, cancelled when the handshake completes */
   dialTimer: TimerHandle | null = null;
+  /** @internal a lost segment waiting for its retransmission timeout; later segments queue behind it */
+  retransmitting: Segment | null = null;
+  /** @internal segments sent while another one awaits retransmission, in order */
+  behindRetransmit: Segment[] = [];
 
   constructor(
     private readonly net: Network,
@@ -435,9 +445,13 @@ export class Network {
 
   /** @internal queues a segment from `end` towards its peer, in order. */
   transmit(end: ConnectionEnd, kind: SegmentKind, payload: unknown): void {
-    const segment: Segment = { kind, seq: end.sendSeq++, payload, heldSince: -1 };
+    const segment: Segment = { kind, seq: end.sendSeq++, payload, heldSince: -1, losses: 0 };
     if (end.held.length > 0) {
       this.hold(end, segment);
+      return;
+    }
+    if (end.retransmitting !== null) {
+      end.behindRetransmit.push(segment);
       return;
     }
     this.launch(end, segment);
@@ -452,22 +466,39 @@ export class Network {
       return;
     }
     const link = this.link(from, to);
-    let delay = this.latency(link.latency);
-    if (link.dropRate > 0) {
-      let rto = this.options.tcpRtoUs;
-      let losses = 0;
-      while (this.host.rng.chance(link.dropRate)) {
-        if (++losses > this.options.tcpMaxRetransmits) {
-          this.closeRemotely(end, 'timeout');
-          return;
-        }
-        delay += rto;
-        rto *= 2;
+    if (link.dropRate > 0 && this.host.rng.chance(link.dropRate)) {
+      if (++segment.losses > this.options.tcpMaxRetransmits) {
+        this.closeRemotely(end, 'timeout');
+        return;
       }
+      const rto = Math.min(this.options.tcpRtoUs * 2 ** (segment.losses - 1), this.options.tcpRtoMaxUs);
+      end.retransmitting = segment;
+      this.host.schedule(this.host.now + rto, () => this.retransmit(end, segment), 'retransmit');
+      return;
     }
-    const at = Math.max(this.host.now + delay, end.arrivalFloor);
+    const at = Math.max(this.host.now + this.latency(link.latency), end.arrivalFloor);
     end.arrivalFloor = at;
     this.host.schedule(at, () => this.arrive(end, segment), 'segment');
+  }
+
+  private closed(end: ConnectionEnd): boolean {
+    return end.state === 'closed';
+  }
+
+  /** The retransmission timeout of a lost segment fired: send it again, then release what waited behind it. */
+  private retransmit(end: ConnectionEnd, segment: Segment): void {
+    if (end.retransmitting !== segment || end.state === 'closed') return;
+    end.retransmitting = null;
+    this.launch(end, segment);
+    const waiting = end.behindRetransmit;
+    end.behindRetransmit = [];
+    for (let i = 0; i < waiting.length; i++) {
+      const next = waiting[i]!;
+      if (this.closed(end)) return; // launching may have failed the connection
+      if (end.held.length > 0) this.hold(end, next);
+      else if (end.retransmitting !== null) end.behindRetransmit.push(next);
+      else this.launch(end, next);
+    }
   }
 
   private arrive(end: ConnectionEnd, segment: Segment): void {
@@ -597,6 +628,8 @@ export class Network {
     end.keepAliveTimer = null;
     this.host.cancel(end.dialTimer);
     end.dialTimer = null;
+    end.retransmitting = null;
+    end.behindRetransmit = [];
     if (reason !== 'local') {
       end.held = [];
       this.holding.delete(end);
@@ -614,6 +647,8 @@ export class Network {
     for (const end of [...proc.ends]) {
       end.state = 'closed';
       end.held = [];
+      end.retransmitting = null;
+      end.behindRetransmit = [];
       this.holding.delete(end);
       end.heldTimer = null;
       end.keepAliveTimer = null;

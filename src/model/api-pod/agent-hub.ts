@@ -124,7 +124,7 @@ export class AgentHub {
    * In Go the map read and the Send put are separated by RUnlock; an entry closed in that gap would
    * make the put panic. The gap is a few instructions, so the model does the two in one step.
    */
-  sendCommandToAgent(agentId: string, message: AgentMessage & { type: 'command' }, cb: (error: string | null) => void): void {
+  sendCommandToAgent(agentId: string, message: AgentMessage & { type: 'command' }, cb: (error: string | null, ambiguous?: boolean) => void): void {
     this.lock.read(() => {
       const conn = this.connections.get(agentId);
       if (conn !== undefined) {
@@ -151,7 +151,8 @@ export class AgentHub {
           this.ctx.record('hub.send', {
             command: message.commandId, agent: agentId, path: 'publish', pod, ok: p.ok, receivers: p.ok ? p.value : -1,
           });
-          cb(p.ok ? null : `failed to publish command to pod ${pod}: ${p.message}`);
+          // A timeout or a lost connection may come after Redis delivered the message.
+          cb(p.ok ? null : `failed to publish command to pod ${pod}: ${p.message}`, !p.ok && p.error !== 'server');
         });
       });
     });

@@ -41,6 +41,8 @@ export class CommandDispatcher {
     private readonly config: DispatcherConfig,
     private readonly hub: AgentHub,
     private readonly rows: DispatcherRowsPort,
+    /** Design fix `ambiguous-send-not-failed`. */
+    private readonly ambiguousSendNotFailed = false,
   ) {
     this.idleWorkers = config.workers;
   }
@@ -91,7 +93,11 @@ export class CommandDispatcher {
     this.hub.isAgentConnected(agentId, (connected) => {
       if (!connected) return fail('agent is not connected');
       const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action: command.action, sessionId: command.sessionId };
-      this.hub.sendCommandToAgent(agentId, message, (error) => {
+      this.hub.sendCommandToAgent(agentId, message, (error, ambiguous) => {
+        if (error !== null && ambiguous && this.ambiguousSendNotFailed) {
+          this.ctx.record('dispatcher.send-ambiguous', { command: commandId, error });
+          return done();
+        }
         if (error !== null) return fail(error);
         this.rows.markSent(commandId, (r) => {
           // A failed `sent` UPDATE is only logged: the row stays as it was (§5.3 step 3).
