@@ -257,3 +257,33 @@ describe('half-close (FIN received)', () => {
     expect(client.closes).toHaveLength(1); // the owner heard once, at FIN
   });
 });
+
+describe('TCP retransmission', () => {
+  test('a segment lost during a burst is retried against the link as it is then: after the burst it gets through at the next RTO, and nothing overtakes it', () => {
+    const { sim, server, dial } = pair();
+    const end = dial();
+    sim.run();
+    sim.network.setLink('c', 's', { ...FIXED, dropRate: 1 });
+    const t0 = sim.now;
+    end.send('first');
+    end.send('second');
+    sim.at(t0 + 1 * SECOND, () => sim.network.resetLink('c', 's'));
+    sim.run();
+    // Losses at t0, t0+0.2 s, t0+0.6 s (RTO 200, 400, 800 ms); the retry at t0+1.4 s meets a clean link.
+    expect(server.received).toEqual([[t0 + 1400 * MS + 1 * MS, 'first'], [t0 + 1400 * MS + 1 * MS, 'second']]);
+  });
+
+  test('the RTO doubles up to its cap, and a segment lost 15 times fails the connection', () => {
+    const { sim, client, dial } = pair();
+    const end = dial();
+    sim.run();
+    sim.network.setLink('c', 's', { ...FIXED, dropRate: 1 });
+    const t0 = sim.now;
+    end.send('doomed');
+    sim.run();
+    // 200 ms x (1 + 2 + ... + 2^9) = 204.6 s, then five more at the 120 s cap: the 16th loss fails it.
+    let total = 0;
+    for (let i = 0; i < 15; i++) total += Math.min(200 * MS * 2 ** i, 120 * SECOND);
+    expect(client.closes).toEqual([[t0 + total, end.id, 'timeout']]);
+  });
+});
