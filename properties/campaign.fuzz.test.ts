@@ -5,12 +5,12 @@ import { formatFailure } from '../src/invariants/report.ts';
 
 /**
  * `npm run fuzz`: a long swarm campaign over every fault kind. Knobs (environment):
- * HASIM_FUZZ_PROFILE (default streamspace-v2), HASIM_FUZZ_RUNS (default 2000),
+ * HASIM_FUZZ_PROFILE (default hardened, the profile that must pass), HASIM_FUZZ_RUNS (default 2000),
  * HASIM_FUZZ_SEED (fast-check seed, default 1), HASIM_FUZZ_OUT (default .fuzz-out).
  * A violation is shrunk, written to HASIM_FUZZ_OUT as a trace file, and fails the test with the
  * compact report and the replay command.
  */
-const profile = process.env['HASIM_FUZZ_PROFILE'] ?? 'streamspace-v2';
+const profile = process.env['HASIM_FUZZ_PROFILE'] ?? 'hardened';
 const numRuns = Number(process.env['HASIM_FUZZ_RUNS'] ?? 2000);
 const fcSeed = Number(process.env['HASIM_FUZZ_SEED'] ?? 1);
 const out = process.env['HASIM_FUZZ_OUT'] ?? '.fuzz-out';
