@@ -157,6 +157,8 @@ export interface FixesConfig {
   writerSurvivesErrors: boolean;
   /** The dispatcher marks a command failed only on definite errors (not connected, buffer full); an error that may follow a delivery (PUBLISH timeout or lost connection) leaves the row for redelivery. */
   ambiguousSendNotFailed: boolean;
+  /** An agent replica exits when it stops leading (as Kubernetes' own components do), so the kubelet restarts it and it campaigns again, instead of idling because Run is never re-entered (§8). */
+  exitOnLostLeadership: boolean;
   /** With the Redis hub enabled, an API pod retries the start-up PING every 5 s and becomes ready only once Redis answers, instead of running single-pod mode for life (§4). */
   waitForRedis: boolean;
   /** The API's writePump writes each queued message as its own frame instead of joining them with newlines (§1 framing quirk). */
@@ -193,6 +195,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     writerSurvivesErrors: false,
     waitForRedis: false,
     ambiguousSendNotFailed: false,
+    exitOnLostLeadership: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },

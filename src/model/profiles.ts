@@ -80,6 +80,11 @@ export const DESIGN_FIXES: DesignFix[] = [
     removes: ['ambiguous-publish-marked-failed'],
   },
   {
+    name: 'exit-on-lost-leadership', field: 'exitOnLostLeadership',
+    change: 'OnStoppedLeading ends the agent process after stopping the agent, as kube-controller-manager does on a lost lease, so the kubelet restarts it and it campaigns again (Run is never re-entered in-process)',
+    removes: ['all-replicas-deposed'],
+  },
+  {
     name: 'fenced-effects', field: 'fencedEffects',
     change: 'the agent makes its platform writes conditional on its Lease, with leaseTransitions as a fencing token (a transaction or admission check against the Lease): a replica that lost the lease, even one paused across the takeover, cannot start or apply a command, and redelivery gives it to the leader',
     removes: ['deposed-leader-completes-after-release'],

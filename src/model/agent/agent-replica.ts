@@ -34,6 +34,7 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
     let stopChanClosed = false;
     let elector: LeaderElector | null = null;
     let startedTerm: LeadershipTerm | null = null;
+    let shuttingDown = false;
 
     /** close(agent.stopChan) if the agent runs; a second close panics and the process dies. Returns false then. */
     const closeStopChan = (): boolean => {
@@ -81,7 +82,10 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
         onStoppedLeading() {
           // agentRunning is read without synchronisation and never reset (main.go:365-374). On the
           // signal path main has usually closed stopChan already: this second close panics.
-          closeStopChan();
+          if (!closeStopChan() || !options.fixes.exitOnLostLeadership || shuttingDown) return;
+          // Design fix: exit so that the kubelet restarts the container and it campaigns again.
+          ctx.record('agent.exit-on-lost-leadership', { agent: options.agentId });
+          ctx.exit();
         },
       });
     }
@@ -90,6 +94,7 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
       onSignal(signal) {
         if (signal !== 'SIGTERM') return;
         ctx.record('agent.sigterm', { agent: options.agentId });
+        shuttingDown = true;
         elector?.cancel();
         if (closeStopChan()) ctx.setTimer(options.agent.exitDelayUs, () => ctx.exit(), 'agent.exit');
       },

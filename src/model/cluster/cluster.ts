@@ -83,6 +83,7 @@ export class StreamSpaceCluster {
     for (let i = 0; i < topology.agentReplicas; i++) this.addPod('agent', topology.agentStartUs);
     this.addPod('redis', 0);
     this.addPod('postgres', 0);
+    this.restartExitedContainers();
     this.sim.addProcess({
       name: USERS, node: INGRESS_NODE,
       boot: workload({ config: this.config.workload, endpoints: this.endpoints, agentIds: () => this.agentIds() }),
@@ -185,6 +186,23 @@ export class StreamSpaceCluster {
     this.sim.after(this.config.kubernetes.podReplacementUs, () => {
       if (this.sim.node(pod.node).up && !this.sim.process(name).alive) this.sim.start(name);
     }, `replace ${name}`);
+  }
+
+  /**
+   * restartPolicy Always: a container that exits by itself (a fatal error, a panic, an exit on lost
+   * leadership) is restarted in place by the kubelet after `containerRestartUs`. Deleted and evicted
+   * pods are not; infrastructure pods being replaced are started by their own replacement.
+   */
+  private restartExitedContainers(): void {
+    this.sim.trace.subscribe((e) => {
+      if (e.k !== 'proc.exit') return;
+      const pod = this.pods.get(e.p);
+      if (pod === undefined || pod.gone || pod.kind === 'redis' || pod.kind === 'postgres') return;
+      if (pod.kind === 'api') this.endpoints.setReady(e.p, false);
+      this.sim.after(this.config.kubernetes.containerRestartUs, () => {
+        if (!pod.gone && this.sim.hasProcess(e.p) && !this.sim.process(e.p).alive && this.sim.node(pod.node).up) this.sim.start(e.p);
+      }, `kubelet restart ${e.p}`);
+    });
   }
 
   /** The container crashes (OOM kill, panic): the kubelet restarts it in place, same pod name. */
