@@ -64,7 +64,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
         serving = true;
         ctx.record('api.listening');
         options.setReady(true);
-      });
+      }, options.fixes.redeliverUnfinished);
       if (options.fixes.redeliverUnfinished) startReconciler(dispatcher);
     };
 
