@@ -1,7 +1,7 @@
 import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import { MINUTE, SECOND } from '../src/sim-cluster/index.ts';
-import { seedArbitrary, scheduleArbitrary } from '../src/faults/arbitraries.ts';
+import { seedArbitrary, scheduleArbitrary, swarmScheduleArbitrary } from '../src/faults/arbitraries.ts';
 import { faultEnd } from '../src/faults/fault-kinds.ts';
 import { runCase, SETTLE_US } from '../src/invariants/run-case.ts';
 
@@ -22,6 +22,16 @@ describe('invariants on the as-built profile', () => {
     const b = runCase(c);
     expect(b.hash).toBe(a.hash);
     expect(b.outcome).toBe(a.outcome);
+  });
+});
+
+describe('invariants on the hardened profile', () => {
+  // A bounded sample of the fuzz campaign (npm run fuzz runs thousands): swarm schedules over every
+  // fault kind, and every invariant must hold, with recovery inside the bound.
+  propTest.prop([seedArbitrary, swarmScheduleArbitrary({ startUs: SETTLE_US })], { numRuns: 6, seed: 20261122 })('swarm faults: every invariant holds', (seed, schedule) => {
+    const v = runCase({ profile: 'hardened', config: {}, seed, schedule });
+    expect(v.outcome, `${v.violation?.message ?? v.modelFailure ?? ''} (replay with this seed and schedule: ${JSON.stringify({ seed, schedule })})`).toBe('pass');
+    expect(v.recoveryUs).not.toBeNull();
   });
 });
 
