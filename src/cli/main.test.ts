@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,5 +52,47 @@ describe('hasim CLI (kernel commands)', () => {
     const bin = fileURLToPath(new URL('../../bin/hasim.mjs', import.meta.url));
     const out = execFileSync(process.execPath, [bin, 'sample', '--seed', '5', '--duration', '30s', '--json'], { encoding: 'utf8' });
     expect(JSON.parse(out).hash).toBe(runSampleCluster(5, 30 * SECOND).hash);
+  });
+});
+
+describe('hasim replay', () => {
+  const trace = fileURLToPath(new URL('../../traces/redis-restart-loses-routing.json', import.meta.url));
+
+  test('a corpus trace replays: outcome and hash match under every profile, exit 0', async () => {
+    const r = await cli('replay', trace, '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out[0]!);
+    expect(out.match).toBe(true);
+    expect(out.results.map((x: { profile: string; outcome: string }) => [x.profile, x.outcome])).toEqual([['streamspace-v2', 'bounded-recovery'], ['hardened', 'pass']]);
+  });
+
+  test('a trace whose hash no longer matches exits 1 and says MISMATCH', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hasim-'));
+    const data = JSON.parse(readFileSync(trace, 'utf8'));
+    data.expectations[1].hash = '0'.repeat(64);
+    writeFileSync(join(dir, 't.json'), JSON.stringify(data));
+    const r = await cli('replay', join(dir, 't.json'));
+    expect(r.code).toBe(1);
+    expect(r.out.some((l) => l.startsWith('[MISMATCH] hardened'))).toBe(true);
+  });
+
+  const bad = (mutate: (t: Record<string, unknown>) => unknown): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'hasim-'));
+    const data = mutate(JSON.parse(readFileSync(trace, 'utf8')));
+    writeFileSync(join(dir, 'bad.json'), typeof data === 'string' ? data : JSON.stringify(data));
+    return join(dir, 'bad.json');
+  };
+  test.each([
+    ['missing file', () => '/nonexistent/trace.json', 'cannot read (ENOENT)'],
+    ['malformed JSON', () => bad(() => '{ not json'), 'not valid JSON'],
+    ['not a trace', () => bad(() => ({ hello: 1 })), 'not a hasim trace file'],
+    ['future version', () => bad((t) => ({ ...t, version: 99 })), 'format version 99 is newer than this build reads'],
+    ['unknown fault kind', () => bad((t) => ({ ...t, schedule: [{ kind: 'meteor', at: 0 }] })), "schedule[0]: unknown fault kind \"meteor\""],
+    ['unknown profile', () => bad((t) => ({ ...t, expectations: [{ profile: 'nope', outcome: 'pass', hash: '0'.repeat(64) }] })), 'unknown profile "nope"'],
+  ])('%s: one line naming the problem, exit 2', async (_what, file, message) => {
+    const r = await cli('replay', file());
+    expect(r.code).toBe(2);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toContain(message);
   });
 });
