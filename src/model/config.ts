@@ -155,7 +155,7 @@ export interface FixesConfig {
   agentIdempotent: boolean;
   /** The agent's writePump survives a write error (that message is dropped) and writes to the next connection, instead of exiting for good (§7.6). */
   writerSurvivesErrors: boolean;
-  /** The dispatcher marks a command failed only on definite errors (not connected, buffer full); an error that may follow a delivery (PUBLISH timeout or lost connection) leaves the row for redelivery. */
+  /** The dispatcher marks a command failed only on definite errors (key missing, buffer full); a Redis error (the agent may be connected, the PUBLISH may have been delivered) leaves the row for redelivery. */
   ambiguousSendNotFailed: boolean;
   /** An agent replica exits when it stops leading (as Kubernetes' own components do), so the kubelet restarts it and it campaigns again, instead of idling because Run is never re-entered (§8). */
   exitOnLostLeadership: boolean;

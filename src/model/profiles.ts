@@ -76,7 +76,7 @@ export const DESIGN_FIXES: DesignFix[] = [
   },
   {
     name: 'ambiguous-send-not-failed', field: 'ambiguousSendNotFailed',
-    change: 'SendCommandToAgent tells definite failures (agent not connected, buffer full) from ambiguous ones (a PUBLISH that timed out or lost its connection may have been delivered); the dispatcher marks only the former failed and leaves the rest to redelivery',
+    change: 'the hub tells definite failures (key missing, buffer full) from unknown ones (a Redis error in IsAgentConnected or the pod lookup, a PUBLISH that timed out or lost its connection and may have been delivered); the dispatcher marks only the former failed and leaves the rest to redelivery',
     removes: ['ambiguous-publish-marked-failed'],
   },
   {

@@ -142,7 +142,8 @@ export class AgentHub {
       redis.get(podKey(agentId), (r) => {
         if (!r.ok || r.value === null) {
           this.ctx.record('hub.send', { command: message.commandId, agent: agentId, path: 'redis-lookup', ok: false });
-          cb(`agent ${agentId} is not connected (not found in Redis)`);
+          // A Redis error is not a missing key: the agent may well be connected elsewhere.
+          cb(`agent ${agentId} is not connected (not found in Redis)`, !r.ok);
           return;
         }
         const pod = r.value;
@@ -158,12 +159,15 @@ export class AgentHub {
     });
   }
 
-  /** IsAgentConnected (agent_hub.go:586-606): local map, else `GET agent:<id>:connected` == "true". */
-  isAgentConnected(agentId: string, cb: (connected: boolean) => void): void {
+  /**
+   * IsAgentConnected (agent_hub.go:586-606): local map, else `GET agent:<id>:connected` == "true".
+   * As built a Redis error also reads as false; `unknown` tells the caller it was an error.
+   */
+  isAgentConnected(agentId: string, cb: (connected: boolean, unknown?: boolean) => void): void {
     this.lock.read(() => {
       if (this.connections.has(agentId)) return cb(true);
       if (this.redis === null) return cb(false);
-      this.redis.get(connectedKey(agentId), (r) => cb(r.ok && r.value === 'true'));
+      this.redis.get(connectedKey(agentId), (r) => cb(r.ok && r.value === 'true', !r.ok));
     });
   }
 

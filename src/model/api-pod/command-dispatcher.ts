@@ -94,7 +94,12 @@ export class CommandDispatcher {
       this.ctx.record('dispatcher.redelivery-deferred', { command: commandId, error });
       done();
     };
-    this.hub.isAgentConnected(agentId, (connected) => {
+    this.hub.isAgentConnected(agentId, (connected, unknown) => {
+      if (!connected && unknown && this.ambiguousSendNotFailed) {
+        // Design fix: Redis could not say; the row stays for redelivery instead of becoming `failed`.
+        this.ctx.record('dispatcher.connected-unknown', { command: commandId });
+        return done();
+      }
       if (!connected) return fail('agent is not connected');
       const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action: command.action, sessionId: command.sessionId };
       this.hub.sendCommandToAgent(agentId, message, (error, ambiguous) => {

@@ -37,7 +37,7 @@ import type { Micros } from '../../sim-cluster/index.ts';
  */
 const GUARDED_FROM = {
   sent: ['pending'],
-  failedByDispatcher: ['pending', 'sent'],
+  failedByDispatcher: ['pending'], // once a dispatch marked it sent, another dispatch's failure must not finalize it
   ack: ['pending', 'sent'],
   final: ['pending', 'sent', 'ack'],
 } as const satisfies Record<string, readonly CommandStatus[]>;
