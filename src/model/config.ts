@@ -149,7 +149,7 @@ export interface FixesConfig {
   agentRetryConnect: boolean;
   /** Status UPDATEs only move a row forward (`AND status IN (...)`): `sent` never overwrites `ack`/`completed`. */
   guardedStatusWrites: boolean;
-  /** Every API pod re-dispatches rows left pending/sent/ack longer than `redeliverAfterUs`, every `reconcileEveryUs`; re-dispatches (and the start-up pending scan) never mark a row failed. */
+  /** Every API pod re-dispatches rows left pending/sent/ack longer than `redeliverAfterUs`, every `reconcileEveryUs`; re-dispatches never mark a row failed, and the reconciler replaces the start-up pending scan. */
   redeliverUnfinished: boolean;
   /** The agent skips a command id it is running, and answers `complete` for one whose effect exists already (resources labelled with the command id). */
   agentIdempotent: boolean;

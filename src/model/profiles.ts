@@ -51,7 +51,7 @@ export const DESIGN_FIXES: DesignFix[] = [
   },
   {
     name: 'redeliver-unfinished', field: 'redeliverUnfinished',
-    change: 'a reconciler on every API pod re-dispatches rows left pending, sent or ack for longer than the longest command; re-dispatches (the reconciler\'s and the start-up pending scan\'s) leave a row alone when they cannot deliver instead of marking it failed',
+    change: 'a reconciler on every API pod re-dispatches rows left pending, sent or ack for longer than the longest command; its re-dispatches leave a row alone when they cannot deliver instead of marking it failed, and it replaces the one-shot start-up scan of pending rows (which races with first dispatches on other pods)',
     removes: ['lost-command-during-long-execution', 'leadership-lost-mid-command', 'db-write-errors-strand-pending', 'publish-to-pod-that-lost-the-agent'],
   },
   {

@@ -60,12 +60,17 @@ export function apiPod(options: ApiPodOptions): BootFn {
       hub = new AgentHub(ctx, ctx.name, config.hub, clients.db, redisMode ? clients.redis : null, options.fixes);
       if (redisMode) startRedisListener(ctx, hub, clients.pubsub);
       dispatcher = new CommandDispatcher(ctx, config.dispatcher, hub, clients.db, options.fixes.ambiguousSendNotFailed);
-      dispatcher.dispatchPending(() => {
+      const listen = (): void => {
         serving = true;
         ctx.record('api.listening');
         options.setReady(true);
-      }, options.fixes.redeliverUnfinished);
-      if (options.fixes.redeliverUnfinished) startReconciler(dispatcher);
+      };
+      if (!options.fixes.redeliverUnfinished) return dispatcher.dispatchPending(listen);
+      // Design fix: the reconciler, which takes only rows stale for longer than the longest
+      // command, replaces the one-shot scan, which also re-dispatches rows another pod is
+      // dispatching for the first time right now.
+      listen();
+      startReconciler(dispatcher);
     };
 
     /**

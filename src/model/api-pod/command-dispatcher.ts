@@ -59,19 +59,15 @@ export class CommandDispatcher {
     return true;
   }
 
-  /**
-   * DispatchPendingCommands (§5.3 :315-362): one scan of `pending` rows at start-up. With
-   * `asRedelivery` (the `redeliver-unfinished` fix) these re-dispatches, like the reconciler's, never
-   * mark a row failed: a pending row may be in flight from another pod whose `sent` write is late.
-   */
-  dispatchPending(done: () => void, asRedelivery = false): void {
+  /** DispatchPendingCommands (§5.3 :315-362): one scan of `pending` rows at start-up. */
+  dispatchPending(done: () => void): void {
     this.rows.listPendingCommands((r) => {
       if (!r.ok) {
         this.ctx.record('dispatcher.pending-scan', { ok: false });
         return done();
       }
       this.ctx.record('dispatcher.pending-scan', { ok: true, rows: r.value.length });
-      for (const command of r.value) this.dispatch(asRedelivery ? { ...command, redelivery: true } : command);
+      for (const command of r.value) this.dispatch(command);
       done();
     });
   }
