@@ -93,9 +93,11 @@ export class ClusterView {
       case 'agent.connected':
         this.agentConnections.set(e.p, { pod: d!['pod'] as string, conn: d!['conn'] as string });
         return;
-      case 'api.command-accepted':
+      case 'db.command.insert':
+        // A command is accepted once its row is committed: from then on any pod may dispatch it,
+        // even if the API pod that inserted it hears of the commit late, or never.
         this.commands.set(d!['command'] as string, {
-          id: d!['command'] as string, agentId: d!['agent'] as string, acceptedAt: e.t, acceptedBy: e.p,
+          id: d!['command'] as string, agentId: d!['agent'] as string, acceptedAt: e.t, acceptedBy: d!['client'] as string,
           executions: [], executedOk: 0, status: 'pending', statusAt: e.t, statusBy: 'producer.insert',
         });
         return;

@@ -23,7 +23,7 @@ function online(monitor: Monitor, events: TraceEvent[]): string | null {
 
 const execute = (t: number, replica: string, command: string) =>
   ev(t, replica, 'agent.execute', { command, agent: 'a', action: 'start_session', session: 's', lease: LEASE, transitions: 0, electorLeads: true });
-const accepted = (t: number, command: string) => ev(t, 'api-0', 'api.command-accepted', { command, agent: 'a', action: 'start_session' });
+const accepted = (t: number, command: string) => ev(t, 'postgres', 'db.command.insert', { command, agent: 'a', action: 'start_session', client: 'api-0' });
 const lease = (t: number, holder: string, transitions: number) => ev(t, 'kube-api', 'lease.update', { lease: LEASE, holder, transitions, rv: t });
 
 describe('no-split-brain', () => {

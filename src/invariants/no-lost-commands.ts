@@ -6,7 +6,7 @@ import type { Monitor, RunWindow, Violation } from './monitor.ts';
 export const PROBE_PREFIX = 'probe-';
 
 /**
- * End to end: every command the API accepted (its row inserted) ends `completed` or `failed` in
+ * End to end: every command the API accepted (its row committed, `db.command.insert`) ends `completed` or `failed` in
  * PostgreSQL within the recovery bound after the faults stop (or after it was accepted, if later),
  * plus the time the agent may take to run it; and the record matches what happened: not executed
  * but recorded failed, nor recorded completed without a successful execution.
@@ -15,7 +15,7 @@ export function noLostCommands(maxExecutionUs: Micros): Monitor {
   return {
     id: 'no-lost-commands',
     definition:
-      'Every command accepted by the API (row inserted) reaches completed or failed by max(accepted, heal) + B + the longest execution; '
+      'Every command accepted by the API (its row committed) reaches completed or failed by max(accepted, heal) + B + the longest execution; '
       + 'a command recorded failed was not executed successfully, and a command recorded completed was executed successfully.',
     atEnd(view: ClusterView, window: RunWindow): Violation | null {
       for (const c of view.commands.values()) {
