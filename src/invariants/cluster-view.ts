@@ -9,9 +9,6 @@ export interface Execution {
   transitions: number | null;
   /** Whether the replica's elector still believed it led at that instant. */
   electorLeads: boolean | null;
-  /** The Lease holder and transitions at that instant, as committed at the API server. */
-  leaseHolder: string | null;
-  leaseTransitions: number | null;
   /** running: in progress; completed: `agent.executed` seen; died: its process died first, or its effect was fenced off. */
   state: 'running' | 'completed' | 'died';
 }
@@ -26,7 +23,6 @@ export interface CommandLife {
   /** Completed executions (`agent.executed`), in order. */
   executedOk: number;
   status: string;
-  statusAt: Micros;
   /** Who wrote the current status (`dispatcher.sent`, `ws.ack`...). */
   statusBy: string;
 }
@@ -47,9 +43,8 @@ export class ClusterView {
   readonly commands = new Map<string, CommandLife>();
   /** Agent replica → the connection it uses now (`agent.connected`). */
   readonly agentConnections = new Map<string, { pod: string; conn: string }>();
-  /** Faults applied so far (`fault.*` events) and the heal instant, once reached. */
+  /** When the last fault was applied (`fault.*` events). */
   lastFaultAt: Micros = -1;
-  healedAt: Micros | null = null;
   /** When the recovery prober found the cluster healthy (`recovery.healthy`), and why it was not, last time it looked. */
   recoveredAt: Micros | null = null;
   lastUnhealthy: string | null = null;
@@ -98,17 +93,16 @@ export class ClusterView {
         // even if the API pod that inserted it hears of the commit late, or never.
         this.commands.set(d!['command'] as string, {
           id: d!['command'] as string, agentId: d!['agent'] as string, acceptedAt: e.t, acceptedBy: d!['client'] as string,
-          executions: [], executedOk: 0, status: 'pending', statusAt: e.t, statusBy: 'producer.insert',
+          executions: [], executedOk: 0, status: 'pending', statusBy: 'producer.insert',
         });
         return;
       case 'agent.execute': {
         const c = this.commands.get(d!['command'] as string);
         if (c === undefined) return;
-        const lease = this.leases.get(d!['lease'] as string);
         c.executions.push({
           t: e.t, replica: e.p, agentId: d!['agent'] as string,
           transitions: d!['transitions'] as number | null, electorLeads: d!['electorLeads'] as boolean | null,
-          leaseHolder: lease?.holder ?? null, leaseTransitions: lease?.transitions ?? null, state: 'running',
+          state: 'running',
         });
         return;
       }
@@ -130,13 +124,9 @@ export class ClusterView {
         const c = this.commands.get(d!['command'] as string);
         if (c === undefined) return;
         c.status = d!['to'] as string;
-        c.statusAt = e.t;
         c.statusBy = d!['by'] as string;
         return;
       }
-      case 'fault.heal':
-        this.healedAt = e.t;
-        return;
       case 'recovery.healthy':
         this.recoveredAt ??= e.t;
         return;

@@ -146,7 +146,6 @@ export function buildSampleCluster(simOptions: SimulationOptions, clusterOptions
 /** A seeded fault driver: every fault is undone a little later, so the cluster keeps moving. */
 function scheduleFaults(sim: Simulation, options: Required<SampleClusterOptions>): void {
   const rng = sim.stream('faults');
-  const nodes = sim.nodes.map((n) => n.name);
   const tick = (): void => {
     const victimIndex = rng.int(1, options.workers);
     const worker = `worker-${victimIndex}`;

@@ -16,11 +16,6 @@ export function fromMillis(ms: number): Micros {
   return Math.round(ms * MS);
 }
 
-/** Converts seconds to whole microseconds. */
-export function seconds(s: number): Micros {
-  return Math.round(s * SECOND);
-}
-
 /** Renders a virtual instant as seconds with millisecond precision, e.g. `12.345s`. */
 export function formatTime(t: Micros): string {
   const sign = t < 0 ? '-' : '';

@@ -206,7 +206,7 @@ describe('leader election: expiry on the candidate’s own clock (§1.1 facts 1-
 
 describe('leader election: steady state', () => {
   test('the leader renews every RP with Updates only (fast path, facts 6a, 9); a candidate Gets every RP + rand·1.2·RP after its last attempt ended (fact 8)', () => {
-    const { sim, run, calls } = election(6, [{ name: 'a' }, { name: 'b', startAt: 1 * SECOND }]);
+    const { run, calls } = election(6, [{ name: 'a' }, { name: 'b', startAt: 1 * SECOND }]);
     run(120 * SECOND);
     const leader = calls.filter((c) => c.p === 'a' && c.sentAt > 1 * SECOND);
     expect(new Set(leader.map((c) => c.op))).toEqual(new Set(['lease.update']));

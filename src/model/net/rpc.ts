@@ -68,17 +68,8 @@ export class RpcClient {
     this.requestTimeoutUs = options.requestTimeoutUs ?? 3 * SECOND;
   }
 
-  get target(): string {
-    return this.options.target;
-  }
-
   get connected(): boolean {
     return this.conn !== null && this.conn.isOpen;
-  }
-
-  /** Dials now if there is no connection (used by subscribers that must hold one open). */
-  ensureConnected(): void {
-    if (this.conn === null) this.dial();
   }
 
   call<T>(body: unknown, onResult: (r: RpcResult<T>) => void, timeoutUs: Micros = this.requestTimeoutUs): void {

@@ -1,5 +1,5 @@
 import type { BootFn, ConnectionEnd, ProcessContext, TimerHandle } from '../../sim-cluster/index.ts';
-import { MS, SECOND, type Micros } from '../../sim-cluster/index.ts';
+import { SECOND, type Micros } from '../../sim-cluster/index.ts';
 import { ok, pushRpc, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import { Keyspace, RedisError, type KeyspaceOptions, type KeyspaceSnapshot } from './keyspace.ts';
 
@@ -173,6 +173,3 @@ function loadKeyspace(ctx: ProcessContext, storage: RedisStorage, options: Keysp
   const all = { ...options, onKeyEvent };
   return storage.snapshot === null ? new Keyspace(all) : Keyspace.fromSnapshot(storage.snapshot, ctx.now(), all);
 }
-
-/** Milliseconds → µs, for callers computing PX values. */
-export const PX = (ms: number): Micros => ms * MS;
