@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
+import { FUZZ_HELP, fuzzCommand } from './fuzz-command.ts';
+import { LIST_HELP, listCommand } from './list-command.ts';
+import { RUN_HELP, runCommand } from './run-command.ts';
 import { REPLAY_HELP, replayCommand } from './replay-command.ts';
 import { SAMPLE_HELP, sampleCommand } from './sample-command.ts';
 
@@ -8,10 +11,19 @@ const HELP = `hasim: deterministic simulation testing for high-availability cont
 Usage: hasim <command> [flags]
 
 Commands:
+  fuzz       a campaign: seeded fault schedules over the model, violations shrunk and saved
+  run        run one seed (or one schedule) and print what happened
+  list       profiles, design fixes, fault kinds and invariants
   replay     rerun a trace file and check its outcome and trace hash
   sample     run the kernel's sample cluster for one seed and print its trace hash
   version    print the version
   help       print this help
+
+${FUZZ_HELP}
+
+${RUN_HELP}
+
+${LIST_HELP}
 
 ${REPLAY_HELP}
 
@@ -30,6 +42,12 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'fuzz':
+        return await fuzzCommand(rest, { out, err, isTty: process.stderr.isTTY === true, env: process.env });
+      case 'run':
+        return runCommand(rest, out);
+      case 'list':
+        return listCommand(rest, out);
       case 'sample':
         return sampleCommand(rest, out);
       case 'replay':

@@ -91,7 +91,7 @@ export function scheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<Fault[
 export function swarmScheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<Fault[]> {
   const kinds = options.kinds ?? ALL_FAULT_KINDS;
   return fc.subarray([...kinds], { minLength: 1 }).chain((enabled) =>
-    fc.integer({ min: 2, max: options.maxFaults ?? 8 }).chain((maxFaults) => scheduleArbitrary({ ...options, kinds: enabled, maxFaults })));
+    fc.integer({ min: Math.min(2, options.maxFaults ?? 8), max: options.maxFaults ?? 8 }).chain((maxFaults) => scheduleArbitrary({ ...options, kinds: enabled, maxFaults })));
 }
 
 /** The simulation seed: never shrunk (shrinking a seed towards 0 means nothing). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ALL_FAULT_KINDS, type Fault } from '../faults/fault-kinds.ts';
 import { PROFILES } from '../model/profiles.ts';
 import type { ConfigOverrides } from '../model/config.ts';
+import { INVARIANT_IDS } from './run-case.ts';
 
 export const TRACE_FORMAT = 'hasim-trace';
 export const TRACE_VERSION = 1;
@@ -26,6 +27,8 @@ export interface TraceFile {
   config: ConfigOverrides;
   seed: number;
   schedule: Fault[];
+  /** The invariants checked, when a run checked only some (absent: all). */
+  invariants?: string[];
   expectations: Expectation[];
   /** How it was found: seeds tried, shrink steps and time, schedule size before and after. */
   found?: Record<string, number | string>;
@@ -67,13 +70,13 @@ export function validateTraceFile(data: unknown, where: string): TraceFile {
   if (typeof t['explanation'] !== 'string') fail('missing explanation');
   if (!Number.isSafeInteger(t['seed']) || (t['seed'] as number) < 0) fail('seed must be a non-negative integer');
   if (typeof t['config'] !== 'object' || t['config'] === null || Array.isArray(t['config'])) fail('config must be an object');
-  if (!Array.isArray(t['schedule'])) fail('schedule must be an array');
-  (t['schedule'] as unknown[]).forEach((f, i) => {
-    if (typeof f !== 'object' || f === null) fail(`schedule[${i}] is not an object`);
-    const fault = f as Record<string, unknown>;
-    if (!ALL_FAULT_KINDS.includes(fault['kind'] as never)) fail(`schedule[${i}]: unknown fault kind ${JSON.stringify(fault['kind'])}`);
-    if (!Number.isSafeInteger(fault['at']) || (fault['at'] as number) < 0) fail(`schedule[${i}]: 'at' must be a non-negative integer (µs)`);
-  });
+  validateSchedule(t['schedule'], where);
+  if (t['invariants'] !== undefined) {
+    if (!Array.isArray(t['invariants'])) fail('invariants must be an array of invariant ids');
+    for (const id of t['invariants'] as unknown[]) {
+      if (!INVARIANT_IDS.includes(id as never)) fail(`invariants: unknown invariant ${JSON.stringify(id)} (known: ${INVARIANT_IDS.join(', ')})`);
+    }
+  }
   if (!Array.isArray(t['expectations']) || t['expectations'].length === 0) fail('expectations must be a non-empty array');
   (t['expectations'] as unknown[]).forEach((e, i) => {
     const x = e as Record<string, unknown>;
@@ -82,6 +85,21 @@ export function validateTraceFile(data: unknown, where: string): TraceFile {
     if (typeof x['hash'] !== 'string' || !/^[0-9a-f]{64}$/.test(x['hash'])) fail(`expectations[${i}]: hash must be 64 hex digits`);
   });
   return t as unknown as TraceFile;
+}
+
+/** Checks a parsed fault schedule: an array of faults of known kinds at integer instants. */
+export function validateSchedule(data: unknown, where: string): Fault[] {
+  const fail = (what: string): never => {
+    throw new TraceFileError(`${where}: ${what}`);
+  };
+  if (!Array.isArray(data)) fail('schedule must be an array');
+  (data as unknown[]).forEach((f, i) => {
+    if (typeof f !== 'object' || f === null) fail(`schedule[${i}] is not an object`);
+    const fault = f as Record<string, unknown>;
+    if (!ALL_FAULT_KINDS.includes(fault['kind'] as never)) fail(`schedule[${i}]: unknown fault kind ${JSON.stringify(fault['kind'])}`);
+    if (!Number.isSafeInteger(fault['at']) || (fault['at'] as number) < 0) fail(`schedule[${i}]: 'at' must be a non-negative integer (µs)`);
+  });
+  return data as Fault[];
 }
 
 /** The file's JSON, stable and readable in a pull request: one fault per line. */

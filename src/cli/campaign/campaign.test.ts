@@ -1,0 +1,222 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { Shrunk } from '../../faults/seeded-case.ts';
+import { readTraceFile } from '../../invariants/trace-file.ts';
+import type { Verdict } from '../../invariants/run-case.ts';
+import { runCampaign, type CampaignOptions } from './campaign.ts';
+import type { Executor } from './executor.ts';
+import { FindingsStore } from './findings-store.ts';
+import { parseShard, shardSeeds, shardSize } from './seed-range.ts';
+import { githubAnnotations, junitXml, summaryLines } from './summary.ts';
+import type { SeedResult, Task, TaskResult } from './tasks.ts';
+
+const hashOf = (seed: number): string => seed.toString(16).padStart(64, '0');
+
+/** A synthetic seed: every third one violates no-lost-commands, every seventh no-split-brain. */
+function synthetic(seed: number, hash = hashOf(seed)): SeedResult {
+  const outcome = seed % 7 === 3 ? 'no-split-brain' : seed % 3 === 0 ? 'no-lost-commands' : 'pass';
+  return {
+    seed, outcome, hash, steps: 100, simUs: 600_000_000, faults: 2,
+    violation: outcome === 'pass' ? null : { invariant: outcome, time: 1, message: `synthetic ${outcome}` },
+    modelFailure: null,
+    schedule: outcome === 'pass' ? null : [{ kind: 'crash', at: 120_000_000, target: { role: 'api', index: 0 } }],
+  };
+}
+
+function shrunkOf(task: Extract<Task, { type: 'shrink' }>): Shrunk {
+  const verdict = { outcome: task.invariant, hash: 'f'.repeat(64), violation: { invariant: task.invariant, time: 5, message: 'shrunk', evidence: [] } } as unknown as Verdict;
+  return {
+    invariant: task.invariant, case: { profile: task.space.profile, config: {}, seed: task.seed, schedule: [] }, verdict,
+    faultsFound: 2, faultsShrunk: 1, faultsMinimal: 0, shrinkSteps: 1, shrinkRuns: 2, minimizeRuns: 1,
+  };
+}
+
+interface FakeOptions {
+  concurrency: number;
+  /** Delay (in macrotask turns) before a task settles, per seed: scrambles completion order. */
+  delay?: (seed: number) => number;
+  run?: (seed: number, attempt: number) => SeedResult;
+  events?: (seed: number, attempt: number) => TaskResult;
+  /** Shrinks never finish on their own (they wait to be cancelled). */
+  hangShrinks?: boolean;
+}
+
+/** An executor that settles tasks after a scripted number of event-loop turns. */
+function fakeExecutor(o: FakeOptions): Executor & { tasks: Task[] } {
+  const attempts = new Map<string, number>();
+  const tasks: Task[] = [];
+  const turns = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+  return {
+    concurrency: o.concurrency,
+    tasks,
+    async run(task, signal) {
+      tasks.push(task);
+      const key = `${task.type}/${task.seed}`;
+      const attempt = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, attempt);
+      await turns(o.delay?.(task.seed) ?? 1);
+      switch (task.type) {
+        case 'run':
+          return { type: 'run', result: o.run ? o.run(task.seed, attempt) : synthetic(task.seed) };
+        case 'shrink':
+          if (o.hangShrinks) {
+            await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+          }
+          return { type: 'shrink', shrunk: shrunkOf(task) };
+        case 'events':
+          return o.events?.(task.seed, attempt) ?? { type: 'events', hash: '', events: [] };
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+const space = { profile: 'streamspace-v2' };
+
+function options(dir: string, extra: Partial<CampaignOptions> = {}): CampaignOptions {
+  return {
+    space,
+    range: { start: 0, total: 30, shard: { index: 1, count: 1 } },
+    store: new FindingsStore(dir, space, 'a test', (seed) => `npx hasim run --seed ${seed}`),
+    ...extra,
+  };
+}
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'hasim-campaign-'));
+
+describe('seed ranges and shards', () => {
+  test('shards are disjoint and together make the whole campaign', () => {
+    const whole = [...shardSeeds({ start: 100, total: 10, shard: { index: 1, count: 1 } })];
+    const parts = [1, 2, 3].map((index) => [...shardSeeds({ start: 100, total: 10, shard: { index, count: 3 } })]);
+    expect(parts).toEqual([[100, 103, 106, 109], [101, 104, 107], [102, 105, 108]]);
+    expect(parts.flat().sort((a, b) => a - b)).toEqual(whole);
+    expect([1, 2, 3].map((index) => shardSize({ start: 0, total: 10, shard: { index, count: 3 } }))).toEqual([4, 3, 3]);
+    expect(shardSize({ start: 0, total: 2, shard: { index: 3, count: 3 } })).toBe(0);
+  });
+  test('shard syntax', () => {
+    expect(parseShard('2/5')).toEqual({ index: 2, count: 5 });
+    for (const bad of ['0/5', '6/5', '1/0', '1-2', '', 'a/b']) expect(parseShard(bad)).toBeNull();
+  });
+});
+
+describe('campaign orchestration', () => {
+  test('results and summaries do not depend on concurrency or completion order', async () => {
+    const one = await runCampaign(fakeExecutor({ concurrency: 1 }), options(tmp()));
+    const many = await runCampaign(fakeExecutor({ concurrency: 4, delay: (s) => (s * 7919) % 13 }), options(tmp()));
+    expect(many.results).toEqual(one.results);
+    expect(one.results.map((r) => r.seed)).toEqual([...Array(30).keys()]);
+    const shape = (r: typeof one) => r.invariants.map((i) => ({ invariant: i.invariant, runs: i.runs, seeds: i.seeds, seed: i.example?.seed, shrunk: i.example?.shrunk?.faultsMinimal }));
+    expect(shape(many)).toEqual(shape(one));
+    expect(shape(one)).toEqual([
+      { invariant: 'no-lost-commands', runs: 8, seeds: [0, 6, 9, 12, 15, 18, 21, 27], seed: 0, shrunk: 0 },
+      { invariant: 'no-split-brain', runs: 4, seeds: [3, 10, 17, 24], seed: 3, shrunk: 0 },
+    ]);
+  });
+
+  test('a lower failing seed that finishes later becomes the example, and is shrunk too', async () => {
+    // Seed 0 is slow, so seed 6 fails first and is shrunk first.
+    const dir = tmp();
+    const ex = fakeExecutor({ concurrency: 8, delay: (s) => (s === 0 ? 40 : 1) });
+    const r = await runCampaign(ex, options(dir, { range: { start: 0, total: 8, shard: { index: 1, count: 1 } } }));
+    const lost = r.invariants.find((i) => i.invariant === 'no-lost-commands')!;
+    expect(lost.example?.seed).toBe(0);
+    expect(lost.example?.shrunk).not.toBeNull();
+    const shrunkSeeds = ex.tasks.filter((t) => t.type === 'shrink').map((t) => t.seed).sort();
+    expect(shrunkSeeds).toEqual([0, 3, 6]);
+  });
+
+  test('every failing seed is on disk: one violations.jsonl line each, a trace file per example', async () => {
+    const dir = tmp();
+    const r = await runCampaign(fakeExecutor({ concurrency: 2 }), options(dir));
+    const lines = readFileSync(join(dir, 'violations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seed: number; rerun: string });
+    expect(lines.length).toBe(r.seedsRun - r.passed);
+    expect(lines.find((l) => l.seed === 9)?.rerun).toBe('npx hasim run --seed 9');
+    for (const inv of r.invariants) {
+      const trace = readTraceFile(inv.example!.file);
+      expect(trace.found?.['shrunk']).toBe('yes');
+      expect(trace.expectations[0]!.outcome).toBe(inv.invariant);
+    }
+  });
+
+  test('an interrupt stops new seeds, cancels shrinks, and leaves the unshrunk counterexample on disk', async () => {
+    const dir = tmp();
+    const stop = new AbortController();
+    const r = await runCampaign(fakeExecutor({ concurrency: 1, hangShrinks: true }), options(dir, {
+      range: { start: 0, total: null, shard: { index: 1, count: 1 } },
+      signal: stop.signal,
+      onSeed: (p) => {
+        if (p.done === 5) stop.abort();
+      },
+    }));
+    expect(r.interrupted).toBe(true);
+    expect(r.seedsRun).toBeGreaterThanOrEqual(5);
+    expect(r.seedsRun).toBeLessThan(10);
+    const example = r.invariants.find((i) => i.invariant === 'no-lost-commands')!.example!;
+    expect(example.shrunk).toBeNull();
+    const trace = readTraceFile(example.file);
+    expect(trace.found?.['shrunk']).toBe('not yet');
+    expect(trace.schedule.length).toBe(1);
+  });
+
+  test('a wall-clock budget stops starting seeds', async () => {
+    let t = 0;
+    const r = await runCampaign(fakeExecutor({ concurrency: 1 }), options(tmp(), {
+      range: { start: 0, total: null, shard: { index: 1, count: 1 } },
+      budgetMs: 100,
+      now: () => t,
+      onSeed: () => {
+        t += 10;
+      },
+    }));
+    expect(r.budgetExhausted).toBe(true);
+    expect(r.seedsRun).toBeGreaterThanOrEqual(10);
+    expect(r.seedsRun).toBeLessThanOrEqual(12);
+  });
+
+  test('the self-check reruns every N-th seed and reports a hash mismatch with the first divergent event', async () => {
+    const e = (d: string) => ({ t: 1, p: 'api-0', k: 'x', d });
+    const ex = fakeExecutor({
+      concurrency: 2,
+      run: (seed, attempt) => synthetic(seed, seed === 10 && attempt === 2 ? 'e'.repeat(64) : hashOf(seed)),
+      events: (_seed, attempt) => ({ type: 'events', hash: '', events: [e('same'), e(attempt === 1 ? 'a' : 'b')] as never }),
+    });
+    const r = await runCampaign(ex, options(tmp(), { selfCheckEvery: 5, range: { start: 0, total: 20, shard: { index: 1, count: 1 } } }));
+    expect(r.selfChecks).toBe(4);
+    expect(r.mismatches).toEqual([{ seed: 10, hashes: [hashOf(10), 'e'.repeat(64)], divergence: { index: 1, first: e('a'), second: e('b') } }]);
+    const text = summaryLines(r, 'test').join('\n');
+    expect(text).toContain('FRAMEWORK BUG: seed 10');
+    expect(text).toContain('first differ at event 1');
+  });
+
+  test('no self-check when it is off', async () => {
+    const ex = fakeExecutor({ concurrency: 1 });
+    const r = await runCampaign(ex, options(tmp(), { selfCheckEvery: 0 }));
+    expect(r.selfChecks).toBe(0);
+    expect(ex.tasks.filter((t) => t.type === 'run').length).toBe(30);
+  });
+});
+
+describe('reports', () => {
+  test('JUnit XML has one case per invariant, failures with the replay command, escaped', async () => {
+    const dir = tmp();
+    const r = await runCampaign(fakeExecutor({ concurrency: 1 }), options(dir));
+    const xml = junitXml(r, 'hasim fuzz <x>', ['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
+    expect(xml).toContain('<testsuite name="hasim fuzz &lt;x&gt;" tests="5" failures="2"');
+    expect(xml).toContain('<testcase classname="hasim fuzz &lt;x&gt;" name="bounded-recovery"/>');
+    expect(xml).toMatch(/name="no-lost-commands">\s*<failure message="8 of 30 seeds violate no-lost-commands">seed 0: shrunk\nreplay: npx hasim replay .*no-lost-commands-streamspace-v2-seed-0.json/);
+    expect(xml).toContain('name="determinism self-check"/>');
+  });
+
+  test('GitHub annotations are one escaped ::error line per violated invariant', async () => {
+    const r = await runCampaign(fakeExecutor({ concurrency: 1 }), options(tmp()));
+    const lines = githubAnnotations(r);
+    expect(lines.length).toBe(2);
+    expect(lines[0]).toMatch(/^::error file=[^,]*no-lost-commands-streamspace-v2-seed-0\.json,title=hasim%3A no-lost-commands::8 of 30 seeds/);
+    expect(lines[0]).not.toContain('\n');
+    expect(existsSync(r.invariants[0]!.example!.file)).toBe(true);
+  });
+});

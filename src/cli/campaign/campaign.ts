@@ -1,0 +1,205 @@
+import type { CaseSpace, Shrunk } from '../../faults/seeded-case.ts';
+import type { TraceEvent } from '../../sim-cluster/index.ts';
+import type { Executor } from './executor.ts';
+import type { FindingsStore } from './findings-store.ts';
+import { shardSeeds, shardSize, type SeedRange } from './seed-range.ts';
+import type { SeedResult } from './tasks.ts';
+
+export interface CampaignOptions {
+  space: CaseSpace;
+  range: SeedRange;
+  /** Wall-clock budget (ms): no new seed starts after it. Default: none (run the whole range). */
+  budgetMs?: number | null;
+  /**
+   * Determinism self-check: every `selfCheckEvery`-th seed of the campaign (by offset from its first
+   * seed) is run a second time, as a separate task (so usually on another worker), and the two trace
+   * hashes are compared. 0 turns it off. Default 50 (2% more work).
+   */
+  selfCheckEvery?: number;
+  /** Shrink budget per counterexample, in runs (fast-check's shrinker). Default 1,000. */
+  maxShrinkRuns?: number;
+  /** Where findings go, the moment they are found. */
+  store: FindingsStore;
+  /** Progress callback, called after every seed (rate-limit the display yourself). */
+  onSeed?: (progress: Progress) => void;
+  /** Called when a failing seed is recorded, and when its shrunk counterexample is written. */
+  onFinding?: (event: { kind: 'violation' | 'shrunk'; invariant: string; seed: number; file: string | null }) => void;
+  /** Aborting stops the campaign: no new seeds, shrinks in flight cancelled; the result is still returned. */
+  signal?: AbortSignal;
+  /** Wall clock for rates and the budget (the campaign's, never a simulation's). Default performance.now. */
+  now?: () => number;
+}
+
+export interface Progress {
+  done: number;
+  /** Seeds this shard will run, or null under a budget. */
+  total: number | null;
+  violations: number;
+  elapsedMs: number;
+  simUs: number;
+}
+
+/** Per invariant: how many seeds violated it, and the shrunk counterexample of the lowest such seed. */
+export interface InvariantSummary {
+  invariant: string;
+  runs: number;
+  /** The lowest failing seeds (at most 10), ascending. */
+  seeds: number[];
+  example: { seed: number; file: string; shrunk: Shrunk | null; message: string } | null;
+}
+
+export interface DeterminismMismatch {
+  seed: number;
+  hashes: [string, string];
+  /** The first event where two fresh reruns differ, or null if the reruns agreed with each other. */
+  divergence: { index: number; first: TraceEvent | null; second: TraceEvent | null } | null;
+}
+
+export interface CampaignResult {
+  seedsRun: number;
+  passed: number;
+  interrupted: boolean;
+  budgetExhausted: boolean;
+  elapsedMs: number;
+  simUs: number;
+  steps: number;
+  invariants: InvariantSummary[];
+  selfChecks: number;
+  mismatches: DeterminismMismatch[];
+  /** Every seed's outcome and hash, ascending by seed. */
+  results: Array<{ seed: number; outcome: string; hash: string }>;
+}
+
+/**
+ * Runs a campaign over a shard's seeds on an executor. Results do not depend on the executor's
+ * concurrency or on the order seeds finish: counts are sums, the example of each invariant is its
+ * lowest failing seed (a lower one found later is shrunk too), and `results` is sorted by seed.
+ */
+export async function runCampaign(executor: Executor, options: CampaignOptions): Promise<CampaignResult> {
+  const now = options.now ?? (() => performance.now());
+  const t0 = now();
+  const selfCheckEvery = options.selfCheckEvery ?? 50;
+  const maxShrinkRuns = options.maxShrinkRuns ?? 1000;
+  const { space, store, range } = options;
+  const total = shardSize(range);
+  const seeds = shardSeeds(range);
+  const results: CampaignResult['results'] = [];
+  const byInvariant = new Map<string, InvariantSummary>();
+  const mismatches: DeterminismMismatch[] = [];
+  const shrinks = new Map<string, AbortController>();
+  const pendingShrinks = new Set<Promise<void>>();
+  let simUs = 0;
+  let steps = 0;
+  let violations = 0;
+  let selfChecks = 0;
+  let budgetExhausted = false;
+
+  const stopped = (): boolean => options.signal?.aborted === true;
+  const overBudget = (): boolean => options.budgetMs != null && now() - t0 >= options.budgetMs;
+
+  const startShrink = (r: SeedResult, file: string): void => {
+    const key = `${r.outcome}/${r.seed}`;
+    const controller = new AbortController();
+    shrinks.set(key, controller);
+    const p = executor.run({ type: 'shrink', space, seed: r.seed, invariant: r.outcome, maxShrinkRuns }, controller.signal)
+      .then((done) => {
+        if (done.type !== 'shrink') throw new Error(`expected a shrink result, got ${done.type}`);
+        store.writeShrunk(done.shrunk);
+        const summary = byInvariant.get(r.outcome)!;
+        if (summary.example?.seed === r.seed) summary.example.shrunk = done.shrunk;
+        options.onFinding?.({ kind: 'shrunk', invariant: r.outcome, seed: r.seed, file });
+      }, (error: unknown) => {
+        // A cancelled shrink leaves the unshrunk counterexample on disk; anything else is a bug.
+        if (!controller.signal.aborted) throw error;
+      })
+      .finally(() => {
+        shrinks.delete(key);
+        pendingShrinks.delete(p);
+      });
+    pendingShrinks.add(p);
+  };
+
+  const onFailure = (r: SeedResult): void => {
+    violations++;
+    store.recordViolation(r);
+    let summary = byInvariant.get(r.outcome);
+    if (summary === undefined) {
+      summary = { invariant: r.outcome, runs: 0, seeds: [], example: null };
+      byInvariant.set(r.outcome, summary);
+    }
+    summary.runs++;
+    summary.seeds = [...summary.seeds, r.seed].sort((a, b) => a - b).slice(0, 10);
+    let file: string | null = null;
+    if (summary.example === null || r.seed < summary.example.seed) {
+      file = store.writeUnshrunk(r);
+      summary.example = { seed: r.seed, file, shrunk: null, message: r.violation?.message ?? r.modelFailure ?? '' };
+      startShrink(r, file);
+    }
+    options.onFinding?.({ kind: 'violation', invariant: r.outcome, seed: r.seed, file });
+  };
+
+  const diagnose = async (seed: number, hashes: [string, string]): Promise<void> => {
+    const [a, b] = await Promise.all([executor.run({ type: 'events', space, seed }), executor.run({ type: 'events', space, seed })]);
+    if (a.type !== 'events' || b.type !== 'events') throw new Error('expected event lists');
+    mismatches.push({ seed, hashes, divergence: firstDivergence(a.events, b.events) });
+  };
+
+  const runOne = async (seed: number, offset: number): Promise<void> => {
+    const done = await executor.run({ type: 'run', space, seed });
+    if (done.type !== 'run') throw new Error(`expected a run result, got ${done.type}`);
+    const r = done.result;
+    results.push({ seed, outcome: r.outcome, hash: r.hash });
+    simUs += r.simUs;
+    steps += r.steps;
+    if (r.outcome !== 'pass') onFailure(r);
+    options.onSeed?.({ done: results.length, total, violations, elapsedMs: now() - t0, simUs });
+    if (selfCheckEvery > 0 && offset % selfCheckEvery === 0 && !stopped()) {
+      selfChecks++;
+      const again = await executor.run({ type: 'run', space, seed });
+      if (again.type !== 'run') throw new Error(`expected a run result, got ${again.type}`);
+      if (again.result.hash !== r.hash) await diagnose(seed, [r.hash, again.result.hash]);
+    }
+  };
+
+  // Keep twice the executor's concurrency in flight so a worker never waits for the main thread.
+  const inFlight = new Set<Promise<void>>();
+  for (const seed of seeds) {
+    if (stopped()) break;
+    if (overBudget()) {
+      budgetExhausted = true;
+      break;
+    }
+    const p = runOne(seed, seed - range.start).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= executor.concurrency * 2) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (stopped()) for (const c of shrinks.values()) c.abort();
+  while (pendingShrinks.size > 0) await Promise.all(pendingShrinks);
+
+  results.sort((a, b) => a.seed - b.seed);
+  return {
+    seedsRun: results.length,
+    passed: results.filter((r) => r.outcome === 'pass').length,
+    interrupted: stopped(),
+    budgetExhausted,
+    elapsedMs: now() - t0,
+    simUs,
+    steps,
+    invariants: [...byInvariant.values()].sort((a, b) => a.invariant.localeCompare(b.invariant)),
+    selfChecks,
+    mismatches: mismatches.sort((a, b) => a.seed - b.seed),
+    results,
+  };
+}
+
+/** The first index where two event lists differ (by their canonical JSON), or null if identical. */
+export function firstDivergence(a: readonly TraceEvent[], b: readonly TraceEvent[]): DeterminismMismatch['divergence'] {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (JSON.stringify(x) !== JSON.stringify(y)) return { index: i, first: x ?? null, second: y ?? null };
+  }
+  return null;
+}

@@ -1,0 +1,139 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DESIGN_FIXES } from '../model/profiles.ts';
+import { fuzzCommand } from './fuzz-command.ts';
+import { main } from './main.ts';
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'hasim-fuzz-'));
+
+async function fuzz(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await fuzzCommand(args, { out: (l) => out.push(l), err: (l) => err.push(l), env });
+  return { code, out, err };
+}
+
+const results = (path: string): string[] => readFileSync(path, 'utf8').trim().split('\n').sort();
+
+describe('hasim fuzz on worker threads', () => {
+  // The real thing: seeds of the StreamSpace model on a worker pool. A seed's outcome and trace hash
+  // must not depend on the worker count or on the sharding.
+  test('results are identical for any --workers and any --shard', async () => {
+    const dir = tmp();
+    const common = ['--profile', 'hardened', '--seeds', '6', '--seed-start', '40', '--self-check', '3', '--out', join(dir, 'found')];
+    const one = await fuzz([...common, '--workers', '1', '--results', join(dir, 'w1.jsonl')]);
+    expect(one.code).toBe(0);
+    const two = await fuzz([...common, '--workers', '2', '--results', join(dir, 'w2.jsonl'), '--junit', join(dir, 'junit.xml')]);
+    expect(two.code).toBe(0);
+    const s1 = await fuzz([...common, '--workers', '1', '--shard', '1/2', '--results', join(dir, 's1.jsonl')]);
+    const s2 = await fuzz([...common, '--workers', '1', '--shard', '2/2', '--results', join(dir, 's2.jsonl')]);
+    expect(s1.code + s2.code).toBe(0);
+    const w1 = results(join(dir, 'w1.jsonl'));
+    expect(w1.length).toBe(6);
+    expect(results(join(dir, 'w2.jsonl'))).toEqual(w1);
+    expect([...results(join(dir, 's1.jsonl')), ...results(join(dir, 's2.jsonl'))].sort()).toEqual(w1);
+    expect(results(join(dir, 's1.jsonl')).map((l) => (JSON.parse(l) as { seed: number }).seed).sort()).toEqual([40, 42, 44]);
+    expect(two.out.join('\n')).toMatch(/6 seeds, 6 passed, 0 violating[\s\S]*determinism self-check: 2 seeds rerun, 0 mismatches/);
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('tests="5" failures="0"');
+  }, 60_000);
+
+  test('a violation exits 1, is shrunk and saved, and the summary names its replay command; --json and annotations', async () => {
+    const dir = tmp();
+    const r = await fuzz(['--profile', 'streamspace-v2', '--seeds', '1', '--workers', '1', '--out', dir, '--json'], { GITHUB_ACTIONS: 'true' });
+    expect(r.code).toBe(1);
+    expect(r.out[0]).toMatch(/^::error file=.*no-lost-commands-streamspace-v2-seed-0\.json,title=hasim%3A no-lost-commands::/);
+    const summary = JSON.parse(r.out[1]!) as { violating: number; invariants: Array<{ invariant: string; example: { replay: string; shrunk: { faultsMinimal: number } } }> };
+    expect(summary.violating).toBe(1);
+    expect(summary.invariants[0]!.invariant).toBe('no-lost-commands');
+    expect(summary.invariants[0]!.example.replay).toBe(`npx hasim replay ${join(dir, 'no-lost-commands-streamspace-v2-seed-0.json')}`);
+    // As built, a long start_session loses a command with no fault at all (traces/lost-command-during-long-execution.json).
+    expect(summary.invariants[0]!.example.shrunk.faultsMinimal).toBe(0);
+    const replay: string[] = [];
+    expect(await main(['replay', join(dir, 'no-lost-commands-streamspace-v2-seed-0.json')], (l) => replay.push(l), () => undefined)).toBe(0);
+    expect(replay.join('\n')).toContain('[ok] streamspace-v2: no-lost-commands');
+  }, 60_000);
+});
+
+describe('hasim fuzz, run and list: bad input is one line and exit code 2', () => {
+  const dir = tmp();
+  const malformed = join(dir, 'malformed.json');
+  writeFileSync(malformed, '{ "api": ');
+  const badSection = join(dir, 'bad-section.json');
+  writeFileSync(badSection, '{ "nonsense": { "x": 1 } }');
+  const badField = join(dir, 'bad-field.json');
+  writeFileSync(badField, '{ "api": { "nonsense": 1 } }');
+  const badSchedule = join(dir, 'bad-schedule.json');
+  writeFileSync(badSchedule, '[{ "kind": "meteor", "at": 5 }]');
+  const cases: Array<[string[], RegExp]> = [
+    [['fuzz', '--bogus'], /Unknown option '--bogus'/],
+    [['fuzz', 'extra'], /unexpected argument 'extra'/],
+    [['fuzz', '--seeds', 'many'], /--seeds: expected a non-negative integer, got 'many'/],
+    [['fuzz', '--seeds'], /argument missing|--seeds/],
+    [['fuzz', '--budget', '5 minutes'], /--budget: expected a duration/],
+    [['fuzz', '--workers', '0'], /--workers: must be at least 1/],
+    [['fuzz', '--shard', '3/2'], /--shard: expected K\/N with 1 <= K <= N, got '3\/2'/],
+    [['fuzz', '--shard', 'half'], /--shard: expected K\/N/],
+    [['fuzz', '--profile', 'nope'], /--profile: unknown profile 'nope' \(known: streamspace-v2, hardened\)/],
+    [['fuzz', '--faults', 'crash,meteor'], /--faults: unknown name 'meteor'/],
+    [['fuzz', '--invariants', 'no-bugs'], /--invariants: unknown name 'no-bugs'/],
+    [['fuzz', '--fixes', 'magic'], /--fixes: unknown name 'magic'/],
+    [['fuzz', '--config', join(dir, 'missing.json')], /--config .*missing\.json: cannot read \(ENOENT\)/],
+    [['fuzz', '--config', malformed], /--config .*malformed\.json: not valid JSON/],
+    [['fuzz', '--config', badSection], /unknown config section 'nonsense'/],
+    [['fuzz', '--config', badField], /unknown config field 'api\.nonsense'/],
+    [['fuzz', '--swarm', '--no-swarm'], /contradict/],
+    [['fuzz', '--max-faults', '0'], /--max-faults: must be at least 1/],
+    [['fuzz', '--self-check', '-1'], /Option '--self-check' argument is ambiguous|--self-check: expected a non-negative integer/],
+    [['run'], /run: --seed is required/],
+    [['run', '--seed', 'x'], /--seed: expected a non-negative integer/],
+    [['run', '--seed', '1', '--schedule', malformed], /--schedule .*: not valid JSON/],
+    [['run', '--seed', '1', '--schedule', badSchedule], /schedule\[0\]: unknown fault kind "meteor"/],
+    [['list', 'planets'], /list: unknown section 'planets'/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  test.each(cases)('%j', async (argv, message) => {
+    const err: string[] = [];
+    const code = await main(argv, () => undefined, (l) => err.push(l));
+    expect(code).toBe(2);
+    expect(err.length).toBe(1);
+    expect(err[0]).toMatch(/^hasim: /);
+    expect(err[0]).toMatch(message);
+    expect(err[0]).not.toMatch(/\n|    at /);
+  });
+});
+
+describe('hasim run and list', () => {
+  test('run prints the case and the verdict, and --save writes a trace file that replays', async () => {
+    const dir = tmp();
+    const out: string[] = [];
+    const save = join(dir, 'saved.json');
+    const schedule = join(dir, 'schedule.json');
+    writeFileSync(schedule, JSON.stringify([{ kind: 'crash', at: 150_000_000, target: { role: 'redis' } }]));
+    const code = await main(['run', '--seed', '3', '--profile', 'hardened', '--schedule', schedule, '--save', save], (l) => out.push(l), () => undefined);
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/profile hardened, seed 3, 1 faults[\s\S]*crash +target=\{"role":"redis"\}[\s\S]*outcome: pass[\s\S]*trace hash [0-9a-f]{64}/);
+    const replay: string[] = [];
+    expect(await main(['replay', save], (l) => replay.push(l), () => undefined)).toBe(0);
+  });
+
+  test('run --seed reruns exactly the case fuzz ran for that seed', async () => {
+    const dir = tmp();
+    await fuzz(['--profile', 'hardened', '--seeds', '1', '--seed-start', '7', '--workers', '1', '--self-check', '0', '--out', dir, '--results', join(dir, 'r.jsonl')]);
+    const fuzzed = JSON.parse(results(join(dir, 'r.jsonl'))[0]!) as { hash: string };
+    const out: string[] = [];
+    await main(['run', '--seed', '7', '--profile', 'hardened', '--json'], (l) => out.push(l), () => undefined);
+    expect((JSON.parse(out[0]!) as { hash: string }).hash).toBe(fuzzed.hash);
+  }, 30_000);
+
+  test('list names every section, and --json is machine-readable', async () => {
+    const out: string[] = [];
+    expect(await main(['list', '--json'], (l) => out.push(l), () => undefined)).toBe(0);
+    const data = JSON.parse(out[0]!) as Record<string, Array<{ name: string }>>;
+    expect(Object.keys(data)).toEqual(expect.arrayContaining(['profiles', 'fixes', 'faults', 'invariants']));
+    expect(data['faults']!.map((f) => f.name)).toContain('node-failure');
+    expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
+    expect(data['fixes']!.map((f) => f.name)).toEqual(DESIGN_FIXES.map((f) => f.name));
+  });
+});
