@@ -1,25 +1,33 @@
 import { test, expect } from 'vitest';
-import { findViolation } from '../src/faults/find.ts';
-import { saveFinding } from '../src/faults/save-finding.ts';
-import { formatFailure } from '../src/invariants/report.ts';
+import { runCampaign } from '../src/cli/campaign/campaign.ts';
+import { defaultWorkers, poolExecutor } from '../src/cli/campaign/executor.ts';
+import { FindingsStore } from '../src/cli/campaign/findings-store.ts';
+import { summaryLines } from '../src/cli/campaign/summary.ts';
 
 /**
- * `npm run fuzz`: a long swarm campaign over every fault kind. Knobs (environment):
- * HASIM_FUZZ_PROFILE (default hardened, the profile that must pass), HASIM_FUZZ_RUNS (default 2000),
- * HASIM_FUZZ_SEED (fast-check seed, default 1), HASIM_FUZZ_OUT (default .fuzz-out).
- * A violation is shrunk, written to HASIM_FUZZ_OUT as a trace file, and fails the test with the
- * compact report and the replay command.
+ * `npm run fuzz`: a long swarm campaign over every fault kind, with the engine `hasim fuzz` uses (a
+ * worker per core, the determinism self-check on). Knobs (environment): HASIM_FUZZ_PROFILE (default
+ * hardened, the profile that must pass), HASIM_FUZZ_SEEDS (default 2000), HASIM_FUZZ_SEED_START
+ * (default 0), HASIM_FUZZ_OUT (default .fuzz-out). Violations are shrunk and written to
+ * HASIM_FUZZ_OUT as trace files; the test fails with the summary and their replay commands.
  */
 const profile = process.env['HASIM_FUZZ_PROFILE'] ?? 'hardened';
-const numRuns = Number(process.env['HASIM_FUZZ_RUNS'] ?? 2000);
-const fcSeed = Number(process.env['HASIM_FUZZ_SEED'] ?? 1);
+const seeds = Number(process.env['HASIM_FUZZ_SEEDS'] ?? 2000);
+const start = Number(process.env['HASIM_FUZZ_SEED_START'] ?? 0);
 const out = process.env['HASIM_FUZZ_OUT'] ?? '.fuzz-out';
 
-test(`swarm campaign: ${numRuns} runs of ${profile}, every fault kind`, () => {
-  const finding = findViolation({ profile, numRuns, fcSeed, swarm: true });
-  if (finding === null) return;
-  const file = saveFinding(finding, out, `found by npm run fuzz (profile ${profile}, fast-check seed ${fcSeed}); explain the mechanism before adding it to traces/`);
-  const report = formatFailure(finding.verdict, finding.case, file);
-  console.log(report);
-  expect.fail(report);
-});
+test(`swarm campaign: ${seeds} seeds of ${profile} from seed ${start}, every fault kind`, async () => {
+  const space = { profile, swarm: true };
+  const rerun = (seed: number): string => `npx hasim run --seed ${seed} --profile ${profile}`;
+  const store = new FindingsStore(out, space, `npm run fuzz (profile ${profile}, seeds ${start}..${start + seeds - 1})`, rerun);
+  const executor = poolExecutor(defaultWorkers());
+  try {
+    const result = await runCampaign(executor, { space, store, range: { start, total: seeds, shard: { index: 1, count: 1 } } });
+    const summary = summaryLines(result, `npm run fuzz --profile ${profile}`).join('\n');
+    console.log(summary);
+    expect(result.mismatches, summary).toEqual([]);
+    expect(result.invariants, summary).toEqual([]);
+  } finally {
+    await executor.close();
+  }
+}, 24 * 3600 * 1000);
