@@ -6,8 +6,9 @@
 import { benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
 import type { BenchResult } from './measure.ts';
 import { benchCampaign, benchStreamSpace } from './model.ts';
+import { benchCampaignPool } from './campaign.ts';
 
-const benches: Array<[string, () => BenchResult]> = [
+const benches: Array<[string, () => BenchResult | Promise<BenchResult>]> = [
   ['kernel.queue', () => benchQueue()],
   ['kernel.raw', () => benchRawKernel()],
   ['kernel.xstate-cluster', () => benchSampleCluster(false, true)],
@@ -16,6 +17,9 @@ const benches: Array<[string, () => BenchResult]> = [
   ['model.streamspace-10min', () => benchStreamSpace(false)],
   ['model.streamspace-10min (message trace)', () => benchStreamSpace(true)],
   ['campaign.verdicts-1-worker', () => benchCampaign()],
+  ['campaign.verdicts-1-worker (hardened)', () => benchCampaign('hardened')],
+  ['campaign.hardened-1-worker', () => benchCampaignPool(1)],
+  ['campaign.hardened-2-workers', () => benchCampaignPool(2)],
 ];
 // Seeds per second for campaign benchmarks: cases / wall seconds.
 const perSecond = (r: BenchResult): void => {
@@ -24,11 +28,15 @@ const perSecond = (r: BenchResult): void => {
 
 const filters = process.argv.slice(2);
 let raw: number | undefined;
+// Seeds per second on one worker, for the two-worker run's scaling ratio.
+let onePool: number | undefined;
 for (const [name, bench] of benches) {
   if (filters.length > 0 && !filters.some((f) => name.startsWith(f))) continue;
-  const result = bench();
+  const result = await bench();
   if (name === 'kernel.raw') raw = result.eventsPerMs;
   if (name.startsWith('kernel.xstate') && raw !== undefined) result['ratioToRaw'] = Math.round((result.eventsPerMs / raw) * 1000) / 1000;
   perSecond(result);
+  if (name === 'campaign.hardened-1-worker') onePool = result['seedsPerSecond'] as number;
+  if (name === 'campaign.hardened-2-workers' && onePool !== undefined) result['scaling'] = Math.round(((result['seedsPerSecond'] as number) / onePool) * 100) / 100;
   process.stdout.write(JSON.stringify(result) + '\n');
 }

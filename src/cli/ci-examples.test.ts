@@ -23,7 +23,7 @@ async function accepts(args: string[]): Promise<string[]> {
   const out: string[] = [];
   const err: string[] = [];
   // `--seeds 0` after the example's own flags: parse and validate everything, run nothing.
-  const code = await fuzzCommand([...args.map((a) => a.replace(/^(findings|\/findings)/, dir)), '--seeds', '0', '--budget', '1s'], {
+  const code = await fuzzCommand([...args.map((a) => a.replace(/^(findings|\/findings)/, dir).replace(/^junit/, `${dir}/junit`)), '--seeds', '0', '--budget', '1s'], {
     out: (l) => out.push(l), err: (l) => err.push(l),
     executor: () => ({ concurrency: 1, run: () => Promise.reject(new Error('no seeds expected')), close: async () => undefined }),
   });
