@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { DESIGN_FIXES } from '../model/profiles.ts';
+import { readTraceFile } from '../invariants/trace-file.ts';
 import { fuzzCommand } from './fuzz-command.ts';
 import { main } from './main.ts';
 
@@ -136,4 +139,30 @@ describe('hasim run and list', () => {
     expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
     expect(data['fixes']!.map((f) => f.name)).toEqual(DESIGN_FIXES.map((f) => f.name));
   });
+});
+
+describe('Ctrl-C', () => {
+  // The real process and the real signal: a campaign interrupted mid-shrink still prints its summary,
+  // and its counterexample is a valid trace file on disk.
+  test('SIGINT stops the campaign cleanly with the findings on disk', async () => {
+    const dir = tmp();
+    const bin = fileURLToPath(new URL('../../bin/hasim.mjs', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'fuzz', '--profile', 'streamspace-v2', '--budget', '1h', '--workers', '1', '--out', dir, '--results', join(dir, 'r.jsonl')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const found = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('found ')) resolve();
+    }));
+    await found;
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('interrupted: finishing the seeds in flight');
+    expect(stdout).toMatch(/seeds \(interrupted\)[\s\S]*no-lost-commands/);
+    const file = /npx hasim replay (\S+)/.exec(stdout)![1]!;
+    expect(readTraceFile(file).expectations[0]!.outcome).toBe('no-lost-commands');
+    expect(readFileSync(join(dir, 'r.jsonl'), 'utf8').length).toBeGreaterThan(0);
+  }, 60_000);
 });
