@@ -9,7 +9,7 @@ import { runCampaign, type CampaignOptions } from './campaign.ts';
 import type { Executor } from './executor.ts';
 import { FindingsStore } from './findings-store.ts';
 import { parseShard, shardSeeds, shardSize } from './seed-range.ts';
-import { githubAnnotations, junitXml, summaryLines } from './summary.ts';
+import { githubAnnotations, junitXml, progressLine, summaryLines } from './summary.ts';
 import type { SeedResult, Task, TaskResult } from './tasks.ts';
 
 const hashOf = (seed: number): string => seed.toString(16).padStart(64, '0');
@@ -218,5 +218,14 @@ describe('reports', () => {
     expect(lines[0]).toMatch(/^::error file=[^,]*no-lost-commands-streamspace-v2-seed-0\.json,title=hasim%3A no-lost-commands::8 of 30 seeds/);
     expect(lines[0]).not.toContain('\n');
     expect(existsSync(r.invariants[0]!.example!.file)).toBe(true);
+  });
+});
+
+describe('progress', () => {
+  test('the line shows seeds done, rate, violations, simulated time per wall second and the ETA', () => {
+    expect(progressLine({ done: 100, total: 400, violations: 3, elapsedMs: 4000, simUs: 100 * 660e6 })).toBe(
+      '100/400 seeds, 25.0 seeds/s, 3 violating, 16500 sim s/s, 4s elapsed, ETA 12s');
+    expect(progressLine({ done: 5000, total: null, violations: 0, elapsedMs: 200_000, simUs: 0 })).toBe(
+      '5000 seeds, 25.0 seeds/s, 0 violating, 0 sim s/s, 3m20s elapsed');
   });
 });
