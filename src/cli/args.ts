@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MS, SECOND, MINUTE, type Micros } from '../sim-cluster/time.ts';
 
@@ -28,4 +29,14 @@ export function parseDuration(flag: string, text: string): Micros {
 export function parseCount(flag: string, text: string): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${flag}: expected a non-negative integer, got '${text}'`);
   return Number(text);
+}
+
+/** Reads a JSON file named by a flag; an unreadable or malformed file is a UsageError naming both. */
+export function readJsonFlag(flag: string, path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new UsageError(`--${flag} ${path}: ${e.code !== undefined ? `cannot read (${e.code})` : `not valid JSON (${e.message})`}`);
+  }
 }

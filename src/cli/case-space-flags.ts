@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { resolveConfig, type ConfigOverrides } from '../model/config.ts';
 import { DESIGN_FIXES, PROFILES } from '../model/profiles.ts';
 import { ALL_FAULT_KINDS, type FaultKind } from '../faults/fault-kinds.ts';
 import type { CaseSpace } from '../faults/seeded-case.ts';
 import { INVARIANT_IDS, mergeOverrides } from '../invariants/run-case.ts';
-import { parseCount, UsageError } from './args.ts';
+import { parseCount, readJsonFlag, UsageError } from './args.ts';
 
 /**
  * The flags that define which case a seed stands for, shared by `hasim fuzz` and `hasim run` so that
@@ -52,13 +51,7 @@ function list(flag: string, text: string, known: readonly string[]): string[] {
 }
 
 function readConfig(path: string): ConfigOverrides {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    throw new UsageError(`--config ${path}: ${e.code !== undefined ? `cannot read (${e.code})` : `not valid JSON (${e.message})`}`);
-  }
+  const data = readJsonFlag('config', path);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`--config ${path}: expected a JSON object of sections`);
   try {
     resolveConfig(data as ConfigOverrides);

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { formatTime } from '../sim-cluster/index.ts';
 import { caseForSeed } from '../faults/seeded-case.ts';
 import { formatBound } from '../invariants/bounded-recovery.ts';
 import { formatSchedule } from '../invariants/report.ts';
 import { runCase, type Case } from '../invariants/run-case.ts';
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateSchedule } from '../invariants/trace-file.ts';
-import { parseCount, parseFlags, UsageError } from './args.ts';
+import { parseCount, parseFlags, readJsonFlag, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { CASE_SPACE_FLAGS, CASE_SPACE_HELP, caseSpaceFrom } from './case-space-flags.ts';
 
@@ -22,13 +21,7 @@ ${CASE_SPACE_HELP}
   Exit 0 the run passed, 1 it violated an invariant (or the model failed).`;
 
 function readSchedule(path: string): Case['schedule'] {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    throw new UsageError(`--schedule ${path}: ${e.code !== undefined ? `cannot read (${e.code})` : `not valid JSON (${e.message})`}`);
-  }
+  const data = readJsonFlag('schedule', path);
   try {
     return validateSchedule(data, `--schedule ${path}`);
   } catch (error) {
