@@ -58,6 +58,18 @@ function readConfig(path: string): ConfigOverrides {
   } catch (error) {
     throw new UsageError(`--config ${path}: ${(error as Error).message}`);
   }
+  // resolveConfig checks names; a value of the wrong shape would only fail deep inside a run.
+  const base = resolveConfig() as unknown as Record<string, Record<string, unknown>>;
+  for (const [section, fields] of Object.entries(data as Record<string, unknown>)) {
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new UsageError(`--config ${path}: section '${section}' must be an object`);
+    for (const [field, value] of Object.entries(fields)) {
+      const expected = base[section]![field];
+      const shape = (v: unknown): string => (Array.isArray(v) ? 'array' : typeof v);
+      if (expected !== undefined && expected !== null && shape(value) !== shape(expected)) {
+        throw new UsageError(`--config ${path}: ${section}.${field} must be ${shape(expected) === 'array' ? 'an array' : `a ${shape(expected)}`}, got ${JSON.stringify(value)}`);
+      }
+    }
+  }
   return data as ConfigOverrides;
 }
 

@@ -67,6 +67,8 @@ describe('hasim fuzz, run and list: bad input is one line and exit code 2', () =
   writeFileSync(badSection, '{ "nonsense": { "x": 1 } }');
   const badField = join(dir, 'bad-field.json');
   writeFileSync(badField, '{ "api": { "nonsense": 1 } }');
+  const badType = join(dir, 'bad-type.json');
+  writeFileSync(badType, '{ "agent": { "startSessionUs": 5 } }');
   const badSchedule = join(dir, 'bad-schedule.json');
   writeFileSync(badSchedule, '[{ "kind": "meteor", "at": 5 }]');
   const cases: Array<[string[], RegExp]> = [
@@ -86,6 +88,7 @@ describe('hasim fuzz, run and list: bad input is one line and exit code 2', () =
     [['fuzz', '--config', malformed], /--config .*malformed\.json: not valid JSON/],
     [['fuzz', '--config', badSection], /unknown config section 'nonsense'/],
     [['fuzz', '--config', badField], /unknown config field 'api\.nonsense'/],
+    [['fuzz', '--config', badType], /agent\.startSessionUs must be an array, got 5/],
     [['fuzz', '--swarm', '--no-swarm'], /contradict/],
     [['fuzz', '--max-faults', '0'], /--max-faults: must be at least 1/],
     [['fuzz', '--self-check', '-1'], /Option '--self-check' argument is ambiguous|--self-check: expected a non-negative integer/],
