@@ -1,4 +1,5 @@
 import { createActor, type Actor, type AnyStateMachine, type InputFrom } from 'xstate';
+import { recogniseXstateScheduler } from './determinism-guard.ts';
 import type { ProcessContext, TimerHandle } from './process.ts';
 import { fromMillis } from './time.ts';
 
@@ -41,6 +42,8 @@ export function startActor<M extends AnyStateMachine>(ctx: ProcessContext, machi
     clock: processClock(ctx),
     ...(options.input === undefined ? {} : { input: options.input }),
   } as Parameters<typeof createActor<M>>[1]);
+  // Child actors share the root's system, hence its scheduler.
+  recogniseXstateScheduler(actor.system.scheduler);
   const traceStates = options.traceStates ?? true;
   let last = '';
   actor.subscribe({
