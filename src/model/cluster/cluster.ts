@@ -170,7 +170,7 @@ export class StreamSpaceCluster {
    * grace period a pod still running is killed. Redis and PostgreSQL have no SIGTERM hook in the
    * model: they shut down cleanly at once.
    */
-  deletePod(name: string): void {
+  deletePod(name: string, options: { replace?: boolean } = {}): void {
     const pod = this.pods.get(name);
     if (pod === undefined || pod.gone) return;
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.delete-pod', { pod: name, kind: pod.kind });
@@ -179,13 +179,28 @@ export class StreamSpaceCluster {
       this.endpoints.setReady(name, false);
       this.sim.signal(name, 'SIGTERM');
       this.sim.after(this.config.kubernetes.terminationGraceUs, () => this.sim.crash(name), `sigkill ${name}`);
-      this.addPod(pod.kind, this.config.kubernetes.podReplacementUs);
+      // `replace: false` is a scale-down: the ReplicaSet wants fewer pods, so none replaces it.
+      if (options.replace ?? true) this.addPod(pod.kind, this.config.kubernetes.podReplacementUs);
       return;
     }
     this.sim.exit(name);
     this.sim.after(this.config.kubernetes.podReplacementUs, () => {
       if (this.sim.node(pod.node).up && !this.sim.process(name).alive) this.sim.start(name);
     }, `replace ${name}`);
+  }
+
+  /**
+   * `kubectl scale deployment streamspace-api --replicas=N` (seed report 002, "Scaling Commands"):
+   * scaling up creates pods that start after `podReplacementUs`, like any new pod; scaling down
+   * deletes the newest pods first (the ReplicaSet controller ranks equally ready pods by how
+   * recently they became ready, and deletes the most recent), each a graceful deletion with no
+   * replacement. Only used by scenarios that scale; the initial size is `topology.apiReplicas`.
+   */
+  scaleApi(replicas: number): void {
+    const live = this.apiPods;
+    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.scale', { deployment: 'api', from: live.length, to: replicas });
+    for (let i = live.length; i < replicas; i++) this.addPod('api', this.config.kubernetes.podReplacementUs);
+    for (const name of live.slice(replicas).reverse()) this.deletePod(name, { replace: false });
   }
 
   /**

@@ -1,0 +1,16 @@
+import { REPORT_000_SCENARIOS } from './report-000.ts';
+import type { Scenario } from './types.ts';
+
+export type { Claim, MetricDefinition, MetricUnit, Scenario, ScenarioRun } from './types.ts';
+export { claimHolds } from './types.ts';
+
+/**
+ * Every scenario and claim of the StreamSpace seed reports 000, 002 and 003 as a named, seeded
+ * scenario (`hasim list`, `hasim run --scenario NAME`, `hasim report`). Seed 0 of each is the
+ * report's own procedure; other seeds vary it.
+ */
+export const SCENARIOS: readonly Scenario[] = [...REPORT_000_SCENARIOS];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
