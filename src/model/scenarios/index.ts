@@ -1,4 +1,6 @@
 import { REPORT_000_SCENARIOS } from './report-000.ts';
+import { REPORT_002_SCENARIOS, STALE_THRESHOLD_BEFORE_FIX } from './report-002.ts';
+import { REPORT_003_SCENARIOS } from './report-003.ts';
 import type { Scenario } from './types.ts';
 
 export type { Claim, MetricDefinition, MetricUnit, Scenario, ScenarioRun } from './types.ts';
@@ -9,7 +11,9 @@ export { claimHolds } from './types.ts';
  * scenario (`hasim list`, `hasim run --scenario NAME`, `hasim report`). Seed 0 of each is the
  * report's own procedure; other seeds vary it.
  */
-export const SCENARIOS: readonly Scenario[] = [...REPORT_000_SCENARIOS];
+export const SCENARIOS: readonly Scenario[] = [
+  ...REPORT_000_SCENARIOS, STALE_THRESHOLD_BEFORE_FIX, ...REPORT_002_SCENARIOS, ...REPORT_003_SCENARIOS,
+];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -1,7 +1,7 @@
 import { MS, type Micros } from '../../sim-cluster/index.ts';
 import type { RoutingSample, RoutingState } from './routing-state.ts';
 
-type Signal = 'available' | 'connected' | 'mapped';
+type Signal = 'available' | 'connected' | 'mapped' | 'staleMapping';
 type Gauge = 'hubsHoldingAgent' | 'leaders';
 
 /** How often the routing state is sampled: the resolution of availability and of the "restored" metrics. */
@@ -34,6 +34,11 @@ export class RoutingSeries {
   fraction(signal: Signal): number {
     if (this.samples.length === 0) return 1;
     return this.samples.filter((s) => s[signal]).length / this.samples.length;
+  }
+
+  /** Time in which `signal` held, in µs. */
+  timeUs(signal: Signal): Micros {
+    return this.samples.filter((s) => s[signal]).length * this.periodUs;
   }
 
   /** Time in which `signal` did not hold, in µs. */

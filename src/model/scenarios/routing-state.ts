@@ -13,6 +13,8 @@ export interface RoutingSample {
   connected: boolean;
   /** Redis names the agent's current pod in `agent:<id>:pod` and says `agent:<id>:connected` = true. */
   mapped: boolean;
+  /** Redis says the agent is connected but names a pod that does not hold its current connection (a stale entry). */
+  staleMapping: boolean;
   /** Live API pods whose hub holds an entry for the agent (more than one: duplicate connections). */
   hubsHoldingAgent: number;
   /** Agent replicas that believe they lead, alive. */
@@ -46,12 +48,16 @@ export class RoutingState {
     const leaders = [...view.leading.keys()].filter((r) => view.alive.has(r));
     const agent = cluster.config.topology.agentHa ? view.holderOf(`streamspace-agent-${agentId}`) : cluster.agentPods[0] ?? null;
     const conn = agent !== null && (!cluster.config.topology.agentHa || view.leading.has(agent)) ? view.agentConnections.get(agent) ?? null : null;
-    const host = conn !== null && view.alive.has(conn.pod) && view.hubs.get(conn.pod)?.get(agentId) === conn.conn ? conn.pod : null;
+    // A paused pod (stop-the-world) is alive but serves nothing until it resumes.
+    const serving = (pod: string): boolean => view.alive.has(pod) && cluster.sim.process(pod).status === 'up';
+    const host = conn !== null && serving(conn.pod) && view.hubs.get(conn.pod)?.get(agentId) === conn.conn ? conn.pod : null;
     let hubsHoldingAgent = 0;
     for (const [pod, hub] of view.hubs) if (view.alive.has(pod) && hub.has(agentId)) hubsHoldingAgent++;
     const mapped = host !== null && this.redisRoutesTo(agentId, host);
+    const staleMapping = !mapped && this.redisNamesOtherPod(agentId, host);
     let deliveringPods = 0;
     for (const pod of ready) {
+      if (!serving(pod)) continue;
       const local = view.hubs.get(pod)?.get(agentId);
       const delivers = local !== undefined
         ? host === pod && local === conn!.conn
@@ -60,16 +66,25 @@ export class RoutingState {
     }
     return {
       available: ready.length > 0 && deliveringPods === ready.length,
-      deliveringPods, readyPods: ready.length, connected: host !== null, mapped, hubsHoldingAgent, leaders: leaders.length,
+      deliveringPods, readyPods: ready.length, connected: host !== null, mapped, staleMapping, hubsHoldingAgent, leaders: leaders.length,
     };
   }
 
   private redisRoutesTo(agentId: string, host: string): boolean {
+    const keys = this.agentKeys(agentId);
+    return keys !== null && keys.connected && keys.pod === host && this.cluster.redis.live!.subscribers(`pod:${host}:commands`).length > 0;
+  }
+
+  private redisNamesOtherPod(agentId: string, host: string | null): boolean {
+    const keys = this.agentKeys(agentId);
+    return keys !== null && keys.connected && keys.pod !== null && keys.pod !== host;
+  }
+
+  /** The agent's two AgentHub keys (§4) as Redis holds them now, or null while Redis is down. */
+  private agentKeys(agentId: string): { connected: boolean; pod: string | null } | null {
     const keyspace = this.cluster.redis.live;
-    if (keyspace === null || !this.cluster.sim.process(REDIS).alive) return false;
+    if (keyspace === null || !this.cluster.sim.process(REDIS).alive) return null;
     const now = this.cluster.sim.process(REDIS).node.clock.wall(this.cluster.sim.now);
-    return keyspace.peek(now, `agent:${agentId}:connected`)?.value === 'true'
-      && keyspace.peek(now, `agent:${agentId}:pod`)?.value === host
-      && keyspace.subscribers(`pod:${host}:commands`).length > 0;
+    return { connected: keyspace.peek(now, `agent:${agentId}:connected`)?.value === 'true', pod: keyspace.peek(now, `agent:${agentId}:pod`)?.value ?? null };
   }
 }

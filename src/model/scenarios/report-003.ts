@@ -1,0 +1,211 @@
+import { MS, SECOND, type Micros, type TraceEvent } from '../../sim-cluster/index.ts';
+import { adminCommand, pauseAgentPod, deleteAgentPod, deleteOtherApiPod, insertPendingRow } from './actions.ts';
+import { countEvents, firstEvent } from './measures.ts';
+import { AFTER_REPLACEMENTS, faultInstant, loggedSeconds, users } from './report-000.ts';
+import { defineScenario, type Observation } from './runner.ts';
+import { metricSet, STANDARD_METRICS as M, type MetricSpec } from './standard-metrics.ts';
+import { SCRIPTED_COMMAND_PREFIX } from './timeline.ts';
+import type { Scenario } from './types.ts';
+
+/** Any claim without a number that says something happens at all: it holds when the metric is not `never`. */
+const HAPPENS = Number.MAX_SAFE_INTEGER;
+
+const TEST_COMMAND = `${SCRIPTED_COMMAND_PREFIX}null-session-p2-fix`;
+
+const about = (e: TraceEvent | undefined, command: string): boolean => e !== undefined && e.d?.['command'] === command;
+
+/** The steps of one scripted command through the pipeline, as trace events (undefined: never happened). */
+function commandPath(o: Observation, command: string) {
+  const queued = firstEvent(o, 'dispatcher.queued', (e) => about(e, command));
+  // The scan that found the row: the dispatching pod's start-up scan (it begins as its hub
+  // starts), or, with the redeliver-unfinished fix, its reconciler picking the row.
+  const scanStart = queued === undefined ? undefined : [...o.events].reverse().find((e) => e.t <= queued.t && e.p === queued.p
+    && (e.k === 'api.redis-mode' || (e.k === 'reconciler.redeliver' && about(e, command))));
+  const send = firstEvent(o, 'hub.send', (e) => about(e, command));
+  const channel = send?.d?.['pod'] === undefined ? undefined : `pod:${send.d['pod']}:commands`;
+  const publish = queued === undefined || channel === undefined ? undefined : firstEvent(o, 'redis.publish', (e) => e.d?.['channel'] === channel, queued.t);
+  const forward = firstEvent(o, 'listener.forward', (e) => about(e, command));
+  const atAgent = firstEvent(o, 'agent.unknown-action', (e) => about(e, command));
+  const agentAnswer = atAgent === undefined ? undefined : firstEvent(o, 'db.command.status', (e) => about(e, command) && e.d?.['to'] === 'failed', atAgent.t);
+  return { scanStart, queued, publish, forward, atAgent, agentAnswer };
+}
+
+const between = (a: TraceEvent | undefined, b: TraceEvent | undefined): Micros | null => (a === undefined || b === undefined ? null : b.t - a.t);
+
+function pathMetric(id: string, definition: string, from: keyof ReturnType<typeof commandPath>, to: keyof ReturnType<typeof commandPath>): MetricSpec {
+  return { id, unit: 'us', definition, measure: (o) => { const p = commandPath(o, TEST_COMMAND); return between(p[from], p[to]); } };
+}
+
+const finalStatus = (o: Observation, command: string): string | null => o.cluster.postgres.getCommand(command)?.status ?? null;
+
+const crossPod = metricSet([
+  { id: 'delivered', unit: 'count', definition: '1 if the command reached the agent (it answered "unknown action PING"), else 0', measure: (o) => (commandPath(o, TEST_COMMAND).atAgent ? 1 : 0) },
+  { id: 'final-status-failed', unit: 'count', definition: '1 if the row ends with status failed (the agent\'s answer), as the report saw, else 0', measure: (o) => (finalStatus(o, TEST_COMMAND) === 'failed' ? 1 : 0) },
+  pathMetric('scan-to-queued', 'the scan: from the dispatching pod\'s hub starting (its start-up scan begins) or its reconciler picking the row, to the command queued in its dispatcher ("Pod 2 scan ~10ms")', 'scanStart', 'queued'),
+  pathMetric('queued-to-publish', 'from queued to the PUBLISH on the agent pod\'s channel at Redis: worker pickup, IsAgentConnected GET, GET agent:<id>:pod ("Redis lookup ~1ms")', 'queued', 'publish'),
+  pathMetric('publish-to-forward', 'from the PUBLISH at Redis to the agent\'s pod forwarding it from its channel ("Redis publish/delivery, Pod 1 receive: ~5ms for Redis pub/sub")', 'publish', 'forward'),
+  pathMetric('forward-to-agent', 'from the forward to the agent handling the command ("WebSocket forward ~5ms")', 'forward', 'atAgent'),
+  pathMetric('agent-to-db', 'from the agent handling the command to its failed answer written to the row ("Agent processing ~10ms")', 'atAgent', 'agentAnswer'),
+  pathMetric('end-to-end', 'from that scan beginning to the agent\'s answer written to the row ("Total: ~30ms end-to-end latency")', 'scanStart', 'agentAnswer'),
+]);
+
+/** Seed report 003's test: a row inserted with psql, dispatched by a restarted pod that has no agent, routed through Redis. */
+const crossPodRouting: Scenario = defineScenario({
+  name: 'r003-cross-pod-routing',
+  report: '003',
+  summary: 'a pending command is dispatched by an API pod without the agent and routed through Redis pub/sub to the pod with it',
+  procedure: 'INSERT a pending PING row for the agent with psql, then `kubectl delete pod` the API pod without the agent; its replacement\'s start-up scan '
+    + '(`DispatchPendingCommands`) dispatches the row, which is published to the agent pod\'s channel. Seeds vary the instant, the delay before the deletion (1-10 s), the user load and the network.',
+  claims: [
+    { text: '"Commands processed by API pods without agent connections are correctly routed via Redis pub/sub to the pod where the agent is connected"', metric: 'delivered', atLeast: 1 },
+    { text: '"Database update: status=failed, sent_at populated" (the agent\'s answer is what the row keeps)', metric: 'final-status-failed', atLeast: 1 },
+    { text: '"Total: ~30ms end-to-end latency"', metric: 'end-to-end', atMost: 30 * MS },
+    { text: '"Performance acceptable (<50ms routing)"', metric: 'end-to-end', atMost: 50 * MS },
+    { text: '"Cross-pod routing adds minimal latency (~5ms for Redis pub/sub)"', metric: 'publish-to-forward', atMost: 5 * MS },
+  ],
+  metrics: crossPod.metrics,
+  plan(v) {
+    const at = faultInstant(v);
+    const deleteAt = at + v.int(1, 10, 1) * SECOND;
+    return {
+      faultAt: at, healAt: deleteAt + AFTER_REPLACEMENTS,
+      schedule: [], actions: [insertPendingRow(at, TEST_COMMAND, 'PING'), deleteOtherApiPod(deleteAt)],
+      config: users(v), network: v.network(),
+    };
+  },
+  measure: crossPod.measure,
+});
+
+/** The pod named by the first `agent.connected` after the fault differs from the one before it. */
+function movedToOtherPod(o: Observation): number {
+  const before = [...o.events].reverse().find((e) => e.t < o.faultAt && e.k === 'agent.connected');
+  const after = firstEvent(o, 'agent.connected');
+  return before !== undefined && after !== undefined && after.d!['pod'] !== before.d!['pod'] ? 1 : 0;
+}
+
+/** DELs of the agent's pod key after the first SET of it that follows the fault: a stale unregister removing the new mapping. */
+function mappingDeletedAfterMove(o: Observation): number {
+  const set = firstEvent(o, 'redis.set', (e) => String(e.d!['key']).endsWith(':pod'));
+  if (set === undefined) return 0;
+  return countEvents(o, 'redis.del', (e) => (e.d!['keys'] as string[]).some((k) => k.endsWith(':pod')), set.t);
+}
+
+const moves = metricSet([
+  M.agentReconnect,
+  { id: 'moved-to-other-pod', unit: 'count', definition: '1 if the agent\'s first connection after the fault went to a different API pod than before, else 0', measure: movedToOtherPod },
+  { id: 'mapping-deleted-after-move', unit: 'count', definition: 'DELs of agent:<id>:pod after the first SET of it following the fault: an old pod\'s unregister removing the new mapping', measure: mappingDeletedAfterMove },
+  M.mappingRestored, M.routingStable, M.maxHubs, M.commandsLost, M.downtime, M.availability,
+]);
+
+/** Report 003's edge case 1: the agent disconnects and reconnects to a different pod. */
+const agentReconnectsElsewhere: Scenario = defineScenario({
+  name: 'r003-agent-reconnects-elsewhere',
+  report: '003',
+  summary: 'the agent loses its connection and reconnects to a different API pod while the old pod lives on',
+  procedure: 'the agent\'s API pod stops the world for 90 s (longer than the agent\'s 60 s read deadline, so the agent reconnects elsewhere), then resumes and lives on. '
+    + 'Seeds vary the pause (10-150 s), the instant, the user load and the network.',
+  claims: [
+    { text: '"Old pod removes agent mapping from Redis; new pod stores updated mapping" (in that order: nothing deletes the new mapping)', metric: 'mapping-deleted-after-move', atMost: 0 },
+    { text: '"Commands route to new pod automatically"', metric: 'routing-stable', atMost: HAPPENS },
+    { text: '"Only 1 agent connected (no duplicate connections)" (report 000)', metric: 'max-hubs-holding-agent', atMost: 1 },
+  ],
+  metrics: moves.metrics,
+  plan(v) {
+    const at = faultInstant(v);
+    const pause = v.int(10, 150, 90) * SECOND;
+    return { faultAt: at, healAt: at + pause, schedule: [], actions: [pauseAgentPod(at, pause)], config: users(v), network: v.network() };
+  },
+  measure: moves.measure,
+});
+
+const PENDING = [1, 2, 3].map((i) => `${SCRIPTED_COMMAND_PREFIX}pending-${i}`);
+
+const requeue = metricSet([
+  M.agentReconnect,
+  { id: 'pending-delivered', unit: 'count', definition: 'how many of the 3 pending rows reached the agent', measure: (o) => PENDING.filter((c) => commandPath(o, c).atAgent).length },
+  {
+    id: 'pending-delivered-after', unit: 'us', definition: 'from the fault to the last of the 3 pending rows reaching the agent (never if one did not)',
+    measure: (o) => {
+      const times = PENDING.map((c) => commandPath(o, c).atAgent?.t ?? null);
+      return times.some((t) => t === null) ? null : Math.max(...(times as number[])) - o.faultAt;
+    },
+  },
+  M.routingStable, M.commandsLost, M.downtime, M.availability,
+]);
+
+/** Report 003's edge case 2: an API pod restarts while the agent is connected; pending rows are re-queued. */
+const restartRequeuesPending: Scenario = defineScenario({
+  name: 'r003-restart-requeues-pending',
+  report: '003',
+  summary: 'the agent\'s API pod restarts with 3 pending rows in the table: the agent reconnects to the surviving pod and the replacement re-queues the rows',
+  procedure: 'INSERT 3 pending rows with psql, then `kubectl delete pod` the agent\'s API pod 1 s later; the agent reconnects to the surviving pod and the replacement\'s start-up scan '
+    + 're-queues the rows, routed across pods. Seeds vary the instant, the delay (1-10 s), the user load and the network.',
+  claims: [
+    { text: '"Agent reconnects to surviving pod" (report 000: "API pod failures → 2-second recovery")', metric: 'agent-reconnect', atMost: loggedSeconds(2) },
+    { text: '"Pending commands re-queued from database"', metric: 'pending-delivered', atLeast: 3 },
+    { text: '"Cross-pod routing continues to work"', metric: 'routing-stable', atMost: HAPPENS },
+  ],
+  metrics: requeue.metrics,
+  plan(v) {
+    const inserted = faultInstant(v);
+    const at = inserted + v.int(1, 10, 1) * SECOND;
+    return {
+      faultAt: at, healAt: at + AFTER_REPLACEMENTS, schedule: [],
+      actions: [...PENDING.map((c) => insertPendingRow(inserted, c, 'PING')), deleteAgentPod(at)],
+      config: users(v), network: v.network(),
+    };
+  },
+  measure: requeue.measure,
+});
+
+const LOCAL = `${SCRIPTED_COMMAND_PREFIX}same-pod`;
+const REMOTE = `${SCRIPTED_COMMAND_PREFIX}other-pod`;
+
+const response = (o: Observation, command: string): number | null => {
+  const e = firstEvent(o, 'operator.response', (x) => about(x, command));
+  return e === undefined ? null : (e.d!['status'] as number);
+};
+
+/** A remote command failed gracefully: refused (503/500) or its row marked failed, not accepted and then dropped. */
+function remoteFailedGracefully(o: Observation): number {
+  const status = response(o, REMOTE);
+  if (status !== null && status !== 200) return 1;
+  return finalStatus(o, REMOTE) === 'failed' && commandPath(o, REMOTE).atAgent === undefined ? 1 : 0;
+}
+
+const redisDown = metricSet([
+  { id: 'same-pod-delivered', unit: 'count', definition: '1 if the command issued during the outage on the agent\'s own pod reached the agent, else 0', measure: (o) => (commandPath(o, LOCAL).atAgent ? 1 : 0) },
+  { id: 'other-pod-failed-gracefully', unit: 'count', definition: '1 if the command issued during the outage on a pod without the agent was refused or marked failed (not accepted and lost), else 0', measure: remoteFailedGracefully },
+  { id: 'other-pod-delivered', unit: 'count', definition: '1 if that command reached the agent anyway (by redelivery after Redis came back), else 0', measure: (o) => (commandPath(o, REMOTE).atAgent ? 1 : 0) },
+  { id: 'local-routing', unit: 'fraction', definition: 'the fraction of the window in which a command issued on the agent\'s own pod would be delivered', measure: (o) => o.routing.fraction('connected') },
+  M.mappingRestored, M.routingStable, M.commandsLost, M.downtime, M.availability,
+]);
+
+/** Report 003's untested edge case 3: Redis unavailable. */
+const redisUnavailable: Scenario = defineScenario({
+  name: 'r003-redis-unavailable',
+  report: '003',
+  summary: 'Redis is down for a while (restarting empty, as the chart runs it); an operator issues a command on each API pod meanwhile',
+  procedure: 'Redis crashes and is back, empty, 30 s later; 10 s into the outage an operator POSTs a command on the agent\'s pod and one on the other pod. '
+    + 'Seeds vary the outage (5-120 s, commands halfway through), the instant, the user load and the network. The report left this case untested ("future work").',
+  claims: [
+    { text: '"Commands to agents on same pod still work"', metric: 'same-pod-delivered', atLeast: 1 },
+    { text: '"Commands to agents on different pods fail gracefully"', metric: 'other-pod-failed-gracefully', atLeast: 1 },
+    { text: '"AgentHub falls back to local-only mode" and routes across pods again once Redis is back', metric: 'routing-stable', atMost: HAPPENS },
+  ],
+  metrics: redisDown.metrics,
+  plan(v) {
+    const at = faultInstant(v);
+    const downUs = v.int(5, 120, 30) * SECOND;
+    const issue = at + (v.base ? 10 * SECOND : Math.floor(downUs / 2));
+    return {
+      faultAt: at,
+      schedule: [{ kind: 'redis-restart', at, fromSnapshot: false, downUs }],
+      actions: [adminCommand(issue, 'agent-pod', LOCAL, 'PING'), adminCommand(issue, 'other-pod', REMOTE, 'PING')],
+      config: users(v), network: v.network(),
+    };
+  },
+  measure: redisDown.measure,
+});
+
+export const REPORT_003_SCENARIOS: readonly Scenario[] = [crossPodRouting, agentReconnectsElsewhere, restartRequeuesPending, redisUnavailable];

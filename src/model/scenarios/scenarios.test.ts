@@ -1,0 +1,181 @@
+import { describe, expect, test } from 'vitest';
+import { SECOND, type TraceEvent } from '../../sim-cluster/index.ts';
+import { findScenario, SCENARIOS, type ScenarioRun } from './index.ts';
+
+/** The base case (seed 0) of a scenario, as built, with its trace. */
+function base(name: string, profile = 'streamspace-v2'): ScenarioRun & { events: readonly TraceEvent[] } {
+  const scenario = findScenario(name);
+  if (scenario === undefined) throw new Error(`no scenario ${name}`);
+  return scenario.run({ seed: 0, profile, keepEvents: true }) as ScenarioRun & { events: readonly TraceEvent[] };
+}
+
+const after = (run: ScenarioRun & { events: readonly TraceEvent[] }, kind: string, where: (e: TraceEvent) => boolean = () => true) =>
+  run.events.filter((e) => e.t >= run.faultAt && e.k === kind && where(e));
+const before = (run: ScenarioRun & { events: readonly TraceEvent[] }, kind: string) => run.events.filter((e) => e.t < run.faultAt && e.k === kind);
+const podKeySets = (run: ScenarioRun & { events: readonly TraceEvent[] }) => after(run, 'redis.set', (e) => String(e.d!['key']).endsWith(':pod'));
+
+describe('the scenario registry', () => {
+  test('names are unique kebab-case, prefixed with their report, and every claim names a metric of its scenario', () => {
+    const names = SCENARIOS.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const s of SCENARIOS) {
+      expect(s.name).toMatch(new RegExp(`^r${s.report}-[a-z0-9]+(-[a-z0-9]+)*$`));
+      const metrics = new Set(s.metrics.map((m) => m.id));
+      for (const c of s.claims) if (c.metric !== undefined) expect(metrics, `${s.name}: ${c.text}`).toContain(c.metric);
+    }
+    expect(findScenario('no-such-scenario')).toBeUndefined();
+  });
+
+  test('a run is a pure function of (name, seed, profile): same hash and metrics twice, another seed differs', () => {
+    const s = findScenario('r002-failover-api-pod')!;
+    const a = s.run({ seed: 3, profile: 'hardened' });
+    const b = s.run({ seed: 3, profile: 'hardened' });
+    expect(b.hash).toBe(a.hash);
+    expect(b.metrics).toEqual(a.metrics);
+    expect(s.run({ seed: 4, profile: 'hardened' }).hash).not.toBe(a.hash);
+  });
+});
+
+/** Each base case replays the report's procedure; the checks are the report's observable sequence. */
+describe('report 000 base cases', () => {
+  test('API pod + Redis deleted: the agent reconnects to the surviving pod after the 2 s backoff, the mapping SET fails while Redis restarts empty, no leader change', () => {
+    const run = base('r000-api-and-redis-deletion');
+    const deleted = after(run, 'k8s.delete-pod').map((e) => e.d!['pod']);
+    expect(deleted).toContain('redis');
+    const survivor = after(run, 'agent.connected')[0]!;
+    expect(deleted).not.toContain(survivor.d!['pod']);
+    expect(before(run, 'api.listening').map((e) => e.p)).toContain(survivor.d!['pod']);
+    expect(survivor.t - run.faultAt).toBeGreaterThanOrEqual(2 * SECOND);
+    expect(survivor.t - run.faultAt).toBeLessThan(3 * SECOND);
+    expect(after(run, 'hub.redis-error', (e) => e.p === survivor.d!['pod'] && e.d!['op'] === 'set')).toHaveLength(2);
+    expect(after(run, 'redis.start')[0]!.d!['keys']).toBe(0);
+    // As built nothing writes the mapping again (heartbeats only EXPIRE): the report's "mapping recreated after 11 s" does not happen.
+    expect(podKeySets(run)).toHaveLength(0);
+    expect(run.metrics['mapping-restored']).toBeNull();
+    expect(run.metrics['leader-changes']).toBe(0);
+    // With the heartbeat-rewrites-mapping fix the first heartbeat (≤ 30 s) writes it again.
+    const fixed = base('r000-api-and-redis-deletion', 'hardened');
+    expect(podKeySets(fixed)[0]!.t - fixed.faultAt).toBeLessThanOrEqual(31 * SECOND);
+  });
+
+  test('leader + its API pod deleted: the old leader releases the lease, a standby takes it within 1 s and connects to the surviving pod, whose mapping is written', () => {
+    const run = base('r000-leader-and-api-deletion');
+    const [apiPod, leader] = after(run, 'k8s.delete-pod').map((e) => e.d!['pod'] as string);
+    expect(after(run, 'elector.released', (e) => e.p === leader)).toHaveLength(1);
+    const acquired = after(run, 'elector.acquired')[0]!;
+    expect(acquired.p).not.toBe(leader);
+    expect(acquired.t - run.faultAt).toBeLessThan(SECOND);
+    const connected = after(run, 'agent.connected', (e) => e.p === acquired.p)[0]!;
+    expect(connected.d!['pod']).not.toBe(apiPod);
+    expect(podKeySets(run)[0]!.d!['value']).toBe(connected.d!['pod']);
+    expect(run.metrics['max-leaders']).toBe(1);
+    expect(run.metrics['first-heartbeat']).toBeGreaterThanOrEqual(30 * SECOND);
+  });
+
+  test('stale threshold before the fix: an idle agent\'s 30 s heartbeats keep it under the old 30 s threshold in the base case', () => {
+    const run = base('r000-stale-threshold-before-fix');
+    expect(after(run, 'hub.stale')).toHaveLength(0);
+    expect(run.metrics['heartbeat-gap-max']).toBeLessThan(31 * SECOND);
+  });
+});
+
+describe('report 002 base cases', () => {
+  test('scale 1 → 5 → 1: four pods join and subscribe, the four newest are deleted on the way down, the first pod stays', () => {
+    const run = base('r002-scale-1-to-5-and-back', 'hardened');
+    const fresh = after(run, 'listener.subscribed').map((e) => e.p);
+    expect(new Set(fresh).size).toBe(4);
+    const deleted = after(run, 'k8s.delete-pod').map((e) => e.d!['pod']);
+    expect(new Set(deleted)).toEqual(new Set(fresh));
+    expect(deleted).not.toContain('api-0');
+    expect(run.metrics['downtime']).toBe(0);
+  });
+
+  test('2 pods without Redis: both hubs run in single-pod mode and commands for the agent on the other pod fail "not connected"', () => {
+    const run = base('r002-multi-pod-without-redis');
+    expect(run.events.filter((e) => e.k === 'api.redis-mode').every((e) => e.d!['enabled'] === false)).toBe(true);
+    // IsAgentConnected reads only the local map (§2.3), so the dispatcher fails them before sending (§5.3).
+    expect(after(run, 'dispatcher.failed', (e) => String(e.d!['error']).includes('not connected')).length).toBeGreaterThan(0);
+    expect(run.metrics['failed-fraction']).toBeGreaterThan(0);
+    expect(run.metrics['availability']).toBe(0);
+  });
+
+  test('2 pods with Redis: commands landing on the pod without the agent are published and forwarded', () => {
+    const run = base('r002-multi-pod-with-redis', 'hardened');
+    const published = after(run, 'hub.send', (e) => e.d!['path'] === 'publish' && e.d!['ok'] === true);
+    expect(published.length).toBeGreaterThan(0);
+    expect(after(run, 'listener.forward').length).toBeGreaterThanOrEqual(published.length);
+    expect(run.metrics['failed-fraction']).toBe(0);
+  });
+
+  test('stale agent entries: after the agent\'s pod\'s node fails, Redis keeps naming the dead pod', () => {
+    const run = base('r002-stale-agent-entries');
+    expect(after(run, 'scenario.action')[0]!.d!['what']).toContain('node');
+    expect(run.metrics['stale-mapping']).toBeGreaterThan(0);
+  });
+
+  test('heartbeat timing: heartbeats every 30 s, each refreshing both keys\' TTL with EXPIRE, nothing stale or expired', () => {
+    const run = base('r002-heartbeat-timing');
+    expect(run.metrics['heartbeat-gap-min']).toBeGreaterThan(29 * SECOND);
+    expect(run.metrics['heartbeat-gap-max']).toBeLessThan(31 * SECOND);
+    const expires = after(run, 'redis.expire').map((e) => String(e.d!['key']).split(':').at(-1));
+    expect(expires.filter((k) => k === 'pod').length).toBe(expires.filter((k) => k === 'connected').length);
+    expect(run.metrics['stale-unregisters']).toBe(0);
+    expect(run.metrics['mapping-expired']).toBe(0);
+  });
+
+  test('API pod failure: the agent reconnects to the other pod and its mapping is written there', () => {
+    const run = base('r002-failover-api-pod');
+    const deleted = after(run, 'k8s.delete-pod')[0]!.d!['pod'];
+    const connected = after(run, 'agent.connected')[0]!;
+    expect(connected.d!['pod']).not.toBe(deleted);
+    expect(podKeySets(run)[0]!.d!['value']).toBe(connected.d!['pod']);
+  });
+
+  test('Redis failure: Redis comes back empty after 5 s; the agent stays connected; as built its keys are never written again', () => {
+    const run = base('r002-failover-redis');
+    const start = after(run, 'redis.start')[0]!;
+    expect(start.t - run.faultAt).toBe(5 * SECOND);
+    expect(start.d!['keys']).toBe(0);
+    expect(after(run, 'agent.read-error')).toHaveLength(0);
+    expect(podKeySets(run)).toHaveLength(0);
+    expect(run.metrics['local-routing']).toBe(1);
+  });
+});
+
+describe('report 003 base cases', () => {
+  test('cross-pod routing: the restarted pod without the agent scans, publishes to the agent pod\'s channel, that pod forwards, the agent fails PING, the row ends failed', () => {
+    const run = base('r003-cross-pod-routing');
+    const command = 'test-null-session-p2-fix';
+    const about = (e: TraceEvent) => e.d!['command'] === command;
+    const send = after(run, 'hub.send', about)[0]!;
+    expect(send.d!['path']).toBe('publish');
+    const forward = after(run, 'listener.forward', about)[0]!;
+    expect(forward.p).toBe(send.d!['pod']);
+    expect(forward.p).not.toBe(send.p);
+    expect(after(run, 'agent.unknown-action', about)).toHaveLength(1);
+    expect(run.metrics['final-status-failed']).toBe(1);
+    expect(run.metrics['end-to-end']).toBeGreaterThan(0);
+  });
+
+  test('agent reconnects elsewhere: it connects to the other pod; as built, the old pod\'s unregister on resume deletes the new mapping', () => {
+    const run = base('r003-agent-reconnects-elsewhere');
+    expect(run.metrics['moved-to-other-pod']).toBe(1);
+    expect(run.metrics['mapping-deleted-after-move']).toBeGreaterThan(0);
+    expect(base('r003-agent-reconnects-elsewhere', 'hardened').metrics['mapping-deleted-after-move']).toBe(0);
+  });
+
+  test('restart re-queues pending: the agent reconnects to the surviving pod and the replacement\'s scan delivers all 3 rows there', () => {
+    const run = base('r003-restart-requeues-pending');
+    const survivor = after(run, 'agent.connected')[0]!.d!['pod'];
+    const forwards = after(run, 'listener.forward', (e) => String(e.d!['command']).startsWith('test-pending-'));
+    expect(forwards.map((e) => e.p)).toEqual([survivor, survivor, survivor]);
+    expect(run.metrics['pending-delivered']).toBe(3);
+  });
+
+  test('Redis unavailable: the command on the agent\'s pod is delivered, the one on the other pod is refused (503)', () => {
+    const run = base('r003-redis-unavailable');
+    const responses = Object.fromEntries(after(run, 'operator.response').map((e) => [e.d!['command'], e.d!['status']]));
+    expect(responses).toEqual({ 'test-same-pod': 200, 'test-other-pod': 503 });
+    expect(run.metrics['same-pod-delivered']).toBe(1);
+  });
+});
