@@ -127,6 +127,15 @@ export interface PostgresStorageOptions {
   updatedAtMigrationApplied?: boolean;
 }
 
+/**
+ * A row as a result set hands it out, sharing nothing with the stored row. Every column but
+ * `payload` is a primitive, so only the payload needs a deep copy (structuredClone of the whole row
+ * cost ~3% of a fuzz run).
+ */
+function copyRow(row: CommandRow): CommandRow {
+  return { ...row, payload: row.payload === null ? null : structuredClone(row.payload) };
+}
+
 export class PostgresStorage {
   private readonly commandsById = new Map<string, CommandRow>();
   private readonly agentsById = new Map<string, AgentRow>();
@@ -168,7 +177,7 @@ export class PostgresStorage {
       updatedAt: this.hasUpdatedAt ? serverNow : null,
     };
     this.commandsById.set(stored.commandId, stored);
-    return structuredClone(stored);
+    return copyRow(stored);
   }
 
   /**
@@ -235,24 +244,24 @@ export class PostgresStorage {
   listUnfinishedCommands(olderThan: Micros): CommandRow[] {
     const rows = [...this.commandsById.values()].filter((r) => (r.status === 'pending' || r.status === 'sent' || r.status === 'ack') && (r.updatedAt ?? r.createdAt) < olderThan);
     rows.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
-    return rows.map((r) => structuredClone(r));
+    return rows.map(copyRow);
   }
 
   listPendingCommands(): CommandRow[] {
     const pending = [...this.commandsById.values()].filter((r) => r.status === 'pending');
     pending.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
-    return pending.map((r) => structuredClone(r));
+    return pending.map(copyRow);
   }
 
   /** Not a StreamSpace statement: the row as committed, for checkers and tests. */
   getCommand(commandId: string): CommandRow | undefined {
     const row = this.commandsById.get(commandId);
-    return row === undefined ? undefined : structuredClone(row);
+    return row === undefined ? undefined : copyRow(row);
   }
 
   /** Not a StreamSpace statement: every row in insertion order, for checkers and tests. */
   allCommands(): CommandRow[] {
-    return [...this.commandsById.values()].map((r) => structuredClone(r));
+    return [...this.commandsById.values()].map(copyRow);
   }
 
   // ---- agents --------------------------------------------------------------------------------
