@@ -4,6 +4,7 @@ import { FUZZ_HELP, fuzzCommand } from './fuzz-command.ts';
 import { LIST_HELP, listCommand } from './list-command.ts';
 import { RUN_HELP, runCommand } from './run-command.ts';
 import { REPLAY_HELP, replayCommand } from './replay-command.ts';
+import { REPORT_HELP, reportCommand } from './report-command.ts';
 import { SAMPLE_HELP, sampleCommand } from './sample-command.ts';
 
 const HELP = `hasim: deterministic simulation testing for high-availability control planes
@@ -15,6 +16,7 @@ Commands:
   run        run one seed (or one schedule) and print what happened
   list       profiles, design fixes, fault kinds and invariants
   replay     rerun a trace file and check its outcome and trace hash
+  report     run every seed-report scenario over many seeds; write a Markdown and an HTML report
   sample     run the kernel's sample cluster for one seed and print its trace hash
   version    print the version
   help       print this help
@@ -26,6 +28,8 @@ ${RUN_HELP}
 ${LIST_HELP}
 
 ${REPLAY_HELP}
+
+${REPORT_HELP}
 
 ${SAMPLE_HELP}
 
@@ -48,6 +52,8 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
         return runCommand(rest, out);
       case 'list':
         return listCommand(rest, out);
+      case 'report':
+        return await reportCommand(rest, out);
       case 'sample':
         return sampleCommand(rest, out);
       case 'replay':

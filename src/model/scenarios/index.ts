@@ -5,6 +5,8 @@ import type { Scenario } from './types.ts';
 
 export type { Claim, MetricDefinition, MetricUnit, Scenario, ScenarioRun } from './types.ts';
 export { claimHolds } from './types.ts';
+export { formatValue } from './runner.ts';
+export { SAMPLE_PERIOD_US } from './routing-series.ts';
 
 /**
  * Every scenario and claim of the StreamSpace seed reports 000, 002 and 003 as a named, seeded

@@ -12,12 +12,36 @@ function metric(id: string, unit: MetricDefinition['unit'], definition: string, 
   return { id, unit, definition, measure };
 }
 
-/** Time from the fault to the first `agent.connected` by a replica that acquired the lease after the fault. */
+/**
+ * When the leader's failover starts: the deletion of an agent pod if the scenario deletes one (it
+ * may come a little after the scenario's first fault), else the fault.
+ */
+function failoverStart(o: Observation): Micros {
+  return firstEvent(o, 'k8s.delete-pod', (e) => e.d!['kind'] === 'agent')?.t ?? o.faultAt;
+}
+
+/** Time from the failover's start to the first Lease acquisition after it. */
+function leaderAcquired(o: Observation): Micros | null {
+  const start = failoverStart(o);
+  const acquired = firstEvent(o, 'elector.acquired', () => true, start);
+  return acquired === undefined ? null : acquired.t - start;
+}
+
+/** Time from the failover's start to the first `agent.connected` by the replica that acquired the lease after it. */
 function newLeaderConnected(o: Observation): Micros | null {
-  const acquired = firstEvent(o, 'elector.acquired');
+  const start = failoverStart(o);
+  const acquired = firstEvent(o, 'elector.acquired', () => true, start);
   if (acquired === undefined) return null;
   const e = firstEvent(o, 'agent.connected', (x) => x.p === acquired.p, acquired.t);
-  return e === undefined ? null : e.t - o.faultAt;
+  return e === undefined ? null : e.t - start;
+}
+
+/** 1 if at the end of the run the agent in charge is connected to a live API pod that was not deleted, else 0. */
+function onSurvivingPod(o: Observation): number {
+  const deleted = new Set(o.events.filter((e) => e.t >= o.faultAt && e.k === 'k8s.delete-pod').map((e) => e.d!['pod']));
+  const agent = o.cluster.config.topology.agentHa ? o.view.holderOf(`streamspace-agent-${o.cluster.agentIds()[0]}`) : o.cluster.agentPods[0] ?? null;
+  const pod = agent === null ? undefined : o.view.agentConnections.get(agent)?.pod;
+  return pod !== undefined && o.view.alive.has(pod) && !deleted.has(pod) ? 1 : 0;
 }
 
 /** From the first connection made after the fault to the first heartbeat the API handled on it. */
@@ -45,11 +69,14 @@ export const STANDARD_METRICS = {
     'from the fault to the first agent.connected after it: an agent replica registered over HTTP and opened its WebSocket to an API pod',
     (o) => timeToEvent(o, 'agent.connected')),
   leaderAcquired: metric('leader-acquired', 'us',
-    'from the fault to the first elector.acquired after it: a replica took the Lease',
-    (o) => timeToEvent(o, 'elector.acquired')),
+    'from the leader\'s deletion (or the fault) to the first elector.acquired after it: a replica took the Lease',
+    leaderAcquired),
   newLeaderConnected: metric('new-leader-connected', 'us',
-    'from the fault to the first WebSocket connection opened by the replica that took the Lease after the fault',
+    'from the leader\'s deletion (or the fault) to the first WebSocket connection opened by the replica that took the Lease after it',
     newLeaderConnected),
+  onSurvivingPod: metric('agent-on-surviving-pod', 'count',
+    '1 if at the end of the run the agent in charge is connected to a live API pod that was not deleted, else 0',
+    onSurvivingPod),
   leaderChanges: metric('leader-changes', 'count',
     'Lease acquisitions (elector.acquired) from the fault to the end of the run',
     (o) => countEvents(o, 'elector.acquired')),

@@ -1,0 +1,12 @@
+import { summarizeRun, type RunSummary } from './collect.ts';
+
+/** A batch of seeds of one scenario under one profile: the unit of work a report worker runs. */
+export interface Batch {
+  name: string;
+  profile: string;
+  seeds: number[];
+}
+
+export function runBatch(batch: Batch): RunSummary[] {
+  return batch.seeds.map((seed) => summarizeRun(batch.name, seed, batch.profile));
+}

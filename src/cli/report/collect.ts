@@ -1,0 +1,88 @@
+import { claimHolds, findScenario, type Claim, type MetricDefinition, type Scenario } from '../../model/scenarios/index.ts';
+
+/** What the report keeps of one run: small and plain, so that it can come back from a worker thread. */
+export interface RunSummary {
+  seed: number;
+  outcome: string;
+  /** Every invariant the run violated, with the message of each. */
+  violations: Array<{ invariant: string; message: string }>;
+  metrics: Record<string, number | null>;
+}
+
+/** One run of one scenario, reduced to its summary: the per-seed function (pure, so it can run anywhere). */
+export function summarizeRun(name: string, seed: number, profile: string): RunSummary {
+  const scenario = findScenario(name);
+  if (scenario === undefined) throw new Error(`unknown scenario '${name}'`);
+  const run = scenario.run({ seed, profile });
+  return { seed, outcome: run.outcome, violations: run.violations.map(({ invariant, message }) => ({ invariant, message })), metrics: run.metrics };
+}
+
+/** A scenario's runs under one profile, in seed order. */
+export interface ProfileRuns {
+  profile: string;
+  runs: RunSummary[];
+}
+
+export interface ScenarioResult {
+  name: string;
+  report: Scenario['report'];
+  summary: string;
+  procedure: string;
+  claims: readonly Claim[];
+  metrics: readonly MetricDefinition[];
+  profiles: ProfileRuns[];
+}
+
+export interface ReportData {
+  version: string;
+  /** Seeds first..last (inclusive) for every scenario and profile. */
+  firstSeed: number;
+  lastSeed: number;
+  profiles: string[];
+  /** Wall-clock time the runs took, in ms. */
+  wallMs: number;
+  scenarios: ScenarioResult[];
+}
+
+/** The values of one metric over a profile's runs, in seed order. */
+export function values(p: ProfileRuns, metric: string): Array<number | null> {
+  return p.runs.map((r) => r.metrics[metric] ?? null);
+}
+
+/** How a claim fared under a profile: runs where it held, and the first seed where it did not. */
+export function claimTally(claim: Claim, p: ProfileRuns): { checked: number; held: number; counterexample: number | null } | null {
+  let held = 0;
+  let checked = 0;
+  let counterexample: number | null = null;
+  for (const r of p.runs) {
+    const ok = claimHolds(claim, r.metrics[claim.metric ?? '']);
+    if (ok === undefined) return null;
+    checked++;
+    if (ok) held++;
+    else counterexample ??= r.seed;
+  }
+  return { checked, held, counterexample };
+}
+
+/** Runs violating each invariant, with the first such seed and its message. */
+export function violationTally(p: ProfileRuns): Map<string, { count: number; seed: number; message: string }> {
+  const out = new Map<string, { count: number; seed: number; message: string }>();
+  for (const r of p.runs) {
+    for (const v of r.violations) {
+      const t = out.get(v.invariant);
+      if (t === undefined) out.set(v.invariant, { count: 1, seed: r.seed, message: v.message });
+      else t.count++;
+    }
+  }
+  return out;
+}
+
+/** Runs that ended in a model failure (the model itself broke: a bug to fix, not a finding). */
+export function modelFailures(p: ProfileRuns): RunSummary[] {
+  return p.runs.filter((r) => r.outcome === 'model-failure');
+}
+
+/** The command that replays one run. */
+export function replayCommand(name: string, seed: number, profile: string): string {
+  return `npx hasim run --scenario ${name} --seed ${seed} --profile ${profile}`;
+}
