@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
+import { EXPLAIN_HELP, explainCommand } from './explain-command.ts';
 import { FUZZ_HELP, fuzzCommand } from './fuzz-command.ts';
 import { LIST_HELP, listCommand } from './list-command.ts';
 import { RUN_HELP, runCommand } from './run-command.ts';
@@ -16,6 +17,7 @@ Commands:
   run        run one seed (or one schedule) and print what happened
   list       profiles, design fixes, fault kinds and invariants
   replay     rerun a trace file and check its outcome and trace hash
+  explain    replay a trace file into a self-contained HTML timeline
   report     run every seed-report scenario over many seeds; write a Markdown and an HTML report
   sample     run the kernel's sample cluster for one seed and print its trace hash
   version    print the version
@@ -28,6 +30,8 @@ ${RUN_HELP}
 ${LIST_HELP}
 
 ${REPLAY_HELP}
+
+${EXPLAIN_HELP}
 
 ${REPORT_HELP}
 
@@ -58,6 +62,8 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
         return sampleCommand(rest, out);
       case 'replay':
         return replayCommand(rest, out);
+      case 'explain':
+        return explainCommand(rest, out);
       case 'version':
       case '--version':
         out(version());

@@ -53,14 +53,26 @@ export function monitorsFor(maxExecutionUs: Micros, ids: readonly string[] = INV
   return [noSplitBrain, noDuplicateExecution, noLostCommands(maxExecutionUs), boundedRecovery].filter((m) => ids.includes(m.id));
 }
 
+export interface RunOptions {
+  /** Keep every trace event in the verdict (the hash is the same either way). */
+  keepEvents?: boolean;
+  /**
+   * Also trace every delivered message (`net.recv`, `net.datagram`). The run behaves the same, but
+   * the extra events change the trace hash, so a verdict from such a run cannot be checked against
+   * a trace file's expectation.
+   */
+  traceMessages?: boolean;
+}
+
 /**
  * Runs one case to a verdict: builds the cluster for the profile, applies the schedule, checks the
  * safety monitors on every trace event (the first violation halts the run), probes recovery after
  * the heal, and judges liveness at the end.
  */
-export function runCase(c: Case, options: { keepEvents?: boolean } = {}): Verdict {
+export function runCase(c: Case, options: RunOptions = {}): Verdict {
   const config = mergeOverrides(profile(c.profile).config, c.config);
-  const cluster = new StreamSpaceCluster({ seed: c.seed, config, simulation: { trace: { keepEvents: options.keepEvents ?? false } } });
+  const simulation = { trace: { keepEvents: options.keepEvents ?? false }, ...(options.traceMessages ? { traceMessages: true } : {}) };
+  const cluster = new StreamSpaceCluster({ seed: c.seed, config, simulation });
   const view = new ClusterView();
   const bound = recoveryBound(cluster.config);
   const boundUs = boundTotal(bound);
