@@ -97,6 +97,9 @@ describe('hasim fuzz, run and list: bad input is one line and exit code 2', () =
     [['run', '--seed', '1', '--schedule', malformed], /--schedule .*: not valid JSON/],
     [['run', '--seed', '1', '--schedule', badSchedule], /schedule\[0\]: unknown fault kind "meteor"/],
     [['list', 'planets'], /list: unknown section 'planets'/],
+    [['run', '--scenario', 'r999-nothing'], /--scenario: unknown scenario 'r999-nothing' \(known: r000-/],
+    [['run', '--scenario', 'r000-api-and-redis-deletion', '--faults', 'crash'], /--faults does not apply to --scenario runs/],
+    [['run', '--scenario', 'r000-api-and-redis-deletion', '--profile', 'nope'], /--profile: unknown profile 'nope'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ];
   test.each(cases)('%j', async (argv, message) => {
@@ -133,11 +136,22 @@ describe('hasim run and list', () => {
     expect((JSON.parse(out[0]!) as { hash: string }).hash).toBe(fuzzed.hash);
   }, 30_000);
 
+  test('run --scenario runs a seed-report scenario: seed 0 is the report\'s procedure', async () => {
+    const out: string[] = [];
+    const code = await main(['run', '--scenario', 'r000-api-and-redis-deletion', '--json'], (l) => out.push(l), () => undefined);
+    const r = JSON.parse(out[0]!) as { scenario: string; seed: number; profile: string; outcome: string; hash: string; metrics: Record<string, number | null> };
+    expect(r).toMatchObject({ scenario: 'r000-api-and-redis-deletion', seed: 0, profile: 'streamspace-v2' });
+    expect(code).toBe(r.outcome === 'pass' ? 0 : 1);
+    expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(r.metrics)).toContain('agent-reconnect');
+  });
+
   test('list names every section, and --json is machine-readable', async () => {
     const out: string[] = [];
     expect(await main(['list', '--json'], (l) => out.push(l), () => undefined)).toBe(0);
     const data = JSON.parse(out[0]!) as Record<string, Array<{ name: string }>>;
-    expect(Object.keys(data)).toEqual(expect.arrayContaining(['profiles', 'fixes', 'faults', 'invariants']));
+    expect(Object.keys(data)).toEqual(['profiles', 'fixes', 'faults', 'invariants', 'scenarios']);
+    expect(data['scenarios']!.map((s) => s.name)).toContain('r000-api-and-redis-deletion');
     expect(data['faults']!.map((f) => f.name)).toContain('node-failure');
     expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
     expect(data['fixes']!.map((f) => f.name)).toEqual(DESIGN_FIXES.map((f) => f.name));

@@ -2,11 +2,12 @@ import { resolveConfig } from '../model/config.ts';
 import { DESIGN_FIXES, PROFILES } from '../model/profiles.ts';
 import { ALL_FAULT_KINDS, FAULT_KINDS } from '../faults/fault-kinds.ts';
 import { monitorsFor } from '../invariants/run-case.ts';
+import { SCENARIOS } from '../model/scenarios/index.ts';
 import { parseFlags, UsageError } from './args.ts';
 
-export const LIST_HELP = `hasim list [profiles|fixes|faults|invariants] [--json]
-  Lists what a campaign is made of: profiles, design fixes, fault kinds with their parameters, and
-  invariants with their definitions (all sections when none is named).`;
+export const LIST_HELP = `hasim list [profiles|fixes|faults|invariants|scenarios] [--json]
+  Lists what a campaign is made of: profiles, design fixes, fault kinds with their parameters,
+  invariants with their definitions, and the seed-report scenarios (all sections when none is named).`;
 
 interface Item {
   name: string;
@@ -21,6 +22,7 @@ function sections(): Record<string, Item[]> {
     fixes: DESIGN_FIXES.map((f) => ({ name: f.name, summary: f.change, details: `removes: ${f.removes.join(', ')}` })),
     faults: ALL_FAULT_KINDS.map((k) => ({ name: k, summary: FAULT_KINDS[k].summary, details: `parameters: at, ${FAULT_KINDS[k].params}` })),
     invariants: monitors.map((m) => ({ name: m.id, summary: m.definition })),
+    scenarios: SCENARIOS.map((s) => ({ name: s.name, summary: `(seed report ${s.report}) ${s.summary}`, details: `metrics: ${s.metrics.map((m) => m.id).join(', ')}` })),
   };
 }
 

@@ -1,5 +1,7 @@
 import { formatTime } from '../sim-cluster/index.ts';
 import { caseForSeed } from '../faults/seeded-case.ts';
+import { PROFILES } from '../model/profiles.ts';
+import { findScenario, SCENARIOS } from '../model/scenarios/index.ts';
 import { formatBound } from '../invariants/bounded-recovery.ts';
 import { formatSchedule } from '../invariants/report.ts';
 import { runCase, type Case } from '../invariants/run-case.ts';
@@ -9,11 +11,14 @@ import { writeFileAtomic } from './atomic-write.ts';
 import { CASE_SPACE_FLAGS, CASE_SPACE_HELP, caseSpaceFrom } from './case-space-flags.ts';
 
 export const RUN_HELP = `hasim run --seed S [flags]
+hasim run --scenario NAME [--seed S] [--profile P]
   Runs one case and prints what happened: the schedule, the verdict, the recovery time and its bound.
   The case is the one \`hasim fuzz\` runs for seed S with the same flags, or seed S with your own
-  schedule (--schedule).
+  schedule (--schedule), or seed S of a named seed-report scenario (hasim list scenarios; seed 0 is
+  the report's own procedure, profile streamspace-v2 unless given).
 ${CASE_SPACE_HELP}
-  --seed S            the seed (required)
+  --seed S            the seed (required without --scenario)
+  --scenario NAME     a named scenario instead of a campaign case
   --schedule FILE     a JSON array of faults to use instead of the seed's generated schedule
   --save FILE         write the run as a trace file (replayable with hasim replay)
   --trace FILE        write every trace event as JSON Lines
@@ -35,12 +40,14 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
   const { values, positionals } = parseFlags(argv, {
     ...CASE_SPACE_FLAGS,
     seed: { type: 'string' },
+    scenario: { type: 'string' },
     schedule: { type: 'string' },
     save: { type: 'string' },
     trace: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (positionals.length > 0) throw new UsageError(`run: unexpected argument '${positionals[0]}'`);
+  if (values.scenario !== undefined) return runScenario(values, out);
   if (values.seed === undefined) throw new UsageError('run: --seed is required');
   const seed = parseCount('seed', values.seed);
   const space = caseSpaceFrom(values);
@@ -74,4 +81,31 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
   out(`run ended at ${formatTime(v.endAt)} after ${v.steps} events; trace hash ${v.hash}`);
   if (values.save !== undefined) out(`saved: ${values.save} (npx hasim replay ${values.save})`);
   return v.outcome === 'pass' ? 0 : 1;
+}
+
+/** The flags that only make sense for campaign cases. */
+const CAMPAIGN_ONLY = ['fixes', 'config', 'faults', 'no-swarm', 'swarm', 'max-faults', 'invariants', 'schedule', 'save'] as const;
+
+/** `hasim run --scenario NAME`: one seeded run of a seed-report scenario. */
+function runScenario(values: Record<string, string | boolean | undefined>, out: (line: string) => void): number {
+  const name = values['scenario'] as string;
+  const scenario = findScenario(name);
+  if (scenario === undefined) throw new UsageError(`--scenario: unknown scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  for (const flag of CAMPAIGN_ONLY) {
+    if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag} does not apply to --scenario runs`);
+  }
+  const seed = values['seed'] === undefined ? 0 : parseCount('seed', values['seed'] as string);
+  const profile = (values['profile'] as string | undefined) ?? 'streamspace-v2';
+  if (!(profile in PROFILES)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${Object.keys(PROFILES).join(', ')})`);
+  const trace = values['trace'] as string | undefined;
+  const r = scenario.run({ seed, profile, keepEvents: trace !== undefined });
+  if (trace !== undefined) writeFileAtomic(trace, (r.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  if (values['json'] === true) {
+    out(JSON.stringify({ scenario: r.name, seed, profile, outcome: r.outcome, violations: r.violations, metrics: r.metrics, hash: r.hash, schedule: r.schedule }));
+    return r.outcome === 'pass' ? 0 : 1;
+  }
+  out(`scenario ${r.name} (seed report ${scenario.report}), seed ${seed}, profile ${profile}: ${scenario.summary}`);
+  for (const line of r.lines) out(line);
+  out(`outcome: ${r.outcome}; trace hash ${r.hash}`);
+  return r.outcome === 'pass' ? 0 : 1;
 }
