@@ -1,4 +1,4 @@
-import { formatValue, SAMPLE_PERIOD_US, type Claim, type MetricDefinition } from '../../model/scenarios/index.ts';
+import { formatValue, HAPPENS, SAMPLE_PERIOD_US, type Claim, type MetricDefinition } from '../../model/scenarios/index.ts';
 
 /** Stated in every report: what availability means here. */
 export const AVAILABILITY_DEFINITION =
@@ -17,7 +17,7 @@ export const QUANTILE_DEFINITION =
 /** A claim's bound in words: "≤ 3.000s", "≥ 99.390%", "happens". */
 export function boundText(claim: Claim, metric: MetricDefinition | undefined): string {
   if (metric === undefined) return '';
-  if (claim.atMost === Number.MAX_SAFE_INTEGER) return 'happens';
+  if (claim.atMost === HAPPENS) return 'happens';
   const parts: string[] = [];
   if (claim.atLeast !== undefined) parts.push(`≥ ${formatValue(claim.atLeast, metric.unit)}`);
   if (claim.atMost !== undefined) parts.push(`≤ ${formatValue(claim.atMost, metric.unit)}`);

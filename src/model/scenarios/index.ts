@@ -7,6 +7,7 @@ export type { Claim, MetricDefinition, MetricUnit, Scenario, ScenarioRun } from 
 export { claimHolds } from './types.ts';
 export { formatValue } from './runner.ts';
 export { SAMPLE_PERIOD_US } from './routing-series.ts';
+export { HAPPENS } from './common.ts';
 
 /**
  * Every scenario and claim of the StreamSpace seed reports 000, 002 and 003 as a named, seeded

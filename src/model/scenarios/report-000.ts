@@ -1,38 +1,10 @@
 import { SECOND } from '../../sim-cluster/index.ts';
-import { SETTLE_US } from '../../invariants/run-case.ts';
 import type { Fault } from '../../faults/fault-kinds.ts';
 import { deleteAgentPod, deleteLeader, deleteOtherApiPod } from './actions.ts';
+import { AFTER_REPLACEMENTS, AVAILABILITY_CLAIM, faultInstant, loggedSeconds, users, ZERO_DATA_LOSS } from './common.ts';
 import { defineScenario } from './runner.ts';
 import { metricSet, STANDARD_METRICS as M } from './standard-metrics.ts';
-import type { Claim, Scenario } from './types.ts';
-import type { Variation } from './variation.ts';
-import type { ConfigOverrides } from '../config.ts';
-
-/**
- * A claim of "N seconds" read from logs with whole-second timestamps holds in a run when the
- * measured time is under N + 1 s.
- */
-export const loggedSeconds = (n: number): number => (n + 1) * SECOND;
-
-/** Report 000's availability arithmetic, quoted by every scenario that measures a failure's downtime. */
-export const AVAILABILITY_CLAIM: Claim = {
-  text: '"Uptime percentage: 99.39% (exceeds 99% SLA)", from "Downtime per failure: 11 seconds (worst case)" with 2 failures an hour',
-  metric: 'implied-hourly-availability', atLeast: 0.9939,
-};
-
-export const ZERO_DATA_LOSS: Claim = { text: '"Zero Data Loss: All state preserved across failures"', metric: 'commands-lost', atMost: 0 };
-
-/** The seeded user load as a config override (idle in the base case, as the reports' clusters were). */
-export const users = (v: Variation): ConfigOverrides => ({ workload: { requestIntervalUs: v.userRequestIntervalUs() } });
-
-/** Faults are injected once the cluster has settled (leader elected, agent connected, mapping stored), with up to 30 s of seeded delay. */
-export const faultInstant = (v: Variation): number => SETTLE_US + v.offset(30 * SECOND);
-
-/**
- * The heal of a scenario that deletes pods: 30 s after the fault, once every replacement pod
- * (created after `podReplacementUs`, 5 s) has started; the recovery bound counts from there.
- */
-export const AFTER_REPLACEMENTS = 30 * SECOND;
+import type { Scenario } from './types.ts';
 
 const apiAndRedis = metricSet([M.agentReconnect, M.mappingRestored, M.routingRestored, M.routingStable, M.replacementReady, M.leaderChanges,
   M.commandsFailed, M.commandsLost, M.downtime, M.availability, M.impliedHourly]);

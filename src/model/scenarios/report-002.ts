@@ -3,14 +3,11 @@ import { SETTLE_US } from '../../invariants/run-case.ts';
 import { DEFAULT_CONFIG, type ConfigOverrides } from '../config.ts';
 import { deleteAgentPod, deleteOtherApiPod, failAgentPodNode, scaleApi } from './actions.ts';
 import { countEvents, firstEvent } from './measures.ts';
-import { AFTER_REPLACEMENTS, AVAILABILITY_CLAIM, faultInstant, loggedSeconds, users, ZERO_DATA_LOSS } from './report-000.ts';
+import { AFTER_REPLACEMENTS, AVAILABILITY_CLAIM, faultInstant, loggedSeconds, users, ZERO_DATA_LOSS, HAPPENS } from './common.ts';
 import { defineScenario, type Observation } from './runner.ts';
 import { metricSet, STANDARD_METRICS as M, type MetricSpec } from './standard-metrics.ts';
 import type { Scenario } from './types.ts';
 import type { Variation } from './variation.ts';
-
-/** Any claim without a number that says something happens at all: it holds when the metric is not `never`. */
-const HAPPENS = Number.MAX_SAFE_INTEGER;
 
 /** User load for the scaling guide's "under load" cases: a request every second in the base case, every 0.2-5 s otherwise. */
 const underLoad = (v: Variation): ConfigOverrides => ({ workload: { requestIntervalUs: v.int(200, 5000, 1000) * 1000 } });

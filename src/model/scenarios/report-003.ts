@@ -1,14 +1,11 @@
 import { MS, SECOND, type Micros, type TraceEvent } from '../../sim-cluster/index.ts';
 import { adminCommand, pauseAgentPod, deleteAgentPod, deleteOtherApiPod, insertPendingRow } from './actions.ts';
 import { countEvents, firstEvent } from './measures.ts';
-import { AFTER_REPLACEMENTS, faultInstant, loggedSeconds, users } from './report-000.ts';
+import { AFTER_REPLACEMENTS, faultInstant, loggedSeconds, users, HAPPENS } from './common.ts';
 import { defineScenario, type Observation } from './runner.ts';
 import { metricSet, STANDARD_METRICS as M, type MetricSpec } from './standard-metrics.ts';
 import { SCRIPTED_COMMAND_PREFIX } from './timeline.ts';
 import type { Scenario } from './types.ts';
-
-/** Any claim without a number that says something happens at all: it holds when the metric is not `never`. */
-const HAPPENS = Number.MAX_SAFE_INTEGER;
 
 const TEST_COMMAND = `${SCRIPTED_COMMAND_PREFIX}null-session-p2-fix`;
 
