@@ -127,6 +127,20 @@ describe('hasim run and list', () => {
     expect(await main(['replay', save], (l) => replay.push(l), () => undefined)).toBe(0);
   });
 
+  test('run --timeline prints the key events and --html writes a self-contained page', async () => {
+    const dir = tmp();
+    const out: string[] = [];
+    const html = join(dir, 'run.html');
+    const code = await main(['run', '--seed', '9', '--profile', 'streamspace-v2', '--max-faults', '3', '--timeline', '--html', html], (l) => out.push(l), () => undefined);
+    expect(code).toBe(1);
+    const text = out.join('\n');
+    expect(text).toMatch(/timeline:[\s\S]*fault kube-api[\s\S]*VIOLATION no-split-brain/);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<svg');
+    expect(page).toContain('no-split-brain');
+    expect(page).not.toMatch(/(src|href)="https?:/);
+  });
+
   test('run --seed reruns exactly the case fuzz ran for that seed', async () => {
     const dir = tmp();
     await fuzz(['--profile', 'hardened', '--seeds', '1', '--seed-start', '7', '--workers', '1', '--self-check', '0', '--out', dir, '--results', join(dir, 'r.jsonl')]);

@@ -9,6 +9,8 @@ import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateS
 import { parseCount, parseFlags, readJsonFlag, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { CASE_SPACE_FLAGS, CASE_SPACE_HELP, caseSpaceFrom } from './case-space-flags.ts';
+import { renderExplainHtml } from './explain/html.ts';
+import { formatTimeline, runTimeline } from './explain/timeline.ts';
 
 export const RUN_HELP = `hasim run --seed S [flags]
 hasim run --scenario NAME [--seed S] [--profile P]
@@ -22,6 +24,8 @@ ${CASE_SPACE_HELP}
   --schedule FILE     a JSON array of faults to use instead of the seed's generated schedule
   --save FILE         write the run as a trace file (replayable with hasim replay)
   --trace FILE        write every trace event as JSON Lines
+  --timeline          print the run's key events (faults, crashes, leadership, connections, the violation)
+  --html FILE         write a self-contained HTML timeline of the run (as hasim explain does)
   --json              print the verdict as one JSON object
   Exit 0 the run passed, 1 it violated an invariant (or the model failed).`;
 
@@ -44,6 +48,8 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
     schedule: { type: 'string' },
     save: { type: 'string' },
     trace: { type: 'string' },
+    timeline: { type: 'boolean', default: false },
+    html: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (positionals.length > 0) throw new UsageError(`run: unexpected argument '${positionals[0]}'`);
@@ -52,8 +58,17 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
   const seed = parseCount('seed', values.seed);
   const space = caseSpaceFrom(values);
   const c: Case = values.schedule === undefined ? caseForSeed(space, seed) : { ...caseForSeed(space, seed), schedule: readSchedule(values.schedule) };
-  const keepEvents = values.trace !== undefined;
+  const keepEvents = values.trace !== undefined || values.timeline;
   const v = runCase(c, { keepEvents });
+  if (values.html !== undefined) {
+    // Message events change the trace (and its hash), so the page's arrows come from a second run
+    // with them on; the verdict shown is the normal run's.
+    const events = runCase(c, { keepEvents: true, traceMessages: true }).events!;
+    writeFileAtomic(values.html, renderExplainHtml({
+      title: `${v.outcome} (${c.profile}, seed ${seed})`, events, schedule: c.schedule, verdict: v,
+      notes: [`hasim run ${argv.join(' ')}`],
+    }));
+  }
   if (values.trace !== undefined) writeFileAtomic(values.trace, (v.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
   if (values.save !== undefined) {
     writeFileAtomic(values.save, formatTraceFile({
@@ -79,12 +94,17 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
   if (v.modelFailure) out(`  model failure: ${v.modelFailure}`);
   out(`recovery: ${v.recoveryUs === null ? 'never' : formatTime(v.recoveryUs)} after the heal; ${formatBound(v.bound)}`);
   out(`run ended at ${formatTime(v.endAt)} after ${v.steps} events; trace hash ${v.hash}`);
+  if (values.timeline) {
+    out('timeline:');
+    for (const line of formatTimeline(runTimeline(v.events!, v))) out(line);
+  }
   if (values.save !== undefined) out(`saved: ${values.save} (npx hasim replay ${values.save})`);
+  if (values.html !== undefined) out(`timeline page: ${values.html}`);
   return v.outcome === 'pass' ? 0 : 1;
 }
 
 /** The flags that only make sense for campaign cases. */
-const CAMPAIGN_ONLY = ['fixes', 'config', 'faults', 'no-swarm', 'swarm', 'max-faults', 'invariants', 'schedule', 'save'] as const;
+const CAMPAIGN_ONLY = ['fixes', 'config', 'faults', 'no-swarm', 'swarm', 'max-faults', 'invariants', 'schedule', 'save', 'timeline', 'html'] as const;
 
 /** `hasim run --scenario NAME`: one seeded run of a seed-report scenario. */
 function runScenario(values: Record<string, string | boolean | undefined>, out: (line: string) => void): number {
