@@ -1,4 +1,3 @@
-import { fromCallback, type EventObject } from 'xstate';
 import type { ProcessContext } from '../../sim-cluster/index.ts';
 import type { Abandon, LeaseLock } from './lease-lock.ts';
 import type { LeaseSpec } from './lease-store.ts';
@@ -6,10 +5,10 @@ import type { Observation } from './observation.ts';
 
 /**
  * The two Lease round-trip procedures of client-go's LeaderElector (leaderelection.go, v0.34),
- * `tryAcquireOrRenew` and `tryRelease`, as xstate callback actors. The elector's machine invokes
- * one in the state whose context bounds it; leaving that state stops the actor, which abandons the
- * request in flight: that is Go's context cancellation (an acquire cancelled by the caller, a
- * renew poll reaching RenewDeadline, release reaching its own RD timeout).
+ * `tryAcquireOrRenew` and `tryRelease`. The elector's machine starts one in the state whose context
+ * bounds it; leaving that state abandons it (the returned `Abandon`), which drops the request in
+ * flight: that is Go's context cancellation (an acquire cancelled by the caller, a renew poll
+ * reaching RenewDeadline, release reaching its own RD timeout).
  */
 
 /** What both procedures work on: client-go's LeaderElector fields and its Lock. */
@@ -27,7 +26,7 @@ export interface ElectionEnv {
  * starts, on the local monotonic clock (validity) and the local wall clock (the times written into
  * the record, which nobody uses for expiry, fact 2).
  */
-function tryAcquireOrRenew(env: ElectionEnv, done: (succeeded: boolean) => void): Abandon {
+export function tryAcquireOrRenew(env: ElectionEnv, done: (succeeded: boolean) => void): Abandon {
   const { ctx, lock, observed } = env;
   const nowUs = ctx.monotonic();
   const wallUs = ctx.now();
@@ -97,7 +96,7 @@ export type ReleaseOutcome = { outcome: 'released' } | { outcome: 'not-leader' }
  * Because the fetched holder is not checked, a client whose stale observation still names itself
  * clears a newer holder's lease: the stale-release overwrite of §1.4.
  */
-function tryRelease(env: ElectionEnv, done: (r: ReleaseOutcome) => void): Abandon {
+export function tryRelease(env: ElectionEnv, done: (r: ReleaseOutcome) => void): Abandon {
   const { ctx, lock, observed } = env;
   let inFlight: Abandon | null = null;
   const attempt = (): void => {
@@ -125,14 +124,3 @@ function tryRelease(env: ElectionEnv, done: (r: ReleaseOutcome) => void): Abando
   attempt();
   return () => inFlight?.();
 }
-
-export type AttemptDone = { type: 'ATTEMPT_DONE'; succeeded: boolean };
-export type ReleaseDone = { type: 'RELEASE_DONE' } & ReleaseOutcome;
-
-/** tryAcquireOrRenew as an invoked actor: reports `ATTEMPT_DONE`; stopping it abandons the attempt. */
-export const tryAcquireOrRenewActor = fromCallback<EventObject, ElectionEnv>(({ input, sendBack }) =>
-  tryAcquireOrRenew(input, (succeeded) => sendBack({ type: 'ATTEMPT_DONE', succeeded } satisfies AttemptDone)));
-
-/** tryRelease as an invoked actor: reports `RELEASE_DONE`; stopping it abandons the release. */
-export const tryReleaseActor = fromCallback<EventObject, ElectionEnv>(({ input, sendBack }) =>
-  tryRelease(input, (r) => sendBack({ type: 'RELEASE_DONE', ...r } satisfies ReleaseDone)));
