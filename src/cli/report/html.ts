@@ -36,7 +36,8 @@ export function cdfSvg(chart: Chart): string {
   parts.push(`<text x="${PAD.left}" y="14" class="t">${escape(chart.title)}</text>`);
   for (const y of [0, 0.5, 0.95, 1]) {
     parts.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${fy(y).toFixed(1)}" y2="${fy(y).toFixed(1)}" class="g"/>`);
-    parts.push(`<text x="${PAD.left - 4}" y="${(fy(y) + 3).toFixed(1)}" class="a" text-anchor="end">${y * 100}%</text>`);
+    // 95% gets a grid line (the p95) but no label, which would overlap 100%.
+    if (y !== 0.95) parts.push(`<text x="${PAD.left - 4}" y="${(fy(y) + 3).toFixed(1)}" class="a" text-anchor="end">${y * 100}%</text>`);
   }
   for (const x of ticks(lo, hi, log)) {
     parts.push(`<line x1="${fx(x).toFixed(1)}" x2="${fx(x).toFixed(1)}" y1="${PAD.top}" y2="${H - PAD.bottom}" class="g"/>`);
