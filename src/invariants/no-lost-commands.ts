@@ -31,12 +31,15 @@ export function noLostCommands(maxExecutionUs: Micros): Monitor {
 function judge(c: CommandLife, _view: ClusterView, window: RunWindow, maxExecutionUs: Micros): Violation | null {
   const deadline = Math.max(c.acceptedAt, window.healAt) + window.boundUs + maxExecutionUs;
   const terminal = c.status === 'completed' || c.status === 'failed';
-  const lost = (why: string): Violation => ({ invariant: 'no-lost-commands', time: window.endAt, message: `${c.id} (accepted at ${c.acceptedAt} µs on ${c.acceptedBy}) ${why}`, evidence: [] });
   if (!terminal) {
     if (deadline > window.endAt) return null; // cannot be judged yet
-    return lost(`is still ${c.status} (written by ${c.statusBy}) at the deadline; executions: ${c.executions.length}`);
+    return lost(c, window, `is still ${c.status} (written by ${c.statusBy}) at the deadline; executions: ${c.executions.length}`);
   }
-  if (c.status === 'completed' && c.executedOk === 0) return lost(`is recorded completed but was never executed successfully (${c.executions.length} executions)`);
-  if (c.status === 'failed' && c.executedOk > 0) return lost(`was executed successfully but is recorded failed (by ${c.statusBy})`);
+  if (c.status === 'completed' && c.executedOk === 0) return lost(c, window, `is recorded completed but was never executed successfully (${c.executions.length} executions)`);
+  if (c.status === 'failed' && c.executedOk > 0) return lost(c, window, `was executed successfully but is recorded failed (by ${c.statusBy})`);
   return null;
+}
+
+function lost(c: CommandLife, window: RunWindow, why: string): Violation {
+  return { invariant: 'no-lost-commands', time: window.endAt, message: `${c.id} (accepted at ${c.acceptedAt} µs on ${c.acceptedBy}) ${why}`, evidence: [] };
 }

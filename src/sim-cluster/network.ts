@@ -394,22 +394,16 @@ export class Network {
     if (client.state !== 'connecting') return;
     const from = client.process;
     const to = this.host.findProcess(target);
-    const retry = (): void => {
-      const at = this.host.now + retryUs;
-      if (at < deadline) {
-        this.host.scheduleFor(from, retryUs, () => this.sendSyn(client, target, deadline, retryUs * 2, keepAlive), 'syn-retry');
-      }
-    };
     if (to === undefined) {
       // No such host name: the dial fails at once, as a DNS or routing failure would.
       this.host.schedule(this.host.now, () => this.refuse(client), 'refused');
       return;
     }
-    if (!this.reachable(from.node, to.node)) return retry();
+    if (!this.reachable(from.node, to.node)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
     const at = this.host.now + this.latency(this.link(from.node, to.node).latency);
     this.host.schedule(at, () => {
       if (client.state !== 'connecting') return;
-      if (!this.reachable(from.node, to.node)) return retry();
+      if (!this.reachable(from.node, to.node)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
       if (!to.alive || to.behaviour === null || to.behaviour.onAccept === undefined) {
         // The host is up but nothing listens: RST comes back.
         this.sendControlBack(to.node, from.node, () => this.refuse(client));
@@ -429,6 +423,13 @@ export class Network {
       this.transmit(server, 'synack', undefined);
       if (keepAlive !== undefined) this.startKeepAlive(client, keepAlive);
     }, 'syn');
+  }
+
+  /** Linux's SYN backoff: the next SYN after `retryUs`, unless that passes the dial deadline. */
+  private retrySyn(client: ConnectionEnd, target: string, deadline: Micros, retryUs: Micros, keepAlive: KeepAliveOptions | undefined): void {
+    if (this.host.now + retryUs < deadline) {
+      this.host.scheduleFor(client.process, retryUs, () => this.sendSyn(client, target, deadline, retryUs * 2, keepAlive), 'syn-retry');
+    }
   }
 
   private refuse(client: ConnectionEnd): void {

@@ -85,25 +85,20 @@ export class CommandDispatcher {
   /** processCommand (§5.3 :190-250). */
   private process(command: DispatchedCommand, done: () => void): void {
     const { commandId, agentId } = command;
-    const fail = (error: string): void => {
-      if (!command.redelivery) return this.fail(commandId, error, done);
-      this.ctx.record('dispatcher.redelivery-deferred', { command: commandId, error });
-      done();
-    };
     this.hub.isAgentConnected(agentId, (connected, unknown) => {
       if (!connected && unknown && this.ambiguousSendNotFailed) {
         // Design fix: Redis could not say; the row stays for redelivery instead of becoming `failed`.
         this.ctx.record('dispatcher.connected-unknown', { command: commandId });
         return done();
       }
-      if (!connected) return fail('agent is not connected');
+      if (!connected) return this.failOrDefer(command, 'agent is not connected', done);
       const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action: command.action, sessionId: command.sessionId };
       this.hub.sendCommandToAgent(agentId, message, (error, ambiguous) => {
         if (error !== null && ambiguous && this.ambiguousSendNotFailed) {
           this.ctx.record('dispatcher.send-ambiguous', { command: commandId, error });
           return done();
         }
-        if (error !== null) return fail(error);
+        if (error !== null) return this.failOrDefer(command, error, done);
         this.rows.markSent(commandId, (r) => {
           // A failed `sent` UPDATE is only logged: the row stays as it was (§5.3 step 3).
           this.ctx.record('dispatcher.sent', { command: commandId, recorded: r.ok });
@@ -111,6 +106,13 @@ export class CommandDispatcher {
         });
       });
     });
+  }
+
+  /** A dispatch failed: failCommand, or for a redelivery, leave the row for the next one. */
+  private failOrDefer(command: DispatchedCommand, error: string, done: () => void): void {
+    if (!command.redelivery) return this.fail(command.commandId, error, done);
+    this.ctx.record('dispatcher.redelivery-deferred', { command: command.commandId, error });
+    done();
   }
 
   /** failCommand (§5.3 :265-277). */
