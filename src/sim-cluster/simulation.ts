@@ -484,6 +484,10 @@ export class Simulation {
     const sim = this;
     const incarnation = proc.incarnation;
     const clock = proc.node.clock;
+    // The streams this incarnation has asked for by their short names: servers draw one per
+    // request, and building and hashing the full `<process>/<stream>` name each time showed up in
+    // profiles.
+    const streams = new Map<string, RandomStream>();
     const live = (what: string): void => {
       if (proc.incarnation !== incarnation || !proc.alive) {
         throw new Error(`${proc.name} (incarnation ${incarnation}) is no longer running but called ${what}`);
@@ -502,7 +506,14 @@ export class Simulation {
       cancelTimer(handle) {
         sim.cancelOwned(handle);
       },
-      random: (stream) => sim.random.get(`${proc.name}/${stream}`),
+      random: (stream) => {
+        let found = streams.get(stream);
+        if (found === undefined) {
+          found = sim.random.get(`${proc.name}/${stream}`);
+          streams.set(stream, found);
+        }
+        return found;
+      },
       record(kind, details) {
         sim.trace.record(sim.currentTime, proc.name, kind, details);
       },
