@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { replayTrace } from '../src/invariants/replay.ts';
-import { readTraceFile } from '../src/invariants/trace-file.ts';
+import { readTraceFile, TRACE_VERSION } from '../src/invariants/trace-file.ts';
 
 const dir = fileURLToPath(new URL('../traces/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -15,6 +15,25 @@ describe('traces corpus', () => {
     const trace = readTraceFile(join(dir, file));
     for (const r of replayTrace(trace)) {
       expect({ profile: r.expectation.profile, outcome: r.verdict.outcome, hash: r.verdict.hash }).toEqual(r.expectation);
+    }
+  });
+});
+
+/** Trace files written by earlier builds keep replaying with the hash they recorded (DESIGN decision 6). */
+describe('older trace file versions', () => {
+  const v1 = fileURLToPath(new URL('../src/invariants/fixtures/version-1-trace.json', import.meta.url));
+  test('a version-1 file replays with its recorded hashes (the lines encoding)', () => {
+    const trace = readTraceFile(v1);
+    expect(trace.version).toBe(1);
+    for (const r of replayTrace(trace)) {
+      expect({ profile: r.expectation.profile, outcome: r.verdict.outcome, hash: r.verdict.hash }).toEqual(r.expectation);
+    }
+  });
+  test('the same case under the current version gives a different hash and the same outcome', () => {
+    const trace = readTraceFile(v1);
+    for (const r of replayTrace({ ...trace, version: TRACE_VERSION })) {
+      expect(r.verdict.outcome).toBe(r.expectation.outcome);
+      expect(r.verdict.hash).not.toBe(r.expectation.hash);
     }
   });
 });

@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { formatTime } from '../sim-cluster/index.ts';
 import { PROFILES } from '../model/profiles.ts';
 import { runCase, type Case } from '../invariants/run-case.ts';
-import { readTraceFile, TraceFileError } from '../invariants/trace-file.ts';
+import { hashSchemeOf, readTraceFile, TraceFileError } from '../invariants/trace-file.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { renderExplainHtml } from './explain/html.ts';
@@ -39,7 +39,7 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
   const target = values.out ?? join(dirname(file), `${basename(file, '.json')}.${profile}.html`);
 
   const c: Case = { profile, config: trace.config, seed: trace.seed, schedule: trace.schedule, ...(trace.invariants ? { invariants: trace.invariants } : {}) };
-  const verdict = runCase(c);
+  const verdict = runCase(c, { hashScheme: hashSchemeOf(trace) });
   // Message events change the hash but not the run: a second run supplies them for the arrows,
   // while the verdict and hash come from the run the trace file describes.
   const events = runCase(c, { keepEvents: true, traceMessages: true }).events!;

@@ -1,4 +1,4 @@
-import { MINUTE, SECOND, type Micros, type TraceEvent } from '../sim-cluster/index.ts';
+import { MINUTE, SECOND, type Micros, type TraceEvent, type TraceHashScheme } from '../sim-cluster/index.ts';
 import { StreamSpaceCluster } from '../model/cluster/cluster.ts';
 import type { ConfigOverrides } from '../model/config.ts';
 import { profile } from '../model/profiles.ts';
@@ -62,6 +62,8 @@ export interface RunOptions {
    * a trace file's expectation.
    */
   traceMessages?: boolean;
+  /** How the trace hash encodes events (default `interned`; `lines` for version-1 trace files). */
+  hashScheme?: TraceHashScheme;
 }
 
 /**
@@ -71,7 +73,8 @@ export interface RunOptions {
  */
 export function runCase(c: Case, options: RunOptions = {}): Verdict {
   const config = mergeOverrides(profile(c.profile).config, c.config);
-  const simulation = { trace: { keepEvents: options.keepEvents ?? false }, ...(options.traceMessages ? { traceMessages: true } : {}) };
+  const trace = { keepEvents: options.keepEvents ?? false, ...(options.hashScheme ? { hashScheme: options.hashScheme } : {}) };
+  const simulation = { trace, ...(options.traceMessages ? { traceMessages: true } : {}) };
   const cluster = new StreamSpaceCluster({ seed: c.seed, config, simulation });
   const view = new ClusterView();
   const bound = recoveryBound(cluster.config);

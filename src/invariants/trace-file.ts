@@ -2,10 +2,21 @@ import { readFileSync } from 'node:fs';
 import { ALL_FAULT_KINDS, type Fault } from '../faults/fault-kinds.ts';
 import { PROFILES } from '../model/profiles.ts';
 import type { ConfigOverrides } from '../model/config.ts';
+import type { TraceHashScheme } from '../sim-cluster/index.ts';
 import { INVARIANT_IDS } from './run-case.ts';
 
 export const TRACE_FORMAT = 'hasim-trace';
-export const TRACE_VERSION = 1;
+/**
+ * The format version this build writes. Version 2 changed only how the trace hash encodes events
+ * (see src/sim-cluster/trace-encoding.ts); version-1 files are still read, and replayed with the
+ * version-1 encoding so that their recorded hashes still match.
+ */
+export const TRACE_VERSION = 2;
+
+/** The trace-hash encoding a file's expectations were recorded with. */
+export function hashSchemeOf(trace: Pick<TraceFile, 'version'>): TraceHashScheme {
+  return trace.version === 1 ? 'lines' : 'interned';
+}
 
 /** What replaying a trace under one profile must give: outcome and trace hash. */
 export interface Expectation {
@@ -65,7 +76,7 @@ export function validateTraceFile(data: unknown, where: string): TraceFile {
   if (t['format'] !== TRACE_FORMAT) fail(`not a hasim trace file (format is ${JSON.stringify(t['format'])}, expected "${TRACE_FORMAT}")`);
   if (typeof t['version'] !== 'number') fail('missing version');
   if ((t['version'] as number) > TRACE_VERSION) fail(`format version ${t['version']} is newer than this build reads (${TRACE_VERSION}); upgrade hasim`);
-  if ((t['version'] as number) < 1) fail(`unknown format version ${t['version']}`);
+  if (!Number.isInteger(t['version']) || (t['version'] as number) < 1) fail(`unknown format version ${t['version']}`);
   if (typeof t['name'] !== 'string') fail('missing name');
   if (typeof t['explanation'] !== 'string') fail('missing explanation');
   if (!Number.isSafeInteger(t['seed']) || (t['seed'] as number) < 0) fail('seed must be a non-negative integer');

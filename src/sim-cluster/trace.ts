@@ -1,5 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { Micros } from './time.ts';
+import { traceEncoder, type TraceEncoder, type TraceHashScheme } from './trace-encoding.ts';
 
 /**
  * One trace event: true time, the process (or `sim` for the kernel itself), a stable kind such as
@@ -21,19 +21,20 @@ export interface TraceOptions {
    * only needs the hash and the online monitors, and keeping events costs memory and time.
    */
   keepEvents?: boolean;
+  /**
+   * How events are encoded for the hash (see trace-encoding.ts). Default `interned`; `lines` only
+   * to replay trace files of format version 1, whose hashes were taken that way.
+   */
+  hashScheme?: TraceHashScheme;
 }
 
-/** Bytes of serialised events buffered before they are fed to sha256 (larger chunks hash faster). */
-const HASH_CHUNK = 64 * 1024;
-
 /**
- * Records the events of one run, hashes them as it goes (sha256 over one canonical line per event),
+ * Records the events of one run, hashes them as it goes (sha256 over a canonical encoding of each event),
  * feeds them to listeners (the online invariant monitors), and optionally keeps them for export.
  * The hash does not depend on `keepEvents` or on listeners, so a fuzzing run and its replay agree.
  */
 export class TraceRecorder {
-  private readonly hasher: Hash = createHash('sha256');
-  private pending = '';
+  private readonly encoder: TraceEncoder;
   private digest: string | undefined;
   private readonly listeners: TraceListener[] = [];
   private readonly kept: TraceEvent[] | undefined;
@@ -41,6 +42,7 @@ export class TraceRecorder {
 
   constructor(options: TraceOptions = {}) {
     this.kept = options.keepEvents ? [] : undefined;
+    this.encoder = traceEncoder(options.hashScheme ?? 'interned');
   }
 
   get count(): number {
@@ -65,22 +67,14 @@ export class TraceRecorder {
     if (this.digest !== undefined) throw new Error(`trace already finished; cannot record ${k}`);
     const event: TraceEvent = { t, p, k, d };
     this.eventCount++;
-    this.pending += d === undefined ? `${t}\t${p}\t${k}\n` : `${t}\t${p}\t${k}\t${JSON.stringify(d)}\n`;
-    if (this.pending.length >= HASH_CHUNK) {
-      this.hasher.update(this.pending);
-      this.pending = '';
-    }
+    this.encoder.add(t, p, k, d);
     this.kept?.push(event);
     for (let i = 0; i < this.listeners.length; i++) this.listeners[i]!(event);
   }
 
   /** The sha256 (hex) of every event recorded so far. After this, recording is closed. */
   hash(): string {
-    if (this.digest === undefined) {
-      this.hasher.update(this.pending);
-      this.pending = '';
-      this.digest = this.hasher.digest('hex');
-    }
+    this.digest ??= this.encoder.digest();
     return this.digest;
   }
 
