@@ -15,6 +15,23 @@ async function cli(...argv: string[]) {
   return { code, out, err };
 }
 
+describe('hasim help and version', () => {
+  test.each([[[]], [['help']], [['--help']], [['-h']]])('%j prints every command and its flags, exit 0', async (argv) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(0);
+    const help = r.out.join('\n');
+    for (const command of ['fuzz', 'run', 'list', 'replay', 'explain', 'report', 'sample', 'version', 'help']) {
+      expect(help).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+    for (const flag of ['--seeds', '--budget', '--shard', '--workers', '--junit', '--scenario', '--timeline', '--html']) expect(help).toContain(flag);
+  });
+
+  test('version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const argv of [['version'], ['--version']]) expect((await cli(...argv)).out).toEqual([pkg.version]);
+  });
+});
+
 describe('hasim CLI (kernel commands)', () => {
   test('sample prints the same hash as the library, as JSON', async () => {
     const r = await cli('sample', '--seed', '5', '--duration', '30s', '--json');

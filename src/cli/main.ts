@@ -14,8 +14,8 @@ Usage: hasim <command> [flags]
 
 Commands:
   fuzz       a campaign: seeded fault schedules over the model, violations shrunk and saved
-  run        run one seed (or one schedule) and print what happened
-  list       profiles, design fixes, fault kinds and invariants
+  run        run one seed (or one schedule, or one seed-report scenario) and print what happened
+  list       profiles, design fixes, fault kinds, invariants and seed-report scenarios
   replay     rerun a trace file and check its outcome and trace hash
   explain    replay a trace file into a self-contained HTML timeline
   report     run every seed-report scenario over many seeds; write a Markdown and an HTML report
