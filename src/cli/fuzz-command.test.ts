@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { DESIGN_FIXES } from '../model/profiles.ts';
 import { readTraceFile } from '../invariants/trace-file.ts';
+import { runTask } from './campaign/tasks.ts';
 import { fuzzCommand } from './fuzz-command.ts';
 import { main } from './main.ts';
 
@@ -18,7 +19,38 @@ async function fuzz(args: string[], env: Record<string, string> = {}): Promise<{
   return { code, out, err };
 }
 
+/** Runs tasks in this thread, each after `delayMs` of real time: a slow campaign for progress output. */
+const slowInline = (delayMs: number) => () => ({
+  concurrency: 1,
+  run: async (task: Parameters<typeof runTask>[0]) => {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return runTask(task);
+  },
+  close: async () => undefined,
+});
+
 const results = (path: string): string[] => readFileSync(path, 'utf8').trim().split('\n').sort();
+
+describe('hasim fuzz progress', () => {
+  async function progressOf(isTty: boolean): Promise<string[]> {
+    const err: string[] = [];
+    const code = await fuzzCommand(['--seeds', '4', '--workers', '1', '--self-check', '0', '--out', tmp()], {
+      out: () => undefined, err: (l) => err.push(l), env: {}, isTty, executor: slowInline(200),
+    });
+    expect(code).toBe(0);
+    return err.filter((l) => l.includes('seeds/s'));
+  }
+
+  test('on a terminal: a line redrawn in place with rate, violations, simulated time per second and ETA', async () => {
+    const lines = await progressOf(true);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^\r\x1b\[K\d+\/4 seeds, [\d.]+ seeds\/s, 0 violating, \d+ sim s\/s, \d+s elapsed, ETA /);
+  });
+
+  test('in a log: plain lines every 10 s, so none in a one-second campaign', async () => {
+    expect(await progressOf(false)).toEqual([]);
+  });
+});
 
 describe('hasim fuzz on worker threads', () => {
   // The real thing: seeds of the StreamSpace model on a worker pool. A seed's outcome and trace hash

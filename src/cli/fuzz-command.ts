@@ -85,7 +85,8 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
 
   const isTty = io.isTty ?? false;
   const env = io.env ?? {};
-  let lastProgress = -Infinity;
+  // The first line comes one period in, when the rate and ETA mean something.
+  let lastProgress = 0;
   let lastLine = '';
   const onSeed = (p: Progress): void => {
     const every = isTty ? TTY_PROGRESS_MS : LOG_PROGRESS_MS;
