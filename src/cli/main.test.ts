@@ -104,6 +104,8 @@ describe('hasim replay', () => {
     ['malformed JSON', () => bad(() => '{ not json'), 'not valid JSON'],
     ['not a trace', () => bad(() => ({ hello: 1 })), 'not a hasim trace file'],
     ['future version', () => bad((t) => ({ ...t, version: 99 })), 'format version 99 is newer than this build reads'],
+    ['fractional version', () => bad((t) => ({ ...t, version: 1.5 })), 'unknown format version 1.5'],
+    ['version 0', () => bad((t) => ({ ...t, version: 0 })), 'unknown format version 0'],
     ['unknown fault kind', () => bad((t) => ({ ...t, schedule: [{ kind: 'meteor', at: 0 }] })), "schedule[0]: unknown fault kind \"meteor\""],
     ['unknown profile', () => bad((t) => ({ ...t, expectations: [{ profile: 'nope', outcome: 'pass', hash: '0'.repeat(64) }] })), 'unknown profile "nope"'],
   ])('%s: one line naming the problem, exit 2', async (_what, file, message) => {

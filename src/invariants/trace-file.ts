@@ -75,8 +75,8 @@ export function validateTraceFile(data: unknown, where: string): TraceFile {
   const t = data as Record<string, unknown>;
   if (t['format'] !== TRACE_FORMAT) fail(`not a hasim trace file (format is ${JSON.stringify(t['format'])}, expected "${TRACE_FORMAT}")`);
   if (typeof t['version'] !== 'number') fail('missing version');
-  if ((t['version'] as number) > TRACE_VERSION) fail(`format version ${t['version']} is newer than this build reads (${TRACE_VERSION}); upgrade hasim`);
   if (!Number.isInteger(t['version']) || (t['version'] as number) < 1) fail(`unknown format version ${t['version']}`);
+  if ((t['version'] as number) > TRACE_VERSION) fail(`format version ${t['version']} is newer than this build reads (${TRACE_VERSION}); upgrade hasim`);
   if (typeof t['name'] !== 'string') fail('missing name');
   if (typeof t['explanation'] !== 'string') fail('missing explanation');
   if (!Number.isSafeInteger(t['seed']) || (t['seed'] as number) < 0) fail('seed must be a non-negative integer');
