@@ -1,4 +1,4 @@
-import { claimHolds, findScenario, type Claim, type MetricDefinition, type Scenario } from '../../model/scenarios/index.ts';
+import { claimApplies, claimHolds, findScenario, type Claim, type MetricDefinition, type Scenario } from '../../model/scenarios/index.ts';
 
 /** What the report keeps of one run: small and plain, so that it can come back from a worker thread. */
 export interface RunSummary {
@@ -49,19 +49,27 @@ export function values(p: ProfileRuns, metric: string): Array<number | null> {
   return p.runs.map((r) => r.metrics[metric] ?? null);
 }
 
-/** How a claim fared under a profile: runs where it held, and the first seed where it did not. */
-export function claimTally(claim: Claim, p: ProfileRuns): { checked: number; held: number; counterexample: number | null } | null {
+/**
+ * How a claim fared under a profile: runs where it held, the first seed where it did not, and the
+ * runs it did not apply to (`Claim.appliesWhen`), which are in neither count.
+ */
+export function claimTally(claim: Claim, p: ProfileRuns): { checked: number; held: number; counterexample: number | null; notApplicable: number } | null {
   let held = 0;
   let checked = 0;
+  let notApplicable = 0;
   let counterexample: number | null = null;
   for (const r of p.runs) {
     const ok = claimHolds(claim, r.metrics[claim.metric ?? '']);
     if (ok === undefined) return null;
+    if (!claimApplies(claim, r.metrics)) {
+      notApplicable++;
+      continue;
+    }
     checked++;
     if (ok) held++;
     else counterexample ??= r.seed;
   }
-  return { checked, held, counterexample };
+  return { checked, held, counterexample, notApplicable };
 }
 
 /** Runs violating each invariant, with the first such seed and its message. */

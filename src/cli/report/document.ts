@@ -20,11 +20,11 @@ export interface Chart {
 
 const INVARIANTS = ['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery'];
 
-/** `held/checked` as a percentage, e.g. "37.2% (372/1000)". */
-export function heldText(held: number, checked: number): string {
+/** `held/checked` as a percentage, e.g. "37.2% (372/1000)", and the runs the claim did not apply to, if any. */
+export function heldText(held: number, checked: number, notApplicable = 0): string {
   const pct = checked === 0 ? 0 : (100 * held) / checked;
   const shown = held === checked || held === 0 ? pct.toFixed(0) : pct.toFixed(1);
-  return `${shown}% (${held}/${checked})`;
+  return `${shown}% (${held}/${checked})${notApplicable > 0 ? `; ${notApplicable} runs n/a` : ''}`;
 }
 
 
@@ -54,7 +54,7 @@ export function reportDocument(data: ReportData): Block[] {
       const metric = s.metrics.find((m) => m.id === c.metric);
       const tallies = s.profiles.map((p) => claimTally(c, p));
       if (tallies.some((t) => t === null)) continue;
-      rows.push([s.report, `[${s.name}](#${s.name})`, c.text, `${c.metric} ${boundText(c, metric)}`, ...tallies.map((t) => heldText(t!.held, t!.checked))]);
+      rows.push([s.report, `[${s.name}](#${s.name})`, c.text, `${c.metric} ${boundText(c, metric)}`, ...tallies.map((t) => heldText(t!.held, t!.checked, t!.notApplicable))]);
     }
   }
   out.push({ kind: 'table', head: ['report', 'scenario', 'claim', 'metric and bound', ...data.profiles.map((p) => `holds (${profileLabel(p)})`)], rows });
@@ -74,10 +74,18 @@ function scenarioSection(s: ScenarioResult): Block[] {
       const t = claimTally(c, p);
       if (t === null) continue;
       const counter = t.counterexample === null ? '—' : `\`${replayCommand(s.name, t.counterexample, p.profile)}\``;
-      claims.push([c.text, `${c.metric} ${boundText(c, metric)}`, profileLabel(p.profile), heldText(t.held, t.checked), counter]);
+      claims.push([c.text, `${c.metric} ${boundText(c, metric)}`, profileLabel(p.profile), heldText(t.held, t.checked, t.notApplicable), counter]);
     }
   }
   out.push({ kind: 'table', head: ['claim', 'metric and bound', 'profile', 'held', 'first counterexample'], rows: claims });
+  const notes = s.claims.flatMap((c) => {
+    const parts = [
+      ...(c.appliesWhen === undefined ? [] : [`judged only in the runs where ${c.appliesWhen} ≥ 1; the others are counted as n/a.`]),
+      ...(c.note === undefined ? [] : [c.note]),
+    ];
+    return parts.length === 0 ? [] : [`${c.text} — ${parts.join(' ')}`];
+  });
+  if (notes.length > 0) out.push({ kind: 'paragraph', text: 'Notes on these claims (the mechanism behind the runs that break them):' }, { kind: 'list', items: notes });
   out.push({ kind: 'heading', level: 3, text: 'Measured distributions' });
   const dists: string[][] = [];
   const charts: Chart[] = [];

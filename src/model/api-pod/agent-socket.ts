@@ -67,6 +67,16 @@ export class AgentSocket implements HubConnection {
     return this.conn.id;
   }
 
+  /**
+   * `go readPump()`, after RegisterAgent (§3 step 5): its first ReadMessage. A socket whose peer
+   * already closed it (an upgrade request that waited in the accept queue of a paused pod while the
+   * agent gave up on it) fails that read at once, and readPump exits through UnregisterAgent. The
+   * close itself was reported before this socket existed, so nothing else would wake the reader.
+   */
+  startReading(): void {
+    this.pump();
+  }
+
   // ---- HubConnection -------------------------------------------------------------------------
 
   offer(message: AgentMessage): boolean {

@@ -119,6 +119,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
             const socket = new AgentSocket(ctx, conn, request.agentId, h, clients.db, config.ws, config.hub.sendBuffer, options.fixes.framePerMessage);
             ctx.record('ws.upgraded', { conn: conn.id, agent: request.agentId });
             h.registerAgent(socket);
+            socket.startReading();
           });
           return;
         case 'admin-command':

@@ -4,7 +4,7 @@ import { REPORT_003_SCENARIOS } from './report-003.ts';
 import type { Scenario } from './types.ts';
 
 export type { Claim, MetricDefinition, MetricUnit, Scenario, ScenarioRun } from './types.ts';
-export { claimHolds } from './types.ts';
+export { claimApplies, claimHolds } from './types.ts';
 export { formatValue } from './runner.ts';
 export { SAMPLE_PERIOD_US } from './routing-series.ts';
 export { HAPPENS } from './common.ts';

@@ -62,3 +62,165 @@ export function agentHostAt(o: Observation): string | null {
   }
   return host;
 }
+
+/** An interval in which two or more running API pods' hubs held an entry for the agent. */
+export interface HubOverlap {
+  from: Micros;
+  to: Micros;
+  pods: string[];
+}
+
+/**
+ * The API pods whose hub holds an entry for the agent, followed event by event from the start of
+ * the run (not sampled: an entry that lives a few milliseconds counts). A pod counts while it is
+ * alive and running; a paused pod (stop-the-world) serves nothing, so its entry counts again only
+ * if it still holds it once it resumes. Returns the most such pods at one instant of the window
+ * (fault → end of run; instants of zero length, inside one simulated microsecond, do not count)
+ * and every interval in which two or more held one.
+ */
+export function hubsHoldingAgent(o: Observation): { max: number; overlaps: HubOverlap[] } {
+  const agentId = o.cluster.agentIds()[0]!;
+  const entries = new Map<string, string>();
+  const alive = new Set<string>();
+  const paused = new Set<string>();
+  let max = 0;
+  const overlaps: HubOverlap[] = [];
+  const account = (from: Micros, to: Micros): void => {
+    const a = Math.max(from, o.faultAt);
+    const b = Math.min(to, o.endAt);
+    if (a >= b) return;
+    const pods = [...entries.keys()].filter((p) => alive.has(p) && !paused.has(p));
+    max = Math.max(max, pods.length);
+    if (pods.length < 2) return;
+    const last = overlaps.at(-1);
+    if (last !== undefined && last.to === a && last.pods.join() === pods.join()) last.to = b;
+    else overlaps.push({ from: a, to: b, pods });
+  };
+  let t: Micros = 0;
+  for (const e of o.events) {
+    if (e.t > t) {
+      account(t, e.t);
+      t = e.t;
+    }
+    switch (e.k) {
+      case 'proc.start':
+      case 'proc.crash':
+      case 'proc.exit':
+        entries.delete(e.p);
+        paused.delete(e.p);
+        if (e.k === 'proc.start') alive.add(e.p);
+        else alive.delete(e.p);
+        break;
+      case 'proc.pause':
+        paused.add(e.p);
+        break;
+      case 'proc.resume':
+        paused.delete(e.p);
+        break;
+      case 'hub.register':
+        if (e.d!['agent'] === agentId) entries.set(e.p, e.d!['conn'] as string);
+        break;
+      case 'hub.unregister':
+        if (e.d!['agent'] === agentId) entries.delete(e.p);
+        break;
+    }
+  }
+  account(t, o.endAt);
+  return { max, overlaps };
+}
+
+/** A write that took a correct `agent:<id>:pod` away (see `newMappingRemovals`). */
+export interface MappingRemoval {
+  t: Micros;
+  how: 'overwritten' | 'deleted';
+  /** The pod the mapping named (the one holding the agent's live connection). */
+  named: string;
+  /** Overwritten: the pod the new value names (the writer). Deleted: the last pod to unregister the agent before the DEL (Redis's trace does not name its client). */
+  by: string | null;
+}
+
+/**
+ * Writes that took away a correct Redis mapping after the agent moved: from the agent's first
+ * connection after the fault to a pod other than the one it used before, every SET of
+ * `agent:<id>:pod` to another value and every DEL of it made while it named the pod whose hub held
+ * the agent's live connection (the last `agent.connected`, while that replica lives and has not
+ * lost it). A pod deleting or overwriting its own stale mapping does not count; expiry, eviction
+ * and Redis restarts are not writes and do not count either (the scenarios that use this have no
+ * Redis faults). Empty if the agent never moved.
+ */
+export function newMappingRemovals(o: Observation): MappingRemoval[] {
+  const agentId = o.cluster.agentIds()[0]!;
+  const key = `agent:${agentId}:pod`;
+  const before = [...o.events].reverse().find((e) => e.t < o.faultAt && e.k === 'agent.connected');
+  const move = firstEvent(o, 'agent.connected', (e) => before === undefined || e.d!['pod'] !== before.d!['pod']);
+  if (move === undefined) return [];
+  const entries = new Map<string, string>();
+  const alive = new Set<string>();
+  let live: { replica: string; pod: string; conn: string } | null = null;
+  let value: string | null = null;
+  let lastUnregister: string | null = null;
+  const correct = (v: string | null): v is string => v !== null && live !== null && live.pod === v && alive.has(v) && entries.get(v) === live.conn;
+  const out: MappingRemoval[] = [];
+  for (const e of o.events) {
+    const d = e.d as Record<string, unknown> | undefined;
+    switch (e.k) {
+      case 'proc.start':
+      case 'proc.crash':
+      case 'proc.exit':
+        entries.delete(e.p);
+        if (e.k === 'proc.start') alive.add(e.p);
+        else alive.delete(e.p);
+        if (live?.replica === e.p) live = null;
+        break;
+      case 'hub.register':
+        if (d!['agent'] === agentId) entries.set(e.p, d!['conn'] as string);
+        break;
+      case 'hub.unregister':
+        if (d!['agent'] === agentId) {
+          entries.delete(e.p);
+          lastUnregister = e.p;
+        }
+        break;
+      case 'agent.connected':
+        live = { replica: e.p, pod: d!['pod'] as string, conn: d!['conn'] as string };
+        break;
+      case 'agent.read-error':
+        if (live?.replica === e.p) live = null;
+        break;
+      case 'redis.set':
+        if (d!['key'] !== key) break;
+        if (e.t >= move.t && correct(value) && d!['value'] !== value) out.push({ t: e.t, how: 'overwritten', named: value, by: d!['value'] as string });
+        value = d!['value'] as string;
+        break;
+      case 'redis.del':
+        if (!(d!['keys'] as string[]).includes(key) || value === null) break;
+        if (e.t >= move.t && correct(value)) out.push({ t: e.t, how: 'deleted', named: value, by: lastUnregister });
+        value = null;
+        break;
+      case 'redis.expired':
+      case 'redis.evicted':
+        if (d!['key'] === key) value = null;
+        break;
+      case 'redis.start':
+        value = null;
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * WebSocket connections an API pod registered in its hub after the agent had closed them: the
+ * upgrade request waited in the accept queue of a paused pod, the agent gave up on it (its 10 s
+ * handshake timeout, §7.2) and dialled again, and the pod, once it resumed, still upgraded and
+ * registered the dead connection (§3 HandleAgentConnection does not know the peer has gone).
+ */
+export function registrationsOfClosedConnections(o: Observation): TraceEvent[] {
+  const peerClosed = new Set<string>();
+  const out: TraceEvent[] = [];
+  for (const e of o.events) {
+    if (e.k === 'conn.peer-closed') peerClosed.add(`${e.p}/${e.d!['c'] as string}`);
+    else if (e.k === 'hub.register' && e.t >= o.faultAt && peerClosed.has(`${e.p}/${e.d!['conn'] as string}`)) out.push(e);
+  }
+  return out;
+}

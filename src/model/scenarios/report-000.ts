@@ -52,7 +52,13 @@ const leaderAndApiDeletion: Scenario = defineScenario({
     { text: '"Only 1 agent connected (no duplicate connections)"', metric: 'max-hubs-holding-agent', atMost: 1 },
     { text: '"Only 1 agent active at any time (no split-brain)"', metric: 'max-leaders', atMost: 1 },
     { text: '"First heartbeat received (30s after connection)"', metric: 'first-heartbeat', atMost: loggedSeconds(30) },
-    { text: '"No service disruption during API pod replacement"', metric: 'commands-failed', atMost: 0 },
+    {
+      text: '"No service disruption during API pod replacement"', metric: 'commands-failed', atMost: 0,
+      note: 'Hardened, every failing run has a user command dispatched in the second or so between the deleted leader\'s connection being unregistered (its keys '
+        + 'deleted) and the new leader\'s registration: IsAgentConnected finds no local entry and no agent:<id>:connected, and the dispatcher marks the row failed, '
+        + 'a definite "agent is not connected" that ambiguous-send-not-failed still fails by design (seed 22: cmd-16 failed at +2.335 s, between the unregister at '
+        + '+1.536 s and the new registration at +2.610 s).',
+    },
     ZERO_DATA_LOSS,
     AVAILABILITY_CLAIM,
   ],

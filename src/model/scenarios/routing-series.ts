@@ -2,7 +2,7 @@ import { MS, type Micros } from '../../sim-cluster/index.ts';
 import type { RoutingSample, RoutingState } from './routing-state.ts';
 
 type Signal = 'available' | 'connected' | 'mapped' | 'staleMapping';
-type Gauge = 'hubsHoldingAgent' | 'leaders';
+type Gauge = 'leaders';
 
 /** How often the routing state is sampled: the resolution of availability and of the "restored" metrics. */
 export const SAMPLE_PERIOD_US: Micros = 100 * MS;

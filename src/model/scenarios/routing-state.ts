@@ -15,8 +15,6 @@ export interface RoutingSample {
   mapped: boolean;
   /** Redis says the agent is connected but names a pod that does not hold its current connection (a stale entry). */
   staleMapping: boolean;
-  /** Live API pods whose hub holds an entry for the agent (more than one: duplicate connections). */
-  hubsHoldingAgent: number;
   /** Agent replicas that believe they lead, alive. */
   leaders: number;
 }
@@ -51,8 +49,6 @@ export class RoutingState {
     // A paused pod (stop-the-world) is alive but serves nothing until it resumes.
     const serving = (pod: string): boolean => view.alive.has(pod) && cluster.sim.process(pod).status === 'up';
     const host = conn !== null && serving(conn.pod) && view.hubs.get(conn.pod)?.get(agentId) === conn.conn ? conn.pod : null;
-    let hubsHoldingAgent = 0;
-    for (const [pod, hub] of view.hubs) if (view.alive.has(pod) && hub.has(agentId)) hubsHoldingAgent++;
     const mapped = host !== null && this.redisRoutesTo(agentId, host);
     const staleMapping = !mapped && this.redisNamesOtherPod(agentId, host);
     let deliveringPods = 0;
@@ -66,7 +62,7 @@ export class RoutingState {
     }
     return {
       available: ready.length > 0 && deliveringPods === ready.length,
-      deliveringPods, readyPods: ready.length, connected: host !== null, mapped, staleMapping, hubsHoldingAgent, leaders: leaders.length,
+      deliveringPods, readyPods: ready.length, connected: host !== null, mapped, staleMapping, leaders: leaders.length,
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Micros } from '../../sim-cluster/index.ts';
-import { agentHostAt, availability, commandOutcomes, countEvents, firstEvent, impliedHourlyAvailability, timeToEvent } from './measures.ts';
+import { agentHostAt, availability, commandOutcomes, countEvents, firstEvent, hubsHoldingAgent, impliedHourlyAvailability, timeToEvent } from './measures.ts';
 import type { Observation } from './runner.ts';
 import type { MetricDefinition } from './types.ts';
 
@@ -111,8 +111,10 @@ export const STANDARD_METRICS = {
       return c.accepted === 0 ? 0 : c.failed / c.accepted;
     }),
   maxHubs: metric('max-hubs-holding-agent', 'count',
-    'the most live API pods whose hub held an entry for the agent at one sample (2 or more: duplicate connections)',
-    (o) => o.routing.max('hubsHoldingAgent')),
+    'the most API pods whose hub held an entry for the agent at one instant, followed event by event (an entry that lived a few milliseconds counts); '
+      + 'a pod counts while it is alive and running: a paused pod (stop-the-world) serves nothing and counts again only if it still holds the entry once it resumes. '
+      + '2 or more: duplicate connections, a running pod that would send the agent\'s commands into a connection other than the one the agent reads',
+    (o) => hubsHoldingAgent(o).max),
   maxLeaders: metric('max-leaders', 'count',
     'the most live agent replicas that believed they led at one sample',
     (o) => o.routing.max('leaders')),

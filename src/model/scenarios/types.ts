@@ -21,6 +21,17 @@ export interface Claim {
   metric?: string;
   atMost?: number;
   atLeast?: number;
+  /**
+   * A count metric of the same scenario: the claim is judged only in the runs where it is at least
+   * 1 (e.g. a latency of the pub/sub hop, in the runs whose command went through pub/sub). The
+   * other runs are not counted as holding or failing; the report gives their number.
+   */
+  appliesWhen?: string;
+  /**
+   * What the runs that break the claim have in common, or why a share is what it is (the mechanism,
+   * with a seed to replay): printed in the report next to the claim.
+   */
+  note?: string;
 }
 
 /** One seeded run of a named scenario: a pure function of (name, seed, profile). */
@@ -57,6 +68,11 @@ export interface Scenario {
   claims: ReadonlyArray<Claim>;
   metrics: ReadonlyArray<MetricDefinition>;
   run(options: { seed: number; profile: string; keepEvents?: boolean }): ScenarioRun;
+}
+
+/** Whether a claim applies to a run with these metrics (see `Claim.appliesWhen`). */
+export function claimApplies(claim: Claim, metrics: Record<string, number | null>): boolean {
+  return claim.appliesWhen === undefined || (metrics[claim.appliesWhen] ?? 0) >= 1;
 }
 
 /** Whether one run's metric value satisfies a claim's bound (undefined: the claim has no bound). */
