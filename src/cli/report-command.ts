@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { findScenario, SCENARIOS, type Scenario } from '../model/scenarios/index.ts';
 import { PROFILES } from '../model/profiles.ts';
 import { parseCount, parseFlags, UsageError } from './args.ts';
@@ -15,12 +17,13 @@ export const DEFAULT_REPORT_SEEDS = 1000;
 /** The files a report is written to, in `--out`. */
 export const REPORT_FILE = 'streamspace-seed-reports';
 
-export const REPORT_HELP = `hasim report [--scenario NAME[,NAME...]]... [--seeds N] [--profiles P[,P...]] [--out DIR] [--jobs N] [--json]
-  Runs every scenario of the StreamSpace seed reports (or those named) over seeds 0..N-1 (default
-  ${DEFAULT_REPORT_SEEDS}) under each profile (default streamspace-v2,hardened) and writes
+export const REPORT_HELP = `hasim report [--scenario NAME[,NAME...]]... [--seeds N] [--seed-start S] [--profiles P[,P...]] [--out DIR] [--jobs N] [--json]
+  Runs every scenario of the StreamSpace seed reports (or those named) over seeds S..S+N-1 (default
+  S = 0, N = ${DEFAULT_REPORT_SEEDS}) under each profile (default streamspace-v2,hardened) and writes
   DIR/${REPORT_FILE}.md and .html (default DIR docs/): each claim of the seed reports, the share of
   runs in which it held with a replay command for one that did not, the distribution of every
-  metric (min, p50, p95, p99, max; CDFs in the HTML), invariant violations and availability.
+  metric (min, p50, p95, p99, max; CDFs in the HTML), invariant violations and availability. The
+  header names the git commit that produced it.
   --jobs sets the worker threads (default: one per core); the report does not depend on it.
   --json prints a summary per scenario and profile instead of text.
   Exit 0 when no run violated an invariant, 1 when one did (the report is written either way).`;
@@ -28,6 +31,7 @@ export const REPORT_HELP = `hasim report [--scenario NAME[,NAME...]]... [--seeds
 interface ReportOptions {
   scenarios: Scenario[];
   seeds: number;
+  seedStart: number;
   profiles: string[];
   out: string;
   jobs: number;
@@ -39,6 +43,7 @@ export function parseReportArgs(argv: string[]): ReportOptions {
   const { values, positionals } = parseFlags(argv, {
     scenario: { type: 'string', multiple: true },
     seeds: { type: 'string' },
+    'seed-start': { type: 'string' },
     profiles: { type: 'string' },
     out: { type: 'string', default: 'docs' },
     jobs: { type: 'string' },
@@ -53,17 +58,38 @@ export function parseReportArgs(argv: string[]): ReportOptions {
   });
   const seeds = values.seeds === undefined ? DEFAULT_REPORT_SEEDS : parseCount('seeds', values.seeds);
   if (seeds < 1) throw new UsageError('--seeds: expected at least 1');
+  const seedStart = values['seed-start'] === undefined ? 0 : parseCount('seed-start', values['seed-start']);
+  if (!Number.isSafeInteger(seedStart + (seeds - 1))) throw new UsageError('--seed-start: the last seed would not be a safe integer');
   const profiles = (values.profiles ?? 'streamspace-v2,hardened').split(',').map((p) => p.trim());
   for (const p of profiles) if (!(p in PROFILES)) throw new UsageError(`--profiles: unknown profile '${p}' (known: ${Object.keys(PROFILES).join(', ')})`);
   const jobs = values.jobs === undefined ? availableParallelism() : parseCount('jobs', values.jobs);
   if (jobs < 1) throw new UsageError('--jobs: expected at least 1');
-  return { scenarios, seeds, profiles, out: values.out, jobs, json: values.json };
+  return { scenarios, seeds, seedStart, profiles, out: values.out, jobs, json: values.json };
+}
+
+/**
+ * The git commit of the checkout at `dir` (default: this hasim's), as the report states it: the
+ * short hash, with " (with uncommitted changes)" when `git status --porcelain` lists anything, or
+ * "unknown" when `dir` is not a git checkout of hasim (its package.json untracked or no repository)
+ * or git cannot be run. Read once per report, never
+ * inside a run.
+ */
+export function gitCommit(dir: string = fileURLToPath(new URL('../../', import.meta.url))): string {
+  const git = (args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+  try {
+    // A checkout of this code, not some other repository that merely contains it (node_modules).
+    git(['ls-files', '--error-unmatch', 'package.json']);
+    const commit = git(['rev-parse', '--short', 'HEAD']);
+    return git(['status', '--porcelain']) === '' ? commit : `${commit} (with uncommitted changes)`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** `hasim report`. */
 export async function reportCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const o = parseReportArgs(argv);
-  const data = await collectReport({ scenarios: o.scenarios, profiles: o.profiles, firstSeed: 0, seeds: o.seeds, jobs: o.jobs });
+  const data = await collectReport({ scenarios: o.scenarios, profiles: o.profiles, firstSeed: o.seedStart, seeds: o.seeds, jobs: o.jobs, commit: gitCommit() });
   const blocks = reportDocument(data);
   const md = join(o.out, `${REPORT_FILE}.md`);
   const html = join(o.out, `${REPORT_FILE}.html`);
@@ -83,7 +109,7 @@ export async function reportCommand(argv: string[], out: (line: string) => void)
 /** Per scenario and profile: claims held, invariant violations, model failures. */
 function summary(data: ReportData) {
   return {
-    version: data.version, seeds: [data.firstSeed, data.lastSeed], wallMs: data.wallMs,
+    version: data.version, commit: data.commit, seeds: [data.firstSeed, data.lastSeed], wallMs: data.wallMs,
     scenarios: data.scenarios.map((s) => ({
       name: s.name,
       profiles: s.profiles.map((p) => ({

@@ -35,6 +35,8 @@ export interface ScenarioResult {
 
 export interface ReportData {
   version: string;
+  /** The git commit of the hasim checkout that ran it (short hash, "unknown" outside a checkout, " (with uncommitted changes)" when dirty). */
+  commit: string;
   /** Seeds first..last (inclusive) for every scenario and profile. */
   firstSeed: number;
   lastSeed: number;

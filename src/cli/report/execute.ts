@@ -8,6 +8,8 @@ export interface ReportPlan {
   scenarios: readonly Scenario[];
   profiles: readonly string[];
   firstSeed: number;
+  /** The git commit the report states (read by the command, outside the runs). */
+  commit: string;
   /** Seeds per scenario and profile. */
   seeds: number;
   /** Worker threads; 1 runs everything in this thread. */
@@ -52,6 +54,7 @@ export async function collectReport(plan: ReportPlan, progress: (done: number, t
   }
   return {
     version: packageVersion(),
+    commit: plan.commit,
     firstSeed: plan.firstSeed,
     lastSeed: plan.firstSeed + plan.seeds - 1,
     profiles: [...plan.profiles],
