@@ -8,6 +8,7 @@ import { parseCount, parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { claimTally, modelFailures, violationTally, type ReportData } from './report/collect.ts';
 import { reportDocument } from './report/document.ts';
+import { DEFAULT_REPORT_PROFILES } from './report/definitions.ts';
 import { collectReport } from './report/execute.ts';
 import { renderHtml } from './report/html.ts';
 import { renderMarkdown } from './report/markdown.ts';
@@ -60,7 +61,7 @@ export function parseReportArgs(argv: string[]): ReportOptions {
   if (seeds < 1) throw new UsageError('--seeds: expected at least 1');
   const seedStart = values['seed-start'] === undefined ? 0 : parseCount('seed-start', values['seed-start']);
   if (!Number.isSafeInteger(seedStart + (seeds - 1))) throw new UsageError('--seed-start: the last seed would not be a safe integer');
-  const profiles = (values.profiles ?? 'streamspace-v2,hardened').split(',').map((p) => p.trim());
+  const profiles = values.profiles === undefined ? [...DEFAULT_REPORT_PROFILES] : values.profiles.split(',').map((p) => p.trim());
   for (const p of profiles) if (!(p in PROFILES)) throw new UsageError(`--profiles: unknown profile '${p}' (known: ${Object.keys(PROFILES).join(', ')})`);
   const jobs = values.jobs === undefined ? availableParallelism() : parseCount('jobs', values.jobs);
   if (jobs < 1) throw new UsageError('--jobs: expected at least 1');

@@ -28,3 +28,6 @@ export function boundText(claim: Claim, metric: MetricDefinition | undefined): s
 export function profileLabel(profile: string): string {
   return profile === 'streamspace-v2' ? 'as built' : profile;
 }
+
+/** The profiles a report compares unless told otherwise: as built, then with every design fix. */
+export const DEFAULT_REPORT_PROFILES = ['streamspace-v2', 'hardened'] as const;
