@@ -9,8 +9,8 @@ import type { Micros } from './time.ts';
  * - `interned` (trace files version 2 and later, the default): a little-endian binary encoding in
  *   which each distinct string is written out once, the first time it occurs, and referred to by its
  *   index after that. Most of a run's strings (process names, kinds, detail keys, command ids) recur
- *   thousands of times, so this skips the JSON text a line encoding builds for every event: it makes a
- *   whole campaign case about a fifth faster (`npm run bench campaign`).
+ *   thousands of times, so this skips the JSON text a line encoding builds for every event: it takes
+ *   about a fifth off a whole campaign case's time (`npm run bench campaign.verdicts`, A/B).
  * - `lines` (trace files version 1): one text line per event, `t\tp\tk[\tJSON(details)]\n`. Kept so
  *   that trace files written by earlier builds replay with the hash they recorded.
  */
