@@ -123,6 +123,43 @@ export interface KubernetesConfig {
   nodeNotReadyUs: Micros;
   /** Pods on a NotReady node are evicted and replaced after this (real-world §5.2: tolerationSeconds 300 s). */
   podEvictionUs: Micros;
+  /**
+   * The kubelet probes of each container, as the Helm chart at 15f3690 declares them (null: the
+   * chart declares none). `src/model/kube/kubelet-probes.ts` runs them.
+   */
+  probes: PodProbes;
+}
+
+/**
+ * One kubelet probe (Kubernetes `Probe`). Unset fields take the Kubernetes defaults:
+ * timeoutSeconds 1, failureThreshold 3, successThreshold 1.
+ */
+export interface ProbeSpec {
+  /**
+   * What the probe needs from the process. `answers`: an HTTP GET or an exec that talks to the
+   * server (`/health`, `redis-cli ping`, `pg_isready`), so a paused process fails it by timeout.
+   * `process-exists`: an exec of `pgrep`, a separate process that passes while the container's
+   * process exists, paused or not.
+   */
+  check: 'answers' | 'process-exists';
+  initialDelayUs: Micros;
+  periodUs: Micros;
+  timeoutUs: Micros;
+  failureThreshold: number;
+  successThreshold: number;
+}
+
+export interface ContainerProbes {
+  liveness: ProbeSpec | null;
+  readiness: ProbeSpec | null;
+}
+
+/** The probes per pod kind. */
+export interface PodProbes {
+  api: ContainerProbes;
+  agent: ContainerProbes;
+  redis: ContainerProbes;
+  postgres: ContainerProbes;
 }
 
 export interface WorkloadConfig {
@@ -179,6 +216,18 @@ export interface StreamSpaceConfig {
   election: ElectionConfig;
   kubernetes: KubernetesConfig;
   workload: WorkloadConfig;
+}
+
+/** A probe with the chart's initialDelaySeconds and periodSeconds and Kubernetes' defaults for the rest. */
+function probe(check: ProbeSpec['check'], initialDelaySeconds: number, periodSeconds: number): ProbeSpec {
+  return {
+    check,
+    initialDelayUs: initialDelaySeconds * SECOND,
+    periodUs: periodSeconds * SECOND,
+    timeoutUs: 1 * SECOND,
+    failureThreshold: 3,
+    successThreshold: 1,
+  };
 }
 
 export const DEFAULT_CONFIG: StreamSpaceConfig = {
@@ -250,6 +299,30 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     containerRestartUs: 10 * SECOND,
     nodeNotReadyUs: 40 * SECOND,
     podEvictionUs: 300 * SECOND,
+    probes: {
+      // chart/templates/api-deployment.yaml:138-149 (spec §0): httpGet /health on the API port;
+      // /health always returns 200 while the process serves (api/internal/api/stubs.go:113-118).
+      api: {
+        liveness: probe('answers', 15, 20),
+        readiness: probe('answers', 5, 10),
+      },
+      // chart/values.yaml:184-205 (spec §0), rendered by chart/templates/k8s-agent-deployment.yaml:
+      // exec `pgrep -f k8s-agent`, timeoutSeconds 5, failureThreshold 3: any live process passes.
+      agent: {
+        liveness: { ...probe('process-exists', 10, 30), timeoutUs: 5 * SECOND },
+        readiness: { ...probe('process-exists', 5, 10), timeoutUs: 5 * SECOND },
+      },
+      // chart/templates/redis.yaml (the internal Redis Deployment): exec `redis-cli ping`.
+      redis: {
+        liveness: probe('answers', 10, 10),
+        readiness: probe('answers', 5, 5),
+      },
+      // chart/templates/postgresql.yaml (the internal PostgreSQL StatefulSet): exec `pg_isready -U <user>`.
+      postgres: {
+        liveness: probe('answers', 30, 10),
+        readiness: probe('answers', 10, 5),
+      },
+    },
   },
   workload: {
     requestIntervalUs: 1 * SECOND,

@@ -38,6 +38,11 @@ const KEY_EVENTS: Record<string, (e: TraceEvent, d: Details) => Omit<Narrated, '
   'k8s.evict': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `pod ${str(d['pod'])} evicted from ${str(d['node'])}` }),
   'k8s.node-not-ready': (_e, d) => ({ p: str(d['node']), topic: 'process', what: `node ${str(d['node'])} NotReady` }),
   'k8s.scale': (_e, d) => ({ p: 'k8s', topic: 'process', what: `API Deployment scaled from ${str(d['from'])} to ${str(d['to'])}` }),
+  // The kubelet's probes (model/kube/kubelet-probes.ts); single probe failures are left out.
+  'kubelet.not-ready': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `${str(d['pod'])} failed its readiness probe ${str(d['failures'])} times: NotReady, out of the Service` }),
+  'kubelet.ready': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `${str(d['pod'])} passes its readiness probe again: Ready` }),
+  'kubelet.liveness-kill': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `${str(d['pod'])} failed its liveness probe ${str(d['failures'])} times: the kubelet kills it (SIGTERM) to restart it` }),
+  'kubelet.sigkill': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `${str(d['pod'])} still running after the grace period: SIGKILL` }),
   // Every process starts at 0: only later starts (restarts, replacements) are news.
   'proc.start': (e, d) => (d['incarnation'] === 1 ? (e.t === 0 ? null : `${e.p} started`) : `${e.p} started again (incarnation ${str(d['incarnation'])})`),
   'proc.crash': (e, d) => `${e.p} crashed${d['cause'] ? ` (${str(d['cause'])})` : ''}`,

@@ -4,6 +4,7 @@ import { apiPod } from '../api-pod/api-pod.ts';
 import { apiPodClients } from '../api-pod/clients.ts';
 import { resolveConfig, type ConfigOverrides, type StreamSpaceConfig } from '../config.ts';
 import { kubeApiServer, healthyKubeApi, type KubeApiFaults } from '../kube/api-server.ts';
+import { KubeletProbes } from '../kube/kubelet-probes.ts';
 import { LeaseStore } from '../kube/lease-store.ts';
 import { bootPostgres, healthyPostgres, type PostgresFaults } from '../postgres/server.ts';
 import { PostgresStorage } from '../postgres/tables.ts';
@@ -27,6 +28,8 @@ interface Pod {
   node: string;
   /** Deleted or evicted: no longer counted, its replacement is on the way. */
   gone: boolean;
+  /** Its container is being killed by the kubelet after failed liveness probes: restart it when it exits. */
+  livenessKill: boolean;
 }
 
 export interface StreamSpaceClusterOptions {
@@ -64,6 +67,8 @@ export class StreamSpaceCluster {
   readonly postgresFaults: PostgresFaults = healthyPostgres();
   readonly kubeFaults: KubeApiFaults = healthyKubeApi();
   readonly workerNodes: string[] = [];
+  /** The kubelets' liveness and readiness probes. */
+  readonly kubelet: KubeletProbes;
   private readonly pods = new Map<string, Pod>();
   private readonly nextPodIndex = { api: 0, agent: 0 };
   private placement = 0;
@@ -81,6 +86,18 @@ export class StreamSpaceCluster {
     this.sim.addProcess({ name: KUBE_API, node: CONTROL_PLANE_NODE, boot: kubeApiServer(this.leases, this.kubeFaults) });
     for (let i = 0; i < topology.apiReplicas; i++) this.addPod('api', 0);
     for (let i = 0; i < topology.agentReplicas; i++) this.addPod('agent', topology.agentStartUs);
+    this.kubelet = new KubeletProbes({
+      sim: this.sim,
+      controlPlaneNode: CONTROL_PLANE_NODE,
+      probesOf: (pod) => {
+        const p = this.pods.get(pod);
+        return p === undefined || p.gone ? null : this.config.kubernetes.probes[p.kind];
+      },
+      setProbeReady: (pod, ready) => {
+        if (this.pods.get(pod)?.kind === 'api') this.endpoints.setProbeReady(pod, ready);
+      },
+      killContainer: (pod) => this.killForLiveness(pod),
+    });
     this.addPod('redis', 0);
     this.addPod('postgres', 0);
     this.restartExitedContainers();
@@ -124,7 +141,7 @@ export class StreamSpaceCluster {
   private addPod(kind: PodKind, delayUs: number): string {
     const name = kind === 'api' || kind === 'agent' ? `${kind}-${this.nextPodIndex[kind]++}` : kind;
     const node = this.nextNode();
-    this.pods.set(name, { kind, node, gone: false });
+    this.pods.set(name, { kind, node, gone: false, livenessKill: false });
     this.sim.addProcess({ name, node, boot: this.bootFor(kind, name), autoStart: false });
     this.sim.after(delayUs, () => {
       if (this.sim.node(node).up && !this.sim.process(name).alive) this.sim.start(name);
@@ -210,9 +227,15 @@ export class StreamSpaceCluster {
    */
   private restartExitedContainers(): void {
     this.sim.trace.subscribe((e) => {
+      if (e.k === 'proc.start') {
+        const started = this.pods.get(e.p);
+        if (started !== undefined) started.livenessKill = false;
+        return;
+      }
       if (e.k !== 'proc.exit') return;
       const pod = this.pods.get(e.p);
-      if (pod === undefined || pod.gone || pod.kind === 'redis' || pod.kind === 'postgres') return;
+      if (pod === undefined || pod.gone) return;
+      if ((pod.kind === 'redis' || pod.kind === 'postgres') && !pod.livenessKill) return;
       if (pod.kind === 'api') this.endpoints.setReady(e.p, false);
       this.sim.after(this.config.kubernetes.containerRestartUs, () => {
         if (!pod.gone && this.sim.hasProcess(e.p) && !this.sim.process(e.p).alive && this.sim.node(pod.node).up) this.sim.start(e.p);
@@ -227,6 +250,30 @@ export class StreamSpaceCluster {
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.container-crash', { pod: name });
     if (pod.kind === 'api') this.endpoints.setReady(name, false);
     this.sim.restart(name, this.config.kubernetes.containerRestartUs);
+  }
+
+  /**
+   * The kubelet kills a container whose liveness probe failed `failureThreshold` times
+   * (`kube/kubelet-probes.ts`) and restarts it in place: the stop signal (SIGTERM; a paused process
+   * handles it when it resumes, and its shutdown then goes the way of any exit: the restart after
+   * `containerRestartUs`), then SIGKILL after `terminationGraceUs` if it still runs, and the same
+   * restart. The pod keeps its name; Redis restarts empty (no persistence, spec §0), PostgreSQL
+   * with its data.
+   */
+  private killForLiveness(name: string): void {
+    const pod = this.pods.get(name);
+    if (pod === undefined || pod.gone) return;
+    const proc = this.sim.process(name);
+    if (!proc.alive) return;
+    const incarnation = proc.incarnation;
+    pod.livenessKill = true;
+    this.sim.signal(name, 'SIGTERM');
+    this.sim.after(this.config.kubernetes.terminationGraceUs, () => {
+      if (pod.gone || proc.incarnation !== incarnation || !proc.alive) return;
+      this.sim.trace.record(this.sim.now, 'kubelet', 'kubelet.sigkill', { pod: name });
+      if (pod.kind === 'api') this.endpoints.setReady(name, false);
+      this.sim.restart(name, this.config.kubernetes.containerRestartUs);
+    }, `kubelet sigkill ${name}`);
   }
 
   /**

@@ -73,6 +73,11 @@ export function bootPostgres(storage: PostgresStorage, faults: PostgresFaults, o
         ctx.setTimer(delay, () => reply(execute(ctx, storage, faults, body as Statement, conn.remote)), 'pg-statement');
       });
     },
+    // The kubelet's stop signal (the postgres image's STOPSIGNAL is SIGINT, a fast shutdown:
+    // sessions are ended, committed data is on disk) after failed liveness probes.
+    onSignal(signal) {
+      if (signal === 'SIGTERM' || signal === 'SIGINT') ctx.exit();
+    },
   });
 }
 

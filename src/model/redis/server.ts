@@ -163,6 +163,11 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
         });
         conn.onClose = drop;
       },
+      // SIGTERM (the kubelet killing the container after failed liveness probes): redis-server
+      // shuts down (no persistence by default: nothing to save) and exits. Delivered after a pause.
+      onSignal(signal) {
+        if (signal === 'SIGTERM') ctx.exit();
+      },
     };
   };
 }

@@ -135,33 +135,38 @@ const moves = metricSet([
 const agentReconnectsElsewhere: Scenario = defineScenario({
   name: 'r003-agent-reconnects-elsewhere',
   report: '003',
-  summary: 'the agent loses its connection and reconnects to a different API pod while the old pod lives on',
-  procedure: 'the agent\'s API pod stops the world for 90 s (longer than the agent\'s 60 s read deadline, so the agent reconnects elsewhere), then resumes and lives on. '
+  summary: 'the agent loses its connection and reconnects to a different API pod while the old pod is paused',
+  procedure: 'the agent\'s API pod stops the world for 90 s (longer than the agent\'s 60 s read deadline, so the agent reconnects elsewhere). '
+    + 'The kubelet\'s probes (chart/templates/api-deployment.yaml) act on it as Kubernetes does: 3 failed readiness probes (10 s apart) take it out of the Service, '
+    + '3 failed liveness probes (20 s apart, 41-61 s into the pause) have it killed; still paused 30 s later (the grace period) it is SIGKILLed and restarted in place, '
+    + 'so at 90 s it never resumes. Pauses under the liveness threshold resume and the old pod lives on. '
     + 'Seeds vary the pause (10-150 s), the instant, the user load and the network.',
   claims: [
     {
       text: '"Old pod removes agent mapping from Redis; new pod stores updated mapping" (in that order: nothing deletes or overwrites the new mapping while the agent is connected there)',
       metric: 'new-mapping-removed', atMost: 0,
       note: 'As built, the old pod\'s unregister when it resumes (read deadline or stale sweep, by agent id) DELs both keys while they name the new pod (§2.2, the '
-        + '`stale-unregister-deletes-live-mapping` trace). Hardened, every failing run registers a closed connection (closed-connections-registered ≥ 1), a flaw no fix covers: '
+        + '`stale-unregister-deletes-live-mapping` trace; seed 72). Only an old pod that resumes can do it: a pause past the liveness probe\'s threshold gets the pod '
+        + 'SIGKILLed and restarted in place, and the new container does not know the agent (seed 0). Hardened, every failing run registers a closed connection (closed-connections-registered ≥ 1), a flaw no fix covers: '
         + 'while the pod was paused the Service sent one of the agent\'s reconnect dials to it, the kernel accepted it and the upgrade request waited unanswered '
         + 'until the agent\'s 10 s handshake timeout closed it; the agent then connected to the other pod, which wrote the mapping. When the old pod resumes it still '
         + 'upgrades the queued request (HandleAgentConnection cannot see that the peer has gone) and RegisterAgent SETs agent:<id>:pod to itself: handleRegister\'s SET '
         + 'is unconditional, and conditional-unregister guards only the DEL. readPump\'s first read then fails and UnregisterAgent follows; if the hub handles it after '
         + 'the register, its compare-and-delete matches the old pod\'s own name and deletes both keys. heartbeat-rewrites-mapping writes the mapping again at the new '
-        + 'pod\'s next heartbeat (≤ 30 s). Seed 77 hardened: the mapping names api-1 from +27.609 s; api-0 resumes at +72.000 s, registers connection c23 '
-        + '(dialled at +13.585 s, closed by the agent at +23.585 s) and SETs the key to api-0 at +72.007 s; api-1\'s heartbeat restores it at +77.575 s. '
-        + 'Seed 1 hardened shows the register-first order: SET to api-0 at +127.004 s, DEL at +127.006 s.',
+        + 'pod\'s next heartbeat (≤ 30 s). Seed 82 hardened (a 45 s pause, under the liveness threshold): the mapping names api-0 from +27.521 s; api-1 resumes at +45.000 s, '
+        + 'registers connection c20 (dialled at +13.482 s, closed by the agent at +23.482 s) and SETs the key to api-1 at +45.025 s; api-0\'s heartbeat restores it at +47.475 s. '
+        + 'Seed 44 hardened shows the register-first order: SET to api-1 at +42.010 s, DEL at +42.018 s. Since the probes are modelled these runs are rarer: '
+        + 'a pod paused past the liveness threshold is killed instead of resuming, and the readiness probe stops the Service from sending it new dials after 21-31 s.',
     },
     { text: '"Commands route to new pod automatically"', metric: 'routing-stable', atMost: HAPPENS },
     {
       text: '"Only 1 agent connected (no duplicate connections)" (report 000)', metric: 'max-hubs-holding-agent', atMost: 1,
       note: 'A paused pod is not counted while it is paused: its hub keeps the entry for the agent\'s old connection through the pause, but it delivers nothing '
-        + '(seed 0 hardened: api-1 holds it from +40.019 s, when the agent connects to api-0, until it resumes at +90.000 s and drops it at once, its read deadline '
+        + '(seed 15 hardened: the paused pod keeps it after the agent connects to the other pod, until it resumes and drops it at once, its read deadline '
         + 'having passed). Counting it, as hasim first did, failed most hardened runs for that alone. Hardened, the runs that fail now are the registrations of '
         + 'closed connections described above: the resumed pod holds an entry for a socket the agent closed, for a few milliseconds when the hub handles the register '
-        + 'before readPump\'s unregister (seed 1 hardened), or, when Go\'s select takes the unregister first ("not found") and the register after it, until the stale '
-        + 'sweep 45-55 s later (seed 77 hardened: +72.005 s to +122.000 s); meanwhile commands issued on that pod are sent into the dead socket and left to the reconciler.',
+        + 'before readPump\'s unregister (seed 44 hardened), or, when Go\'s select takes the unregister first ("not found") and the register after it, until the stale '
+        + 'sweep 45-55 s later (seed 82 hardened: +45.016 s to +95.000 s); meanwhile commands issued on that pod are sent into the dead socket and left to the reconciler.',
     },
   ],
   metrics: moves.metrics,
