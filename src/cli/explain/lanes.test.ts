@@ -33,6 +33,26 @@ describe('lanes', () => {
     expect(states(lanes[0]!)).toEqual([[0, 10, 'up']]);
   });
 
+  test('a pod whose readiness probe failed is marked NotReady on its own lane until it passes again or restarts', () => {
+    const lanes = processLanes([
+      ev(0, 'api-0', 'proc.start', { incarnation: 1 }),
+      ev(10, 'api-0', 'proc.pause'),
+      ev(31, 'kubelet', 'kubelet.not-ready', { pod: 'api-0', failures: 3 }),
+      ev(40, 'api-0', 'proc.resume'),
+      ev(41, 'kubelet', 'kubelet.ready', { pod: 'api-0' }),
+      ev(50, 'api-0', 'proc.pause'),
+      ev(71, 'kubelet', 'kubelet.not-ready', { pod: 'api-0', failures: 3 }),
+      ev(80, 'api-0', 'proc.crash'),
+      ev(80, 'api-0', 'proc.restart-scheduled', { delay: 10 * SECOND }),
+      ev(90, 'api-0', 'proc.start', { incarnation: 2 }),
+    ], 100 * SECOND);
+    expect(lanes.map((l) => l.name)).toEqual(['api-0']);
+    expect(states(lanes[0]!)).toEqual([
+      [0, 10, 'up'], [10, 31, 'paused'], [31, 40, 'paused, NotReady'], [40, 41, 'up, NotReady'], [41, 50, 'up'],
+      [50, 71, 'paused'], [71, 80, 'paused, NotReady'], [80, 90, 'restarting'], [90, 100, 'up'],
+    ]);
+  });
+
   test('holder lanes: the Lease holder, the pods holding the connection (two at once stands out), the Redis route', () => {
     const events = [
       ev(0, 'kube-api', 'lease.create', { lease: 'L', holder: 'agent-0', transitions: 0 }),

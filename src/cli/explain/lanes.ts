@@ -57,6 +57,8 @@ interface ProcessState {
   leading: boolean;
   /** The API pod and connection its agent WebSocket uses (agent replicas). */
   ws: { pod: string; conn: string } | null;
+  /** Its readiness probe has failed: out of the Service (kubelet.not-ready until kubelet.ready). */
+  notReady: boolean;
   builder: SegmentBuilder;
 }
 
@@ -75,7 +77,7 @@ function rank(name: string): number {
 /**
  * One lane per process that ever started, with its kernel states (up, paused, crashed, restarting,
  * exited). A process with a leader elector shows `leader` or `follower` while up, and the API pod
- * its agent WebSocket is connected to.
+ * its agent WebSocket is connected to; a pod whose readiness probe failed is marked NotReady.
  */
 export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[] {
   const elected = new Set(events.filter((e) => e.k.startsWith('elector.')).map((e) => e.p));
@@ -84,18 +86,29 @@ export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[]
     if (s.base === null) return s.builder.set(t, null);
     const role = s.base === 'up' && elected.has(p) ? (s.leading ? 'leader' : 'follower') : s.base;
     const suffix = s.base === 'paused' && s.leading ? ' (leader)' : '';
-    const ws = s.ws !== null && (s.base === 'up' || s.base === 'paused') ? ` → ${s.ws.pod}` : '';
-    s.builder.set(t, { tone: role, label: `${role}${suffix}${ws}` });
+    const live = s.base === 'up' || s.base === 'paused';
+    const ws = s.ws !== null && live ? ` → ${s.ws.pod}` : '';
+    const ready = s.notReady && live ? ', NotReady' : '';
+    s.builder.set(t, { tone: role, label: `${role}${suffix}${ready}${ws}` });
   };
   for (const e of events) {
-    let s = states.get(e.p);
+    // The kubelet's readiness verdicts are about a pod: they go on that pod's lane.
+    const p = e.k === 'kubelet.not-ready' || e.k === 'kubelet.ready' ? String(e.d!['pod']) : e.p;
+    let s = states.get(p);
     if (s === undefined) {
       if (e.k !== 'proc.start') continue;
-      states.set(e.p, (s = { base: null, leading: false, ws: null, builder: new SegmentBuilder(e.p) }));
+      states.set(p, (s = { base: null, leading: false, ws: null, notReady: false, builder: new SegmentBuilder(p) }));
     }
     switch (e.k) {
       case 'proc.start':
-        Object.assign(s, { base: 'up', leading: false, ws: null });
+        // A new container starts Ready as far as the probes go (model/kube/kubelet-probes.ts).
+        Object.assign(s, { base: 'up', leading: false, ws: null, notReady: false });
+        break;
+      case 'kubelet.not-ready':
+        s.notReady = true;
+        break;
+      case 'kubelet.ready':
+        s.notReady = false;
         break;
       case 'proc.crash':
         Object.assign(s, { base: 'crashed', leading: false, ws: null });
@@ -133,7 +146,7 @@ export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[]
       default:
         continue;
     }
-    show(e.p, s, e.t);
+    show(p, s, e.t);
   }
   const names = [...states.keys()];
   // Array.prototype.sort is stable: within a kind, lanes keep the order the processes started in.
