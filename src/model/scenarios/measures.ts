@@ -63,6 +63,50 @@ export function agentHostAt(o: Observation): string | null {
   return host;
 }
 
+/**
+ * The API pods' hub entries for one agent, followed event by event: which pods are alive, which are
+ * paused (stop-the-world), and which connection each pod's hub holds for the agent. A container
+ * that starts, crashes or exits starts over with an empty hub.
+ */
+class HubEntries {
+  /** Pod → the connection its hub holds for the agent. */
+  readonly entries = new Map<string, string>();
+  readonly alive = new Set<string>();
+  readonly paused = new Set<string>();
+
+  constructor(private readonly agentId: string) {}
+
+  apply(e: TraceEvent): void {
+    switch (e.k) {
+      case 'proc.start':
+      case 'proc.crash':
+      case 'proc.exit':
+        this.entries.delete(e.p);
+        this.paused.delete(e.p);
+        if (e.k === 'proc.start') this.alive.add(e.p);
+        else this.alive.delete(e.p);
+        return;
+      case 'proc.pause':
+        this.paused.add(e.p);
+        return;
+      case 'proc.resume':
+        this.paused.delete(e.p);
+        return;
+      case 'hub.register':
+        if (e.d!['agent'] === this.agentId) this.entries.set(e.p, e.d!['conn'] as string);
+        return;
+      case 'hub.unregister':
+        if (e.d!['agent'] === this.agentId) this.entries.delete(e.p);
+        return;
+    }
+  }
+
+  /** Pods that hold an entry and run (alive, not paused). */
+  runningHolders(): string[] {
+    return [...this.entries.keys()].filter((p) => this.alive.has(p) && !this.paused.has(p));
+  }
+}
+
 /** An interval in which two or more running API pods' hubs held an entry for the agent. */
 export interface HubOverlap {
   from: Micros;
@@ -79,17 +123,14 @@ export interface HubOverlap {
  * and every interval in which two or more held one.
  */
 export function hubsHoldingAgent(o: Observation): { max: number; overlaps: HubOverlap[] } {
-  const agentId = o.cluster.agentIds()[0]!;
-  const entries = new Map<string, string>();
-  const alive = new Set<string>();
-  const paused = new Set<string>();
+  const hubs = new HubEntries(o.cluster.agentIds()[0]!);
   let max = 0;
   const overlaps: HubOverlap[] = [];
   const account = (from: Micros, to: Micros): void => {
     const a = Math.max(from, o.faultAt);
     const b = Math.min(to, o.endAt);
     if (a >= b) return;
-    const pods = [...entries.keys()].filter((p) => alive.has(p) && !paused.has(p));
+    const pods = hubs.runningHolders();
     max = Math.max(max, pods.length);
     if (pods.length < 2) return;
     const last = overlaps.at(-1);
@@ -102,28 +143,7 @@ export function hubsHoldingAgent(o: Observation): { max: number; overlaps: HubOv
       account(t, e.t);
       t = e.t;
     }
-    switch (e.k) {
-      case 'proc.start':
-      case 'proc.crash':
-      case 'proc.exit':
-        entries.delete(e.p);
-        paused.delete(e.p);
-        if (e.k === 'proc.start') alive.add(e.p);
-        else alive.delete(e.p);
-        break;
-      case 'proc.pause':
-        paused.add(e.p);
-        break;
-      case 'proc.resume':
-        paused.delete(e.p);
-        break;
-      case 'hub.register':
-        if (e.d!['agent'] === agentId) entries.set(e.p, e.d!['conn'] as string);
-        break;
-      case 'hub.unregister':
-        if (e.d!['agent'] === agentId) entries.delete(e.p);
-        break;
-    }
+    hubs.apply(e);
   }
   account(t, o.endAt);
   return { max, overlaps };
@@ -154,32 +174,23 @@ export function newMappingRemovals(o: Observation): MappingRemoval[] {
   const before = [...o.events].reverse().find((e) => e.t < o.faultAt && e.k === 'agent.connected');
   const move = firstEvent(o, 'agent.connected', (e) => before === undefined || e.d!['pod'] !== before.d!['pod']);
   if (move === undefined) return [];
-  const entries = new Map<string, string>();
-  const alive = new Set<string>();
+  const hubs = new HubEntries(agentId);
   let live: { replica: string; pod: string; conn: string } | null = null;
   let value: string | null = null;
   let lastUnregister: string | null = null;
-  const correct = (v: string | null): v is string => v !== null && live !== null && live.pod === v && alive.has(v) && entries.get(v) === live.conn;
+  const correct = (v: string | null): v is string => v !== null && live !== null && live.pod === v && hubs.alive.has(v) && hubs.entries.get(v) === live.conn;
   const out: MappingRemoval[] = [];
   for (const e of o.events) {
+    hubs.apply(e);
     const d = e.d as Record<string, unknown> | undefined;
     switch (e.k) {
       case 'proc.start':
       case 'proc.crash':
       case 'proc.exit':
-        entries.delete(e.p);
-        if (e.k === 'proc.start') alive.add(e.p);
-        else alive.delete(e.p);
         if (live?.replica === e.p) live = null;
         break;
-      case 'hub.register':
-        if (d!['agent'] === agentId) entries.set(e.p, d!['conn'] as string);
-        break;
       case 'hub.unregister':
-        if (d!['agent'] === agentId) {
-          entries.delete(e.p);
-          lastUnregister = e.p;
-        }
+        if (d!['agent'] === agentId) lastUnregister = e.p;
         break;
       case 'agent.connected':
         live = { replica: e.p, pod: d!['pod'] as string, conn: d!['conn'] as string };
