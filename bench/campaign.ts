@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runCampaign } from '../src/cli/campaign/campaign.ts';
 import { poolExecutor } from '../src/cli/campaign/executor.ts';
 import { FindingsStore } from '../src/cli/campaign/findings-store.ts';
-import type { CaseSpace } from '../src/faults/seeded-case.ts';
+import type { CaseSpace } from '../src/harness/seeded-case.ts';
 import type { BenchResult } from './measure.ts';
 
 /** `hasim fuzz`'s default case space: the hardened profile, swarm schedules over every fault kind. */

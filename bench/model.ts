@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { StreamSpaceCluster } from '../src/model/cluster/cluster.ts';
+import { StreamSpaceCluster } from '../src/systems/streamspace/cluster/cluster.ts';
 import { swarmScheduleArbitrary, seedArbitrary } from '../src/faults/arbitraries.ts';
-import { runCase, SETTLE_US } from '../src/invariants/run-case.ts';
+import { runCase, SETTLE_US } from '../src/harness/run-case.ts';
 import { MINUTE, SECOND } from '../src/sim-cluster/index.ts';
 import { measure, type BenchResult } from './measure.ts';
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { MINUTE, SECOND } from '../src/sim-cluster/index.ts';
 import { seedArbitrary, scheduleArbitrary, swarmScheduleArbitrary } from '../src/faults/arbitraries.ts';
 import { faultEnd } from '../src/faults/fault-kinds.ts';
-import { runCase, SETTLE_US } from '../src/invariants/run-case.ts';
+import { runCase, SETTLE_US } from '../src/harness/run-case.ts';
 
 /** Load at which as-built agent handlers never overlap (fault-free, every command completes). */
 const LIGHT = { workload: { requestIntervalUs: 90 * SECOND, createFraction: 0.5, startUs: MINUTE }, agent: { startSessionUs: [5 * SECOND, 20 * SECOND] as const } };

@@ -2,8 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { replayTrace } from '../src/invariants/replay.ts';
-import { readTraceFile, TRACE_VERSION } from '../src/invariants/trace-file.ts';
+import { replayTrace } from '../src/harness/replay.ts';
+import { readTraceFile, TRACE_VERSION } from '../src/harness/trace-file.ts';
 
 const dir = fileURLToPath(new URL('../traces/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -21,7 +21,7 @@ describe('traces corpus', () => {
 
 /** Trace files written by earlier builds keep replaying with the hash they recorded (DESIGN decision 6). */
 describe('older trace file versions', () => {
-  const v1 = fileURLToPath(new URL('../src/invariants/fixtures/version-1-trace.json', import.meta.url));
+  const v1 = fileURLToPath(new URL('../src/harness/fixtures/version-1-trace.json', import.meta.url));
   test('a version-1 file replays with its recorded hashes (the lines encoding)', () => {
     const trace = readTraceFile(v1);
     expect(trace.version).toBe(1);

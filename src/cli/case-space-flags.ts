@@ -1,8 +1,8 @@
-import { resolveConfig, type ConfigOverrides } from '../model/config.ts';
-import { DESIGN_FIXES, PROFILES } from '../model/profiles.ts';
+import { resolveConfig, type ConfigOverrides } from '../systems/streamspace/config.ts';
+import { DESIGN_FIXES, PROFILES } from '../systems/streamspace/profiles.ts';
 import { ALL_FAULT_KINDS, type FaultKind } from '../faults/fault-kinds.ts';
-import type { CaseSpace } from '../faults/seeded-case.ts';
-import { INVARIANT_IDS, mergeOverrides } from '../invariants/run-case.ts';
+import type { CaseSpace } from '../harness/seeded-case.ts';
+import { INVARIANT_IDS, mergeOverrides } from '../harness/run-case.ts';
 import { parseCount, readJsonFlag, UsageError } from './args.ts';
 
 /**

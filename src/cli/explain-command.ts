@@ -1,8 +1,8 @@
 import { basename, dirname, join } from 'node:path';
 import { formatTime } from '../sim-cluster/index.ts';
-import { PROFILES } from '../model/profiles.ts';
-import { runCase, type Case } from '../invariants/run-case.ts';
-import { hashSchemeOf, readTraceFile, TraceFileError } from '../invariants/trace-file.ts';
+import { PROFILES } from '../systems/streamspace/profiles.ts';
+import { runCase, type Case } from '../harness/run-case.ts';
+import { hashSchemeOf, readTraceFile, TraceFileError } from '../harness/trace-file.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { renderExplainHtml } from './explain/html.ts';

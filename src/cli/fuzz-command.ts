@@ -1,4 +1,4 @@
-import { INVARIANT_IDS } from '../invariants/run-case.ts';
+import { INVARIANT_IDS } from '../harness/run-case.ts';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { runCampaign, type CampaignResult, type Progress } from './campaign/campaign.ts';

@@ -1,8 +1,8 @@
-import { resolveConfig } from '../model/config.ts';
-import { DESIGN_FIXES, PROFILES } from '../model/profiles.ts';
+import { resolveConfig } from '../systems/streamspace/config.ts';
+import { DESIGN_FIXES, PROFILES } from '../systems/streamspace/profiles.ts';
 import { ALL_FAULT_KINDS, FAULT_KINDS } from '../faults/fault-kinds.ts';
-import { monitorsFor } from '../invariants/run-case.ts';
-import { SCENARIOS } from '../model/scenarios/index.ts';
+import { monitorsFor } from '../harness/run-case.ts';
+import { SCENARIOS } from '../systems/streamspace/scenarios/index.ts';
 import { parseFlags, UsageError } from './args.ts';
 
 export const LIST_HELP = `hasim list [profiles|fixes|faults|invariants|scenarios] [--json]

@@ -1,8 +1,8 @@
 import { formatTime } from '../sim-cluster/index.ts';
-import { formatBound } from '../invariants/bounded-recovery.ts';
-import { formatSchedule } from '../invariants/report.ts';
-import { replayTrace } from '../invariants/replay.ts';
-import { readTraceFile, TraceFileError } from '../invariants/trace-file.ts';
+import { formatBound } from '../systems/streamspace/invariants/bounded-recovery.ts';
+import { formatSchedule } from '../harness/report.ts';
+import { replayTrace } from '../harness/replay.ts';
+import { readTraceFile, TraceFileError } from '../harness/trace-file.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { formatTimeline, runTimeline } from './explain/timeline.ts';

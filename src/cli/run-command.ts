@@ -1,11 +1,11 @@
 import { formatTime } from '../sim-cluster/index.ts';
-import { caseForSeed } from '../faults/seeded-case.ts';
-import { PROFILES } from '../model/profiles.ts';
-import { findScenario, SCENARIOS } from '../model/scenarios/index.ts';
-import { formatBound } from '../invariants/bounded-recovery.ts';
-import { formatSchedule } from '../invariants/report.ts';
-import { runCase, type Case } from '../invariants/run-case.ts';
-import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateSchedule } from '../invariants/trace-file.ts';
+import { caseForSeed } from '../harness/seeded-case.ts';
+import { PROFILES } from '../systems/streamspace/profiles.ts';
+import { findScenario, SCENARIOS } from '../systems/streamspace/scenarios/index.ts';
+import { formatBound } from '../systems/streamspace/invariants/bounded-recovery.ts';
+import { formatSchedule } from '../harness/report.ts';
+import { runCase, type Case } from '../harness/run-case.ts';
+import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateSchedule } from '../harness/trace-file.ts';
 import { parseCount, parseFlags, readJsonFlag, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { CASE_SPACE_FLAGS, CASE_SPACE_HELP, caseSpaceFrom } from './case-space-flags.ts';

@@ -1,6 +1,6 @@
 import { SECOND, type Micros } from '../sim-cluster/index.ts';
-import { KUBE_API, POSTGRES, REDIS, type StreamSpaceCluster } from '../model/cluster/cluster.ts';
-import type { ClusterView } from '../invariants/cluster-view.ts';
+import { KUBE_API, POSTGRES, REDIS, type StreamSpaceCluster } from '../systems/streamspace/cluster/cluster.ts';
+import type { ClusterView } from '../systems/streamspace/invariants/cluster-view.ts';
 import { faultEnd, type Fault, type Target } from './fault-kinds.ts';
 
 /** How stale a Redis snapshot restored by `redis-restart` with `fromSnapshot` is (an RDB save a minute old). */

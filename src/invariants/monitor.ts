@@ -1,5 +1,5 @@
 import type { Micros, TraceEvent } from '../sim-cluster/index.ts';
-import type { ClusterView } from './cluster-view.ts';
+import type { ClusterView } from '../systems/streamspace/invariants/cluster-view.ts';
 
 /** A broken invariant: which, when, what, and the trace events that prove it. */
 export interface Violation {

@@ -1,4 +1,4 @@
-import type { CaseSpace, Shrunk } from '../../faults/seeded-case.ts';
+import type { CaseSpace, Shrunk } from '../../harness/seeded-case.ts';
 import type { TraceEvent } from '../../sim-cluster/index.ts';
 import type { Executor } from './executor.ts';
 import type { FindingsStore } from './findings-store.ts';

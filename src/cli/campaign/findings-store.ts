@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CaseSpace, Shrunk } from '../../faults/seeded-case.ts';
-import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, type TraceFile } from '../../invariants/trace-file.ts';
+import type { CaseSpace, Shrunk } from '../../harness/seeded-case.ts';
+import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, type TraceFile } from '../../harness/trace-file.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { SeedResult } from './tasks.ts';
 

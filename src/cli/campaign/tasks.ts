@@ -1,7 +1,7 @@
 import type { TraceEvent } from '../../sim-cluster/index.ts';
 import type { Fault } from '../../faults/fault-kinds.ts';
-import { caseForSeed, shrinkSeed, type CaseSpace, type Shrunk } from '../../faults/seeded-case.ts';
-import { runCase } from '../../invariants/run-case.ts';
+import { caseForSeed, shrinkSeed, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
+import { runCase } from '../../harness/run-case.ts';
 
 /**
  * The work a campaign hands to its workers, as plain structured-cloneable data, and the pure

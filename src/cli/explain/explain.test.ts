@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { runCase } from '../../invariants/run-case.ts';
-import { readTraceFile } from '../../invariants/trace-file.ts';
+import { runCase } from '../../harness/run-case.ts';
+import { readTraceFile } from '../../harness/trace-file.ts';
 import { main } from '../main.ts';
 
 const TRACE = fileURLToPath(new URL('../../../traces/redis-restart-loses-routing.json', import.meta.url));

@@ -1,6 +1,6 @@
 import { formatTime, type Micros, type TraceEvent } from '../../sim-cluster/index.ts';
 import { faultEnd, type Fault, type Target } from '../../faults/fault-kinds.ts';
-import { faultTarget } from './narrate.ts';
+import { faultTarget } from '../../systems/streamspace/explain/narrate.ts';
 
 /** The interval a fault was in effect, for shading; an instant fault has `to === from`. */
 export interface FaultBand {

@@ -1,13 +1,13 @@
 import { formatTime, type Micros, type TraceEvent } from '../../sim-cluster/index.ts';
 import type { Fault } from '../../faults/fault-kinds.ts';
-import { formatBound } from '../../invariants/bounded-recovery.ts';
-import { formatSchedule } from '../../invariants/report.ts';
-import type { Verdict } from '../../invariants/run-case.ts';
+import { formatBound } from '../../systems/streamspace/invariants/bounded-recovery.ts';
+import { formatSchedule } from '../../harness/report.ts';
+import type { Verdict } from '../../harness/run-case.ts';
 import { faultBands } from './fault-bands.ts';
 import { escapeHtml, LABEL_WIDTH, MIN_WIDTH_PX, PAD, renderFigure, TICK_MIN_PX, TICK_STEPS, type Mark } from './figure.ts';
-import { connectionLanes, leaseLanes, processLanes, routingLanes } from './lanes.ts';
+import { connectionLanes, leaseLanes, processLanes, routingLanes } from '../../systems/streamspace/explain/lanes.ts';
 import { messageArrows } from './messages.ts';
-import type { Narrated } from './narrate.ts';
+import type { Narrated } from '../../systems/streamspace/explain/narrate.ts';
 import { runTimeline } from './timeline.ts';
 
 export interface ExplainInput {

@@ -1,6 +1,6 @@
 import { formatTime, type TraceEvent } from '../../sim-cluster/index.ts';
-import type { Verdict } from '../../invariants/run-case.ts';
-import { commandsOf, narrateRun, type Narrated } from './narrate.ts';
+import type { Verdict } from '../../harness/run-case.ts';
+import { commandsOf, narrateRun, type Narrated } from '../../systems/streamspace/explain/narrate.ts';
 
 /**
  * The readable story of a run: its key events, the life of the command a violation is about, and

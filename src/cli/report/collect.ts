@@ -1,4 +1,4 @@
-import { claimApplies, claimHolds, findScenario, type Claim, type MetricDefinition, type Scenario } from '../../model/scenarios/index.ts';
+import { claimApplies, claimHolds, findScenario, type Claim, type MetricDefinition, type Scenario } from '../../systems/streamspace/scenarios/index.ts';
 
 /** What the report keeps of one run: small and plain, so that it can come back from a worker thread. */
 export interface RunSummary {

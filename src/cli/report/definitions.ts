@@ -1,4 +1,4 @@
-import { formatValue, HAPPENS, SAMPLE_PERIOD_US, type Claim, type MetricDefinition } from '../../model/scenarios/index.ts';
+import { formatValue, HAPPENS, SAMPLE_PERIOD_US, type Claim, type MetricDefinition } from '../../systems/streamspace/scenarios/index.ts';
 
 /** Stated in every report: what availability means here. */
 export const AVAILABILITY_DEFINITION =

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Tinypool from 'tinypool';
-import type { Scenario } from '../../model/scenarios/index.ts';
+import type { Scenario } from '../../systems/streamspace/scenarios/index.ts';
 import { runBatch, type Batch } from './batch.ts';
 import type { ReportData, RunSummary } from './collect.ts';
 

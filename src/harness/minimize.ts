@@ -1,0 +1,31 @@
+import type { Fault } from '../faults/fault-kinds.ts';
+
+export interface MinimizeResult {
+  schedule: Fault[];
+  /** Runs spent. */
+  runs: number;
+}
+
+/**
+ * Makes a failing schedule 1-minimal: removes faults one at a time while the same invariant still
+ * fails, until removing any single remaining fault makes the violation go away. fast-check's own
+ * shrinking usually gets close; this pass guarantees the property the counterexample promises.
+ */
+export function minimize(schedule: readonly Fault[], stillFails: (schedule: Fault[]) => boolean): MinimizeResult {
+  let current = [...schedule];
+  let runs = 0;
+  let removed = true;
+  while (removed) {
+    removed = false;
+    for (let i = 0; i < current.length; i++) {
+      const candidate = current.filter((_, j) => j !== i);
+      runs++;
+      if (stillFails(candidate)) {
+        current = candidate;
+        removed = true;
+        break;
+      }
+    }
+  }
+  return { schedule: current, runs };
+}

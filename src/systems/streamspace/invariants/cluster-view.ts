@@ -1,0 +1,149 @@
+import type { Micros, TraceEvent } from '../../../sim-cluster/index.ts';
+
+/** One execution of a command by an agent replica: the effect record (`agent.execute`). */
+export interface Execution {
+  t: Micros;
+  replica: string;
+  agentId: string;
+  /** leaseTransitions when the replica started leading (its would-be fencing epoch). */
+  transitions: number | null;
+  /** Whether the replica's elector still believed it led at that instant. */
+  electorLeads: boolean | null;
+  /** running: in progress; completed: `agent.executed` seen; died: its process died first, or its effect was fenced off. */
+  state: 'running' | 'completed' | 'died';
+}
+
+/** Everything the trace says about one command. */
+export interface CommandLife {
+  id: string;
+  agentId: string;
+  acceptedAt: Micros;
+  acceptedBy: string;
+  executions: Execution[];
+  /** Completed executions (`agent.executed`), in order. */
+  executedOk: number;
+  status: string;
+  /** Who wrote the current status (`dispatcher.sent`, `ws.ack`...). */
+  statusBy: string;
+}
+
+/**
+ * The cluster's state as the trace tells it, maintained event by event: who holds which lease, which
+ * pod's hub holds which agent's connection, which replicas believe they lead, which processes are up,
+ * and each command's life. Monitors and the fault applier read it; it never looks inside a process.
+ */
+export class ClusterView {
+  /** Lease name → committed holder ('' when released) and transitions. */
+  readonly leases = new Map<string, { holder: string; transitions: number; at: Micros }>();
+  /** API pod → agent id → connection id, as its hub's map holds them. */
+  readonly hubs = new Map<string, Map<string, string>>();
+  /** Replicas whose elector is leading (OnStartedLeading called, OnStoppedLeading not yet). */
+  readonly leading = new Map<string, { since: Micros; transitions: number }>();
+  readonly alive = new Set<string>();
+  readonly commands = new Map<string, CommandLife>();
+  /** Agent replica → the connection it uses now (`agent.connected`). */
+  readonly agentConnections = new Map<string, { pod: string; conn: string }>();
+  /** When the last fault was applied (`fault.*` events). */
+  lastFaultAt: Micros = -1;
+  /** When the recovery prober found the cluster healthy (`recovery.healthy`), and why it was not, last time it looked. */
+  recoveredAt: Micros | null = null;
+  lastUnhealthy: string | null = null;
+
+  apply(e: TraceEvent): void {
+    const d = e.d as Record<string, unknown> | undefined;
+    switch (e.k) {
+      case 'proc.start':
+        this.alive.add(e.p);
+        this.hubs.delete(e.p);
+        return;
+      case 'proc.crash':
+      case 'proc.exit':
+        for (const c of this.commands.values()) for (const x of c.executions) if (x.replica === e.p && x.state === 'running') x.state = 'died';
+        this.alive.delete(e.p);
+        this.hubs.delete(e.p);
+        this.leading.delete(e.p);
+        this.agentConnections.delete(e.p);
+        return;
+      case 'node.fail':
+        return;
+      case 'lease.create':
+      case 'lease.update':
+        this.leases.set(d!['lease'] as string, { holder: d!['holder'] as string, transitions: d!['transitions'] as number, at: e.t });
+        return;
+      case 'elector.acquired':
+        this.leading.set(e.p, { since: e.t, transitions: d!['transitions'] as number });
+        return;
+      case 'elector.stopped-leading':
+        this.leading.delete(e.p);
+        return;
+      case 'hub.register': {
+        let hub = this.hubs.get(e.p);
+        if (hub === undefined) this.hubs.set(e.p, (hub = new Map()));
+        hub.set(d!['agent'] as string, d!['conn'] as string);
+        return;
+      }
+      case 'hub.unregister':
+        this.hubs.get(e.p)?.delete(d!['agent'] as string);
+        return;
+      case 'agent.connected':
+        this.agentConnections.set(e.p, { pod: d!['pod'] as string, conn: d!['conn'] as string });
+        return;
+      case 'db.command.insert':
+        // A command is accepted once its row is committed: from then on any pod may dispatch it,
+        // even if the API pod that inserted it hears of the commit late, or never.
+        this.commands.set(d!['command'] as string, {
+          id: d!['command'] as string, agentId: d!['agent'] as string, acceptedAt: e.t, acceptedBy: d!['client'] as string,
+          executions: [], executedOk: 0, status: 'pending', statusBy: 'producer.insert',
+        });
+        return;
+      case 'agent.execute': {
+        const c = this.commands.get(d!['command'] as string);
+        if (c === undefined) return;
+        c.executions.push({
+          t: e.t, replica: e.p, agentId: d!['agent'] as string,
+          transitions: d!['transitions'] as number | null, electorLeads: d!['electorLeads'] as boolean | null,
+          state: 'running',
+        });
+        return;
+      }
+      case 'agent.executed': {
+        const c = this.commands.get(d!['command'] as string);
+        if (c === undefined) return;
+        if (d!['ok']) c.executedOk++;
+        const run = c.executions.find((x) => x.replica === e.p && x.state === 'running');
+        if (run !== undefined) run.state = 'completed';
+        return;
+      }
+      case 'agent.fenced': {
+        const c = this.commands.get(d!['command'] as string);
+        const run = c?.executions.find((x) => x.replica === e.p && x.state === 'running');
+        if (run !== undefined) run.state = 'died';
+        return;
+      }
+      case 'db.command.status': {
+        const c = this.commands.get(d!['command'] as string);
+        if (c === undefined) return;
+        c.status = d!['to'] as string;
+        c.statusBy = d!['by'] as string;
+        return;
+      }
+      case 'recovery.healthy':
+        this.recoveredAt ??= e.t;
+        return;
+      default:
+        if (e.k.startsWith('fault.')) this.lastFaultAt = e.t;
+    }
+  }
+
+  /** The API pod whose hub holds `agentId` now (the first, if several do). */
+  hostOf(agentId: string): string | null {
+    for (const [pod, hub] of this.hubs) if (this.alive.has(pod) && hub.has(agentId)) return pod;
+    return null;
+  }
+
+  /** The replica the API server says holds `lease` now, if it is alive. */
+  holderOf(lease: string): string | null {
+    const holder = this.leases.get(lease)?.holder;
+    return holder !== undefined && holder !== '' && this.alive.has(holder) ? holder : null;
+  }
+}

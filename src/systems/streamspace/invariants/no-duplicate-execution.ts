@@ -1,0 +1,34 @@
+import type { TraceEvent } from '../../../sim-cluster/index.ts';
+import type { ClusterView } from './cluster-view.ts';
+import type { Monitor, Violation } from '../../../invariants/monitor.ts';
+
+/**
+ * Exactly-once execution, judged on effects: a command is not executed again once an execution of
+ * it completed, and no two executions of it both complete. An attempt whose process died, or whose
+ * effect the platform refused (fenced), never took effect: running the command again is the retry
+ * at-least-once delivery needs, not a duplicate. Reported apart from lost commands, so a profile
+ * can promise at-least-once without exactly-once.
+ */
+export const noDuplicateExecution: Monitor = {
+  id: 'no-duplicate-execution',
+  definition:
+    'A command is never started again (agent.execute) after an execution of it completed, and no two executions of it both complete (agent.executed); '
+    + 'attempts whose process died or whose effect was fenced off never took effect, so re-running them is a retry, not a duplicate.',
+  onEvent(e: TraceEvent, view: ClusterView): Violation | null {
+    if (e.k !== 'agent.execute' && e.k !== 'agent.executed') return null;
+    const life = view.commands.get(e.d!['command'] as string);
+    if (life === undefined) return null;
+    const completed = life.executions.filter((x) => x.state === 'completed');
+    const limit = e.k === 'agent.execute' ? 0 : 1; // the completion just applied is one of them
+    if (completed.length <= limit) return null;
+    const first = completed[0]!;
+    return {
+      invariant: this.id,
+      time: e.t,
+      message: e.k === 'agent.execute'
+        ? `${life.id} started again by ${e.p} although ${first.replica}'s execution started at ${first.t} µs had completed`
+        : `${life.id} completed twice: executions by ${first.replica} (started ${first.t} µs) and ${e.p}`,
+      evidence: [e],
+    };
+  },
+};

@@ -1,0 +1,179 @@
+import type { CloseReason, ConnectionEnd, ProcessContext, TimerHandle } from '../../../sim-cluster/index.ts';
+import { SECOND, type Micros } from '../../../sim-cluster/index.ts';
+
+/**
+ * Request/response over one simulated connection: how the model's clients talk to Redis,
+ * PostgreSQL and the Kubernetes API server. The failure modes are the ones real clients have:
+ * - `connection`: the connection could not be made or broke while the request was in flight;
+ * - `timeout`: no reply within the request timeout. **The server may still apply the request**
+ *   (its reply is ignored when it comes late): the outcome is unknown, as with a real timeout;
+ * - `server`: the server answered with an error (a PostgreSQL write error, a 409 Conflict...).
+ */
+export type RpcErrorKind = 'connection' | 'timeout' | 'server';
+
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: RpcErrorKind; message: string };
+
+/** Wire messages. `push` is server-initiated (Redis pub/sub messages). */
+export type RpcWire =
+  | { kind: 'req'; id: number; body: unknown }
+  | { kind: 'res'; id: number; result: RpcResult<unknown> }
+  | { kind: 'push'; body: unknown };
+
+export interface RpcClientOptions {
+  /** Process name of the server. */
+  target: string;
+  /** Dial timeout (go-redis: 5 s; database/sql and client-go: the dialer's 30 s). Default 5 s. */
+  connectTimeoutUs?: Micros;
+  /** Default per-request timeout (go-redis read timeout 3 s). Default 3 s. */
+  requestTimeoutUs?: Micros;
+  /**
+   * Whether the request timeout runs from the call, dial included (Go's http.Client.Timeout), or
+   * only once the request is written (go-redis's and lib/pq's read timeouts, the dial having its
+   * own). Default false.
+   */
+  timeoutIncludesDial?: boolean;
+  /** Server-initiated messages on this client's connection (pub/sub). */
+  onPush?: (body: unknown) => void;
+  /** The connection closed (after failing every request in flight). */
+  onDisconnect?: (reason: CloseReason) => void;
+  /** The connection (re)opened. */
+  onConnect?: () => void;
+}
+
+interface Pending {
+  onResult: (r: RpcResult<unknown>) => void;
+  timer: TimerHandle | undefined;
+  timeoutUs: Micros;
+}
+
+/**
+ * A client with one connection, dialled lazily on the first call and redialled on the next call
+ * after it breaks (as go-redis's pool and database/sql do). Calls made while dialling wait for the
+ * dial; if it fails they fail with `connection`.
+ */
+export class RpcClient {
+  private conn: ConnectionEnd | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Requests waiting for the dial to complete. */
+  private waiting: Array<{ id: number; body: unknown }> = [];
+  private readonly connectTimeoutUs: Micros;
+  private readonly requestTimeoutUs: Micros;
+
+  constructor(
+    private readonly ctx: ProcessContext,
+    private readonly options: RpcClientOptions,
+  ) {
+    this.connectTimeoutUs = options.connectTimeoutUs ?? 5 * SECOND;
+    this.requestTimeoutUs = options.requestTimeoutUs ?? 3 * SECOND;
+  }
+
+  get connected(): boolean {
+    return this.conn !== null && this.conn.isOpen;
+  }
+
+  call<T>(body: unknown, onResult: (r: RpcResult<T>) => void, timeoutUs: Micros = this.requestTimeoutUs): void {
+    const id = this.nextId++;
+    const entry: Pending = { onResult: onResult as (r: RpcResult<unknown>) => void, timer: undefined, timeoutUs };
+    this.pending.set(id, entry);
+    if (this.options.timeoutIncludesDial) this.armTimeout(id, entry);
+    if (this.conn !== null && this.conn.isOpen) this.send(id, body);
+    else {
+      this.waiting.push({ id, body });
+      if (this.conn === null) this.dial();
+    }
+  }
+
+  private send(id: number, body: unknown): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return;
+    if (entry.timer === undefined) this.armTimeout(id, entry);
+    this.conn!.send({ kind: 'req', id, body } satisfies RpcWire);
+  }
+
+  private armTimeout(id: number, entry: Pending): void {
+    entry.timer = this.ctx.setTimer(entry.timeoutUs, () => {
+      if (this.pending.delete(id)) {
+        this.waiting = this.waiting.filter((w) => w.id !== id);
+        entry.onResult({ ok: false, error: 'timeout', message: `no reply from ${this.options.target} within ${entry.timeoutUs} µs` });
+      }
+    }, 'rpc-timeout');
+  }
+
+  /** Closes the connection; requests in flight fail with `connection`. */
+  close(): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    this.conn = null;
+    conn.close();
+    this.failAll('closed by client');
+  }
+
+  private dial(): void {
+    const conn = this.ctx.connect(this.options.target, {
+      onOpen: () => {
+        const waiting = this.waiting;
+        this.waiting = [];
+        for (const w of waiting) this.send(w.id, w.body);
+        this.options.onConnect?.();
+      },
+      onMessage: (raw) => {
+        const msg = raw as RpcWire;
+        if (msg.kind === 'push') {
+          this.options.onPush?.(msg.body);
+          return;
+        }
+        if (msg.kind !== 'res') return;
+        const entry = this.pending.get(msg.id);
+        if (entry === undefined) return; // timed out already: a late reply is dropped
+        this.pending.delete(msg.id);
+        this.ctx.cancelTimer(entry.timer);
+        entry.onResult(msg.result);
+      },
+      onClose: (reason) => {
+        if (this.conn !== conn) return;
+        this.conn = null;
+        this.failAll(`connection to ${this.options.target} ${reason}`);
+        this.options.onDisconnect?.(reason);
+      },
+    }, { timeoutUs: this.connectTimeoutUs });
+    this.conn = conn;
+  }
+
+  private failAll(message: string): void {
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    this.waiting = [];
+    for (const e of entries) {
+      this.ctx.cancelTimer(e.timer);
+      e.onResult({ ok: false, error: 'connection', message });
+    }
+  }
+}
+
+/** Handles one request; `reply` may be called later (service time) or never (a hung server). */
+export type RpcHandler = (body: unknown, reply: (result: RpcResult<unknown>) => void, conn: ConnectionEnd) => void;
+
+/** Serves requests on an accepted connection. Replies on a closed connection are dropped. */
+export function serveRpc(conn: ConnectionEnd, handler: RpcHandler): void {
+  conn.onMessage = (raw) => {
+    const msg = raw as RpcWire;
+    if (msg.kind !== 'req') return;
+    handler(msg.body, (result) => {
+      if (conn.isOpen) conn.send({ kind: 'res', id: msg.id, result } satisfies RpcWire);
+    }, conn);
+  };
+}
+
+/** Sends a server-initiated message on a served connection. Returns false if it is closed. */
+export function pushRpc(conn: ConnectionEnd, body: unknown): boolean {
+  return conn.send({ kind: 'push', body } satisfies RpcWire);
+}
+
+export function ok<T>(value: T): RpcResult<T> {
+  return { ok: true, value };
+}
+
+export function serverError(message: string): RpcResult<never> {
+  return { ok: false, error: 'server', message };
+}

@@ -1,0 +1,132 @@
+import { SECOND, type Micros, type ProcessContext } from '../../../sim-cluster/index.ts';
+import { RpcClient, type RpcResult } from '../net/rpc.ts';
+import type { Statement } from './statements.ts';
+import type { AgentRow, CommandRow, NewCommand } from './tables.ts';
+
+/**
+ * Rows affected by an INSERT/UPDATE (sql.Result.RowsAffected). StreamSpace ignores it; the model
+ * returns it so callers and tests can see an update that matched nothing.
+ */
+export type RowsAffected = number;
+
+export interface PostgresClientOptions {
+  /** Process name of the PostgreSQL server. Default `'postgres'`. */
+  target?: string;
+  /**
+   * Dial timeout. Default 127 s: lib/pq without `connect_timeout` (StreamSpace sets none,
+   * `api/internal/db/database.go` NewDatabase) waits for the kernel's SYN retries
+   * (tcp_syn_retries 6: 1+2+4+…+64 s).
+   */
+  connectTimeoutUs?: Micros;
+  /**
+   * How long a statement waits for its answer. StreamSpace's `DB().Exec`/`Query` carry no context
+   * deadline, so a statement waits until the connection fails. lib/pq dials with Go's default
+   * TCP keepalive (15 s idle, 15 s interval, 9 probes), which declares a silent peer dead after
+   * 15 + 9 × 15 = 150 s: the default. (With the request itself unacknowledged, Linux would instead
+   * retransmit for ~924.6 s; the kernel's connection then fails first only if this is set higher.)
+   */
+  requestTimeoutUs?: Micros;
+  /** Design fix `guarded-status-writes`: status UPDATEs only move rows forward. Default false (as built). */
+  guardedStatusWrites?: boolean;
+}
+
+export const DEFAULT_PG_CONNECT_TIMEOUT_US: Micros = 127 * SECOND;
+export const DEFAULT_PG_REQUEST_TIMEOUT_US: Micros = 150 * SECOND;
+
+/**
+ * What an API pod uses to reach PostgreSQL: one method per statement the StreamSpace code issues
+ * (tables.ts names the Go function behind each). Every timestamp parameter is this pod's
+ * `ctx.now()` at the call, as the Go code binds `time.Now()` (tables.ts, timestamp note).
+ * Results: `server` is a PostgreSQL error (nothing changed); `timeout` and `connection` leave the
+ * outcome unknown (the statement may have committed).
+ */
+export class PostgresClient {
+  private readonly rpc: RpcClient;
+  private readonly guarded: boolean;
+
+  constructor(
+    private readonly ctx: ProcessContext,
+    options: PostgresClientOptions = {},
+  ) {
+    this.rpc = new RpcClient(ctx, {
+      target: options.target ?? 'postgres',
+      connectTimeoutUs: options.connectTimeoutUs ?? DEFAULT_PG_CONNECT_TIMEOUT_US,
+      requestTimeoutUs: options.requestTimeoutUs ?? DEFAULT_PG_REQUEST_TIMEOUT_US,
+    });
+    this.guarded = options.guardedStatusWrites ?? false;
+  }
+
+  /** Design fix `redeliver-unfinished`: rows pending, sent or ack and not updated for `staleUs`. */
+  listUnfinishedCommands(staleUs: Micros, cb: (r: RpcResult<CommandRow[]>) => void): void {
+    this.send({ stmt: 'reconciler.scan-unfinished', staleUs }, cb);
+  }
+
+  /** Producers' INSERT ... RETURNING (§5.2); the value is the inserted row. */
+  insertCommand(row: NewCommand, cb: (r: RpcResult<CommandRow>) => void): void {
+    this.send({ stmt: 'producer.insert', row, at: this.ctx.now() }, cb);
+  }
+
+  /** CommandDispatcher.processCommand's `sent` UPDATE, by command id only (§5.3). */
+  markSent(commandId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'dispatcher.sent', commandId, at: this.ctx.now(), guarded: this.guarded }, cb);
+  }
+
+  /** CommandDispatcher.failCommand, by command id only (§5.3). */
+  markFailedByDispatcher(commandId: string, error: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'dispatcher.fail', commandId, error, guarded: this.guarded }, cb);
+  }
+
+  /** handleAck, by command id and the connection's agent id (§3). */
+  markAckFromAgent(commandId: string, agentId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'ws.ack', commandId, agentId, at: this.ctx.now(), guarded: this.guarded }, cb);
+  }
+
+  /** handleComplete (§3). The frame's `result` is not stored by StreamSpace, so it is not sent. */
+  markCompletedFromAgent(commandId: string, agentId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'ws.complete', commandId, agentId, at: this.ctx.now(), guarded: this.guarded }, cb);
+  }
+
+  /** handleFailed (§3). */
+  markFailedFromAgent(commandId: string, agentId: string, error: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'ws.failed', commandId, agentId, error, guarded: this.guarded }, cb);
+  }
+
+  /** DispatchPendingCommands' scan (§5.3): pending rows by created_at, then insertion order. */
+  listPendingCommands(cb: (r: RpcResult<CommandRow[]>) => void): void {
+    this.send({ stmt: 'dispatcher.scan-pending' }, cb);
+  }
+
+  /** HTTP RegisterAgent's insert-or-update (§7.3); the value is the row (RETURNING). */
+  upsertAgentOnRegister(agentId: string, cb: (r: RpcResult<AgentRow>) => void): void {
+    this.send({ stmt: 'http.register', agentId, at: this.ctx.now() }, cb);
+  }
+
+  /** AgentHub.handleRegister (§2.2). */
+  setAgentOnline(agentId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'hub.register', agentId, at: this.ctx.now() }, cb);
+  }
+
+  /** AgentHub.handleUnregister (§2.2). */
+  setAgentOffline(agentId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'hub.unregister', agentId, at: this.ctx.now() }, cb);
+  }
+
+  /** AgentHub.UpdateAgentHeartbeat (§2.3). */
+  updateAgentHeartbeat(agentId: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'hub.heartbeat', agentId, at: this.ctx.now() }, cb);
+  }
+
+  /** handleHeartbeat's capacity UPDATE (§3). */
+  updateAgentCapacity(agentId: string, capacity: number, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'ws.capacity', agentId, capacity, at: this.ctx.now() }, cb);
+  }
+
+  /** HandleAgentConnection's lookup (§3 step 2); null: no row (404). */
+  getAgent(agentId: string, cb: (r: RpcResult<AgentRow | null>) => void): void {
+    this.send({ stmt: 'ws.agent-lookup', agentId }, cb);
+  }
+
+  private send<T>(statement: Statement, cb: (r: RpcResult<T>) => void): void {
+    this.rpc.call<T>(statement, cb);
+  }
+}

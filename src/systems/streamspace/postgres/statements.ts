@@ -1,0 +1,25 @@
+import type { Micros } from '../../../sim-cluster/index.ts';
+import type { NewCommand } from './tables.ts';
+
+/**
+ * The statements API pods send to the PostgreSQL server: the request bodies of the RPC layer
+ * (`src/systems/streamspace/net/rpc.ts`). `stmt` names the call site in StreamSpace; it is also the `by` /
+ * `statement` field of the server's trace events, so a checker can tell who wrote what. `at` is
+ * the calling pod's `time.Now()` bound as a parameter (see the timestamp note in tables.ts).
+ */
+export type Statement =
+  | { stmt: 'producer.insert'; row: NewCommand; at: Micros }
+  | { stmt: 'dispatcher.sent'; commandId: string; at: Micros; guarded: boolean }
+  | { stmt: 'dispatcher.fail'; commandId: string; error: string; guarded: boolean }
+  | { stmt: 'ws.ack'; commandId: string; agentId: string; at: Micros; guarded: boolean }
+  | { stmt: 'ws.complete'; commandId: string; agentId: string; at: Micros; guarded: boolean }
+  | { stmt: 'ws.failed'; commandId: string; agentId: string; error: string; guarded: boolean }
+  | { stmt: 'dispatcher.scan-pending' }
+  /** Design fix `redeliver-unfinished`: unfinished rows not updated for `staleUs` (database clock). */
+  | { stmt: 'reconciler.scan-unfinished'; staleUs: Micros }
+  | { stmt: 'http.register'; agentId: string; at: Micros }
+  | { stmt: 'hub.register'; agentId: string; at: Micros }
+  | { stmt: 'hub.unregister'; agentId: string; at: Micros }
+  | { stmt: 'hub.heartbeat'; agentId: string; at: Micros }
+  | { stmt: 'ws.capacity'; agentId: string; capacity: number; at: Micros }
+  | { stmt: 'ws.agent-lookup'; agentId: string };

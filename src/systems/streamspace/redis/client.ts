@@ -1,0 +1,190 @@
+import type { ProcessContext, RandomStream, TimerHandle } from '../../../sim-cluster/index.ts';
+import { MS, SECOND, type Micros } from '../../../sim-cluster/index.ts';
+import { RpcClient, type RpcResult } from '../net/rpc.ts';
+import type { RedisCommand, RedisPush } from './server.ts';
+
+/** A timeout that never fires in any simulated run (about 31 years): go-redis's Receive has none. */
+const FOREVER_US: Micros = 1e15;
+
+/** go-redis v9 client defaults (options.go) that shape failure timing. */
+export interface RedisClientOptions {
+  /** Process name of the Redis server. Default `redis`. */
+  target?: string;
+  /** DialTimeout: 5 s. */
+  dialTimeoutUs?: Micros;
+  /** ReadTimeout: 3 s. A timed-out connection is bad: it is closed and the next attempt redials. */
+  readTimeoutUs?: Micros;
+  /** MaxRetries: 3 (network errors and read timeouts are retried, so a command may apply twice). */
+  maxRetries?: number;
+  /** MinRetryBackoff 8 ms and MaxRetryBackoff 512 ms: the backoff before retry n is jittered in [0, min(max, min·2^n)]. */
+  retryBackoffUs?: readonly [Micros, Micros];
+}
+
+/**
+ * A go-redis v9 client for the commands StreamSpace sends, with go-redis's retry rules: a command
+ * that fails with a connection error or a read timeout is retried up to MaxRetries times on a fresh
+ * connection after a jittered backoff. Server errors (OOM, syntax) are not retried.
+ */
+export class RedisClient {
+  private rpc: RpcClient;
+  private readonly readTimeoutUs: Micros;
+  private readonly maxRetries: number;
+  private readonly backoff: readonly [Micros, Micros];
+  private readonly rng: RandomStream;
+
+  constructor(
+    private readonly ctx: ProcessContext,
+    private readonly options: RedisClientOptions = {},
+  ) {
+    this.readTimeoutUs = options.readTimeoutUs ?? 3 * SECOND;
+    this.maxRetries = options.maxRetries ?? 3;
+    this.backoff = options.retryBackoffUs ?? [8 * MS, 512 * MS];
+    this.rng = ctx.random('redis-client');
+    this.rpc = this.newConnection();
+  }
+
+  private newConnection(): RpcClient {
+    return new RpcClient(this.ctx, {
+      target: this.options.target ?? 'redis',
+      connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
+      requestTimeoutUs: this.readTimeoutUs,
+    });
+  }
+
+  command<T>(command: RedisCommand, cb: (r: RpcResult<T>) => void, attempt = 0): void {
+    this.rpc.call<T>(command, (r) => {
+      if (r.ok || r.error === 'server' || attempt >= this.maxRetries) return cb(r);
+      // A bad connection is discarded (pool.Remove); the retry dials a new one.
+      if (r.error === 'timeout') {
+        this.rpc.close();
+        this.rpc = this.newConnection();
+      }
+      const [min, max] = this.backoff;
+      const delay = this.rng.int(0, Math.min(max, min * 2 ** attempt));
+      this.ctx.setTimer(delay, () => this.command(command, cb, attempt + 1), 'redis.retry');
+    });
+  }
+
+  ping(cb: (r: RpcResult<unknown>) => void, timeoutUs?: Micros): void {
+    if (timeoutUs === undefined) return this.command({ cmd: 'PING' }, cb);
+    // The start-up PING runs under a context deadline (§4: 5 s): retries stop when it passes.
+    let done = false;
+    const timer = this.ctx.setTimer(timeoutUs, () => {
+      if (done) return;
+      done = true;
+      cb({ ok: false, error: 'timeout', message: 'PING deadline exceeded' });
+    }, 'redis.ping-deadline');
+    this.command({ cmd: 'PING' }, (r) => {
+      if (done) return;
+      done = true;
+      this.ctx.cancelTimer(timer);
+      cb(r);
+    });
+  }
+
+  set(key: string, value: string, exSeconds: number, cb: (r: RpcResult<unknown>) => void): void {
+    this.command({ cmd: 'SET', key, value, ex: exSeconds }, cb);
+  }
+
+  get(key: string, cb: (r: RpcResult<string | null>) => void): void {
+    this.command({ cmd: 'GET', key }, cb);
+  }
+
+  del(key: string, cb: (r: RpcResult<unknown>) => void): void {
+    this.command({ cmd: 'DEL', keys: [key] }, cb);
+  }
+
+  /** Design fix `conditional-unregister`: delete `key` and `alsoKeys` only if `key` still holds `value`. */
+  delIfValue(key: string, value: string, alsoKeys: string[], cb: (r: RpcResult<unknown>) => void): void {
+    this.command({ cmd: 'DEL_IF_VALUE', key, value, alsoKeys }, cb);
+  }
+
+  expire(key: string, seconds: number, cb: (r: RpcResult<unknown>) => void): void {
+    this.command({ cmd: 'EXPIRE', key, seconds }, cb);
+  }
+
+  publish(channel: string, message: string, cb: (r: RpcResult<number>) => void): void {
+    this.command({ cmd: 'PUBLISH', channel, message }, cb);
+  }
+}
+
+export interface PubSubOptions {
+  target?: string;
+  dialTimeoutUs?: Micros;
+  /** The channel health check (pubsub.go newChannel): PING after 3 s without any message. */
+  healthCheckUs?: Micros;
+  /** Sleep between failed receives while reconnecting (pubsub.go initMsgChan: 100 ms). */
+  reconnectSleepUs?: Micros;
+}
+
+/**
+ * A go-redis v9 PubSub with `Channel()` (pubsub.go): one dedicated connection; SUBSCRIBE and its
+ * confirmation; afterwards a broken connection is replaced and the channel resubscribed by itself,
+ * and messages published meanwhile are lost. The health check only *writes* a PING after 3 s of
+ * silence and reconnects if that write fails: with no read deadline, a half-open connection (Redis
+ * node dead or partitioned) is noticed only when the held PING fails the TCP user timeout.
+ */
+export class RedisPubSub {
+  private rpc: RpcClient | null = null;
+  private health: TimerHandle | undefined;
+  private closed = false;
+  private confirmed = false;
+
+  constructor(
+    private readonly ctx: ProcessContext,
+    private readonly channel: string,
+    private readonly handlers: { onConfirm(r: RpcResult<unknown>): void; onMessage(payload: string): void },
+    private readonly options: PubSubOptions = {},
+  ) {
+    this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ctx.cancelTimer(this.health);
+    this.rpc?.close();
+    this.rpc = null;
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const rpc = new RpcClient(this.ctx, {
+      target: this.options.target ?? 'redis',
+      connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
+      // Receive has no read timeout: the subscription request waits as long as the connection lives.
+      requestTimeoutUs: FOREVER_US,
+      onPush: (body) => {
+        this.resetHealthCheck();
+        this.handlers.onMessage((body as RedisPush).message);
+      },
+      onDisconnect: () => {
+        if (this.rpc !== rpc || this.closed) return;
+        this.rpc = null;
+        this.ctx.cancelTimer(this.health);
+        this.ctx.record('pubsub.disconnected', { channel: this.channel });
+        this.ctx.setTimer(this.options.reconnectSleepUs ?? 100 * MS, () => this.connect(), 'pubsub.reconnect');
+      },
+    });
+    this.rpc = rpc;
+    rpc.call({ cmd: 'SUBSCRIBE', channel: this.channel } satisfies RedisCommand, (r) => {
+      if (this.rpc !== rpc) return;
+      if (!this.confirmed) {
+        this.confirmed = r.ok;
+        this.handlers.onConfirm(r);
+        if (!r.ok) return;
+      } else if (r.ok) this.ctx.record('pubsub.resubscribed', { channel: this.channel });
+      this.resetHealthCheck();
+    });
+  }
+
+  private resetHealthCheck(): void {
+    this.ctx.cancelTimer(this.health);
+    const rpc = this.rpc;
+    if (rpc === null) return;
+    this.health = this.ctx.setTimer(this.options.healthCheckUs ?? 3 * SECOND, () => {
+      // Only the write matters: the PONG is read by the receive loop, and its absence is not noticed.
+      rpc.call({ cmd: 'PING' } satisfies RedisCommand, () => {}, FOREVER_US);
+      this.resetHealthCheck();
+    }, 'pubsub.health');
+  }
+}
