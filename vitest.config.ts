@@ -9,7 +9,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'quick',
-          include: ['src/**/*.test.ts', 'properties/**/*.quick.test.ts'],
+          include: ['src/**/*.test.ts', 'properties/**/*.quick.test.ts', 'examples/two-node-lease/**/*.test.ts'],
           testTimeout: 60_000,
         },
       },

@@ -6,6 +6,7 @@ import { poolExecutor } from '../src/cli/campaign/executor.ts';
 import { FindingsStore } from '../src/cli/campaign/findings-store.ts';
 import type { CaseSpace } from '../src/harness/seeded-case.ts';
 import type { BenchResult } from './measure.ts';
+import { streamspace } from '../src/systems/index.ts';
 
 /** `hasim fuzz`'s default case space: the hardened profile, swarm schedules over every fault kind. */
 const DEFAULT_SPACE: CaseSpace = { profile: 'hardened', swarm: true };
@@ -18,11 +19,11 @@ const DEFAULT_SPACE: CaseSpace = { profile: 'hardened', swarm: true };
  */
 export async function benchCampaignPool(workers: number, space: CaseSpace = DEFAULT_SPACE, seeds = 400, warmupSeeds = 60): Promise<BenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'hasim-bench-'));
-  const store = new FindingsStore(dir, space, 'the campaign benchmark', (seed) => `seed ${seed}`);
+  const store = new FindingsStore(dir, streamspace, space, 'the campaign benchmark', (seed) => `seed ${seed}`);
   const executor = poolExecutor(workers);
   try {
-    await runCampaign(executor, { space, store, selfCheckEvery: 0, range: { start: 1_000_000, total: warmupSeeds, shard: { index: 1, count: 1 } } });
-    const r = await runCampaign(executor, { space, store, selfCheckEvery: 0, range: { start: 0, total: seeds, shard: { index: 1, count: 1 } } });
+    await runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, range: { start: 1_000_000, total: warmupSeeds, shard: { index: 1, count: 1 } } });
+    const r = await runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, range: { start: 0, total: seeds, shard: { index: 1, count: 1 } } });
     return {
       bench: `campaign.${space.profile}-${workers}-worker${workers === 1 ? '' : 's'}`,
       events: r.steps,

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { StreamSpaceCluster } from '../src/systems/streamspace/cluster/cluster.ts';
-import { swarmScheduleArbitrary, seedArbitrary } from '../src/faults/arbitraries.ts';
-import { runCase, SETTLE_US } from '../src/harness/run-case.ts';
+import { seedArbitrary } from '../src/faults/arbitraries.ts';
+import { caseOf, runCase } from '../src/harness/run-case.ts';
+import { scheduleArbitraryFor } from '../src/harness/seeded-case.ts';
+import { streamspace } from '../src/systems/index.ts';
 import { MINUTE, SECOND } from '../src/sim-cluster/index.ts';
 import { measure, type BenchResult } from './measure.ts';
 
@@ -29,14 +31,14 @@ export function benchStreamSpace(traceMessages: boolean): BenchResult {
  * shrinking. As-built cases often halt at their first violation; hardened ones run to the end.
  */
 export function benchCampaign(profile = 'streamspace-v2', cases = 40): BenchResult {
-  const samples = fc.sample(fc.tuple(seedArbitrary, swarmScheduleArbitrary({ startUs: SETTLE_US })), { numRuns: cases, seed: 42 });
+  const samples = fc.sample(fc.tuple(seedArbitrary, scheduleArbitraryFor(streamspace, { profile })), { numRuns: cases, seed: 42 });
   const bench = profile === 'streamspace-v2' ? 'campaign.verdicts-1-worker' : `campaign.verdicts-1-worker (${profile})`;
   return measure(bench, () => {
     let events = 0;
     let simUs = 0;
     let violations = 0;
     for (const [seed, schedule] of samples) {
-      const v = runCase({ profile, config: {}, seed, schedule });
+      const v = runCase(streamspace, caseOf(streamspace, profile, seed, schedule));
       events += v.steps;
       simUs += v.endAt;
       if (v.outcome !== 'pass') violations++;

@@ -7,8 +7,10 @@ import { benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
 import type { BenchResult } from './measure.ts';
 import { benchCampaign, benchStreamSpace } from './model.ts';
 import { benchCampaignPool } from './campaign.ts';
+import { benchCliStartup } from './startup.ts';
 
-const benches: Array<[string, () => BenchResult | Promise<BenchResult>]> = [
+// A benchmark gives one result, or several measured side by side (one line each).
+const benches: Array<[string, () => BenchResult | BenchResult[] | Promise<BenchResult>]> = [
   ['kernel.queue', () => benchQueue()],
   ['kernel.raw', () => benchRawKernel()],
   ['kernel.xstate-cluster', () => benchSampleCluster(false, true)],
@@ -20,6 +22,7 @@ const benches: Array<[string, () => BenchResult | Promise<BenchResult>]> = [
   ['campaign.verdicts-1-worker (hardened)', () => benchCampaign('hardened')],
   ['campaign.hardened-1-worker', () => benchCampaignPool(1)],
   ['campaign.hardened-2-workers', () => benchCampaignPool(2)],
+  ['cli.startup', () => benchCliStartup()],
 ];
 // Seeds per second for campaign benchmarks: cases / wall seconds.
 const perSecond = (r: BenchResult): void => {
@@ -32,7 +35,12 @@ let raw: number | undefined;
 let onePool: number | undefined;
 for (const [name, bench] of benches) {
   if (filters.length > 0 && !filters.some((f) => name.startsWith(f))) continue;
-  const result = await bench();
+  const results = await bench();
+  if (Array.isArray(results)) {
+    for (const result of results) process.stdout.write(JSON.stringify(result) + '\n');
+    continue;
+  }
+  const result = results;
   if (name === 'kernel.raw') raw = result.eventsPerMs;
   if (name.startsWith('kernel.xstate') && raw !== undefined) result['ratioToRaw'] = Math.round((result.eventsPerMs / raw) * 1000) / 1000;
   perSecond(result);

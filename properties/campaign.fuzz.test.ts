@@ -3,6 +3,7 @@ import { runCampaign } from '../src/cli/campaign/campaign.ts';
 import { defaultWorkers, poolExecutor } from '../src/cli/campaign/executor.ts';
 import { FindingsStore } from '../src/cli/campaign/findings-store.ts';
 import { summaryLines } from '../src/cli/campaign/summary.ts';
+import { streamspace } from '../src/systems/index.ts';
 
 /**
  * `npm run fuzz`: a long swarm campaign over every fault kind, with the engine `hasim fuzz` uses (a
@@ -19,10 +20,10 @@ const out = process.env['HASIM_FUZZ_OUT'] ?? '.fuzz-out';
 test(`swarm campaign: ${seeds} seeds of ${profile} from seed ${start}, every fault kind`, async () => {
   const space = { profile, swarm: true };
   const rerun = (seed: number): string => `npx hasim run --seed ${seed} --profile ${profile}`;
-  const store = new FindingsStore(out, space, `npm run fuzz (profile ${profile}, seeds ${start}..${start + seeds - 1})`, rerun);
+  const store = new FindingsStore(out, streamspace, space, `npm run fuzz (profile ${profile}, seeds ${start}..${start + seeds - 1})`, rerun);
   const executor = poolExecutor(defaultWorkers());
   try {
-    const result = await runCampaign(executor, { space, store, range: { start, total: seeds, shard: { index: 1, count: 1 } } });
+    const result = await runCampaign(executor, { system: streamspace.name, space, store, range: { start, total: seeds, shard: { index: 1, count: 1 } } });
     const summary = summaryLines(result, `npm run fuzz --profile ${profile}`).join('\n');
     console.log(summary);
     expect(result.mismatches, summary).toEqual([]);

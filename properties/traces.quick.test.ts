@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { replayTrace } from '../src/harness/replay.ts';
-import { readTraceFile, TRACE_VERSION } from '../src/harness/trace-file.ts';
+import { readTraceFile, systemOf, TRACE_VERSION } from '../src/harness/trace-file.ts';
+import { SYSTEMS } from '../src/systems/index.ts';
+
+const read = (path: string) => readTraceFile(path, SYSTEMS);
+const replay = (trace: ReturnType<typeof read>) => replayTrace(systemOf(trace, SYSTEMS), trace);
+const expected = (e: { profile: string; outcome: string; hash: string }) => ({ profile: e.profile, outcome: e.outcome, hash: e.hash });
 
 const dir = fileURLToPath(new URL('../traces/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -12,9 +17,10 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 describe('traces corpus', () => {
   test('the corpus is not empty', () => expect(files.length).toBeGreaterThan(0));
   test.each(files)('%s replays with its expected outcome and hash', (file) => {
-    const trace = readTraceFile(join(dir, file));
-    for (const r of replayTrace(trace)) {
-      expect({ profile: r.expectation.profile, outcome: r.verdict.outcome, hash: r.verdict.hash }).toEqual(r.expectation);
+    const trace = read(join(dir, file));
+    for (const r of replay(trace)) {
+      expect({ profile: r.expectation.profile, outcome: r.verdict.outcome, hash: r.verdict.hash }).toEqual(expected(r.expectation));
+      expect(r.drift, 'the profile changed since the file was recorded: hasim replay --update').toBeNull();
     }
   });
 });
@@ -23,15 +29,15 @@ describe('traces corpus', () => {
 describe('older trace file versions', () => {
   const v1 = fileURLToPath(new URL('../src/harness/fixtures/version-1-trace.json', import.meta.url));
   test('a version-1 file replays with its recorded hashes (the lines encoding)', () => {
-    const trace = readTraceFile(v1);
+    const trace = read(v1);
     expect(trace.version).toBe(1);
-    for (const r of replayTrace(trace)) {
-      expect({ profile: r.expectation.profile, outcome: r.verdict.outcome, hash: r.verdict.hash }).toEqual(r.expectation);
+    for (const r of replay(trace)) {
+      expect({ profile: r.expectation.profile, outcome: r.verdict.outcome, hash: r.verdict.hash }).toEqual(expected(r.expectation));
     }
   });
   test('the same case under the current version gives a different hash and the same outcome', () => {
-    const trace = readTraceFile(v1);
-    for (const r of replayTrace({ ...trace, version: TRACE_VERSION })) {
+    const trace = read(v1);
+    for (const r of replay({ ...trace, version: TRACE_VERSION })) {
       expect(r.verdict.outcome).toBe(r.expectation.outcome);
       expect(r.verdict.hash).not.toBe(r.expectation.hash);
     }

@@ -1,5 +1,57 @@
 /**
- * The `hasim` package entry: the kernel, the System contract, the harness and the bundled systems.
- * (Filled in as the framework's public surface lands.)
+ * The `hasim` package: the kernel, the System contract, the generic faults, the harness (run a
+ * case, a seed's case, fuzz a seed range, shrink, trace files, replay) and the bundled systems.
+ * See docs/library.md; `hasim/vitest` has helpers for vitest suites.
  */
+import type { AnySystem } from './contract/system.ts';
+import { replayTrace, type ReplayResult } from './harness/replay.ts';
+import { readTraceFile, systemOf, type TraceFile } from './harness/trace-file.ts';
+import { SYSTEMS } from './systems/index.ts';
+
+// fast-check itself, so that a system's own fault kinds build arbitraries with the same copy.
+export { default as fc } from 'fast-check';
+
+// The kernel: virtual time, event queue, seeded randomness, network, processes, nodes, trace.
 export * from './sim-cluster/index.ts';
+
+// The System contract and what systems are made of.
+export { ConfigError, type AnySystem, type Fix, type Instance, type Profile, type RecoveryProbe, type Resolved, type System, type View } from './contract/system.ts';
+export { claimApplies, claimHolds, type Claim, type MetricDefinition, type MetricUnit, type Observation, type Observer, type ScenarioPlan, type ScenarioRun, type ScenarioSpec, type ScriptedAction } from './contract/scenario.ts';
+export { Variation } from './contract/variation.ts';
+export {
+  describeParams, faultProblem, MAX_FAULT_TIME_US, rolesOf,
+  type AnyFaultKind, type ArbitraryContext, type FaultContext, type FaultKind, type FaultRecord, type ParamSchema, type Platform, type Target, type TargetRoles,
+} from './faults/fault-kind.ts';
+export {
+  clockDrift, clockJump, crash, deletion, GENERIC_FAULT_KINDS, isolate, linkBurst, nodeFailure, partition, pause, targetArbitrary,
+  type ClockDrift, type ClockJump, type Crash, type Delete, type GenericFault, type Isolate, type LinkBurst, type NodeFailure, type Partition, type Pause,
+} from './faults/generic.ts';
+export { seedArbitrary, scheduleArbitrary, swarmScheduleArbitrary, type ScheduleOptions } from './faults/arbitraries.ts';
+export { applySchedule, faultEnd, healTime, type FaultRegistry } from './faults/apply.ts';
+export { boundTotal, formatBound, type BoundTerm, type Monitor, type RunWindow, type Violation } from './invariants/monitor.ts';
+
+// The harness: one pipeline from a case to a verdict, shrinking, trace files and replay.
+export { caseOf, execute, invariantIds, registryOf, runCase, type Case, type Execution, type Outcome, type RunOptions, type Verdict } from './harness/run-case.ts';
+export { caseForSeed, resolveSpace, scheduleArbitraryFor, shrinkSeed, type CaseSpace, type ShrinkOptions, type Shrunk } from './harness/seeded-case.ts';
+export { fuzz, rerunCommand, type FuzzOptions, type FuzzResult, type SeedFailure } from './harness/fuzz.ts';
+export { minimize, type MinimizeResult } from './harness/minimize.ts';
+export { formatValue, runScenario, type ScenarioOptions } from './harness/scenario.ts';
+export { formatFailure, formatSchedule } from './harness/report.ts';
+export {
+  formatTraceFile, hashSchemeOf, readTraceFile, systemOf, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateSchedule, validateTraceFile,
+  type Expectation, type TraceFile,
+} from './harness/trace-file.ts';
+export { caseOfExpectation, profileDrift, replayTrace, updateTrace, type ExpectationUpdate, type ReplayResult } from './harness/replay.ts';
+
+// The bundled systems.
+export { streamspace, SYSTEMS } from './systems/index.ts';
+export type { StreamSpaceConfig, ConfigOverrides as StreamSpaceOverrides } from './systems/streamspace/config.ts';
+export type { StreamSpaceCluster } from './systems/streamspace/cluster/cluster.ts';
+export type { ClusterView as StreamSpaceView, CommandLife, Execution as CommandExecution } from './systems/streamspace/invariants/cluster-view.ts';
+export type { StreamSpaceFault } from './systems/streamspace/faults.ts';
+
+/** Reads a trace file and replays it under each expectation (`systems`: where its system is looked up; default the bundled ones). */
+export function replayFile(path: string, systems: readonly AnySystem[] = SYSTEMS): { trace: TraceFile; results: ReplayResult[] } {
+  const trace = readTraceFile(path, systems);
+  return { trace, results: replayTrace(systemOf(trace, systems), trace) };
+}

@@ -1,8 +1,7 @@
-import { resolveConfig, type ConfigOverrides } from '../systems/streamspace/config.ts';
-import { DESIGN_FIXES, PROFILES } from '../systems/streamspace/profiles.ts';
-import { ALL_FAULT_KINDS, type FaultKind } from '../faults/fault-kinds.ts';
+import { ConfigError, type AnySystem } from '../contract/system.ts';
 import type { CaseSpace } from '../harness/seeded-case.ts';
-import { INVARIANT_IDS, mergeOverrides } from '../harness/run-case.ts';
+import { invariantIds } from '../harness/run-case.ts';
+import { SYSTEMS } from '../systems/index.ts';
 import { parseCount, readJsonFlag, UsageError } from './args.ts';
 
 /**
@@ -10,6 +9,7 @@ import { parseCount, readJsonFlag, UsageError } from './args.ts';
  * a seed found by one is rerun by the other with the same flags.
  */
 export const CASE_SPACE_FLAGS = {
+  system: { type: 'string' },
   profile: { type: 'string' },
   fixes: { type: 'string' },
   config: { type: 'string' },
@@ -20,15 +20,10 @@ export const CASE_SPACE_FLAGS = {
   invariants: { type: 'string' },
 } as const;
 
-export const CASE_SPACE_HELP = `  --profile NAME      streamspace-v2 (as built) or hardened (every design fix); default hardened
-  --fixes A,B         design fixes to add on top of the profile (see hasim list fixes)
-  --config FILE       JSON configuration overrides, by section (topology, api, agent, election, ...)
-  --faults A,B        fault kinds that may appear (default: every kind; see hasim list faults)
-  --swarm/--no-swarm  swarm mode: each seed draws a subset of kinds and an intensity (default on)
-  --max-faults N      most faults in one schedule (default 8)
-  --invariants A,B    invariants to check (default: all; see hasim list invariants)`;
+export { CASE_SPACE_HELP } from './help.ts';
 
 export interface CaseSpaceValues {
+  system?: string | undefined;
   profile?: string | undefined;
   fixes?: string | undefined;
   config?: string | undefined;
@@ -50,55 +45,58 @@ function list(flag: string, text: string, known: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
-function readConfig(path: string): ConfigOverrides {
-  const data = readJsonFlag('config', path);
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`--config ${path}: expected a JSON object of sections`);
-  try {
-    resolveConfig(data as ConfigOverrides);
-  } catch (error) {
-    throw new UsageError(`--config ${path}: ${(error as Error).message}`);
-  }
-  // resolveConfig checks names; a value of the wrong shape would only fail deep inside a run.
-  const base = resolveConfig() as unknown as Record<string, Record<string, unknown>>;
-  for (const [section, fields] of Object.entries(data as Record<string, unknown>)) {
-    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new UsageError(`--config ${path}: section '${section}' must be an object`);
-    for (const [field, value] of Object.entries(fields)) {
-      const expected = base[section]![field];
-      const shape = (v: unknown): string => (Array.isArray(v) ? 'array' : typeof v);
-      if (expected !== undefined && expected !== null && shape(value) !== shape(expected)) {
-        throw new UsageError(`--config ${path}: ${section}.${field} must be ${shape(expected) === 'array' ? 'an array' : `a ${shape(expected)}`}, got ${JSON.stringify(value)}`);
-      }
-    }
-  }
-  return data as ConfigOverrides;
+/** The system named by `--system` (default: the first bundled one). */
+export function systemFrom(name: string | undefined): AnySystem {
+  if (name === undefined) return SYSTEMS[0]!;
+  const system = SYSTEMS.find((s) => s.name === name);
+  if (system === undefined) throw new UsageError(`--system: unknown system '${name}' (known: ${SYSTEMS.map((s) => s.name).join(', ')})`);
+  return system;
+}
+
+/** A system's default profile: the one with every fix, when it has one (campaigns gate on it), else the first. */
+export function defaultProfile(system: AnySystem): string {
+  return system.profiles.find((p) => p.name === DEFAULT_PROFILE)?.name ?? system.profiles[0]!.name;
+}
+
+/** A case space and the system it belongs to. */
+export interface SystemCaseSpace {
+  system: AnySystem;
+  space: CaseSpace;
 }
 
 /** Builds the case space from parsed flags; every bad name or value is a UsageError naming it. */
-export function caseSpaceFrom(values: CaseSpaceValues): CaseSpace {
-  const profile = values.profile ?? DEFAULT_PROFILE;
-  if (!(profile in PROFILES)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${Object.keys(PROFILES).join(', ')})`);
+export function caseSpaceFrom(values: CaseSpaceValues): SystemCaseSpace {
+  const system = systemFrom(values.system);
+  const profile = values.profile ?? defaultProfile(system);
+  const profiles = system.profiles.map((p) => p.name);
+  if (!profiles.includes(profile)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${profiles.join(', ')})`);
   if (values.swarm === true && values['no-swarm'] === true) throw new UsageError('--swarm and --no-swarm contradict each other');
-  let config: ConfigOverrides = values.config === undefined ? {} : readConfig(values.config);
-  if (values.fixes !== undefined) {
-    const names = list('fixes', values.fixes, DESIGN_FIXES.map((f) => f.name));
-    const fields = Object.fromEntries(DESIGN_FIXES.filter((f) => names.includes(f.name)).map((f) => [f.field, true]));
-    config = mergeOverrides(config, { fixes: fields });
-  }
   const space: CaseSpace = { profile, swarm: values['no-swarm'] !== true };
-  if (Object.keys(config).length > 0) space.config = config;
-  if (values.faults !== undefined) space.kinds = list('faults', values.faults, ALL_FAULT_KINDS) as FaultKind[];
+  if (values.config !== undefined) {
+    const data = readJsonFlag('config', values.config);
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`--config ${values.config}: expected a JSON object of sections`);
+    if (Object.keys(data).length > 0) space.config = data;
+  }
+  if (values.fixes !== undefined) space.fixes = list('fixes', values.fixes, system.fixes.map((f) => f.name));
+  try {
+    system.resolve(profile, space.config ?? {}, space.fixes ?? []);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`--config ${values.config ?? ''}: ${error.message}`);
+    throw error;
+  }
+  if (values.faults !== undefined) space.kinds = list('faults', values.faults, system.faults.map((k) => k.kind as string));
   if (values['max-faults'] !== undefined) {
     const n = parseCount('max-faults', values['max-faults']);
     if (n < 1) throw new UsageError('--max-faults: must be at least 1');
     space.maxFaults = n;
   }
-  if (values.invariants !== undefined) space.invariants = list('invariants', values.invariants, INVARIANT_IDS);
-  return space;
+  if (values.invariants !== undefined) space.invariants = list('invariants', values.invariants, invariantIds(system));
+  return { system, space };
 }
 
 /** The flags that select the same case space again (for printed rerun commands). */
 export function caseSpaceArgs(values: CaseSpaceValues): string {
-  const parts = [`--profile ${values.profile ?? DEFAULT_PROFILE}`];
+  const parts = [...(values.system === undefined ? [] : [`--system ${values.system}`]), `--profile ${values.profile ?? defaultProfile(systemFrom(values.system))}`];
   if (values.fixes !== undefined) parts.push(`--fixes ${values.fixes}`);
   if (values.config !== undefined) parts.push(`--config ${values.config}`);
   if (values.faults !== undefined) parts.push(`--faults ${values.faults}`);

@@ -1,22 +1,15 @@
 import { basename, dirname, join } from 'node:path';
 import { formatTime } from '../sim-cluster/index.ts';
-import { PROFILES } from '../systems/streamspace/profiles.ts';
-import { runCase, type Case } from '../harness/run-case.ts';
-import { hashSchemeOf, readTraceFile, TraceFileError } from '../harness/trace-file.ts';
+import { registryOf, runCase, type Case } from '../harness/run-case.ts';
+import { faultEnd } from '../faults/apply.ts';
+import { caseOfExpectation } from '../harness/replay.ts';
+import { hashSchemeOf, readTraceFile, systemOf, TraceFileError } from '../harness/trace-file.ts';
+import { SYSTEMS } from '../systems/index.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { renderExplainHtml } from './explain/html.ts';
 
-export const EXPLAIN_HELP = `hasim explain FILE [--profile P] [--out FILE.html] [--json]
-  Replays a trace file and writes a self-contained HTML timeline of the run (opens offline): a
-  lane per process with its states, leadership, the Lease holder, the pods holding the agent's
-  connection, the Redis routing key, faults shaded, the violation marked, message arrows on demand,
-  hover details. Prints the page's path.
-  --profile P   the profile to run (default: the trace's first expectation)
-  --out FILE    where to write the page (default: next to FILE, <name>.<profile>.html)
-  --json        print a JSON summary instead
-  Exit 0 when the run gives the outcome and hash the trace expects for that profile (or passes, for
-  a profile it names no expectation for), 1 otherwise.`;
+export { EXPLAIN_HELP } from './help.ts';
 
 /** `hasim explain FILE`. */
 export function explainCommand(argv: string[], out: (line: string) => void): number {
@@ -29,20 +22,24 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
   const file = positionals[0]!;
   let trace;
   try {
-    trace = readTraceFile(file);
+    trace = readTraceFile(file, SYSTEMS);
   } catch (error) {
     if (error instanceof TraceFileError) throw new UsageError(error.message);
     throw error;
   }
+  const system = systemOf(trace, SYSTEMS);
   const profile = values.profile ?? trace.expectations[0]!.profile;
-  if (!(profile in PROFILES)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${Object.keys(PROFILES).join(', ')})`);
+  const profiles = system.profiles.map((p) => p.name);
+  if (!profiles.includes(profile)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${profiles.join(', ')})`);
   const target = values.out ?? join(dirname(file), `${basename(file, '.json')}.${profile}.html`);
 
-  const c: Case = { profile, config: trace.config, seed: trace.seed, schedule: trace.schedule, ...(trace.invariants ? { invariants: trace.invariants } : {}) };
-  const verdict = runCase(c, { hashScheme: hashSchemeOf(trace) });
+  // The expectation's recorded configuration when the file has one for this profile; else the profile as defined now.
+  const recorded = trace.expectations.find((x) => x.profile === profile) ?? { profile, outcome: 'pass', hash: '' };
+  const c: Case = caseOfExpectation(system, trace, recorded);
+  const verdict = runCase(system, c, { hashScheme: hashSchemeOf(trace) });
   // Message events change the hash but not the run: a second run supplies them for the arrows,
   // while the verdict and hash come from the run the trace file describes.
-  const events = runCase(c, { keepEvents: true, traceMessages: true }).events!;
+  const events = runCase(system, c, { keepEvents: true, traceMessages: true }).events!;
   const expectation = trace.expectations.find((x) => x.profile === profile);
   const matches = expectation === undefined ? verdict.outcome === 'pass' : verdict.outcome === expectation.outcome && verdict.hash === expectation.hash;
   const comparison = expectation === undefined
@@ -53,6 +50,7 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
     subtitle: trace.explanation,
     events,
     schedule: trace.schedule,
+    faultEnd: (f) => faultEnd(registryOf(system), f),
     verdict,
     notes: [`seed ${trace.seed}, ${trace.schedule.length} fault${trace.schedule.length === 1 ? '' : 's'}; ${comparison}`],
   });

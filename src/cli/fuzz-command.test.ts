@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { DESIGN_FIXES } from '../systems/streamspace/profiles.ts';
 import { readTraceFile } from '../harness/trace-file.ts';
+import { SYSTEMS } from '../systems/index.ts';
 import { runTask } from './campaign/tasks.ts';
 import { fuzzCommand } from './fuzz-command.ts';
 import { main } from './main.ts';
@@ -196,7 +197,7 @@ describe('hasim run and list', () => {
     const out: string[] = [];
     expect(await main(['list', '--json'], (l) => out.push(l), () => undefined)).toBe(0);
     const data = JSON.parse(out[0]!) as Record<string, Array<{ name: string }>>;
-    expect(Object.keys(data)).toEqual(['profiles', 'fixes', 'faults', 'invariants', 'scenarios']);
+    expect(Object.keys(data)).toEqual(['systems', 'profiles', 'fixes', 'faults', 'invariants', 'scenarios']);
     expect(data['scenarios']!.map((s) => s.name)).toContain('r000-api-and-redis-deletion');
     expect(data['faults']!.map((f) => f.name)).toContain('node-failure');
     expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
@@ -225,7 +226,7 @@ describe('Ctrl-C', () => {
     expect(stderr).toContain('interrupted: finishing the seeds in flight');
     expect(stdout).toMatch(/seeds \(interrupted\)[\s\S]*no-lost-commands/);
     const file = /npx hasim replay (\S+)/.exec(stdout)![1]!;
-    expect(readTraceFile(file).expectations[0]!.outcome).toBe('no-lost-commands');
+    expect(readTraceFile(file, SYSTEMS).expectations[0]!.outcome).toBe('no-lost-commands');
     expect(readFileSync(join(dir, 'r.jsonl'), 'utf8').length).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { INVARIANT_IDS } from '../harness/run-case.ts';
+import { invariantIds } from '../harness/run-case.ts';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { runCampaign, type CampaignResult, type Progress } from './campaign/campaign.ts';
@@ -6,27 +6,9 @@ import { defaultWorkers, poolExecutor, type Executor } from './campaign/executor
 import { FindingsStore } from './campaign/findings-store.ts';
 import { parseShard, WHOLE, type SeedRange } from './campaign/seed-range.ts';
 import { githubAnnotations, junitXml, progressLine, summaryJson, summaryLines } from './campaign/summary.ts';
-import { CASE_SPACE_FLAGS, CASE_SPACE_HELP, caseSpaceArgs, caseSpaceFrom } from './case-space-flags.ts';
+import { CASE_SPACE_FLAGS, caseSpaceArgs, caseSpaceFrom } from './case-space-flags.ts';
 
-export const FUZZ_HELP = `hasim fuzz [flags]
-  A campaign: seeds from --seed-start on, each one a (simulation seed, fault schedule) case of the
-  StreamSpace model, checked against every invariant. Every violation is written to --out at once,
-  the lowest failing seed of each invariant is shrunk to a 1-minimal schedule and saved as a trace
-  file, and the summary names the replay command of each. Exit 0 nothing found, 1 a violation or a
-  determinism failure, 2 bad usage, 130 interrupted with nothing found.
-${CASE_SPACE_HELP}
-  --seeds N           seeds in the campaign, over all shards (default 1000 unless --budget is given)
-  --budget DURATION   stop starting seeds after this much wall time (e.g. 90s, 5m, 1h)
-  --seed-start S      the first seed (default 0)
-  --workers N         worker threads (default: one per core)
-  --shard K/N         run shard K of N: every N-th seed from offset K-1; shards are disjoint and
-                      together make the unsharded campaign
-  --out DIR           where findings go (default hasim-findings)
-  --junit FILE        write a JUnit XML report (one test case per invariant)
-  --results FILE      write every seed's outcome and trace hash as JSON Lines, by seed
-  --self-check N      rerun every N-th seed and compare trace hashes (default 50; 0 = off)
-  --max-shrink-runs N shrink budget per counterexample, in runs (default 1000)
-  --json              print the summary as one JSON object`;
+export { FUZZ_HELP } from './help.ts';
 
 const DEFAULT_SEEDS = 1000;
 /** Progress cadence: a redrawn line on a terminal, a plain line now and then in logs. */
@@ -62,7 +44,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     json: { type: 'boolean', default: false },
   });
   if (positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${positionals[0]}'`);
-  const space = caseSpaceFrom(values);
+  const { system, space } = caseSpaceFrom(values);
   const budgetMs = values.budget === undefined ? null : parseDuration('budget', values.budget) / 1000;
   const total = values.seeds !== undefined ? parseCount('seeds', values.seeds) : budgetMs === null ? DEFAULT_SEEDS : null;
   const start = values['seed-start'] === undefined ? 0 : parseCount('seed-start', values['seed-start']);
@@ -81,7 +63,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   const spaceArgs = caseSpaceArgs(values);
   const shardText = shard.count > 1 ? ` shard ${shard.index}/${shard.count}` : '';
   const header = `hasim fuzz ${spaceArgs}${shardText}`;
-  const store = new FindingsStore(values.out, space, `hasim fuzz ${spaceArgs} --seed-start ${start}${shardText}`, (seed) => `npx hasim run --seed ${seed} ${spaceArgs}`);
+  const store = new FindingsStore(values.out, system, space, `hasim fuzz ${spaceArgs} --seed-start ${start}${shardText}`, (seed) => `npx hasim run --seed ${seed} ${spaceArgs}`);
 
   const isTty = io.isTty ?? false;
   const env = io.env ?? {};
@@ -113,7 +95,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   let result: CampaignResult;
   try {
     result = await runCampaign(executor, {
-      space, range, budgetMs, selfCheckEvery, maxShrinkRuns, store, signal: stop.signal, onSeed,
+      system: system.name, space, range, budgetMs, selfCheckEvery, maxShrinkRuns, store, signal: stop.signal, onSeed,
       onFinding: (f) => {
         if (f.kind === 'shrunk') io.err(`${isTty ? '\r\x1b[K' : ''}shrunk ${f.invariant} (seed ${f.seed}): ${f.file}`);
         else if (f.file !== null) io.err(`${isTty ? '\r\x1b[K' : ''}found ${f.invariant} at seed ${f.seed}: ${f.file} (shrinking)`);
@@ -129,7 +111,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   if (isTty && lastLine !== '') io.err('');
 
   if (values.results !== undefined) writeFileAtomic(values.results, result.results.map((r) => JSON.stringify(r)).join('\n') + (result.results.length > 0 ? '\n' : ''));
-  const checked = space.invariants ?? INVARIANT_IDS;
+  const checked = space.invariants ?? invariantIds(system);
   if (values.junit !== undefined) writeFileAtomic(values.junit, junitXml(result, header, checked));
   if (env['GITHUB_ACTIONS'] === 'true') for (const line of githubAnnotations(result)) io.out(line);
   if (values.json) io.out(summaryJson(result, { profile: space.profile, seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out }));

@@ -1,13 +1,10 @@
-import { resolveConfig } from '../systems/streamspace/config.ts';
-import { DESIGN_FIXES, PROFILES } from '../systems/streamspace/profiles.ts';
-import { ALL_FAULT_KINDS, FAULT_KINDS } from '../faults/fault-kinds.ts';
-import { monitorsFor } from '../harness/run-case.ts';
-import { SCENARIOS } from '../systems/streamspace/scenarios/index.ts';
+import { describeParams } from '../faults/fault-kind.ts';
+import { SYSTEMS } from '../systems/index.ts';
+import type { AnySystem } from '../contract/system.ts';
+import { systemFrom } from './case-space-flags.ts';
 import { parseFlags, UsageError } from './args.ts';
 
-export const LIST_HELP = `hasim list [profiles|fixes|faults|invariants|scenarios] [--json]
-  Lists what a campaign is made of: profiles, design fixes, fault kinds with their parameters,
-  invariants with their definitions, and the seed-report scenarios (all sections when none is named).`;
+export { LIST_HELP } from './help.ts';
 
 interface Item {
   name: string;
@@ -15,21 +12,22 @@ interface Item {
   details?: string;
 }
 
-function sections(): Record<string, Item[]> {
-  const monitors = monitorsFor(resolveConfig().agent.startSessionUs[1]);
+function sections(system: AnySystem): Record<string, Item[]> {
+  const monitors = system.invariants(system.resolve(system.profiles[0]!.name).config);
   return {
-    profiles: Object.values(PROFILES).map((p) => ({ name: p.name, summary: p.description })),
-    fixes: DESIGN_FIXES.map((f) => ({ name: f.name, summary: f.change, details: `removes: ${f.removes.join(', ')}` })),
-    faults: ALL_FAULT_KINDS.map((k) => ({ name: k, summary: FAULT_KINDS[k].summary, details: `parameters: at, ${FAULT_KINDS[k].params}` })),
+    systems: SYSTEMS.map((s) => ({ name: s.name, summary: s.description })),
+    profiles: system.profiles.map((p) => ({ name: p.name, summary: p.description })),
+    fixes: system.fixes.map((f) => ({ name: f.name, summary: f.change, details: `removes: ${f.removes.join(', ')}` })),
+    faults: system.faults.map((k) => ({ name: k.kind, summary: k.summary, details: `parameters: at, ${describeParams(k)}` })),
     invariants: monitors.map((m) => ({ name: m.id, summary: m.definition })),
-    scenarios: SCENARIOS.map((s) => ({ name: s.name, summary: `(seed report ${s.report}) ${s.summary}`, details: `metrics: ${s.metrics.map((m) => m.id).join(', ')}` })),
+    scenarios: (system.scenarios ?? []).map((s) => ({ name: s.name, summary: `(seed report ${s.report}) ${s.summary}`, details: `metrics: ${s.metrics.map((m) => m.id).join(', ')}` })),
   };
 }
 
 /** `hasim list`. */
 export function listCommand(argv: string[], out: (line: string) => void): number {
-  const { values, positionals } = parseFlags(argv, { json: { type: 'boolean', default: false } });
-  const all = sections();
+  const { values, positionals } = parseFlags(argv, { system: { type: 'string' }, json: { type: 'boolean', default: false } });
+  const all = sections(systemFrom(values.system));
   const names = positionals.length === 0 ? Object.keys(all) : positionals;
   for (const n of names) {
     if (!(n in all)) throw new UsageError(`list: unknown section '${n}' (known: ${Object.keys(all).join(', ')})`);

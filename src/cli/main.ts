@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
-import { EXPLAIN_HELP, explainCommand } from './explain-command.ts';
-import { FUZZ_HELP, fuzzCommand } from './fuzz-command.ts';
-import { LIST_HELP, listCommand } from './list-command.ts';
-import { RUN_HELP, runCommand } from './run-command.ts';
-import { REPLAY_HELP, replayCommand } from './replay-command.ts';
-import { REPORT_HELP, reportCommand } from './report-command.ts';
-import { SAMPLE_HELP, sampleCommand } from './sample-command.ts';
+import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP } from './help.ts';
 
 const HELP = `hasim: deterministic simulation testing for high-availability control planes
 
@@ -48,22 +42,38 @@ function version(): string {
 /** Runs the CLI; returns the exit code. Usage errors become one line on stderr and exit code 2. */
 export async function main(argv: string[], out: (line: string) => void = (l) => void process.stdout.write(l + '\n'), err: (line: string) => void = (l) => void process.stderr.write(l + '\n')): Promise<number> {
   const [command, ...rest] = argv;
+  // Each command module is imported when its command runs: the model, the harness and the worker
+  // pool are most of a start-up's work, and `hasim version` or `hasim help` need none of them.
   try {
     switch (command) {
-      case 'fuzz':
+      case 'fuzz': {
+        const { fuzzCommand } = await import('./fuzz-command.ts');
         return await fuzzCommand(rest, { out, err, isTty: process.stderr.isTTY === true, env: process.env });
-      case 'run':
+      }
+      case 'run': {
+        const { runCommand } = await import('./run-command.ts');
         return runCommand(rest, out);
-      case 'list':
+      }
+      case 'list': {
+        const { listCommand } = await import('./list-command.ts');
         return listCommand(rest, out);
-      case 'report':
+      }
+      case 'report': {
+        const { reportCommand } = await import('./report-command.ts');
         return await reportCommand(rest, out);
-      case 'sample':
+      }
+      case 'sample': {
+        const { sampleCommand } = await import('./sample-command.ts');
         return sampleCommand(rest, out);
-      case 'replay':
+      }
+      case 'replay': {
+        const { replayCommand } = await import('./replay-command.ts');
         return replayCommand(rest, out);
-      case 'explain':
+      }
+      case 'explain': {
+        const { explainCommand } = await import('./explain-command.ts');
         return explainCommand(rest, out);
+      }
       case 'version':
       case '--version':
         out(version());

@@ -1,63 +1,107 @@
 import { formatTime } from '../sim-cluster/index.ts';
-import { formatBound } from '../systems/streamspace/invariants/bounded-recovery.ts';
+import { formatBound } from '../invariants/monitor.ts';
 import { formatSchedule } from '../harness/report.ts';
-import { replayTrace } from '../harness/replay.ts';
-import { readTraceFile, TraceFileError } from '../harness/trace-file.ts';
+import { replayTrace, updateTrace, type ReplayResult } from '../harness/replay.ts';
+import { formatTraceFile, readTraceFile, systemOf, TraceFileError, type TraceFile } from '../harness/trace-file.ts';
+import { SYSTEMS } from '../systems/index.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { formatTimeline, runTimeline } from './explain/timeline.ts';
 
-export const REPLAY_HELP = `hasim replay FILE [--trace out.jsonl] [--timeline] [--json]
-  Reruns a trace file under each profile it names and checks the outcome and the trace hash.
-  --timeline prints each run's key events after its verdict: faults, crashes and restarts,
-  leadership, agent connections, the violated command's life, the violation.
-  Exit 0 when every expectation matches, 1 when one does not.`;
+export { REPLAY_HELP } from './help.ts';
 
-/** `hasim replay FILE`. */
-export function replayCommand(argv: string[], out: (line: string) => void): number {
-  const { values, positionals } = parseFlags(argv, {
-    trace: { type: 'string' },
-    timeline: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-  });
-  if (positionals.length !== 1) throw new UsageError('replay: expected exactly one trace file');
-  let trace;
+function read(file: string): TraceFile {
   try {
-    trace = readTraceFile(positionals[0]!);
+    return readTraceFile(file, SYSTEMS);
   } catch (error) {
     if (error instanceof TraceFileError) throw new UsageError(error.message);
     throw error;
   }
-  const results = replayTrace(trace, { keepEvents: values.trace !== undefined || values.timeline });
-  const timelineOf = (r: (typeof results)[number]) => runTimeline(r.verdict.events!, r.verdict);
+}
+
+/** `hasim replay FILE...` and `hasim replay --update FILE...`. */
+export function replayCommand(argv: string[], out: (line: string) => void): number {
+  const { values, positionals } = parseFlags(argv, {
+    trace: { type: 'string' },
+    timeline: { type: 'boolean', default: false },
+    update: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
+  if (positionals.length === 0) throw new UsageError('replay: expected one or more trace files');
+  if (values.trace !== undefined && positionals.length > 1) throw new UsageError('replay: --trace takes one trace file');
+  if (values.update && (values.trace !== undefined || values.timeline)) throw new UsageError('replay: --update does not combine with --trace or --timeline');
+  // Every file is read and checked before anything runs: a bad file is bad input, not a mismatch.
+  const traces = positionals.map((file) => ({ file, trace: read(file) }));
+  return values.update ? update(traces, values.json, out) : replay(traces, values, out);
+}
+
+function update(traces: ReadonlyArray<{ file: string; trace: TraceFile }>, json: boolean, out: (line: string) => void): number {
+  const reports = traces.map(({ file, trace }) => {
+    const { trace: updated, updates } = updateTrace(systemOf(trace, SYSTEMS), trace);
+    const text = formatTraceFile(updated);
+    writeFileAtomic(file, text);
+    return { file, updates };
+  });
+  if (json) {
+    out(JSON.stringify(reports.map((r) => ({
+      file: r.file,
+      expectations: r.updates.map((u) => ({ profile: u.profile, changes: u.changes, outcome: u.after.outcome, hash: u.after.hash })),
+    }))));
+    return 0;
+  }
+  for (const r of reports) {
+    const changed = r.updates.some((u) => u.changes.length > 0);
+    out(`${r.file}: ${changed ? 'updated' : 'unchanged'}`);
+    for (const u of r.updates) {
+      if (u.changes.length === 0) out(`  ${u.profile}: ${u.after.outcome}, same hash`);
+      for (const c of u.changes) out(`  ${u.profile}: ${c}`);
+    }
+  }
+  return 0;
+}
+
+function replay(
+  traces: ReadonlyArray<{ file: string; trace: TraceFile }>,
+  values: { trace?: string | undefined; timeline: boolean; json: boolean },
+  out: (line: string) => void,
+): number {
+  const keepEvents = values.trace !== undefined || values.timeline;
+  const runs = traces.map(({ file, trace }) => ({ file, trace, results: replayTrace(systemOf(trace, SYSTEMS), trace, { keepEvents }) }));
+  const timelineOf = (r: ReplayResult) => runTimeline(r.verdict.events!, r.verdict);
   if (values.trace !== undefined) {
-    const events = results[0]!.verdict.events!;
+    const events = runs[0]!.results[0]!.verdict.events!;
     writeFileAtomic(values.trace, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
   }
-  const allMatch = results.every((r) => r.outcomeMatches && r.hashMatches);
+  const matches = (results: readonly ReplayResult[]) => results.every((r) => r.outcomeMatches && r.hashMatches);
+  const allMatch = runs.every((r) => matches(r.results));
   if (values.json) {
-    out(JSON.stringify({
-      name: trace.name, match: allMatch,
-      results: results.map((r) => ({
-        profile: r.expectation.profile, expected: r.expectation.outcome, outcome: r.verdict.outcome,
+    const one = (run: (typeof runs)[number]) => ({
+      file: run.file, name: run.trace.name, system: run.trace.system, match: matches(run.results),
+      results: run.results.map((r) => ({
+        profile: r.expectation.profile, fixes: r.case.fixes, expected: r.expectation.outcome, outcome: r.verdict.outcome,
         hashMatches: r.hashMatches, hash: r.verdict.hash, violation: r.verdict.violation?.message ?? null,
-        recoveryUs: r.verdict.recoveryUs,
+        recoveryUs: r.verdict.recoveryUs, drift: r.drift,
         ...(values.timeline ? { timeline: timelineOf(r) } : {}),
       })),
-    }));
+    });
+    // One file prints one object, as before; several print {match, files}.
+    out(JSON.stringify(runs.length === 1 ? one(runs[0]!) : { match: allMatch, files: runs.map(one) }));
     return allMatch ? 0 : 1;
   }
-  out(`${trace.name}: ${trace.explanation}`);
-  out(`seed ${trace.seed}, ${trace.schedule.length} faults:`);
-  out(formatSchedule(trace.schedule));
-  for (const r of results) {
-    const status = r.outcomeMatches && r.hashMatches ? 'ok' : 'MISMATCH';
-    out(`[${status}] ${r.expectation.profile}: ${r.verdict.outcome} (expected ${r.expectation.outcome})${r.hashMatches ? '' : `, hash ${r.verdict.hash.slice(0, 12)} != ${r.expectation.hash.slice(0, 12)}`}`);
-    if (r.verdict.violation) out(`  ${formatTime(r.verdict.violation.time)}: ${r.verdict.violation.message}`);
-    out(`  recovery: ${r.verdict.recoveryUs === null ? 'never' : formatTime(r.verdict.recoveryUs)} after the heal at ${formatTime(r.verdict.healAt)}; ${formatBound(r.verdict.bound)}`);
-    if (values.timeline) {
-      out(`  timeline (${r.expectation.profile}):`);
-      for (const line of formatTimeline(timelineOf(r))) out(line);
+  for (const { trace, results } of runs) {
+    out(`${trace.name}: ${trace.explanation}`);
+    out(`seed ${trace.seed}, ${trace.schedule.length} faults:`);
+    out(formatSchedule(trace.schedule));
+    for (const r of results) {
+      const status = r.outcomeMatches && r.hashMatches ? 'ok' : 'MISMATCH';
+      out(`[${status}] ${r.expectation.profile}: ${r.verdict.outcome} (expected ${r.expectation.outcome})${r.hashMatches ? '' : `, hash ${r.verdict.hash.slice(0, 12)} != ${r.expectation.hash.slice(0, 12)}`}`);
+      if (r.drift !== null) out(`  note: ${r.drift}; the recorded configuration was replayed (hasim replay --update re-records it)`);
+      if (r.verdict.violation) out(`  ${formatTime(r.verdict.violation.time)}: ${r.verdict.violation.message}`);
+      out(`  recovery: ${r.verdict.recoveryUs === null ? 'never' : formatTime(r.verdict.recoveryUs)} after the heal at ${formatTime(r.verdict.healAt)}; ${formatBound(r.verdict.bound)}`);
+      if (values.timeline) {
+        out(`  timeline (${r.expectation.profile}):`);
+        for (const line of formatTimeline(timelineOf(r))) out(line);
+      }
     }
   }
   return allMatch ? 0 : 1;

@@ -13,21 +13,8 @@ import { collectReport } from './report/execute.ts';
 import { renderHtml } from './report/html.ts';
 import { renderMarkdown } from './report/markdown.ts';
 
-/** Seeds per scenario and profile by default: the p99 is then the 10th largest of 1,000 values (2,000 runs per scenario). */
-export const DEFAULT_REPORT_SEEDS = 1000;
-/** The files a report is written to, in `--out`. */
-export const REPORT_FILE = 'streamspace-seed-reports';
-
-export const REPORT_HELP = `hasim report [--scenario NAME[,NAME...]]... [--seeds N] [--seed-start S] [--profiles P[,P...]] [--out DIR] [--jobs N] [--json]
-  Runs every scenario of the StreamSpace seed reports (or those named) over seeds S..S+N-1 (default
-  S = 0, N = ${DEFAULT_REPORT_SEEDS}) under each profile (default streamspace-v2,hardened) and writes
-  DIR/${REPORT_FILE}.md and .html (default DIR docs/): each claim of the seed reports, the share of
-  runs in which it held with a replay command for one that did not, the distribution of every
-  metric (min, p50, p95, p99, max; CDFs in the HTML), invariant violations and availability. The
-  header names the git commit that produced it.
-  --jobs sets the worker threads (default: one per core); the report does not depend on it.
-  --json prints a summary per scenario and profile instead of text.
-  Exit 0 when no run violated an invariant, 1 when one did (the report is written either way).`;
+import { DEFAULT_REPORT_SEEDS, REPORT_FILE } from './help.ts';
+export { DEFAULT_REPORT_SEEDS, REPORT_FILE, REPORT_HELP } from './help.ts';
 
 interface ReportOptions {
   scenarios: Scenario[];

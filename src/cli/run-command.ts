@@ -1,38 +1,24 @@
 import { formatTime } from '../sim-cluster/index.ts';
-import { caseForSeed } from '../harness/seeded-case.ts';
-import { PROFILES } from '../systems/streamspace/profiles.ts';
-import { findScenario, SCENARIOS } from '../systems/streamspace/scenarios/index.ts';
-import { formatBound } from '../systems/streamspace/invariants/bounded-recovery.ts';
+import type { AnySystem } from '../contract/system.ts';
+import { formatBound } from '../invariants/monitor.ts';
+import { caseForSeed, resolveSpace } from '../harness/seeded-case.ts';
+import { runScenario as runScenarioCase } from '../harness/scenario.ts';
 import { formatSchedule } from '../harness/report.ts';
-import { runCase, type Case } from '../harness/run-case.ts';
+import { registryOf, runCase, type Case } from '../harness/run-case.ts';
+import { faultEnd } from '../faults/apply.ts';
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateSchedule } from '../harness/trace-file.ts';
 import { parseCount, parseFlags, readJsonFlag, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
-import { CASE_SPACE_FLAGS, CASE_SPACE_HELP, caseSpaceFrom } from './case-space-flags.ts';
+import { CASE_SPACE_FLAGS, caseSpaceFrom, systemFrom } from './case-space-flags.ts';
 import { renderExplainHtml } from './explain/html.ts';
 import { formatTimeline, runTimeline } from './explain/timeline.ts';
 
-export const RUN_HELP = `hasim run --seed S [flags]
-hasim run --scenario NAME [--seed S] [--profile P]
-  Runs one case and prints what happened: the schedule, the verdict, the recovery time and its bound.
-  The case is the one \`hasim fuzz\` runs for seed S with the same flags, or seed S with your own
-  schedule (--schedule), or seed S of a named seed-report scenario (hasim list scenarios; seed 0 is
-  the report's own procedure, profile streamspace-v2 unless given).
-${CASE_SPACE_HELP}
-  --seed S            the seed (required without --scenario)
-  --scenario NAME     a named scenario instead of a campaign case
-  --schedule FILE     a JSON array of faults to use instead of the seed's generated schedule
-  --save FILE         write the run as a trace file (replayable with hasim replay)
-  --trace FILE        write every trace event as JSON Lines
-  --timeline          print the run's key events (faults, crashes, leadership, connections, the violation)
-  --html FILE         write a self-contained HTML timeline of the run (as hasim explain does)
-  --json              print the verdict as one JSON object
-  Exit 0 the run passed, 1 it violated an invariant (or the model failed).`;
+export { RUN_HELP } from './help.ts';
 
-function readSchedule(path: string): Case['schedule'] {
+function readSchedule(path: string, system: AnySystem): Case['schedule'] {
   const data = readJsonFlag('schedule', path);
   try {
-    return validateSchedule(data, `--schedule ${path}`);
+    return validateSchedule(data, `--schedule ${path}`, system);
   } catch (error) {
     if (error instanceof TraceFileError) throw new UsageError(error.message);
     throw error;
@@ -56,28 +42,28 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
   if (values.scenario !== undefined) return runScenario(values, out);
   if (values.seed === undefined) throw new UsageError('run: --seed is required');
   const seed = parseCount('seed', values.seed);
-  const space = caseSpaceFrom(values);
-  const c: Case = values.schedule === undefined ? caseForSeed(space, seed) : { ...caseForSeed(space, seed), schedule: readSchedule(values.schedule) };
+  const { system, space } = caseSpaceFrom(values);
+  const c: Case = values.schedule === undefined ? caseForSeed(system, space, seed) : { ...caseForSeed(system, space, seed), schedule: readSchedule(values.schedule, system) };
   const keepEvents = values.trace !== undefined || values.timeline;
-  const v = runCase(c, { keepEvents });
+  const v = runCase(system, c, { keepEvents });
   if (values.html !== undefined) {
     // Message events change the trace (and its hash), so the page's arrows come from a second run
     // with them on; the verdict shown is the normal run's.
-    const events = runCase(c, { keepEvents: true, traceMessages: true }).events!;
+    const events = runCase(system, c, { keepEvents: true, traceMessages: true }).events!;
     writeFileAtomic(values.html, renderExplainHtml({
-      title: `${v.outcome} (${c.profile}, seed ${seed})`, events, schedule: c.schedule, verdict: v,
+      title: `${v.outcome} (${c.profile}, seed ${seed})`, events, schedule: c.schedule, faultEnd: (f) => faultEnd(registryOf(system), f), verdict: v,
       notes: [`hasim run ${argv.join(' ')}`],
     }));
   }
   if (values.trace !== undefined) writeFileAtomic(values.trace, (v.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
   if (values.save !== undefined) {
     writeFileAtomic(values.save, formatTraceFile({
-      format: TRACE_FORMAT, version: TRACE_VERSION,
+      format: TRACE_FORMAT, version: TRACE_VERSION, system: system.name,
       name: `${v.outcome}-${c.profile}-seed-${seed}`,
       explanation: `saved by hasim run ${argv.join(' ')}`,
-      config: c.config, seed, schedule: c.schedule,
+      config: space.config ?? {}, ...(space.fixes ? { fixes: [...space.fixes] } : {}), seed, schedule: c.schedule,
       ...(c.invariants ? { invariants: [...c.invariants] } : {}),
-      expectations: [{ profile: c.profile, outcome: v.outcome, hash: v.hash }],
+      expectations: [{ profile: c.profile, fixes: resolveSpace(system, space).fixes, config: c.config, outcome: v.outcome, hash: v.hash }],
     }));
   }
   if (values.json) {
@@ -109,16 +95,20 @@ const CAMPAIGN_ONLY = ['fixes', 'config', 'faults', 'no-swarm', 'swarm', 'max-fa
 /** `hasim run --scenario NAME`: one seeded run of a seed-report scenario. */
 function runScenario(values: Record<string, string | boolean | undefined>, out: (line: string) => void): number {
   const name = values['scenario'] as string;
-  const scenario = findScenario(name);
-  if (scenario === undefined) throw new UsageError(`--scenario: unknown scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  const system = systemFrom(values['system'] as string | undefined);
+  const scenarios = system.scenarios ?? [];
+  const scenario = scenarios.find((s) => s.name === name);
+  if (scenario === undefined) throw new UsageError(`--scenario: unknown scenario '${name}' (known: ${scenarios.map((s) => s.name).join(', ') || `none for ${system.name}`})`);
   for (const flag of CAMPAIGN_ONLY) {
     if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag} does not apply to --scenario runs`);
   }
   const seed = values['seed'] === undefined ? 0 : parseCount('seed', values['seed'] as string);
-  const profile = (values['profile'] as string | undefined) ?? 'streamspace-v2';
-  if (!(profile in PROFILES)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${Object.keys(PROFILES).join(', ')})`);
+  // Scenarios reproduce reports about the as-built system: its first profile unless one is given.
+  const profiles = system.profiles.map((p) => p.name);
+  const profile = (values['profile'] as string | undefined) ?? profiles[0]!;
+  if (!profiles.includes(profile)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${profiles.join(', ')})`);
   const trace = values['trace'] as string | undefined;
-  const r = scenario.run({ seed, profile, keepEvents: trace !== undefined });
+  const r = runScenarioCase(system, scenario, { seed, profile, keepEvents: trace !== undefined });
   if (trace !== undefined) writeFileAtomic(trace, (r.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
   if (values['json'] === true) {
     out(JSON.stringify({ scenario: r.name, seed, profile, outcome: r.outcome, violations: r.violations, metrics: r.metrics, hash: r.hash, schedule: r.schedule }));

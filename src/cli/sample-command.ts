@@ -3,10 +3,7 @@ import { formatTime, MINUTE } from '../sim-cluster/time.ts';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
-export const SAMPLE_HELP = `hasim sample [--seed N] [--duration 10m] [--no-faults] [--trace FILE] [--json]
-  Runs the kernel's sample cluster (a hub and four workers under seeded crashes, pauses,
-  partitions, node failures and clock jumps) and prints its trace hash. The same seed prints the
-  same hash on any machine: a quick check that a build is deterministic.`;
+export { SAMPLE_HELP } from './help.ts';
 
 /** `hasim sample`: runs the kernel's sample cluster for one seed. */
 export function sampleCommand(argv: string[], out: (line: string) => void): number {

@@ -1,4 +1,4 @@
-import type { Fault } from '../faults/fault-kinds.ts';
+import type { FaultRecord as Fault } from '../faults/fault-kind.ts';
 
 export interface MinimizeResult {
   schedule: Fault[];

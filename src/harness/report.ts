@@ -1,5 +1,5 @@
 import { formatTime } from '../sim-cluster/index.ts';
-import type { Fault } from '../faults/fault-kinds.ts';
+import type { FaultRecord as Fault } from '../faults/fault-kind.ts';
 import type { Verdict } from './run-case.ts';
 
 /** The schedule as a short table: one line per fault, time first. */

@@ -1,23 +1,23 @@
-import { MINUTE, SECOND, type Micros, type TraceEvent, type TraceHashScheme } from '../sim-cluster/index.ts';
-import { StreamSpaceCluster } from '../systems/streamspace/cluster/cluster.ts';
-import type { ConfigOverrides } from '../systems/streamspace/config.ts';
-import { profile } from '../systems/streamspace/profiles.ts';
-import { applySchedule, healTime } from '../faults/apply.ts';
-import type { Fault } from '../faults/fault-kinds.ts';
-import { boundTotal, boundedRecovery, recoveryBound, startRecoveryProber, unhealthyBecause, type BoundTerm } from '../systems/streamspace/invariants/bounded-recovery.ts';
-import { ClusterView } from '../systems/streamspace/invariants/cluster-view.ts';
-import type { Monitor, Violation } from '../invariants/monitor.ts';
-import { noDuplicateExecution } from '../systems/streamspace/invariants/no-duplicate-execution.ts';
-import { noLostCommands } from '../systems/streamspace/invariants/no-lost-commands.ts';
-import { noSplitBrain } from '../systems/streamspace/invariants/no-split-brain.ts';
+import { SECOND, type Micros, type NetworkOptions, type TraceEvent, type TraceHashScheme } from '../sim-cluster/index.ts';
+import { applySchedule, healTime, type FaultRegistry } from '../faults/apply.ts';
+import type { FaultRecord } from '../faults/fault-kind.ts';
+import { boundTotal, type BoundTerm, type Violation } from '../invariants/monitor.ts';
+import type { AnySystem, Instance, System, View } from '../contract/system.ts';
+import type { Observer, ScriptedAction } from '../contract/scenario.ts';
 
-/** Everything a run is a function of (DESIGN decision 6). */
-export interface Case {
+/**
+ * Everything a run is a function of (DESIGN decision 6): the system, its resolved configuration,
+ * the seed and the fault schedule. `profile` and `fixes` say where the configuration came from.
+ */
+export interface Case<C = unknown> {
   profile: string;
-  config: ConfigOverrides;
+  /** The fixes the configuration turns on (informational: `config` decides). */
+  fixes: readonly string[];
+  /** The resolved configuration the run uses. */
+  config: C;
   seed: number;
-  schedule: Fault[];
-  /** Invariants to check (ids from INVARIANT_IDS). Default: all of them. */
+  schedule: FaultRecord[];
+  /** Invariants to check (ids). Default: all of the system's. */
   invariants?: readonly string[];
 }
 
@@ -26,110 +26,169 @@ export type Outcome = 'pass' | 'model-failure' | string;
 export interface Verdict {
   /** `pass`, `model-failure`, or the id of the first invariant violated. */
   outcome: Outcome;
+  /** The first violation (in `collect: 'all'` mode, the earliest of them). */
   violation: Violation | null;
+  /** Every violation, one per invariant, in the order found (`collect: 'all'`); at most one otherwise. */
+  violations: Violation[];
   modelFailure: string | null;
   hash: string;
   healAt: Micros;
   boundUs: Micros;
   bound: BoundTerm[];
   endAt: Micros;
-  /** Time from the heal to health (probes delivered), or null if never. */
+  /** Time from the heal to health (the recovery probe succeeded), or null if never. */
   recoveryUs: Micros | null;
   steps: number;
   /** The kept trace, when asked for. */
   events?: readonly TraceEvent[];
 }
 
-/** Faults never start before the cluster has settled (leader elected, agent connected). */
-export const SETTLE_US: Micros = 2 * MINUTE;
-/** Extra time after the bound so that commands accepted at the bound can finish. */
+/** Extra time after the drain so that commands accepted at the bound can finish. */
 const TAIL_US: Micros = 10 * SECOND;
 
-/** Every invariant, in the order they are checked. */
-export const INVARIANT_IDS = ['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery'] as const;
-
-/** The monitors for a run; `ids` selects a subset (default: all). */
-export function monitorsFor(maxExecutionUs: Micros, ids: readonly string[] = INVARIANT_IDS): Monitor[] {
-  return [noSplitBrain, noDuplicateExecution, noLostCommands(maxExecutionUs), boundedRecovery].filter((m) => ids.includes(m.id));
-}
-
-export interface RunOptions {
-  /** Keep every trace event in the verdict (the hash is the same either way). */
+export interface RunOptions<I = unknown, V = unknown> {
+  /** Keep every trace event in the verdict (the hash is the same either way). Default false. */
   keepEvents?: boolean;
   /**
    * Also trace every delivered message (`net.recv`, `net.datagram`). The run behaves the same, but
-   * the extra events change the trace hash, so a verdict from such a run cannot be checked against
-   * a trace file's expectation.
+   * the extra events change the trace hash, so such a verdict cannot be checked against a trace
+   * file's expectation. Default false.
    */
   traceMessages?: boolean;
-  /** How the trace hash encodes events (default `interned`; `lines` for version-1 trace files). */
+  /** How the trace hash encodes events. Default `interned`; `lines` for version-1 trace files. */
   hashScheme?: TraceHashScheme;
+  /**
+   * `first` (default): the first violation halts the run, as campaigns want. `all`: the run goes to
+   * its end and keeps the first violation of every invariant, as scenarios and triage want.
+   */
+  collect?: 'first' | 'all';
+  /** Network defaults for the run (a scenario's deployment). Default: the kernel's. */
+  network?: Partial<NetworkOptions>;
+  /** Scripted actions besides faults, each recorded as `scenario.action`. Default none. */
+  actions?: ReadonlyArray<ScriptedAction<I, V>>;
+  /** The heal comes no earlier than this. Default: the system's settle time. */
+  minHealAt?: Micros;
+  /** Sampling set up right after the view; started once the run's window is known. */
+  observe?: (instance: I, view: V) => Observer;
+  /** The observer's window starts here (default: the heal). */
+  observeFrom?: Micros;
+}
+
+/** A finished run with what produced it, for callers that measure more than the verdict. */
+export interface Execution<I, V> {
+  verdict: Verdict;
+  instance: I;
+  view: V;
+  observer: Observer | null;
+}
+
+/** The fault registry of a system: its kinds by name and its platform. */
+export function registryOf<I, V>(system: System<unknown, I & Instance, V & View>): FaultRegistry<I, V> {
+  return { kinds: new Map(system.faults.map((k) => [k.kind, k])), platform: system.platform } as FaultRegistry<I, V>;
 }
 
 /**
- * Runs one case to a verdict: builds the cluster for the profile, applies the schedule, checks the
- * safety monitors on every trace event (the first violation halts the run), probes recovery after
- * the heal, and judges liveness at the end.
+ * Runs one case to a verdict: builds the system, applies the schedule, feeds every trace event to
+ * the view and then to the invariants' online checks, starts the recovery probe at the heal, and
+ * judges the end-of-run checks when the run reaches its end.
  */
-export function runCase(c: Case, options: RunOptions = {}): Verdict {
-  const config = mergeOverrides(profile(c.profile).config, c.config);
+export function runCase<C, I extends Instance, V extends View>(system: System<C, I, V>, c: Case<C>, options: RunOptions<I, V> = {}): Verdict {
+  return execute(system, c, options).verdict;
+}
+
+/** `runCase`, also returning the instance, the view and the observer. */
+export function execute<C, I extends Instance, V extends View>(system: System<C, I, V>, c: Case<C>, options: RunOptions<I, V> = {}): Execution<I, V> {
+  const collectAll = options.collect === 'all';
   const trace = { keepEvents: options.keepEvents ?? false, ...(options.hashScheme ? { hashScheme: options.hashScheme } : {}) };
-  const simulation = { trace, ...(options.traceMessages ? { traceMessages: true } : {}) };
-  const cluster = new StreamSpaceCluster({ seed: c.seed, config, simulation });
-  const view = new ClusterView();
-  const bound = recoveryBound(cluster.config);
+  const simulation = {
+    trace,
+    traceMessages: options.traceMessages ?? false,
+    ...(options.network ? { network: options.network } : {}),
+  };
+  const instance = system.build({ seed: c.seed, config: c.config, simulation });
+  const { sim } = instance;
+  const view = system.createView();
+  const bound = system.recovery.bound(c.config);
   const boundUs = boundTotal(bound);
-  const maxExecutionUs = cluster.config.agent.startSessionUs[1];
-  const monitors = monitorsFor(maxExecutionUs, c.invariants);
-  let violation: Violation | null = null;
-  cluster.sim.trace.subscribe((e) => {
+  const monitors = system.invariants(c.config).filter((m) => c.invariants === undefined || c.invariants.includes(m.id));
+  const violations: Violation[] = [];
+  const fired = new Set<string>();
+  sim.trace.subscribe((e) => {
     view.apply(e);
-    if (violation !== null) return;
+    if (!collectAll && violations.length > 0) return;
     for (const m of monitors) {
+      if (fired.has(m.id)) continue;
       const v = m.onEvent?.(e, view) ?? null;
-      if (v !== null) {
-        violation = v;
-        cluster.sim.halt(`${v.invariant}: ${v.message}`);
+      if (v === null) continue;
+      fired.add(m.id);
+      violations.push(v);
+      if (!collectAll) {
+        sim.halt(`${v.invariant}: ${v.message}`);
         return;
       }
     }
   });
-  const healAt = healTime(c.schedule, SETTLE_US);
-  applySchedule(cluster, view, c.schedule, healAt);
-  startRecoveryProber(cluster, view, healAt);
-  const endAt = healAt + boundUs + maxExecutionUs + TAIL_US;
-  const result = cluster.sim.run({ until: endAt });
+  const observer = options.observe?.(instance, view) ?? null;
+  const actions = options.actions ?? [];
+  for (const action of actions) {
+    sim.at(action.at, () => {
+      sim.trace.record(sim.now, 'scenario', 'scenario.action', { what: action.what });
+      action.run(instance, view);
+    }, 'scenario.action');
+  }
+  const registry = registryOf(system);
+  const lastAction = actions.reduce((t, a) => Math.max(t, a.at), system.settleUs);
+  const healAt = Math.max(options.minHealAt ?? 0, healTime(registry, c.schedule, lastAction));
+  applySchedule(registry, instance, view, c.schedule, healAt);
+  system.recovery.start(instance, view, healAt);
+  const endAt = healAt + boundUs + system.recovery.drainUs(c.config) + TAIL_US;
+  observer?.start(options.observeFrom ?? healAt, endAt);
+  const result = sim.run({ until: endAt });
   if (result.status === 'until-reached') {
-    view.lastUnhealthy = unhealthyBecause(cluster, view);
+    system.recovery.atEnd(instance, view);
+    const window = { healAt, boundUs, endAt };
     for (const m of monitors) {
-      violation = m.atEnd?.(view, { healAt, boundUs, endAt }) ?? null;
-      if (violation !== null) break;
+      if (fired.has(m.id)) continue;
+      const v = m.atEnd?.(view, window) ?? null;
+      if (v === null) continue;
+      violations.push(v);
+      if (!collectAll) break;
     }
   }
   const modelFailure = result.status === 'model-failure' || result.status === 'step-budget-exhausted'
     ? result.failure?.message ?? result.status
     : null;
-  const v = violation as Violation | null;
-  return {
-    outcome: modelFailure !== null ? 'model-failure' : v === null ? 'pass' : v.invariant,
-    violation: v,
+  const first = collectAll
+    ? violations.reduce<Violation | null>((a, v) => (a === null || v.time < a.time ? v : a), null)
+    : violations[0] ?? null;
+  const recoveredAt = system.recovery.recoveredAt(view);
+  const verdict: Verdict = {
+    outcome: modelFailure !== null ? 'model-failure' : first === null ? 'pass' : first.invariant,
+    violation: first,
+    violations,
     modelFailure,
-    hash: cluster.sim.trace.hash(),
+    hash: sim.trace.hash(),
     healAt,
     boundUs,
     bound,
     endAt,
-    recoveryUs: view.recoveredAt === null ? null : view.recoveredAt - healAt,
+    recoveryUs: recoveredAt === null ? null : recoveredAt - healAt,
     steps: result.steps,
-    ...(options.keepEvents ? { events: cluster.sim.trace.events } : {}),
+    ...(options.keepEvents ? { events: sim.trace.events } : {}),
   };
+  return { verdict, instance, view, observer };
 }
 
-/** Merges two override sets section by section (the second wins). */
-export function mergeOverrides(a: ConfigOverrides, b: ConfigOverrides): ConfigOverrides {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const src of [a, b]) {
-    for (const [section, fields] of Object.entries(src)) out[section] = { ...out[section], ...(fields as Record<string, unknown>) };
-  }
-  return out as ConfigOverrides;
+/** The case of a profile (with overrides) for a seed and a schedule. */
+export function caseOf<C>(
+  system: System<C, Instance, View>, profile: string, seed: number, schedule: FaultRecord[],
+  options: { overrides?: unknown; fixes?: readonly string[]; invariants?: readonly string[] } = {},
+): Case<C> {
+  const resolved = system.resolve(profile, options.overrides ?? {}, options.fixes ?? []);
+  return { profile, fixes: resolved.fixes, config: resolved.config, seed, schedule, ...(options.invariants ? { invariants: options.invariants } : {}) };
+}
+
+/** The ids of a system's invariants, in the order they are checked. */
+export function invariantIds(system: AnySystem): string[] {
+  return system.invariants(system.resolve(system.profiles[0]!.name).config).map((m) => m.id);
 }

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import type { ConfigOverrides } from '../systems/streamspace/config.ts';
-import { runCase, SETTLE_US, type Case, type Verdict } from './run-case.ts';
 import { scheduleArbitrary, swarmScheduleArbitrary } from '../faults/arbitraries.ts';
-import type { Fault, FaultKind } from '../faults/fault-kinds.ts';
+import type { FaultRecord } from '../faults/fault-kind.ts';
+import type { Instance, Resolved, System, View } from '../contract/system.ts';
+import { runCase, type Case, type Verdict } from './run-case.ts';
 import { minimize } from './minimize.ts';
 
 /**
@@ -12,11 +12,14 @@ import { minimize } from './minimize.ts';
  * worker, shard or machine runs it, and `hasim run --seed S` with the same space reruns it.
  */
 export interface CaseSpace {
+  /** The profile the configuration starts from. */
   profile: string;
-  /** Configuration overrides on top of the profile. Default: none. */
-  config?: ConfigOverrides;
-  /** Fault kinds that may appear. Default: every kind. */
-  kinds?: readonly FaultKind[];
+  /** Configuration overrides on top of the profile (the system's override shape). Default: none. */
+  config?: unknown;
+  /** Design fixes switched on besides the profile's. Default: none. */
+  fixes?: readonly string[];
+  /** Fault kinds that may appear (names). Default: every kind of the system. */
+  kinds?: readonly string[];
   /** Swarm mode: each seed first draws a subset of kinds and an intensity. Default: true. */
   swarm?: boolean;
   /** Most faults in one schedule. Default 8. */
@@ -25,9 +28,24 @@ export interface CaseSpace {
   invariants?: readonly string[];
 }
 
-function scheduleArbitraryFor(space: CaseSpace): fc.Arbitrary<Fault[]> {
-  const options = { startUs: SETTLE_US, ...(space.kinds ? { kinds: space.kinds } : {}), ...(space.maxFaults ? { maxFaults: space.maxFaults } : {}) };
+type AnySystemOf<C> = System<C, Instance, View>;
+
+/** The schedule arbitrary of a case space: the system's kinds (or the chosen ones, in the system's order). */
+export function scheduleArbitraryFor<C>(system: AnySystemOf<C>, space: CaseSpace): fc.Arbitrary<FaultRecord[]> {
+  const kinds = space.kinds === undefined ? system.faults : system.faults.filter((k) => space.kinds!.includes(k.kind));
+  const timing = system.faultTiming ?? {};
+  const options = {
+    kinds, roles: system.roles, startUs: system.settleUs,
+    ...(space.maxFaults ? { maxFaults: space.maxFaults } : {}),
+    ...(timing.maxGapUs !== undefined ? { maxGapUs: timing.maxGapUs } : {}),
+    ...(timing.maxDurationUs !== undefined ? { maxDurationUs: timing.maxDurationUs } : {}),
+  };
   return (space.swarm ?? true) ? swarmScheduleArbitrary(options) : scheduleArbitrary(options);
+}
+
+/** The resolved configuration of a case space (throws ConfigError on bad overrides or fix names). */
+export function resolveSpace<C>(system: AnySystemOf<C>, space: CaseSpace): Resolved<C> {
+  return system.resolve(space.profile, space.config ?? {}, space.fixes ?? []);
 }
 
 /**
@@ -40,25 +58,26 @@ function biasFactor(seed: number): number {
 }
 
 /** A seed's schedule as a fast-check value (the shrinker needs its context). */
-function generate(space: CaseSpace, seed: number): fc.Value<Fault[]> {
+function generate(arbitrary: fc.Arbitrary<FaultRecord[]>, seed: number): fc.Value<FaultRecord[]> {
   const rng = xoroshiro128plus(seed);
   rng.jump();
-  return scheduleArbitraryFor(space).generate(new fc.Random(rng), biasFactor(seed));
+  return arbitrary.generate(new fc.Random(rng), biasFactor(seed));
 }
 
-function caseOf(space: CaseSpace, seed: number, schedule: Fault[]): Case {
+function caseOf<C>(space: CaseSpace, resolved: Resolved<C>, seed: number, schedule: FaultRecord[]): Case<C> {
   return {
     profile: space.profile,
-    config: space.config ?? {},
+    fixes: resolved.fixes,
+    config: resolved.config,
     seed,
     schedule,
     ...(space.invariants ? { invariants: space.invariants } : {}),
   };
 }
 
-/** The case a campaign runs for `seed`. */
-export function caseForSeed(space: CaseSpace, seed: number): Case {
-  return caseOf(space, seed, generate(space, seed).value);
+/** The case a campaign runs for `seed`: a pure function of (system, space, seed). */
+export function caseForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: number): Case<C> {
+  return caseOf(space, resolveSpace(system, space), seed, generate(scheduleArbitraryFor(system, space), seed).value);
 }
 
 export interface ShrinkOptions {
@@ -66,9 +85,9 @@ export interface ShrinkOptions {
   maxShrinkRuns?: number;
 }
 
-export interface Shrunk {
+export interface Shrunk<C = unknown> {
   invariant: string;
-  case: Case;
+  case: Case<C>;
   verdict: Verdict;
   faultsFound: number;
   faultsShrunk: number;
@@ -85,11 +104,12 @@ export interface Shrunk {
  * the first smaller schedule that still fails, start again from it), then the 1-minimal pass. The
  * seed never shrinks.
  */
-export function shrinkSeed(space: CaseSpace, seed: number, invariant: string, options: ShrinkOptions = {}): Shrunk {
+export function shrinkSeed<C, I extends Instance, V extends View>(system: System<C, I, V>, space: CaseSpace, seed: number, invariant: string, options: ShrinkOptions = {}): Shrunk<C> {
   const maxShrinkRuns = options.maxShrinkRuns ?? 1000;
-  const arbitrary = scheduleArbitraryFor(space);
-  const stillFails = (schedule: Fault[]): boolean => runCase(caseOf(space, seed, schedule)).outcome === invariant;
-  let current = generate(space, seed);
+  const arbitrary = scheduleArbitraryFor(system, space);
+  const resolved = resolveSpace(system, space);
+  const stillFails = (schedule: FaultRecord[]): boolean => runCase(system, caseOf(space, resolved, seed, schedule)).outcome === invariant;
+  let current = generate(arbitrary, seed);
   const faultsFound = current.value.length;
   let shrinkSteps = 0;
   let shrinkRuns = 0;
@@ -108,11 +128,11 @@ export function shrinkSeed(space: CaseSpace, seed: number, invariant: string, op
     }
   }
   const minimal = minimize(current.value, stillFails);
-  const c = caseOf(space, seed, minimal.schedule);
+  const c = caseOf(space, resolved, seed, minimal.schedule);
   return {
     invariant,
     case: c,
-    verdict: runCase(c),
+    verdict: runCase(system, c),
     faultsFound,
     faultsShrunk: current.value.length,
     faultsMinimal: minimal.schedule.length,

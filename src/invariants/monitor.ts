@@ -1,5 +1,4 @@
-import type { Micros, TraceEvent } from '../sim-cluster/index.ts';
-import type { ClusterView } from '../systems/streamspace/invariants/cluster-view.ts';
+import { formatTime, type Micros, type TraceEvent } from '../sim-cluster/index.ts';
 
 /** A broken invariant: which, when, what, and the trace events that prove it. */
 export interface Violation {
@@ -20,14 +19,28 @@ export interface RunWindow {
 }
 
 /**
- * A named invariant. `onEvent` is the online (safety) part, called for every trace event after the
- * cluster view has absorbed it; the first violation stops the run. `atEnd` judges what can only be
- * judged after the heal (liveness, recovery).
+ * A named invariant, checked against a system's view `V` (the reducer over its trace events).
+ * `onEvent` is the online (safety) part, called for every trace event after the view has absorbed
+ * it. `atEnd` judges what can only be judged after the heal (liveness, recovery).
  */
-export interface Monitor {
+export interface Monitor<V> {
   readonly id: string;
   /** One paragraph: what must always hold. Printed by `hasim list`. */
   readonly definition: string;
-  onEvent?(event: TraceEvent, view: ClusterView): Violation | null;
-  atEnd?(view: ClusterView, window: RunWindow): Violation | null;
+  onEvent?(event: TraceEvent, view: V): Violation | null;
+  atEnd?(view: V, window: RunWindow): Violation | null;
+}
+
+/** One term of a recovery bound, printed with every verdict. */
+export interface BoundTerm {
+  what: string;
+  us: Micros;
+}
+
+export function boundTotal(terms: readonly BoundTerm[]): Micros {
+  return terms.reduce((s, t) => s + t.us, 0);
+}
+
+export function formatBound(terms: readonly BoundTerm[]): string {
+  return `B = ${formatTime(boundTotal(terms))} = ${terms.map((t) => `${formatTime(t.us)} (${t.what})`).join(' + ')}`;
 }

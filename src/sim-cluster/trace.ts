@@ -15,6 +15,31 @@ export interface TraceEvent {
 
 export type TraceListener = (event: TraceEvent) => void;
 
+/**
+ * A system's trace vocabulary: event kind → the type of its details. The kernel records any kind;
+ * a system declares the kinds its view and checkers read as such a map, records them through
+ * `Vocabulary.record` (so a producer cannot drift from what readers expect) and reads them back
+ * through `Vocabulary.details`.
+ */
+export type EventMap<M> = { [K in keyof M]: object };
+
+/** Typed recording and reading of the kinds of one vocabulary. */
+export interface Vocabulary<M extends EventMap<M>> {
+  /** Records an event of kind `k` with details of its declared type. */
+  record<K extends keyof M & string>(to: { record(kind: string, details?: Record<string, unknown>): void }, k: K, details: M[K]): void;
+  /** The details of `e` as kind `k` declares them, or undefined when `e` is of another kind. */
+  details<K extends keyof M & string>(e: TraceEvent, k: K): Readonly<M[K]> | undefined;
+}
+
+/** The typed recorder and reader of a vocabulary (one per system). */
+export function vocabulary<M extends EventMap<M>>(): Vocabulary<M> {
+  return {
+    record: (to, k, details) => to.record(k, details as Record<string, unknown>),
+    // The recorder above is the only writer of these kinds, so their details have the declared shape.
+    details: <K extends keyof M & string>(e: TraceEvent, k: K) => (e.k === k ? e.d as Readonly<M[K]> : undefined),
+  };
+}
+
 export interface TraceOptions {
   /**
    * Keep every event in memory for export (replay, explain, timelines). Default false: fuzzing

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Shrunk } from '../../harness/seeded-case.ts';
 import { readTraceFile } from '../../harness/trace-file.ts';
+import { SYSTEMS, streamspace } from '../../systems/index.ts';
 import type { Verdict } from '../../harness/run-case.ts';
 import { runCampaign, type CampaignOptions } from './campaign.ts';
 import type { Executor } from './executor.ts';
@@ -28,7 +29,7 @@ function synthetic(seed: number, hash = hashOf(seed)): SeedResult {
 function shrunkOf(task: Extract<Task, { type: 'shrink' }>): Shrunk {
   const verdict = { outcome: task.invariant, hash: 'f'.repeat(64), violation: { invariant: task.invariant, time: 5, message: 'shrunk', evidence: [] } } as unknown as Verdict;
   return {
-    invariant: task.invariant, case: { profile: task.space.profile, config: {}, seed: task.seed, schedule: [] }, verdict,
+    invariant: task.invariant, case: { profile: task.space.profile, fixes: [], config: {}, seed: task.seed, schedule: [] }, verdict,
     faultsFound: 2, faultsShrunk: 1, faultsMinimal: 0, shrinkSteps: 1, shrinkRuns: 2, minimizeRuns: 1,
   };
 }
@@ -79,9 +80,10 @@ const space = { profile: 'streamspace-v2' };
 
 function options(dir: string, extra: Partial<CampaignOptions> = {}): CampaignOptions {
   return {
+    system: 'streamspace',
     space,
     range: { start: 0, total: 30, shard: { index: 1, count: 1 } },
-    store: new FindingsStore(dir, space, 'a test', (seed) => `npx hasim run --seed ${seed}`),
+    store: new FindingsStore(dir, streamspace, space, 'a test', (seed) => `npx hasim run --seed ${seed}`),
     ...extra,
   };
 }
@@ -136,7 +138,7 @@ describe('campaign orchestration', () => {
     expect(lines.length).toBe(r.seedsRun - r.passed);
     expect(lines.find((l) => l.seed === 9)?.rerun).toBe('npx hasim run --seed 9');
     for (const inv of r.invariants) {
-      const trace = readTraceFile(inv.example!.file);
+      const trace = readTraceFile(inv.example!.file, SYSTEMS);
       expect(trace.found?.['shrunk']).toBe('yes');
       expect(trace.expectations[0]!.outcome).toBe(inv.invariant);
     }
@@ -157,7 +159,7 @@ describe('campaign orchestration', () => {
     expect(r.seedsRun).toBeLessThan(10);
     const example = r.invariants.find((i) => i.invariant === 'no-lost-commands')!.example!;
     expect(example.shrunk).toBeNull();
-    const trace = readTraceFile(example.file);
+    const trace = readTraceFile(example.file, SYSTEMS);
     expect(trace.found?.['shrunk']).toBe('not yet');
     expect(trace.schedule.length).toBe(1);
   });

@@ -6,6 +6,8 @@ import { shardSeeds, shardSize, type SeedRange } from './seed-range.ts';
 import type { SeedResult } from './tasks.ts';
 
 export interface CampaignOptions {
+  /** The system's name (tasks are plain data for worker threads). */
+  system: string;
   space: CaseSpace;
   range: SeedRange;
   /** Wall-clock budget (ms): no new seed starts after it. Default: none (run the whole range). */
@@ -80,7 +82,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   const t0 = now();
   const selfCheckEvery = options.selfCheckEvery ?? 50;
   const maxShrinkRuns = options.maxShrinkRuns ?? 1000;
-  const { space, store, range } = options;
+  const { system, space, store, range } = options;
   const total = shardSize(range);
   const seeds = shardSeeds(range);
   const results: CampaignResult['results'] = [];
@@ -101,7 +103,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     const key = `${r.outcome}/${r.seed}`;
     const controller = new AbortController();
     shrinks.set(key, controller);
-    const p = executor.run({ type: 'shrink', space, seed: r.seed, invariant: r.outcome, maxShrinkRuns }, controller.signal)
+    const p = executor.run({ type: 'shrink', system, space, seed: r.seed, invariant: r.outcome, maxShrinkRuns }, controller.signal)
       .then((done) => {
         if (done.type !== 'shrink') throw new Error(`expected a shrink result, got ${done.type}`);
         store.writeShrunk(done.shrunk);
@@ -139,13 +141,13 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   };
 
   const diagnose = async (seed: number, hashes: [string, string]): Promise<void> => {
-    const [a, b] = await Promise.all([executor.run({ type: 'events', space, seed }), executor.run({ type: 'events', space, seed })]);
+    const [a, b] = await Promise.all([executor.run({ type: 'events', system, space, seed }), executor.run({ type: 'events', system, space, seed })]);
     if (a.type !== 'events' || b.type !== 'events') throw new Error('expected event lists');
     mismatches.push({ seed, hashes, divergence: firstDivergence(a.events, b.events) });
   };
 
   const runOne = async (seed: number, offset: number): Promise<void> => {
-    const done = await executor.run({ type: 'run', space, seed });
+    const done = await executor.run({ type: 'run', system, space, seed });
     if (done.type !== 'run') throw new Error(`expected a run result, got ${done.type}`);
     const r = done.result;
     results.push({ seed, outcome: r.outcome, hash: r.hash });
@@ -155,7 +157,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     options.onSeed?.({ done: results.length, total, violations, elapsedMs: now() - t0, simUs });
     if (selfCheckEvery > 0 && offset % selfCheckEvery === 0 && !stopped()) {
       selfChecks++;
-      const again = await executor.run({ type: 'run', space, seed });
+      const again = await executor.run({ type: 'run', system, space, seed });
       if (again.type !== 'run') throw new Error(`expected a run result, got ${again.type}`);
       if (again.result.hash !== r.hash) await diagnose(seed, [r.hash, again.result.hash]);
     }

@@ -10,6 +10,10 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+// The compiled module runs worker.js, compiled beside it. Loaded from the TypeScript sources (tests,
+// benchmarks), it runs worker.mjs, which registers the TypeScript loader worker threads lack.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker.js', import.meta.url).href;
+
 /** The default worker count: one per core. */
 export function defaultWorkers(): number {
   return availableParallelism();
@@ -17,12 +21,12 @@ export function defaultWorkers(): number {
 
 /**
  * A pool of `workers` threads, each its own process-global world (the determinism guard patches
- * globals per thread). Threads start at once so that their start-up (loading the TypeScript
- * sources) is not charged to the first seeds' wall time more than once.
+ * globals per thread). Threads start at once so that their start-up (loading the model) is not
+ * charged to the first seeds' wall time more than once.
  */
 export function poolExecutor(workers: number): Executor {
   const pool = new Tinypool({
-    filename: new URL('./worker.mjs', import.meta.url).href,
+    filename: WORKER,
     minThreads: workers,
     maxThreads: workers,
   });

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CaseSpace, Shrunk } from '../../harness/seeded-case.ts';
+import type { AnySystem } from '../../contract/system.ts';
+import { resolveSpace, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, type TraceFile } from '../../harness/trace-file.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { SeedResult } from './tasks.ts';
@@ -17,7 +18,7 @@ export class FindingsStore {
    * @param origin says which campaign found it, for the trace file's explanation.
    * @param rerunCommand the command that reruns one seed of this campaign.
    */
-  constructor(readonly dir: string, private readonly space: CaseSpace, private readonly origin: string, private readonly rerunCommand: (seed: number) => string) {}
+  constructor(readonly dir: string, private readonly system: AnySystem, private readonly space: CaseSpace, private readonly origin: string, private readonly rerunCommand: (seed: number) => string) {}
 
   private ensureDir(): void {
     if (!this.created) mkdirSync(this.dir, { recursive: true });
@@ -55,16 +56,19 @@ export class FindingsStore {
   private write(invariant: string, seed: number, schedule: TraceFile['schedule'], hash: string, found: Record<string, number | string>, outcome = invariant): string {
     this.ensureDir();
     const path = this.traceFileName(invariant, seed);
+    const resolved = resolveSpace(this.system, this.space);
     const trace: TraceFile = {
       format: TRACE_FORMAT,
       version: TRACE_VERSION,
+      system: this.system.name,
       name: `${invariant}-${this.space.profile}-seed-${seed}`,
       explanation: `found by ${this.origin}; explain the mechanism before adding it to traces/`,
       config: this.space.config ?? {},
+      ...(this.space.fixes ? { fixes: [...this.space.fixes] } : {}),
       seed,
       schedule,
       ...(this.space.invariants ? { invariants: [...this.space.invariants] } : {}),
-      expectations: [{ profile: this.space.profile, outcome, hash }],
+      expectations: [{ profile: this.space.profile, fixes: resolved.fixes, config: resolved.config, outcome, hash }],
       found,
     };
     writeFileAtomic(path, formatTraceFile(trace));

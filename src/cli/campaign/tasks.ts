@@ -1,7 +1,9 @@
 import type { TraceEvent } from '../../sim-cluster/index.ts';
-import type { Fault } from '../../faults/fault-kinds.ts';
+import type { FaultRecord } from '../../faults/fault-kind.ts';
+import type { AnySystem } from '../../contract/system.ts';
 import { caseForSeed, shrinkSeed, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
 import { runCase } from '../../harness/run-case.ts';
+import { SYSTEMS } from '../../systems/index.ts';
 
 /**
  * The work a campaign hands to its workers, as plain structured-cloneable data, and the pure
@@ -9,9 +11,9 @@ import { runCase } from '../../harness/run-case.ts';
  * seed ran cannot change its result.
  */
 export type Task =
-  | { type: 'run'; space: CaseSpace; seed: number }
-  | { type: 'shrink'; space: CaseSpace; seed: number; invariant: string; maxShrinkRuns: number }
-  | { type: 'events'; space: CaseSpace; seed: number };
+  | { type: 'run'; system: string; space: CaseSpace; seed: number }
+  | { type: 'shrink'; system: string; space: CaseSpace; seed: number; invariant: string; maxShrinkRuns: number }
+  | { type: 'events'; system: string; space: CaseSpace; seed: number };
 
 /** One seed's verdict, as small as a campaign needs it; the schedule only when the seed failed. */
 export interface SeedResult {
@@ -24,7 +26,7 @@ export interface SeedResult {
   faults: number;
   violation: { invariant: string; time: number; message: string } | null;
   modelFailure: string | null;
-  schedule: Fault[] | null;
+  schedule: FaultRecord[] | null;
 }
 
 export type TaskResult =
@@ -32,9 +34,9 @@ export type TaskResult =
   | { type: 'shrink'; shrunk: Shrunk }
   | { type: 'events'; hash: string; events: TraceEvent[] };
 
-export function runSeed(space: CaseSpace, seed: number): SeedResult {
-  const c = caseForSeed(space, seed);
-  const v = runCase(c);
+export function runSeed(system: AnySystem, space: CaseSpace, seed: number): SeedResult {
+  const c = caseForSeed(system, space, seed);
+  const v = runCase(system, c);
   return {
     seed,
     outcome: v.outcome,
@@ -48,14 +50,22 @@ export function runSeed(space: CaseSpace, seed: number): SeedResult {
   };
 }
 
+/** Tasks name their system, so that they stay plain data for worker threads. */
+function systemNamed(name: string): AnySystem {
+  const system = SYSTEMS.find((s) => s.name === name);
+  if (system === undefined) throw new Error(`unknown system '${name}'`);
+  return system;
+}
+
 export function runTask(task: Task): TaskResult {
+  const system = systemNamed(task.system);
   switch (task.type) {
     case 'run':
-      return { type: 'run', result: runSeed(task.space, task.seed) };
+      return { type: 'run', result: runSeed(system, task.space, task.seed) };
     case 'shrink':
-      return { type: 'shrink', shrunk: shrinkSeed(task.space, task.seed, task.invariant, { maxShrinkRuns: task.maxShrinkRuns }) };
+      return { type: 'shrink', shrunk: shrinkSeed(system, task.space, task.seed, task.invariant, { maxShrinkRuns: task.maxShrinkRuns }) };
     case 'events': {
-      const v = runCase(caseForSeed(task.space, task.seed), { keepEvents: true });
+      const v = runCase(system, caseForSeed(system, task.space, task.seed), { keepEvents: true });
       return { type: 'events', hash: v.hash, events: [...(v.events ?? [])] };
     }
   }

@@ -1,8 +1,10 @@
-// Worker-thread entry for campaign pools. Node 20 does not apply `--import tsx` to worker threads,
-// so the TypeScript loader is registered here before the task module is imported.
+// Worker-thread entry for campaign pools when running from the TypeScript sources (the test suite,
+// the benchmarks): Node 20 does not pass `--import tsx` on to worker threads, so the TypeScript
+// loader is registered here before worker.ts is imported. The compiled package uses worker.js and
+// does not ship this file (it needs tsx, a development dependency).
 import { register } from 'tsx/esm/api';
 
 register();
-const { runTask } = await import('./tasks.ts');
+const { default: runTask } = await import('./worker.ts');
 
 export default runTask;

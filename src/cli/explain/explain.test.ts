@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { runCase } from '../../harness/run-case.ts';
 import { readTraceFile } from '../../harness/trace-file.ts';
+import { caseOfExpectation } from '../../harness/replay.ts';
+import { SYSTEMS, streamspace } from '../../systems/index.ts';
 import { main } from '../main.ts';
 
 const TRACE = fileURLToPath(new URL('../../../traces/redis-restart-loses-routing.json', import.meta.url));
@@ -88,10 +90,10 @@ describe('hasim explain', () => {
   });
 
   test('tracing messages adds message events but leaves the run as it was', () => {
-    const t = readTraceFile(TRACE);
-    const c = { profile: 'streamspace-v2', config: t.config, seed: t.seed, schedule: t.schedule };
-    const plain = runCase(c, { keepEvents: true });
-    const traced = runCase(c, { keepEvents: true, traceMessages: true });
+    const t = readTraceFile(TRACE, SYSTEMS);
+    const c = caseOfExpectation(streamspace, t, t.expectations[0]!);
+    const plain = runCase(streamspace, c, { keepEvents: true });
+    const traced = runCase(streamspace, c, { keepEvents: true, traceMessages: true });
     expect(plain.hash).toBe(t.expectations[0]!.hash);
     expect(traced.hash).not.toBe(plain.hash);
     expect(traced.outcome).toBe(plain.outcome);

@@ -1,5 +1,5 @@
 import { formatTime, type Micros, type TraceEvent } from '../../sim-cluster/index.ts';
-import { faultEnd, type Fault, type Target } from '../../faults/fault-kinds.ts';
+import type { FaultRecord, Target } from '../../faults/fault-kind.ts';
 import { faultTarget } from '../../systems/streamspace/explain/narrate.ts';
 
 /** The interval a fault was in effect, for shading; an instant fault has `to === from`. */
@@ -12,13 +12,14 @@ export interface FaultBand {
 }
 
 function roleText(t: Target): string {
-  return 'index' in t ? `${t.role}[${t.index}]` : t.role;
+  return t.index !== undefined ? `${t.role}[${t.index}]` : t.role;
 }
 
 /** The schedule's own words for a fault's target, before it was resolved. */
-function scheduledTarget(f: Fault): string | null {
-  if ('target' in f) return roleText(f.target);
-  if (f.kind === 'partition') return `${roleText(f.from)} ${f.oneWay ? '→' : '↔'} ${roleText(f.to)}`;
+function scheduledTarget(f: FaultRecord): string | null {
+  const p = f as FaultRecord & { target?: Target; from?: Target; to?: Target; oneWay?: boolean };
+  if (p.target !== undefined) return roleText(p.target);
+  if (p.from !== undefined && p.to !== undefined) return `${roleText(p.from)} ${p.oneWay ? '→' : '↔'} ${roleText(p.to)}`;
   return null;
 }
 
@@ -27,7 +28,7 @@ function scheduledTarget(f: Fault): string | null {
  * undoes every fault). What a fault hit is read from its `fault.<kind>` event, since targets such
  * as `leader` or `agent-host` are resolved only when the fault fires.
  */
-export function faultBands(schedule: readonly Fault[], events: readonly TraceEvent[], healAt: Micros): FaultBand[] {
+export function faultBands(schedule: readonly FaultRecord[], faultEnd: (f: FaultRecord) => Micros, events: readonly TraceEvent[], healAt: Micros): FaultBand[] {
   const applied = events.filter((e) => e.k.startsWith('fault.') && e.k !== 'fault.end' && e.k !== 'fault.heal');
   const used = new Set<TraceEvent>();
   return schedule.map((f) => {

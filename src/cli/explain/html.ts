@@ -1,6 +1,6 @@
 import { formatTime, type Micros, type TraceEvent } from '../../sim-cluster/index.ts';
-import type { Fault } from '../../faults/fault-kinds.ts';
-import { formatBound } from '../../systems/streamspace/invariants/bounded-recovery.ts';
+import type { FaultRecord } from '../../faults/fault-kind.ts';
+import { formatBound } from '../../invariants/monitor.ts';
 import { formatSchedule } from '../../harness/report.ts';
 import type { Verdict } from '../../harness/run-case.ts';
 import { faultBands } from './fault-bands.ts';
@@ -15,7 +15,9 @@ export interface ExplainInput {
   subtitle?: string;
   /** The run's kept trace; with `net.recv`/`net.datagram` events (traceMessages) the page can show message arrows. */
   events: readonly TraceEvent[];
-  schedule: readonly Fault[];
+  schedule: readonly FaultRecord[];
+  /** When each fault's effects end (the system's fault kinds know). */
+  faultEnd: (fault: FaultRecord) => Micros;
   verdict: Verdict;
   /** Extra lines under the verdict (how it compares with an expectation, the seed...). */
   notes?: readonly string[];
@@ -147,7 +149,7 @@ export function renderExplainHtml(input: ExplainInput): string {
   const messages = messageArrows(events, cap, focus);
   const k = initialScale(end);
   // A run halted by a violation never reached its later faults: they are in the schedule, not on the timeline.
-  const bands = faultBands(schedule, events, verdict.healAt).filter((b) => b.from <= end).map((b) => ({ ...b, to: Math.min(b.to, end) }));
+  const bands = faultBands(schedule, input.faultEnd, events, verdict.healAt).filter((b) => b.from <= end).map((b) => ({ ...b, to: Math.min(b.to, end) }));
   const figure = renderFigure({ lanes, bands, markers, arrows: messages.arrows, marks: marksFor(events, verdict, end), end, pxPerSecond: k });
 
   const arrowsNote = messages.total === 0

@@ -1,4 +1,7 @@
-import { claimApplies, claimHolds, findScenario, type Claim, type MetricDefinition, type Scenario } from '../../systems/streamspace/scenarios/index.ts';
+import { claimApplies, claimHolds, type Claim, type MetricDefinition } from '../../contract/scenario.ts';
+import { runScenario } from '../../harness/scenario.ts';
+import { findScenario, type Scenario } from '../../systems/streamspace/scenarios/index.ts';
+import { streamspace } from '../../systems/index.ts';
 
 /** What the report keeps of one run: small and plain, so that it can come back from a worker thread. */
 export interface RunSummary {
@@ -13,7 +16,7 @@ export interface RunSummary {
 export function summarizeRun(name: string, seed: number, profile: string): RunSummary {
   const scenario = findScenario(name);
   if (scenario === undefined) throw new Error(`unknown scenario '${name}'`);
-  const run = scenario.run({ seed, profile });
+  const run = runScenario(streamspace, scenario, { seed, profile });
   return { seed, outcome: run.outcome, violations: run.violations.map(({ invariant, message }) => ({ invariant, message })), metrics: run.metrics };
 }
 

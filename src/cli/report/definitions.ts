@@ -1,4 +1,6 @@
-import { formatValue, HAPPENS, SAMPLE_PERIOD_US, type Claim, type MetricDefinition } from '../../systems/streamspace/scenarios/index.ts';
+import type { Claim, MetricDefinition } from '../../contract/scenario.ts';
+import { formatValue } from '../../harness/scenario.ts';
+import { HAPPENS, SAMPLE_PERIOD_US } from '../../systems/streamspace/scenarios/index.ts';
 
 /** Stated in every report: what availability means here. */
 export const AVAILABILITY_DEFINITION =

@@ -1,4 +1,6 @@
-import { formatValue, SCENARIOS, type MetricDefinition } from '../../systems/streamspace/scenarios/index.ts';
+import type { MetricDefinition } from '../../contract/scenario.ts';
+import { formatValue } from '../../harness/scenario.ts';
+import { SCENARIOS } from '../../systems/streamspace/scenarios/index.ts';
 import { claimTally, modelFailures, replayCommand, values, violationTally, type ReportData, type ScenarioResult } from './collect.ts';
 import { AVAILABILITY_DEFINITION, boundText, DEFAULT_REPORT_PROFILES, profileLabel, QUANTILE_DEFINITION } from './definitions.ts';
 import { cdf, distribution } from './stats.ts';

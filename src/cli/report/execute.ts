@@ -45,7 +45,10 @@ export async function collectReport(plan: ReportPlan, progress: (done: number, t
   if (plan.jobs <= 1) {
     for (const b of batches) finish(b, runBatch(b));
   } else {
-    const pool = new Tinypool({ filename: new URL('./worker.mjs', import.meta.url).href, minThreads: plan.jobs, maxThreads: plan.jobs });
+    // The compiled module runs worker.js, compiled beside it; loaded from the TypeScript sources
+    // (tests), it runs worker.mjs, which registers the TypeScript loader worker threads lack.
+    const worker = new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker.js', import.meta.url).href;
+    const pool = new Tinypool({ filename: worker, minThreads: plan.jobs, maxThreads: plan.jobs });
     try {
       await Promise.all(batches.map(async (b) => finish(b, await (pool.run(b) as Promise<RunSummary[]>))));
     } finally {

@@ -1,4 +1,4 @@
-import { formatValue } from '../../systems/streamspace/scenarios/index.ts';
+import { formatValue } from '../../harness/scenario.ts';
 import type { Block, Chart } from './document.ts';
 
 const escape = (s: string): string => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');

@@ -331,6 +331,17 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
   },
 };
 
+/**
+ * The Lease an agent id's replicas elect a leader on: `streamspace-agent-<AgentID>` in the agent's
+ * namespace (spec §5 "Lease", leader_election.go:58-78). Every reader of the Lease names it here.
+ */
+export function leaseName(agentId: string): string {
+  return `streamspace-agent-${agentId}`;
+}
+
+/** Faults never start before the cluster has settled: leader elected, agent connected, mapping stored. */
+export const SETTLE_US: Micros = 2 * MINUTE;
+
 /** A partial config, merged section by section over the defaults. */
 export type ConfigOverrides = { [K in keyof StreamSpaceConfig]?: Partial<StreamSpaceConfig[K]> };
 

@@ -1,6 +1,6 @@
 import type { BootFn } from '../../../sim-cluster/index.ts';
 import { RpcClient } from '../net/rpc.ts';
-import type { AgentConfig, ElectionConfig, FixesConfig } from '../config.ts';
+import { leaseName, type AgentConfig, type ElectionConfig, type FixesConfig } from '../config.ts';
 import { startLeaderElector, type LeaderElector, type LeadershipTerm } from '../kube/leader-elector.ts';
 import { K8sAgent, type ApiService, type Platform } from './k8s-agent.ts';
 
@@ -65,7 +65,7 @@ export function agentReplica(options: AgentReplicaOptions): BootFn {
     } else {
       const api = new RpcClient(ctx, { target: options.kubeApi });
       elector = startLeaderElector(ctx, api, {
-        leaseName: `streamspace-agent-${options.agentId}`,
+        leaseName: leaseName(options.agentId),
         identity: ctx.name,
         leaseDurationUs: options.election.leaseDurationUs,
         renewDeadlineUs: options.election.renewDeadlineUs,

@@ -3,6 +3,7 @@ import { startActor, type ConnectionEnd, type ProcessContext, type RandomStream,
 import { RpcClient, type RpcWire } from '../net/rpc.ts';
 import type { AgentConfig } from '../config.ts';
 import type { AgentMessage, HttpRequest, HttpResponse, WsFrame } from '../wire.ts';
+import { events } from '../events.ts';
 
 /** Where an agent's HTTP and WebSocket connections go: the API Service (a load balancer). */
 export interface ApiService {
@@ -205,7 +206,7 @@ export class K8sAgent {
           this.wsConn = conn;
           this.inbox = [];
           this.readDeadlineUs = this.ctx.monotonic() + this.config.pongWaitUs;
-          this.ctx.record('agent.connected', { agent: this.agentId, pod, conn: conn.id });
+          events.record(this.ctx, 'agent.connected', { agent: this.agentId, pod, conn: conn.id });
           return finish(true);
         }
         if (this.wsConn === conn) {
@@ -321,7 +322,7 @@ export class K8sAgent {
       // The token is read at the write, not when the handler started.
       const token = this.term()?.fencingToken ?? null;
       if (token !== null && this.platform.fenceHolds(term.lease, this.ctx.name, token)) return false;
-      this.ctx.record('agent.fenced', { command: commandId, agent: this.agentId, stage, token });
+      events.record(this.ctx, 'agent.fenced', { command: commandId, agent: this.agentId, stage, token });
       return true;
     };
     if (fenced('start')) return this.readNext();
@@ -331,7 +332,7 @@ export class K8sAgent {
     if (!async) this.mode.send({ type: 'EXECUTING' });
     this.running.add(commandId);
     // The effect record: which replica executed which command, under which lease it believed it held.
-    this.ctx.record('agent.execute', {
+    events.record(this.ctx, 'agent.execute', {
       command: commandId, agent: this.agentId, action, session: sessionId,
       lease: term?.lease ?? null, transitions: term?.transitions ?? null, electorLeads: term?.electorLeads ?? null,
     });
@@ -349,7 +350,7 @@ export class K8sAgent {
       if (action === 'start_session') {
         if (!this.platform.createSession(sessionId, commandId)) error = `session ${sessionId} already exists`;
       } else this.platform.deleteSession(sessionId, commandId);
-      this.ctx.record('agent.executed', { command: commandId, agent: this.agentId, ok: error === null });
+      events.record(this.ctx, 'agent.executed', { command: commandId, agent: this.agentId, ok: error === null });
       this.sendMessage(error === null ? { type: 'complete', commandId } : { type: 'failed', commandId, error });
       if (this.stopped || async) return;
       this.mode.send({ type: 'READING' });

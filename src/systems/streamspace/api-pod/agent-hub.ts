@@ -4,6 +4,7 @@ import type { FixesConfig, HubConfig } from '../config.ts';
 import type { AgentMessage } from '../wire.ts';
 import type { HubDbPort, HubRedisPort } from './ports.ts';
 import { RwLock } from './rw-lock.ts';
+import { events } from '../events.ts';
 
 /**
  * The hub's view of one agent WebSocket (AgentConnection, spec §2.1). Implemented by
@@ -258,7 +259,7 @@ export class AgentHub {
       previous.closeByHub();
     }
     this.connections.set(conn.agentId, conn);
-    this.ctx.record('hub.register', { agent: conn.agentId, conn: conn.id });
+    events.record(this.ctx, 'hub.register', { agent: conn.agentId, conn: conn.id });
     this.db.setAgentOnline(conn.agentId, () => {
       const redis = this.redis;
       if (redis === null) return this.unlock(done);
@@ -291,7 +292,7 @@ export class AgentHub {
     }
     conn.closeByHub();
     this.connections.delete(agentId);
-    this.ctx.record('hub.unregister', { agent: agentId, conn: conn.id });
+    events.record(this.ctx, 'hub.unregister', { agent: agentId, conn: conn.id });
     this.db.setAgentOffline(agentId, () => {
       const redis = this.redis;
       if (redis === null) return this.unlock(done);

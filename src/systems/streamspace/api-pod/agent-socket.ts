@@ -3,6 +3,7 @@ import type { RpcResult } from '../net/rpc.ts';
 import type { ApiWebSocketConfig } from '../config.ts';
 import type { AgentMessage, WsFrame } from '../wire.ts';
 import type { AgentHub, HubConnection } from './agent-hub.ts';
+import { events } from '../events.ts';
 
 /** The command-row updates the WebSocket handler makes (§3 readPump; filter: command id AND agent id). */
 export interface CommandRowsPort {
@@ -110,7 +111,7 @@ export class AgentSocket implements HubConnection {
     const frames = this.framePerMessage ? queued.map((m) => [m]) : [queued];
     for (const messages of frames) {
       if (!this.conn.send({ ws: 'text', messages } satisfies WsFrame)) return this.writerFailed();
-      this.ctx.record('ws.frame-out', {
+      events.record(this.ctx, 'ws.frame-out', {
         conn: this.id, agent: this.agentId, messages: messages.length,
         commands: messages.flatMap((m) => (m.type === 'command' ? [m.commandId] : [])),
       });

@@ -5,6 +5,9 @@ import { connectionLanes, leaseLanes, processLanes, routingLanes } from './lanes
 import { messageArrows } from '../../../cli/explain/messages.ts';
 import { runTimeline } from '../../../cli/explain/timeline.ts';
 
+import { faultEnd } from '../../../faults/apply.ts';
+import { registryOf } from '../../../harness/run-case.ts';
+import { streamspace } from '../system.ts';
 const ev = (t: number, p: string, k: string, d?: Record<string, unknown>): TraceEvent => ({ t: t * SECOND, p, k, d });
 const states = (lane: { segments: { from: number; to: number; label: string }[] }) => lane.segments.map((s) => [s.from / SECOND, s.to / SECOND, s.label]);
 
@@ -79,7 +82,7 @@ describe('lanes', () => {
     const bands = faultBands([
       { kind: 'pause', at: 10 * SECOND, target: { role: 'agent-host' }, durationUs: 60 * SECOND },
       { kind: 'crash', at: 20 * SECOND, target: { role: 'api', index: 1 } },
-    ], [
+    ], (f) => faultEnd(registryOf(streamspace), f), [
       ev(10, 'faults', 'fault.pause', { process: 'api-1', durationUs: 60 * SECOND }),
       ev(20, 'faults', 'fault.crash', { process: null }),
     ], 30 * SECOND);

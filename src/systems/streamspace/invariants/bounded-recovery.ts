@@ -1,17 +1,12 @@
 import { formatTime, SECOND, type Micros } from '../../../sim-cluster/index.ts';
-import type { StreamSpaceConfig } from '../config.ts';
+import { leaseName, type StreamSpaceConfig } from '../config.ts';
 import { INGRESS_NODE, REDIS, type StreamSpaceCluster } from '../cluster/cluster.ts';
 import { RpcClient } from '../net/rpc.ts';
 import type { HttpRequest, HttpResponse } from '../wire.ts';
 import type { ClusterView } from './cluster-view.ts';
-import type { Monitor, RunWindow, Violation } from '../../../invariants/monitor.ts';
+import type { BoundTerm, Monitor, RunWindow, Violation } from '../../../invariants/monitor.ts';
 import { PROBE_PREFIX } from './no-lost-commands.ts';
-
-/** One term of the recovery bound, printed with every verdict. */
-export interface BoundTerm {
-  what: string;
-  us: Micros;
-}
+import { events } from '../events.ts';
 
 /**
  * The recovery bound B after the last fault heals, from the configuration (real-world §1.6, §6.1,
@@ -34,18 +29,10 @@ export function recoveryBound(config: StreamSpaceConfig): BoundTerm[] {
   ];
 }
 
-export function boundTotal(terms: readonly BoundTerm[]): Micros {
-  return terms.reduce((s, t) => s + t.us, 0);
-}
-
-export function formatBound(terms: readonly BoundTerm[]): string {
-  return `B = ${formatTime(boundTotal(terms))} = ${terms.map((t) => `${formatTime(t.us)} (${t.what})`).join(' + ')}`;
-}
-
 /** Why the cluster is not healthy right now, or null if it is (structurally). */
 export function unhealthyBecause(cluster: StreamSpaceCluster, view: ClusterView): string | null {
   const agentId = cluster.agentIds()[0]!;
-  const lease = `streamspace-agent-${agentId}`;
+  const lease = leaseName(agentId);
   const leaders = [...view.leading.keys()].filter((r) => view.alive.has(r));
   if (cluster.config.topology.agentHa) {
     if (leaders.length !== 1) return `${leaders.length} replicas lead`;
@@ -91,8 +78,9 @@ export function startRecoveryProber(cluster: StreamSpaceCluster, view: ClusterVi
   let waiting = new Set<string>();
   let target = '';
   sim.trace.subscribe((e) => {
-    if (e.k !== 'ws.frame-out' || e.d!['conn'] !== target) return;
-    for (const id of e.d!['commands'] as string[]) if (waiting.has(id)) delivered.add(id);
+    const frame = events.details(e, 'ws.frame-out');
+    if (frame === undefined || frame.conn !== target) return;
+    for (const id of frame.commands) if (waiting.has(id)) delivered.add(id);
   });
   sim.addProcess({ name: 'prober', node: INGRESS_NODE, boot: () => ({}) });
 
@@ -134,7 +122,7 @@ function currentConnection(cluster: StreamSpaceCluster, view: ClusterView): stri
  * lease, its agent connected to a live API pod whose hub holds that connection, Redis mapping the
  * agent to that pod, and a probe command issued on every ready API pod delivered to the agent.
  */
-export const boundedRecovery: Monitor = {
+export const boundedRecovery: Monitor<ClusterView> = {
   id: 'bounded-recovery',
   definition:
     'After the last fault heals at H, by H + B (B derived from the configuration, its terms printed) there is exactly one leader holding the lease, '

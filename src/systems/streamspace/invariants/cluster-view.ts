@@ -1,4 +1,5 @@
 import type { Micros, TraceEvent } from '../../../sim-cluster/index.ts';
+import { events } from '../events.ts';
 
 /** One execution of a command by an agent replica: the effect record (`agent.execute`). */
 export interface Execution {
@@ -50,7 +51,6 @@ export class ClusterView {
   lastUnhealthy: string | null = null;
 
   apply(e: TraceEvent): void {
-    const d = e.d as Record<string, unknown> | undefined;
     switch (e.k) {
       case 'proc.start':
         this.alive.add(e.p);
@@ -64,67 +64,71 @@ export class ClusterView {
         this.leading.delete(e.p);
         this.agentConnections.delete(e.p);
         return;
-      case 'node.fail':
-        return;
       case 'lease.create':
-      case 'lease.update':
-        this.leases.set(d!['lease'] as string, { holder: d!['holder'] as string, transitions: d!['transitions'] as number, at: e.t });
+      case 'lease.update': {
+        const d = events.details(e, e.k)!;
+        this.leases.set(d.lease, { holder: d.holder, transitions: d.transitions, at: e.t });
         return;
+      }
       case 'elector.acquired':
-        this.leading.set(e.p, { since: e.t, transitions: d!['transitions'] as number });
+        this.leading.set(e.p, { since: e.t, transitions: events.details(e, 'elector.acquired')!.transitions });
         return;
       case 'elector.stopped-leading':
         this.leading.delete(e.p);
         return;
       case 'hub.register': {
+        const d = events.details(e, 'hub.register')!;
         let hub = this.hubs.get(e.p);
         if (hub === undefined) this.hubs.set(e.p, (hub = new Map()));
-        hub.set(d!['agent'] as string, d!['conn'] as string);
+        hub.set(d.agent, d.conn);
         return;
       }
       case 'hub.unregister':
-        this.hubs.get(e.p)?.delete(d!['agent'] as string);
+        this.hubs.get(e.p)?.delete(events.details(e, 'hub.unregister')!.agent);
         return;
-      case 'agent.connected':
-        this.agentConnections.set(e.p, { pod: d!['pod'] as string, conn: d!['conn'] as string });
+      case 'agent.connected': {
+        const d = events.details(e, 'agent.connected')!;
+        this.agentConnections.set(e.p, { pod: d.pod, conn: d.conn });
         return;
-      case 'db.command.insert':
+      }
+      case 'db.command.insert': {
         // A command is accepted once its row is committed: from then on any pod may dispatch it,
         // even if the API pod that inserted it hears of the commit late, or never.
-        this.commands.set(d!['command'] as string, {
-          id: d!['command'] as string, agentId: d!['agent'] as string, acceptedAt: e.t, acceptedBy: d!['client'] as string,
+        const d = events.details(e, 'db.command.insert')!;
+        this.commands.set(d.command, {
+          id: d.command, agentId: d.agent, acceptedAt: e.t, acceptedBy: d.client,
           executions: [], executedOk: 0, status: 'pending', statusBy: 'producer.insert',
         });
         return;
+      }
       case 'agent.execute': {
-        const c = this.commands.get(d!['command'] as string);
-        if (c === undefined) return;
-        c.executions.push({
-          t: e.t, replica: e.p, agentId: d!['agent'] as string,
-          transitions: d!['transitions'] as number | null, electorLeads: d!['electorLeads'] as boolean | null,
-          state: 'running',
+        const d = events.details(e, 'agent.execute')!;
+        this.commands.get(d.command)?.executions.push({
+          t: e.t, replica: e.p, agentId: d.agent, transitions: d.transitions, electorLeads: d.electorLeads, state: 'running',
         });
         return;
       }
       case 'agent.executed': {
-        const c = this.commands.get(d!['command'] as string);
+        const d = events.details(e, 'agent.executed')!;
+        const c = this.commands.get(d.command);
         if (c === undefined) return;
-        if (d!['ok']) c.executedOk++;
+        if (d.ok) c.executedOk++;
         const run = c.executions.find((x) => x.replica === e.p && x.state === 'running');
         if (run !== undefined) run.state = 'completed';
         return;
       }
       case 'agent.fenced': {
-        const c = this.commands.get(d!['command'] as string);
+        const c = this.commands.get(events.details(e, 'agent.fenced')!.command);
         const run = c?.executions.find((x) => x.replica === e.p && x.state === 'running');
         if (run !== undefined) run.state = 'died';
         return;
       }
       case 'db.command.status': {
-        const c = this.commands.get(d!['command'] as string);
+        const d = events.details(e, 'db.command.status')!;
+        const c = this.commands.get(d.command);
         if (c === undefined) return;
-        c.status = d!['to'] as string;
-        c.statusBy = d!['by'] as string;
+        c.status = d.to;
+        c.statusBy = d.by;
         return;
       }
       case 'recovery.healthy':

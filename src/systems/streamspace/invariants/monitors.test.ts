@@ -11,7 +11,7 @@ const LEASE = 'streamspace-agent-a';
 const ev = (t: number, p: string, k: string, d?: Record<string, unknown>): TraceEvent => ({ t, p, k, d });
 
 /** Feeds events to a view and one monitor; returns the first online violation message. */
-function online(monitor: Monitor, events: TraceEvent[]): string | null {
+function online(monitor: Monitor<ClusterView>, events: TraceEvent[]): string | null {
   const view = new ClusterView();
   for (const e of events) {
     view.apply(e);

@@ -1,5 +1,6 @@
 import type { TraceEvent } from '../../../sim-cluster/index.ts';
 import type { ClusterView } from './cluster-view.ts';
+import { events } from '../events.ts';
 import type { Monitor, Violation } from '../../../invariants/monitor.ts';
 
 /**
@@ -9,14 +10,15 @@ import type { Monitor, Violation } from '../../../invariants/monitor.ts';
  * at-least-once delivery needs, not a duplicate. Reported apart from lost commands, so a profile
  * can promise at-least-once without exactly-once.
  */
-export const noDuplicateExecution: Monitor = {
+export const noDuplicateExecution: Monitor<ClusterView> = {
   id: 'no-duplicate-execution',
   definition:
     'A command is never started again (agent.execute) after an execution of it completed, and no two executions of it both complete (agent.executed); '
     + 'attempts whose process died or whose effect was fenced off never took effect, so re-running them is a retry, not a duplicate.',
   onEvent(e: TraceEvent, view: ClusterView): Violation | null {
-    if (e.k !== 'agent.execute' && e.k !== 'agent.executed') return null;
-    const life = view.commands.get(e.d!['command'] as string);
+    const d = events.details(e, 'agent.execute') ?? events.details(e, 'agent.executed');
+    if (d === undefined) return null;
+    const life = view.commands.get(d.command);
     if (life === undefined) return null;
     const completed = life.executions.filter((x) => x.state === 'completed');
     const limit = e.k === 'agent.execute' ? 0 : 1; // the completion just applied is one of them

@@ -11,7 +11,7 @@ export const PROBE_PREFIX = 'probe-';
  * plus the time the agent may take to run it; and the record matches what happened: not executed
  * but recorded failed, nor recorded completed without a successful execution.
  */
-export function noLostCommands(maxExecutionUs: Micros): Monitor {
+export function noLostCommands(maxExecutionUs: Micros): Monitor<ClusterView> {
   return {
     id: 'no-lost-commands',
     definition:

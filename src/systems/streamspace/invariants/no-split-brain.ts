@@ -1,4 +1,6 @@
 import type { TraceEvent } from '../../../sim-cluster/index.ts';
+import { leaseName } from '../config.ts';
+import { events } from '../events.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { Monitor, Violation } from '../../../invariants/monitor.ts';
 
@@ -9,16 +11,18 @@ import type { Monitor, Violation } from '../../../invariants/monitor.ts';
  * handler still running when its replica lost the lease acts without it. The routing side (one
  * agent id held by one live connection after recovery) is part of `bounded-recovery`'s health check.
  */
-export const noSplitBrain: Monitor = {
+export const noSplitBrain: Monitor<ClusterView> = {
   id: 'no-split-brain',
   definition:
     'Every command a replica starts (agent.execute) or completes (agent.executed, when the platform changes) is started or completed while that replica holds the agent\'s Lease, '
     + 'as committed at the Kubernetes API server; acting after another replica acquired the lease, or after it was released, is split brain.',
   onEvent(e: TraceEvent, view: ClusterView): Violation | null {
-    if (e.k !== 'agent.execute' && e.k !== 'agent.executed') return null;
-    const command = e.d!['command'] as string;
+    const started = events.details(e, 'agent.execute');
+    const d = started ?? events.details(e, 'agent.executed');
+    if (d === undefined) return null;
+    const command = d.command;
     const start = view.commands.get(command)?.executions.findLast((x) => x.replica === e.p);
-    const lease = e.k === 'agent.execute' ? (e.d!['lease'] as string | null) : start === undefined ? null : leaseOf(view, start.agentId);
+    const lease = started !== undefined ? started.lease : start === undefined ? null : leaseOf(view, start.agentId);
     if (lease === null) return null; // no HA: nothing to judge
     const held = view.leases.get(lease);
     if (held !== undefined && held.holder === e.p) return null;
@@ -27,13 +31,13 @@ export const noSplitBrain: Monitor = {
     return {
       invariant: this.id,
       time: e.t,
-      message: `${e.p} ${verb} ${command} for ${e.d!['agent']} but ${who}`,
+      message: `${e.p} ${verb} ${command} for ${d.agent} but ${who}`,
       evidence: [e],
     };
   },
 };
 
 function leaseOf(view: ClusterView, agentId: string): string | null {
-  const name = `streamspace-agent-${agentId}`;
+  const name = leaseName(agentId);
   return view.leases.has(name) ? name : null;
 }

@@ -2,6 +2,7 @@ import { serviceTimeSampler } from '../net/service-time.ts';
 import { MS, type BootFn, type Micros, type ProcessContext } from '../../../sim-cluster/index.ts';
 import { ok, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import type { LeaseSpec, LeaseStore, LeaseWriteResult } from './lease-store.ts';
+import { events } from '../events.ts';
 
 /**
  * The Kubernetes API server as a simulated process, serving the Lease operations client-go's
@@ -108,7 +109,7 @@ function handle(ctx: ProcessContext, store: LeaseStore, req: LeaseRequest, by: s
 function written(ctx: ProcessContext, kind: 'lease.create' | 'lease.update', name: string, spec: LeaseSpec, by: string, result: LeaseWriteResult): RpcResult<unknown> {
   if (result.ok) {
     const { lease } = result;
-    ctx.record(kind, { lease: name, holder: lease.holderIdentity, transitions: lease.leaseTransitions, rv: lease.resourceVersion, by });
+    events.record(ctx, kind, { lease: name, holder: lease.holderIdentity, transitions: lease.leaseTransitions, rv: lease.resourceVersion, by });
     return ok(lease);
   }
   if (result.reason !== 'NotFound') ctx.record('lease.conflict', { lease: name, by, holder: spec.holderIdentity, reason: result.reason });

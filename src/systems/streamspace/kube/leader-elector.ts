@@ -3,6 +3,7 @@ import type { RpcClient } from '../net/rpc.ts';
 import { tryAcquireOrRenew, tryRelease, type ElectionEnv, type ReleaseOutcome } from './election-attempts.ts';
 import { LeaseLock, type Abandon } from './lease-lock.ts';
 import { Observation } from './observation.ts';
+import { events } from '../events.ts';
 
 /**
  * client-go's LeaderElector (tools/leaderelection/leaderelection.go, v0.34) as a state machine:
@@ -393,7 +394,7 @@ class ElectorMachine {
       acquiredAtLocalUs: env.ctx.monotonic(),
     };
     leadership.term = term;
-    env.ctx.record('elector.acquired', { lease: term.lease, identity: term.identity, transitions: term.transitions });
+    events.record(env.ctx, 'elector.acquired', { lease: term.lease, identity: term.identity, transitions: term.transitions });
     this.callbacks.onStartedLeading(term);
     this.enterPolling();
   }
@@ -442,7 +443,7 @@ class ElectorMachine {
     this.state = 'stopped';
     const led = this.leadership.term !== null;
     this.leadership.term = null;
-    this.env.ctx.record('elector.stopped-leading', { lease: this.env.lock.name, led });
+    events.record(this.env.ctx, 'elector.stopped-leading', { lease: this.env.lock.name, led });
     this.callbacks.onStoppedLeading();
   }
 

@@ -3,6 +3,7 @@ import { MS, type BootFn, type Micros, type ProcessContext } from '../../../sim-
 import { ok, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import type { Statement } from './statements.ts';
 import { PostgresError, type AgentWrite, type CommandTransition, type PostgresStorage } from './tables.ts';
+import { events } from '../events.ts';
 
 /**
  * The PostgreSQL server as a simulated process. It serves the statements of statements.ts over
@@ -100,7 +101,7 @@ function apply(ctx: ProcessContext, storage: PostgresStorage, s: Statement, clie
   switch (s.stmt) {
     case 'producer.insert': {
       const row = storage.insertCommand(s.row, s.at, serverNow);
-      ctx.record('db.command.insert', { command: row.commandId, agent: row.agentId, action: row.action, client });
+      events.record(ctx, 'db.command.insert', { command: row.commandId, agent: row.agentId, action: row.action, client });
       return ok(row);
     }
     case 'dispatcher.sent':
@@ -151,9 +152,8 @@ function commandWritten(
     ctx.record('db.command.noop', { command: s.commandId, agent: 'agentId' in s ? s.agentId : null, by: s.stmt, client });
     return ok(0);
   }
-  const details: Record<string, unknown> = { command: t.commandId, agent: t.agentId, from: t.from, to: t.to, by: s.stmt, client };
-  if (error !== undefined) details['error'] = error;
-  ctx.record('db.command.status', details);
+  // Key order is part of the trace hash: `error` comes last, and only when there is one.
+  events.record(ctx, 'db.command.status', { command: t.commandId, agent: t.agentId, from: t.from, to: t.to, by: s.stmt, client, ...(error !== undefined ? { error } : {}) });
   return ok(1);
 }
 

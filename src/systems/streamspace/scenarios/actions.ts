@@ -2,7 +2,7 @@ import type { Micros } from '../../../sim-cluster/index.ts';
 import { INGRESS_NODE, POSTGRES, type StreamSpaceCluster } from '../cluster/cluster.ts';
 import { RpcClient } from '../net/rpc.ts';
 import type { HttpRequest, HttpResponse } from '../wire.ts';
-import type { ScriptedAction } from './runner.ts';
+import type { ScriptedAction } from './define.ts';
 import { agentInCharge, agentPod, otherApiPod } from './targets.ts';
 
 /** `kubectl delete pod` of the API pod the agent in charge is connected to. */

@@ -1,8 +1,8 @@
 import { SECOND } from '../../../sim-cluster/index.ts';
-import { SETTLE_US } from '../../../harness/run-case.ts';
+import { SETTLE_US } from '../config.ts';
 import type { ConfigOverrides } from '../config.ts';
-import type { Claim } from './types.ts';
-import type { Variation } from './variation.ts';
+import type { Claim } from '../../../contract/scenario.ts';
+import type { Variation } from '../../../contract/variation.ts';
 
 /** The claims, timings and load the scenarios of all three reports share. */
 

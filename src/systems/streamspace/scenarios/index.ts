@@ -1,11 +1,9 @@
+import type { Scenario } from './define.ts';
 import { REPORT_000_SCENARIOS } from './report-000.ts';
 import { REPORT_002_SCENARIOS, STALE_THRESHOLD_BEFORE_FIX } from './report-002.ts';
 import { REPORT_003_SCENARIOS } from './report-003.ts';
-import type { Scenario } from './types.ts';
 
-export type { Claim, MetricDefinition, MetricUnit, Scenario, ScenarioRun } from './types.ts';
-export { claimApplies, claimHolds } from './types.ts';
-export { formatValue } from './runner.ts';
+export type { Observation, Scenario } from './define.ts';
 export { SAMPLE_PERIOD_US } from './routing-series.ts';
 export { HAPPENS } from './common.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { TraceEvent } from '../../../sim-cluster/index.ts';
 import { hubsHoldingAgent, newMappingRemovals, registrationsOfClosedConnections } from './measures.ts';
-import type { Observation } from './runner.ts';
+import type { Observation } from './define.ts';
 
 const AGENT = 'a1';
 const KEY = `agent:${AGENT}:pod`;

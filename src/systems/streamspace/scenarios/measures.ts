@@ -1,6 +1,6 @@
 import type { Micros, TraceEvent } from '../../../sim-cluster/index.ts';
 import { PROBE_PREFIX } from '../invariants/no-lost-commands.ts';
-import type { Observation } from './runner.ts';
+import type { Observation } from './define.ts';
 
 /** The first event of `kind` at or after `from` (default: the fault) that satisfies `where`. */
 export function firstEvent(o: Observation, kind: string, where: (e: TraceEvent) => boolean = () => true, from: Micros = o.faultAt): TraceEvent | undefined {

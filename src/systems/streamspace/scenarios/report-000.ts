@@ -1,10 +1,10 @@
 import { SECOND } from '../../../sim-cluster/index.ts';
-import type { Fault } from '../../../faults/fault-kinds.ts';
+import type { StreamSpaceFault as Fault } from '../faults.ts';
 import { deleteAgentPod, deleteLeader, deleteOtherApiPod } from './actions.ts';
 import { AFTER_REPLACEMENTS, AVAILABILITY_CLAIM, faultInstant, loggedSeconds, users, ZERO_DATA_LOSS } from './common.ts';
-import { defineScenario } from './runner.ts';
+import { defineScenario } from './define.ts';
 import { metricSet, STANDARD_METRICS as M } from './standard-metrics.ts';
-import type { Scenario } from './types.ts';
+import type { Scenario } from './define.ts';
 
 const apiAndRedis = metricSet([M.agentReconnect, M.mappingRestored, M.routingRestored, M.routingStable, M.replacementReady, M.leaderChanges,
   M.commandsFailed, M.commandsLost, M.downtime, M.availability, M.impliedHourly]);

@@ -1,13 +1,13 @@
 import { MINUTE, SECOND, type Micros } from '../../../sim-cluster/index.ts';
-import { SETTLE_US } from '../../../harness/run-case.ts';
+import { SETTLE_US } from '../config.ts';
 import { DEFAULT_CONFIG, type ConfigOverrides } from '../config.ts';
 import { deleteAgentPod, deleteOtherApiPod, failAgentPodNode, scaleApi } from './actions.ts';
 import { countEvents, firstEvent } from './measures.ts';
 import { AFTER_REPLACEMENTS, AVAILABILITY_CLAIM, faultInstant, loggedSeconds, users, ZERO_DATA_LOSS, HAPPENS } from './common.ts';
-import { defineScenario, type Observation } from './runner.ts';
+import { defineScenario, type Observation } from './define.ts';
 import { metricSet, STANDARD_METRICS as M, type MetricSpec } from './standard-metrics.ts';
-import type { Scenario } from './types.ts';
-import type { Variation } from './variation.ts';
+import type { Scenario } from './define.ts';
+import type { Variation } from '../../../contract/variation.ts';
 
 /** User load for the scaling guide's "under load" cases: a request every second in the base case, every 0.2-5 s otherwise. */
 const underLoad = (v: Variation): ConfigOverrides => ({ workload: { requestIntervalUs: v.int(200, 5000, 1000) * 1000 } });

@@ -2,10 +2,10 @@ import { MS, SECOND, type Micros, type TraceEvent } from '../../../sim-cluster/i
 import { adminCommand, pauseAgentPod, deleteAgentPod, deleteOtherApiPod, insertPendingRow } from './actions.ts';
 import { firstEvent, newMappingRemovals, registrationsOfClosedConnections } from './measures.ts';
 import { AFTER_REPLACEMENTS, faultInstant, loggedSeconds, users, HAPPENS } from './common.ts';
-import { defineScenario, type Observation } from './runner.ts';
+import { defineScenario, type Observation } from './define.ts';
 import { metricSet, STANDARD_METRICS as M, type MetricSpec } from './standard-metrics.ts';
 import { SCRIPTED_COMMAND_PREFIX } from './timeline.ts';
-import type { Scenario } from './types.ts';
+import type { Scenario } from './define.ts';
 
 const TEST_COMMAND = `${SCRIPTED_COMMAND_PREFIX}null-session-p2-fix`;
 

@@ -1,4 +1,5 @@
 import type { StreamSpaceCluster } from '../cluster/cluster.ts';
+import { leaseName } from '../config.ts';
 import { REDIS } from '../cluster/cluster.ts';
 import type { ClusterView } from '../invariants/cluster-view.ts';
 
@@ -44,7 +45,7 @@ export class RoutingState {
     const agentId = cluster.agentIds()[0]!;
     const ready = cluster.endpoints.endpoints;
     const leaders = [...view.leading.keys()].filter((r) => view.alive.has(r));
-    const agent = cluster.config.topology.agentHa ? view.holderOf(`streamspace-agent-${agentId}`) : cluster.agentPods[0] ?? null;
+    const agent = cluster.config.topology.agentHa ? view.holderOf(leaseName(agentId)) : cluster.agentPods[0] ?? null;
     const conn = agent !== null && (!cluster.config.topology.agentHa || view.leading.has(agent)) ? view.agentConnections.get(agent) ?? null : null;
     // A paused pod (stop-the-world) is alive but serves nothing until it resumes.
     const serving = (pod: string): boolean => view.alive.has(pod) && cluster.sim.process(pod).status === 'up';

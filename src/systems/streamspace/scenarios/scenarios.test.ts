@@ -1,12 +1,15 @@
 import { describe, expect, test } from 'vitest';
 import { MS, SECOND, type TraceEvent } from '../../../sim-cluster/index.ts';
-import { claimApplies, findScenario, SCENARIOS, type ScenarioRun } from './index.ts';
+import { claimApplies, type ScenarioRun } from '../../../contract/scenario.ts';
+import { runScenario } from '../../../harness/scenario.ts';
+import { streamspace } from '../system.ts';
+import { findScenario, SCENARIOS } from './index.ts';
 
 /** The base case (seed 0) of a scenario, as built, with its trace. */
 function base(name: string, profile = 'streamspace-v2'): ScenarioRun & { events: readonly TraceEvent[] } {
   const scenario = findScenario(name);
   if (scenario === undefined) throw new Error(`no scenario ${name}`);
-  return scenario.run({ seed: 0, profile, keepEvents: true }) as ScenarioRun & { events: readonly TraceEvent[] };
+  return runScenario(streamspace, scenario, { seed: 0, profile, keepEvents: true }) as ScenarioRun & { events: readonly TraceEvent[] };
 }
 
 const after = (run: ScenarioRun & { events: readonly TraceEvent[] }, kind: string, where: (e: TraceEvent) => boolean = () => true) =>
@@ -28,11 +31,11 @@ describe('the scenario registry', () => {
 
   test('a run is a pure function of (name, seed, profile): same hash and metrics twice, another seed differs', () => {
     const s = findScenario('r002-failover-api-pod')!;
-    const a = s.run({ seed: 3, profile: 'hardened' });
-    const b = s.run({ seed: 3, profile: 'hardened' });
+    const a = runScenario(streamspace, s, { seed: 3, profile: 'hardened' });
+    const b = runScenario(streamspace, s, { seed: 3, profile: 'hardened' });
     expect(b.hash).toBe(a.hash);
     expect(b.metrics).toEqual(a.metrics);
-    expect(s.run({ seed: 4, profile: 'hardened' }).hash).not.toBe(a.hash);
+    expect(runScenario(streamspace, s, { seed: 4, profile: 'hardened' }).hash).not.toBe(a.hash);
   });
 });
 
@@ -203,7 +206,7 @@ describe('report 003 base cases', () => {
 
 /** One seed of a scenario with its trace, and times relative to its fault. */
 function seeded(name: string, seed: number, profile: string): ScenarioRun & { events: readonly TraceEvent[]; at: (e: TraceEvent) => number } {
-  const run = findScenario(name)!.run({ seed, profile, keepEvents: true }) as ScenarioRun & { events: readonly TraceEvent[] };
+  const run = runScenario(streamspace, findScenario(name)!, { seed, profile, keepEvents: true }) as ScenarioRun & { events: readonly TraceEvent[] };
   return { ...run, at: (e: TraceEvent) => e.t - run.faultAt };
 }
 

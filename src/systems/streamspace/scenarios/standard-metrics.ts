@@ -1,7 +1,8 @@
 import type { Micros } from '../../../sim-cluster/index.ts';
+import { leaseName } from '../config.ts';
 import { agentHostAt, availability, commandOutcomes, countEvents, firstEvent, hubsHoldingAgent, impliedHourlyAvailability, timeToEvent } from './measures.ts';
-import type { Observation } from './runner.ts';
-import type { MetricDefinition } from './types.ts';
+import type { Observation } from './define.ts';
+import type { MetricDefinition } from '../../../contract/scenario.ts';
 
 /** A metric with its definition and how it is read from a run. */
 export interface MetricSpec extends MetricDefinition {
@@ -39,7 +40,7 @@ function newLeaderConnected(o: Observation): Micros | null {
 /** 1 if at the end of the run the agent in charge is connected to a live API pod that was not deleted, else 0. */
 function onSurvivingPod(o: Observation): number {
   const deleted = new Set(o.events.filter((e) => e.t >= o.faultAt && e.k === 'k8s.delete-pod').map((e) => e.d!['pod']));
-  const agent = o.cluster.config.topology.agentHa ? o.view.holderOf(`streamspace-agent-${o.cluster.agentIds()[0]}`) : o.cluster.agentPods[0] ?? null;
+  const agent = o.cluster.config.topology.agentHa ? o.view.holderOf(leaseName(o.cluster.agentIds()[0]!)) : o.cluster.agentPods[0] ?? null;
   const pod = agent === null ? undefined : o.view.agentConnections.get(agent)?.pod;
   return pod !== undefined && o.view.alive.has(pod) && !deleted.has(pod) ? 1 : 0;
 }

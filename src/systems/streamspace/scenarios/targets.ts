@@ -1,4 +1,5 @@
 import type { StreamSpaceCluster } from '../cluster/cluster.ts';
+import { leaseName } from '../config.ts';
 import type { ClusterView } from '../invariants/cluster-view.ts';
 
 /**
@@ -9,7 +10,7 @@ import type { ClusterView } from '../invariants/cluster-view.ts';
  */
 export function agentInCharge(cluster: StreamSpaceCluster, view: ClusterView): string | null {
   if (!cluster.config.topology.agentHa) return cluster.agentPods[0] ?? null;
-  return view.holderOf(`streamspace-agent-${cluster.agentIds()[0]}`);
+  return view.holderOf(leaseName(cluster.agentIds()[0]!));
 }
 
 /** The API pod the agent in charge is connected to now, if it is alive. */

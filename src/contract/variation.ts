@@ -1,5 +1,5 @@
-import { MS, RandomStream, SECOND, type Micros } from '../../../sim-cluster/index.ts';
-import type { NetworkOptions } from '../../../sim-cluster/network.ts';
+import { MS, RandomStream, SECOND, type Micros } from '../sim-cluster/index.ts';
+import type { NetworkOptions } from '../sim-cluster/network.ts';
 
 /**
  * The seeded variation around a scenario's base case. Seed 0 is the base case itself: the report's

@@ -1,0 +1,100 @@
+/**
+ * The help text of every command (and the report defaults it quotes), in a module of its own so
+ * that `hasim help` prints it without loading the commands and the model they import. Each command
+ * module re-exports its own text.
+ */
+
+/** Seeds per scenario and profile by default: the p99 is then the 10th largest of 1,000 values (2,000 runs per scenario). */
+export const DEFAULT_REPORT_SEEDS = 1000;
+/** The files a report is written to, in `--out`. */
+export const REPORT_FILE = 'streamspace-seed-reports';
+
+export const CASE_SPACE_HELP = `  --system NAME       the simulated system (default streamspace; see hasim list systems)
+  --profile NAME      streamspace-v2 (as built) or hardened (every design fix); default hardened
+  --fixes A,B         design fixes to add on top of the profile (see hasim list fixes)
+  --config FILE       JSON configuration overrides, by section (topology, api, agent, election, ...)
+  --faults A,B        fault kinds that may appear (default: every kind; see hasim list faults)
+  --swarm/--no-swarm  swarm mode: each seed draws a subset of kinds and an intensity (default on)
+  --max-faults N      most faults in one schedule (default 8)
+  --invariants A,B    invariants to check (default: all; see hasim list invariants)`;
+
+export const FUZZ_HELP = `hasim fuzz [flags]
+  A campaign: seeds from --seed-start on, each one a (simulation seed, fault schedule) case of the
+  StreamSpace model, checked against every invariant. Every violation is written to --out at once,
+  the lowest failing seed of each invariant is shrunk to a 1-minimal schedule and saved as a trace
+  file, and the summary names the replay command of each. Exit 0 nothing found, 1 a violation or a
+  determinism failure, 2 bad usage, 130 interrupted with nothing found.
+${CASE_SPACE_HELP}
+  --seeds N           seeds in the campaign, over all shards (default 1000 unless --budget is given)
+  --budget DURATION   stop starting seeds after this much wall time (e.g. 90s, 5m, 1h)
+  --seed-start S      the first seed (default 0)
+  --workers N         worker threads (default: one per core)
+  --shard K/N         run shard K of N: every N-th seed from offset K-1; shards are disjoint and
+                      together make the unsharded campaign
+  --out DIR           where findings go (default hasim-findings)
+  --junit FILE        write a JUnit XML report (one test case per invariant)
+  --results FILE      write every seed's outcome and trace hash as JSON Lines, by seed
+  --self-check N      rerun every N-th seed and compare trace hashes (default 50; 0 = off)
+  --max-shrink-runs N shrink budget per counterexample, in runs (default 1000)
+  --json              print the summary as one JSON object`;
+
+export const RUN_HELP = `hasim run --seed S [flags]
+hasim run --scenario NAME [--seed S] [--profile P]
+  Runs one case and prints what happened: the schedule, the verdict, the recovery time and its bound.
+  The case is the one \`hasim fuzz\` runs for seed S with the same flags, or seed S with your own
+  schedule (--schedule), or seed S of a named seed-report scenario (hasim list scenarios; seed 0 is
+  the report's own procedure, profile streamspace-v2 unless given).
+${CASE_SPACE_HELP}
+  --seed S            the seed (required without --scenario)
+  --scenario NAME     a named scenario instead of a campaign case
+  --schedule FILE     a JSON array of faults to use instead of the seed's generated schedule
+  --save FILE         write the run as a trace file (replayable with hasim replay)
+  --trace FILE        write every trace event as JSON Lines
+  --timeline          print the run's key events (faults, crashes, leadership, connections, the violation)
+  --html FILE         write a self-contained HTML timeline of the run (as hasim explain does)
+  --json              print the verdict as one JSON object
+  Exit 0 the run passed, 1 it violated an invariant (or the model failed).`;
+
+export const LIST_HELP = `hasim list [profiles|fixes|faults|invariants|scenarios] [--json]
+  Lists what a campaign is made of: profiles, design fixes, fault kinds with their parameters,
+  invariants with their definitions, and the seed-report scenarios (all sections when none is named).`;
+
+export const REPLAY_HELP = `hasim replay FILE... [--trace out.jsonl] [--timeline] [--json]
+hasim replay --update FILE...
+  Reruns trace files under each configuration they record and checks the outcome and the trace
+  hash. A file records each expectation's resolved fixes and configuration, so it means the same
+  after a profile changes; replay says when the profile as defined now differs from the recording.
+  --timeline prints each run's key events after its verdict: faults, crashes and restarts,
+  leadership, agent connections, the violated command's life, the violation.
+  --trace FILE  writes the first file's first run's events as JSON Lines (one file only)
+  --update      after an intentional model change: resolves each expectation's profile as defined
+                now, reruns, rewrites the file (current format version) and prints per file what
+                changed (fixes, configuration, outcome, hash)
+  Exit 0 when every expectation matches (or the files were updated), 1 when one does not.`;
+
+export const EXPLAIN_HELP = `hasim explain FILE [--profile P] [--out FILE.html] [--json]
+  Replays a trace file and writes a self-contained HTML timeline of the run (opens offline): a
+  lane per process with its states, leadership, the Lease holder, the pods holding the agent's
+  connection, the Redis routing key, faults shaded, the violation marked, message arrows on demand,
+  hover details. Prints the page's path.
+  --profile P   the profile to run (default: the trace's first expectation)
+  --out FILE    where to write the page (default: next to FILE, <name>.<profile>.html)
+  --json        print a JSON summary instead
+  Exit 0 when the run gives the outcome and hash the trace expects for that profile (or passes, for
+  a profile it names no expectation for), 1 otherwise.`;
+
+export const REPORT_HELP = `hasim report [--scenario NAME[,NAME...]]... [--seeds N] [--seed-start S] [--profiles P[,P...]] [--out DIR] [--jobs N] [--json]
+  Runs every scenario of the StreamSpace seed reports (or those named) over seeds S..S+N-1 (default
+  S = 0, N = ${DEFAULT_REPORT_SEEDS}) under each profile (default streamspace-v2,hardened) and writes
+  DIR/${REPORT_FILE}.md and .html (default DIR docs/): each claim of the seed reports, the share of
+  runs in which it held with a replay command for one that did not, the distribution of every
+  metric (min, p50, p95, p99, max; CDFs in the HTML), invariant violations and availability. The
+  header names the git commit that produced it.
+  --jobs sets the worker threads (default: one per core); the report does not depend on it.
+  --json prints a summary per scenario and profile instead of text.
+  Exit 0 when no run violated an invariant, 1 when one did (the report is written either way).`;
+
+export const SAMPLE_HELP = `hasim sample [--seed N] [--duration 10m] [--no-faults] [--trace FILE] [--json]
+  Runs the kernel's sample cluster (a hub and four workers under seeded crashes, pauses,
+  partitions, node failures and clock jumps) and prints its trace hash. The same seed prints the
+  same hash on any machine: a quick check that a build is deterministic.`;

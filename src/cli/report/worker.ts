@@ -1,0 +1,4 @@
+// Worker-thread entry for `hasim report` pools: tinypool calls the default export with each batch.
+// The compiled package loads this module (worker.js); the TypeScript sources load it through
+// worker.mjs.
+export { runBatch as default } from './batch.ts';

@@ -1,0 +1,115 @@
+import type { Micros, Simulation, SimulationOptions, TraceEvent } from '../sim-cluster/index.ts';
+import type { AnyFaultKind, Platform, TargetRoles } from '../faults/fault-kind.ts';
+import type { BoundTerm, Monitor } from '../invariants/monitor.ts';
+import type { ScenarioSpec } from './scenario.ts';
+
+/**
+ * The System contract: what a simulated system gives the harness. The harness (case, run, shrink,
+ * trace file, replay) and the CLI work with any value of this type; StreamSpace
+ * (`src/systems/streamspace/system.ts`) is the first. Type parameters:
+ * - `C`: the resolved configuration, plain JSON data (a run is a function of it, the seed and the schedule);
+ * - `I`: a built instance on a `Simulation` (the cluster);
+ * - `V`: the view, a reducer over the instance's trace events that invariants, the recovery probe,
+ *   scenario measures and explain read instead of looking inside processes.
+ */
+export interface System<C = unknown, I extends Instance = Instance, V extends View = View> {
+  /** Stable name, used by `--system` and recorded in trace files. */
+  readonly name: string;
+  /** One line for `hasim list systems`. */
+  readonly description: string;
+
+  /** Named profiles: the as-built system first, then ones with design fixes switched on. */
+  readonly profiles: readonly Profile[];
+  /** Every named design fix, switchable one by one. */
+  readonly fixes: readonly Fix[];
+  /**
+   * The resolved configuration of a profile with overrides on top and `fixes` switched on besides
+   * the profile's, and the fixes it turns on in all. Throws `ConfigError` naming the first bad value
+   * (an unknown profile, section, field or fix, a value of the wrong type).
+   */
+  resolve(profile: string, overrides?: unknown, fixes?: readonly string[]): Resolved<C>;
+  /** The configuration as recorded in a trace file, checked like `resolve` does (throws `ConfigError`). */
+  reresolve(recorded: unknown): Resolved<C>;
+
+  /** Builds an instance for a seed and a resolved configuration. */
+  build(options: { seed: number; config: C; simulation: Omit<SimulationOptions, 'seed'> }): I;
+  /** A fresh view; the harness feeds it every trace event, before any invariant sees the event. */
+  createView(): V;
+
+  /** Faults never start before this instant (the system has settled: leader elected, clients connected). */
+  readonly settleUs: Micros;
+  /** The roles faults may target, and what a crash, deletion or node failure means here. */
+  readonly roles: TargetRoles;
+  readonly platform: Platform<I, V>;
+  /** The fault kinds schedules may hold, generic and the system's own, in the order arbitraries draw them. */
+  readonly faults: ReadonlyArray<AnyFaultKind<I, V>>;
+  /**
+   * The time scales of generated schedules: the largest gap between faults and the longest window
+   * fault. Default 60 s and 120 s (longer than a control plane's timeouts, shorter than its TTLs).
+   */
+  readonly faultTiming?: { maxGapUs?: Micros; maxDurationUs?: Micros };
+
+  /** The invariants checked on every run, in order (ids are stable; `config` sets their parameters). */
+  invariants(config: C): ReadonlyArray<Monitor<V>>;
+  /** How recovery after the heal is bounded and observed. */
+  readonly recovery: RecoveryProbe<C, I, V>;
+
+  /** The system's scripted scenarios (seed reports), if any. */
+  readonly scenarios?: ReadonlyArray<ScenarioSpec<C, I, V>>;
+}
+
+/** What every instance has: the simulation it runs on. */
+export interface Instance {
+  readonly sim: Simulation;
+}
+
+/** What every view does: absorb trace events in order. */
+export interface View {
+  apply(event: TraceEvent): void;
+}
+
+export interface Profile {
+  name: string;
+  description: string;
+  /** The configuration overrides the profile stands for (its fixes among them). */
+  overrides: unknown;
+}
+
+export interface Fix {
+  /** Stable name, used by profiles, `--fixes` and trace files. */
+  name: string;
+  /** The change, as an engineer of the system would make it. */
+  change: string;
+  /** The findings (trace names) it is meant to remove. */
+  removes: readonly string[];
+}
+
+/** A configuration as a run uses it, and the names of the fixes it turns on. */
+export interface Resolved<C> {
+  config: C;
+  fixes: string[];
+}
+
+/**
+ * How recovery is judged: a bound derived from the configuration (whose terms are printed with
+ * every verdict), a probe started at the heal that records when the system is healthy again, and
+ * the reason it is not, looked at when the run ends.
+ */
+export interface RecoveryProbe<C, I, V> {
+  bound(config: C): BoundTerm[];
+  /** Time after the bound for work accepted at the bound to finish, before the run ends. */
+  drainUs(config: C): Micros;
+  start(instance: I, view: V, healAt: Micros): void;
+  /** Called once when the run reaches its end: records why the system is unhealthy, if it is. */
+  atEnd(instance: I, view: V): void;
+  /** When the probe found the system healthy, if it did. */
+  recoveredAt(view: V): Micros | null;
+}
+
+/** A bad configuration value: the message names it. Bad input, never a finding. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** A system with its type parameters erased, as registries and the CLI hold them. */
+export type AnySystem = System<any, any, any>;
