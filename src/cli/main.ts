@@ -52,7 +52,7 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       }
       case 'run': {
         const { runCommand } = await import('./run-command.ts');
-        return runCommand(rest, out);
+        return await runCommand(rest, out);
       }
       case 'list': {
         const { listCommand } = await import('./list-command.ts');

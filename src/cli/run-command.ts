@@ -10,8 +10,6 @@ import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateS
 import { parseCount, parseFlags, readJsonFlag, UsageError } from './args.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { CASE_SPACE_FLAGS, caseSpaceFrom, systemFrom } from './case-space-flags.ts';
-import { renderExplainHtml } from './explain/html.ts';
-import { formatTimeline, runTimeline } from './explain/timeline.ts';
 
 export { RUN_HELP } from './help.ts';
 
@@ -26,7 +24,7 @@ function readSchedule(path: string, system: AnySystem): Case['schedule'] {
 }
 
 /** `hasim run`. */
-export function runCommand(argv: string[], out: (line: string) => void): number {
+export async function runCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
     ...CASE_SPACE_FLAGS,
     seed: { type: 'string' },
@@ -50,6 +48,8 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
     // Message events change the trace (and its hash), so the page's arrows come from a second run
     // with them on; the verdict shown is the normal run's.
     const events = runCase(system, c, { keepEvents: true, traceMessages: true }).events!;
+    // The page's renderer and the timeline load only when asked for: a plain run starts faster.
+    const { renderExplainHtml } = await import('./explain/html.ts');
     writeFileAtomic(values.html, renderExplainHtml({
       title: `${v.outcome} (${c.profile}, seed ${seed})`, events, schedule: c.schedule, faultEnd: (f) => faultEnd(registryOf(system), f), verdict: v,
       notes: [`hasim run ${argv.join(' ')}`],
@@ -82,6 +82,7 @@ export function runCommand(argv: string[], out: (line: string) => void): number 
   out(`run ended at ${formatTime(v.endAt)} after ${v.steps} events; trace hash ${v.hash}`);
   if (values.timeline) {
     out('timeline:');
+    const { formatTimeline, runTimeline } = await import('./explain/timeline.ts');
     for (const line of formatTimeline(runTimeline(v.events!, v))) out(line);
   }
   if (values.save !== undefined) out(`saved: ${values.save} (npx hasim replay ${values.save})`);

@@ -32,6 +32,8 @@ export interface ScheduleOptions {
 
 /** A gap-encoded schedule, decoded to absolute times. */
 export function scheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<FaultRecord[]> {
+  // No kinds, or room for no fault: fault-free cases.
+  if (options.kinds.length === 0 || options.maxFaults === 0) return fc.constant([]);
   const maxGap = options.maxGapUs ?? 60 * SECOND;
   const ctx = { roles: options.roles, maxDurationUs: options.maxDurationUs ?? 120 * SECOND };
   const bodies = new Map(options.kinds.map((k) => [k.kind, k.arbitrary(ctx) as fc.Arbitrary<Omit<FaultRecord, 'at'>>]));
@@ -48,6 +50,7 @@ export function scheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<FaultR
 /** Swarm mode: a random non-empty subset of kinds, then a schedule of only those. */
 export function swarmScheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<FaultRecord[]> {
   const maxFaults = options.maxFaults ?? 8;
+  if (options.kinds.length === 0 || maxFaults === 0) return fc.constant([]);
   return fc.subarray([...options.kinds], { minLength: 1 }).chain((enabled) =>
     fc.integer({ min: Math.min(2, maxFaults), max: maxFaults }).chain((n) => scheduleArbitrary({ ...options, kinds: enabled, maxFaults: n })));
 }

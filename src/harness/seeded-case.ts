@@ -22,7 +22,7 @@ export interface CaseSpace {
   kinds?: readonly string[];
   /** Swarm mode: each seed first draws a subset of kinds and an intensity. Default: true. */
   swarm?: boolean;
-  /** Most faults in one schedule. Default 8. */
+  /** Most faults in one schedule (0, or `kinds: []`: fault-free cases). Default 8. */
   maxFaults?: number;
   /** Invariants checked. Default: all. */
   invariants?: readonly string[];
@@ -36,7 +36,7 @@ export function scheduleArbitraryFor<C>(system: AnySystemOf<C>, space: CaseSpace
   const timing = system.faultTiming ?? {};
   const options = {
     kinds, roles: system.roles, startUs: system.settleUs,
-    ...(space.maxFaults ? { maxFaults: space.maxFaults } : {}),
+    ...(space.maxFaults !== undefined ? { maxFaults: space.maxFaults } : {}),
     ...(timing.maxGapUs !== undefined ? { maxGapUs: timing.maxGapUs } : {}),
     ...(timing.maxDurationUs !== undefined ? { maxDurationUs: timing.maxDurationUs } : {}),
   };
