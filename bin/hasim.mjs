@@ -12,7 +12,7 @@ try {
   // A cache that cannot be set up only costs speed.
 }
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/bin/hasim.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write('hasim: dist/ is missing: this checkout has not been built; run `npm run build`\n');
   process.exit(3);

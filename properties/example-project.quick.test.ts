@@ -74,7 +74,8 @@ function expectSuccess(r: Run, what: string): void {
  */
 function stagePackage(dir: string): void {
   const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files?: string[] };
-  const names = new Set(['package.json', 'src']);
+  // What the build script reads: the manifest, the sources and the bundling script.
+  const names = new Set(['package.json', 'src', 'scripts']);
   for (const name of readdirSync(ROOT)) {
     // npm ships the readme, licence and changelog whatever `files` says.
     if (/^tsconfig.*\.json$/.test(name) || /^(readme|license|licence|changelog|notice)(\..*)?$/i.test(name)) names.add(name);

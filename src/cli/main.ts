@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
 import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP } from './help.ts';
+import { packageRoot } from './package-root.ts';
 
 const HELP = `hasim: deterministic simulation testing for high-availability control planes
 
@@ -35,7 +36,7 @@ Exit codes: 0 ran and found nothing wrong, 1 a violation (or model failure) was 
 2 bad usage or bad input.`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('package.json', packageRoot()), 'utf8')) as { version: string };
   return pkg.version;
 }
 

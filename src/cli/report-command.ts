@@ -14,6 +14,7 @@ import { renderHtml } from './report/html.ts';
 import { renderMarkdown } from './report/markdown.ts';
 
 import { DEFAULT_REPORT_SEEDS, REPORT_FILE } from './help.ts';
+import { packageRoot } from './package-root.ts';
 export { DEFAULT_REPORT_SEEDS, REPORT_FILE, REPORT_HELP } from './help.ts';
 
 interface ReportOptions {
@@ -62,7 +63,7 @@ export function parseReportArgs(argv: string[]): ReportOptions {
  * or git cannot be run. Read once per report, never
  * inside a run.
  */
-export function gitCommit(dir: string = fileURLToPath(new URL('../../', import.meta.url))): string {
+export function gitCommit(dir: string = fileURLToPath(packageRoot())): string {
   const git = (args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
   try {
     // A checkout of this code, not some other repository that merely contains it (node_modules).

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import Tinypool from 'tinypool';
+import { workerFile } from '../worker-file.ts';
 import type { Task, TaskResult } from './tasks.ts';
 
 /** Runs campaign tasks somewhere: a pool of worker threads, or (in tests) anything with this shape. */
@@ -10,9 +11,6 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-// The compiled module runs worker.js, compiled beside it. Loaded from the TypeScript sources (tests,
-// benchmarks), it runs worker.mjs, which registers the TypeScript loader worker threads lack.
-const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker.js', import.meta.url).href;
 
 /** The default worker count: one per core. */
 export function defaultWorkers(): number {
@@ -26,7 +24,7 @@ export function defaultWorkers(): number {
  */
 export function poolExecutor(workers: number): Executor {
   const pool = new Tinypool({
-    filename: WORKER,
+    filename: workerFile('campaign'),
     minThreads: workers,
     maxThreads: workers,
   });

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import Tinypool from 'tinypool';
+import { workerFile } from '../worker-file.ts';
 import type { Scenario } from '../../systems/streamspace/scenarios/index.ts';
 import { runBatch, type Batch } from './batch.ts';
 import type { ReportData, RunSummary } from './collect.ts';
+import { packageRoot } from '../package-root.ts';
 
 export interface ReportPlan {
   scenarios: readonly Scenario[];
@@ -45,10 +47,7 @@ export async function collectReport(plan: ReportPlan, progress: (done: number, t
   if (plan.jobs <= 1) {
     for (const b of batches) finish(b, runBatch(b));
   } else {
-    // The compiled module runs worker.js, compiled beside it; loaded from the TypeScript sources
-    // (tests), it runs worker.mjs, which registers the TypeScript loader worker threads lack.
-    const worker = new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker.js', import.meta.url).href;
-    const pool = new Tinypool({ filename: worker, minThreads: plan.jobs, maxThreads: plan.jobs });
+    const pool = new Tinypool({ filename: workerFile('report'), minThreads: plan.jobs, maxThreads: plan.jobs });
     try {
       await Promise.all(batches.map(async (b) => finish(b, await (pool.run(b) as Promise<RunSummary[]>))));
     } finally {
@@ -73,5 +72,5 @@ export async function collectReport(plan: ReportPlan, progress: (done: number, t
 }
 
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL('package.json', packageRoot()), 'utf8')) as { version: string }).version;
 }
