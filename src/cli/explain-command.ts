@@ -46,6 +46,7 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
     ? `the trace names no expectation for ${profile}`
     : `expected ${expectation.outcome}: ${verdict.outcome === expectation.outcome ? 'outcome matches' : 'OUTCOME DIFFERS'}, ${verdict.hash === expectation.hash ? 'hash matches' : 'HASH DIFFERS'}`;
   const html = renderExplainHtml({
+    system,
     title: `${trace.name} (${profile})`,
     subtitle: trace.explanation,
     events,

@@ -67,7 +67,7 @@ function replay(
 ): number {
   const keepEvents = values.trace !== undefined || values.timeline;
   const runs = traces.map(({ file, trace }) => ({ file, trace, results: replayTrace(systemOf(trace, SYSTEMS), trace, { keepEvents }) }));
-  const timelineOf = (r: ReplayResult) => runTimeline(r.verdict.events!, r.verdict);
+  const timelineOf = (trace: TraceFile, r: ReplayResult) => runTimeline(systemOf(trace, SYSTEMS), r.verdict.events!, r.verdict);
   if (values.trace !== undefined) {
     const events = runs[0]!.results[0]!.verdict.events!;
     writeFileAtomic(values.trace, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -81,7 +81,7 @@ function replay(
         profile: r.expectation.profile, fixes: r.case.fixes, expected: r.expectation.outcome, outcome: r.verdict.outcome,
         hashMatches: r.hashMatches, hash: r.verdict.hash, violation: r.verdict.violation?.message ?? null,
         recoveryUs: r.verdict.recoveryUs, drift: r.drift,
-        ...(values.timeline ? { timeline: timelineOf(r) } : {}),
+        ...(values.timeline ? { timeline: timelineOf(run.trace, r) } : {}),
       })),
     });
     // One file prints one object, as before; several print {match, files}.
@@ -100,7 +100,7 @@ function replay(
       out(`  recovery: ${r.verdict.recoveryUs === null ? 'never' : formatTime(r.verdict.recoveryUs)} after the heal at ${formatTime(r.verdict.healAt)}; ${formatBound(r.verdict.bound)}`);
       if (values.timeline) {
         out(`  timeline (${r.expectation.profile}):`);
-        for (const line of formatTimeline(timelineOf(r))) out(line);
+        for (const line of formatTimeline(timelineOf(trace, r))) out(line);
       }
     }
   }

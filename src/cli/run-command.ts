@@ -51,6 +51,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
     // The page's renderer and the timeline load only when asked for: a plain run starts faster.
     const { renderExplainHtml } = await import('./explain/html.ts');
     writeFileAtomic(values.html, renderExplainHtml({
+      system,
       title: `${v.outcome} (${c.profile}, seed ${seed})`, events, schedule: c.schedule, faultEnd: (f) => faultEnd(registryOf(system), f), verdict: v,
       notes: [`hasim run ${argv.join(' ')}`],
     }));
@@ -83,7 +84,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   if (values.timeline) {
     out('timeline:');
     const { formatTimeline, runTimeline } = await import('./explain/timeline.ts');
-    for (const line of formatTimeline(runTimeline(v.events!, v))) out(line);
+    for (const line of formatTimeline(runTimeline(system, v.events!, v))) out(line);
   }
   if (values.save !== undefined) out(`saved: ${values.save} (npx hasim replay ${values.save})`);
   if (values.html !== undefined) out(`timeline page: ${values.html}`);

@@ -1,6 +1,7 @@
 import type { Micros, Simulation, SimulationOptions, TraceEvent } from '../sim-cluster/index.ts';
 import type { AnyFaultKind, Platform, TargetRoles } from '../faults/fault-kind.ts';
 import type { BoundTerm, Monitor } from '../invariants/monitor.ts';
+import type { Explainer } from './explain.ts';
 import type { ScenarioSpec } from './scenario.ts';
 
 /**
@@ -53,6 +54,9 @@ export interface System<C = unknown, I extends Instance = Instance, V extends Vi
   invariants(config: C): ReadonlyArray<Monitor<V>>;
   /** How recovery after the heal is bounded and observed. */
   readonly recovery: RecoveryProbe<C, I, V>;
+
+  /** How its runs are drawn and told (timeline page, key events). Default: faults and process lifecycle only. */
+  readonly explain?: Explainer;
 
   /** The system's scripted scenarios (seed reports), if any. */
   readonly scenarios?: ReadonlyArray<ScenarioSpec<C, I, V>>;

@@ -179,3 +179,15 @@ function paramProblem(value: unknown, schema: ParamSchema, roles: TargetRoles): 
 export function describeParams(kind: AnyFaultKind<unknown, unknown>): string {
   return Object.keys(kind.params).join(', ');
 }
+
+/**
+ * What a fault hit, as resolved when it fired, from its `fault.<kind>` event's details (the generic
+ * kinds record `process`, `node`, or `from`/`to`): a process, a node, or two nodes; null when its
+ * role had no live member; undefined for faults without a target.
+ */
+export function faultTarget(d: Readonly<Record<string, unknown>>): string | null | undefined {
+  if ('process' in d) return d['process'] === null ? null : String(d['process']);
+  if ('node' in d) return d['node'] === null ? null : String(d['node']);
+  if ('from' in d) return d['from'] === null || d['to'] === null ? null : `${String(d['from'])} ${d['oneWay'] ? '→' : '↔'} ${String(d['to'])}`;
+  return undefined;
+}

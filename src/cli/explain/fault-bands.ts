@@ -1,6 +1,5 @@
 import { formatTime, type Micros, type TraceEvent } from '../../sim-cluster/index.ts';
-import type { FaultRecord, Target } from '../../faults/fault-kind.ts';
-import { faultTarget } from '../../systems/streamspace/explain/narrate.ts';
+import { faultTarget, type FaultRecord, type Target } from '../../faults/fault-kind.ts';
 
 /** The interval a fault was in effect, for shading; an instant fault has `to === from`. */
 export interface FaultBand {

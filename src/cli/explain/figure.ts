@@ -1,8 +1,7 @@
 import { formatTime, SECOND, type Micros } from '../../sim-cluster/index.ts';
 import type { FaultBand } from './fault-bands.ts';
-import type { Lane } from '../../systems/streamspace/explain/lanes.ts';
+import type { Lane, Narrated } from '../../contract/explain.ts';
 import type { MessageArrow } from './messages.ts';
-import type { Narrated } from '../../systems/streamspace/explain/narrate.ts';
 
 /** A vertical line across the whole figure: the heal, the recovery bound, the violation. */
 export interface Mark {

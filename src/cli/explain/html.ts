@@ -5,12 +5,14 @@ import { formatSchedule } from '../../harness/report.ts';
 import type { Verdict } from '../../harness/run-case.ts';
 import { faultBands } from './fault-bands.ts';
 import { escapeHtml, LABEL_WIDTH, MIN_WIDTH_PX, PAD, renderFigure, TICK_MIN_PX, TICK_STEPS, type Mark } from './figure.ts';
-import { connectionLanes, leaseLanes, processLanes, routingLanes } from '../../systems/streamspace/explain/lanes.ts';
 import { messageArrows } from './messages.ts';
-import type { Narrated } from '../../systems/streamspace/explain/narrate.ts';
-import { runTimeline } from './timeline.ts';
+import type { Narrated } from '../../contract/explain.ts';
+import type { AnySystem } from '../../contract/system.ts';
+import { explainerOf, runTimeline } from './timeline.ts';
 
 export interface ExplainInput {
+  /** The system that ran: its Explainer draws the lanes and tells the key events. */
+  system: AnySystem;
   title: string;
   subtitle?: string;
   /** The run's kept trace; with `net.recv`/`net.datagram` events (traceMessages) the page can show message arrows. */
@@ -138,8 +140,8 @@ const SCRIPT = `
 export function renderExplainHtml(input: ExplainInput): string {
   const { events, schedule, verdict } = input;
   const end = runEnd(events, verdict);
-  const timeline = runTimeline(events, verdict);
-  const lanes = [...processLanes(events, end), ...leaseLanes(events, end), ...connectionLanes(events, end), ...routingLanes(events, end)];
+  const timeline = runTimeline(input.system, events, verdict);
+  const lanes = explainerOf(input.system).lanes(events, end);
   const evidence = verdict.violation?.evidence[0];
   const markers = evidence === undefined ? timeline
     : [...timeline, { t: verdict.violation!.time, p: evidence.p, topic: 'failure' as const, what: `VIOLATION ${verdict.violation!.invariant}: ${verdict.violation!.message}` }];

@@ -1,6 +1,7 @@
 import { ConfigError, type Resolved, type System } from '../../contract/system.ts';
 import { StreamSpaceCluster } from './cluster/cluster.ts';
 import { DEFAULT_CONFIG, resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
+import { streamspaceExplainer } from './explain/index.ts';
 import { STREAMSPACE_FAULT_KINDS, STREAMSPACE_PLATFORM, STREAMSPACE_ROLES } from './faults.ts';
 import { boundedRecovery, recoveryBound, startRecoveryProber, unhealthyBecause } from './invariants/bounded-recovery.ts';
 import { ClusterView } from './invariants/cluster-view.ts';
@@ -84,5 +85,6 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
     },
     recoveredAt: (view) => view.recoveredAt,
   },
+  explain: streamspaceExplainer,
   scenarios: SCENARIOS,
 };

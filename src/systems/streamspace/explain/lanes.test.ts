@@ -114,7 +114,7 @@ describe('lanes', () => {
       ev(4, 'agent-0', 'agent.execute', { command: 'cmd-2', transitions: 0, electorLeads: true }),
     ];
     const violation = { invariant: 'no-split-brain', time: 3 * SECOND, message: 'agent-0 executed cmd-1', evidence: [events[2]!] };
-    expect(runTimeline(events, { violation }).map((e) => e.what)).toEqual([
+    expect(runTimeline(streamspace, events, { violation }).map((e) => e.what)).toEqual([
       'Lease L now held by agent-0 (transitions 0)',
       'cmd-1: agent-0 executes it (lease transitions 0, leading: no)',
       'agent-1 crashed',

@@ -1,30 +1,9 @@
 import { formatTime, type Micros, type TraceEvent } from '../../../sim-cluster/index.ts';
 import { REDIS } from '../cluster/cluster.ts';
+import type { Lane, Segment } from '../../../contract/explain.ts';
 import { ROUTING_KEY } from './narrate.ts';
 
-/**
- * A stretch of time a lane spends in one state. `tone` picks the colour: a process state (`up`,
- * `leader`, `paused`...) for process lanes, `value` for lanes that show who holds something (the
- * colour then follows `label`, the holder), `none` when nobody does.
- */
-export interface Segment {
-  from: Micros;
-  to: Micros;
-  tone: string;
-  label: string;
-  detail: string;
-}
-
-export type LaneKind = 'process' | 'lease' | 'connection' | 'routing';
-
-export interface Lane {
-  /** The process name for process lanes; a description for the others. */
-  name: string;
-  kind: LaneKind;
-  /** Longer text for the label's tooltip. */
-  title: string;
-  segments: Segment[];
-}
+export type { Lane, Segment } from '../../../contract/explain.ts';
 
 /** Appends segments as a lane's state changes; equal consecutive states merge, empty ones vanish. */
 class SegmentBuilder {
@@ -166,7 +145,7 @@ interface Change {
 }
 
 /** A lane showing who holds something over time. */
-function holderLane(name: string, kind: LaneKind, title: string, changes: readonly Change[], end: Micros): Lane {
+function holderLane(name: string, kind: 'lease' | 'connection' | 'routing', title: string, changes: readonly Change[], end: Micros): Lane {
   const b = new SegmentBuilder(name);
   for (const c of changes) b.set(c.t, c.holder === null ? { tone: 'none', label: 'none' } : { tone: c.tone ?? 'value', label: c.holder });
   b.close(end);

@@ -1,17 +1,9 @@
 import { formatTime, type TraceEvent } from '../../../sim-cluster/index.ts';
 import type { Violation } from '../../../invariants/monitor.ts';
+import type { Narrated } from '../../../contract/explain.ts';
+import { faultTarget } from '../../../faults/fault-kind.ts';
 
-/** What a key event is about; the HTML colours markers by it and the text timeline keeps them all. */
-export type Topic = 'fault' | 'process' | 'leadership' | 'connection' | 'routing' | 'command' | 'recovery' | 'failure';
-
-/** One trace event told as a sentence. */
-export interface Narrated {
-  t: number;
-  /** The process it concerns (for kernel and Kubernetes events, the pod or node acted on). */
-  p: string;
-  topic: Topic;
-  what: string;
-}
+export type { Narrated, Topic } from '../../../contract/explain.ts';
 
 type Details = Readonly<Record<string, unknown>>;
 
@@ -84,17 +76,6 @@ const KEY_EVENTS: Record<string, (e: TraceEvent, d: Details) => Omit<Narrated, '
   'recovery.healthy': () => ({ p: 'checker', topic: 'recovery', what: 'the recovery prober found the cluster healthy' }),
   'sim.model-failure': (e, d) => ({ p: e.p, topic: 'failure', what: `model failure: ${str(d['message'])}` }),
 };
-
-/**
- * What a fault hit, as resolved when it fired (`fault.<kind>` details): a process, a node, or two
- * nodes; null when its role had no live member; undefined for faults without a target.
- */
-export function faultTarget(d: Details): string | null | undefined {
-  if ('process' in d) return d['process'] === null ? null : str(d['process']);
-  if ('node' in d) return d['node'] === null ? null : str(d['node']);
-  if ('from' in d) return d['from'] === null || d['to'] === null ? null : `${str(d['from'])} ${d['oneWay'] ? '→' : '↔'} ${str(d['to'])}`;
-  return undefined;
-}
 
 /** A fault application (`fault.<kind>`), naming what it hit. */
 function narrateFault(e: TraceEvent, d: Details): Omit<Narrated, 't'> {
