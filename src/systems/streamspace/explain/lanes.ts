@@ -2,6 +2,8 @@ import { formatTime, type Micros, type TraceEvent } from '../../../sim-cluster/i
 import { REDIS } from '../cluster/cluster.ts';
 import type { Lane, Segment } from '../../../contract/explain.ts';
 import { ROUTING_KEY } from './narrate.ts';
+import { ClusterView } from '../invariants/cluster-view.ts';
+import { events as vocab } from '../events.ts';
 
 export type { Lane, Segment } from '../../../contract/explain.ts';
 
@@ -152,60 +154,63 @@ function holderLane(name: string, kind: 'lease' | 'connection' | 'routing', titl
   return { name, kind, title, segments: b.segments };
 }
 
+/**
+ * Feeds the events to a fresh ClusterView, the reducer the invariants read, and calls `after` with
+ * each event once the view has absorbed it: lanes show the state the checkers judged.
+ */
+function replayView(events: readonly TraceEvent[], after: (e: TraceEvent, view: ClusterView) => void): void {
+  const view = new ClusterView();
+  for (const e of events) {
+    view.apply(e);
+    after(e, view);
+  }
+}
+
 /** Per Lease: the holder the API server has committed (what a fencing check would read). */
 export function leaseLanes(events: readonly TraceEvent[], end: Micros): Lane[] {
   const changes = new Map<string, Change[]>();
-  for (const e of events) {
-    if (e.k !== 'lease.create' && e.k !== 'lease.update') continue;
-    const lease = String(e.d!['lease']);
-    const holder = String(e.d!['holder']);
-    let list = changes.get(lease);
-    if (list === undefined) changes.set(lease, (list = []));
+  replayView(events, (e, view) => {
+    const written = vocab.details(e, 'lease.create') ?? vocab.details(e, 'lease.update');
+    if (written === undefined) return;
+    const holder = view.leases.get(written.lease)!.holder;
+    let list = changes.get(written.lease);
+    if (list === undefined) changes.set(written.lease, (list = []));
     list.push({ t: e.t, holder: holder === '' ? null : holder });
-  }
+  });
   const single = changes.size === 1;
   return [...changes].map(([lease, list]) => holderLane(single ? 'Lease holder' : `Lease ${lease}`, 'lease', `Lease ${lease}: the holder committed by the API server`, list, end));
 }
 
 /**
- * Per agent: the API pods whose AgentHub holds its connection (connection ownership). Two pods at
- * once is the stale-mapping hazard; a pod's hub is empty again when the pod restarts.
+ * Per agent: the API pods whose AgentHub holds its connection (connection ownership), as the view
+ * holds them. Two pods at once is the stale-mapping hazard; a pod's hub is empty again when the pod
+ * restarts.
  */
 export function connectionLanes(events: readonly TraceEvent[], end: Micros): Lane[] {
-  const hubs = new Map<string, Map<string, string>>();
   const changes = new Map<string, Change[]>();
-  const owners = (agent: string): string | null => {
-    const pods = [...hubs].filter(([, hub]) => hub.has(agent)).map(([pod]) => pod).sort();
+  const owners = (view: ClusterView, agent: string): string | null => {
+    const pods = [...view.hubs].filter(([, hub]) => hub.has(agent)).map(([pod]) => pod).sort();
     return pods.length === 0 ? null : pods.join(' + ');
   };
-  const note = (t: Micros, agents: Iterable<string>): void => {
-    for (const agent of agents) changes.get(agent)!.push({ t, holder: owners(agent) });
-  };
-  for (const e of events) {
-    switch (e.k) {
-      case 'hub.register': {
-        const agent = String(e.d!['agent']);
-        if (!changes.has(agent)) changes.set(agent, []);
-        let hub = hubs.get(e.p);
-        if (hub === undefined) hubs.set(e.p, (hub = new Map()));
-        hub.set(agent, String(e.d!['conn']));
-        note(e.t, [agent]);
-        break;
-      }
-      case 'hub.unregister':
-        if (hubs.get(e.p)?.delete(String(e.d!['agent']))) note(e.t, [String(e.d!['agent'])]);
-        break;
-      case 'proc.start':
-      case 'proc.crash':
-      case 'proc.exit': {
-        const lost = hubs.get(e.p);
-        if (lost === undefined) break;
-        hubs.delete(e.p);
-        note(e.t, lost.keys());
-        break;
-      }
+  // The agents whose owners an event may change: the one it names, or every agent of a pod's hub
+  // that a restart or crash empties (read before the view forgets them).
+  let before = new Map<string, ReadonlySet<string>>();
+  replayView(events, (e, view) => {
+    let touched: Iterable<string> = [];
+    const registered = vocab.details(e, 'hub.register') ?? vocab.details(e, 'hub.unregister');
+    if (registered !== undefined) {
+      if (!changes.has(registered.agent)) changes.set(registered.agent, []);
+      touched = [registered.agent];
+    } else if (e.k === 'proc.start' || e.k === 'proc.crash' || e.k === 'proc.exit') {
+      touched = before.get(e.p) ?? [];
     }
-  }
+    for (const agent of touched) {
+      const list = changes.get(agent)!;
+      const holder = owners(view, agent);
+      if (list.at(-1)?.holder !== holder || list.length === 0) list.push({ t: e.t, holder });
+    }
+    before = new Map([...view.hubs].map(([pod, hub]) => [pod, new Set(hub.keys())]));
+  });
   const single = changes.size === 1;
   return [...changes].map(([agent, list]) => holderLane(single ? 'Agent connection' : `Connection ${agent}`, 'connection', `agent ${agent}: the API pods whose hub holds its connection`, list, end));
 }
