@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `hasim` command: runs the compiled CLI in dist/. `npm run build` writes dist/, and the prepare
 // script runs it on `npm ci`, `npm install` from a clone and `npm pack`.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
 
 // Node 22.1+ can cache compiled module code between runs (in the OS temp directory), which cuts
@@ -22,5 +22,19 @@ process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
-const { main } = await import(entry.href);
+const { main, internalErrorLine } = await import(entry.href);
+// An error that escapes main (thrown in a callback, a promise nobody awaits) is still an internal
+// error: one line naming the file with the details, exit code 3, never a stack on the terminal.
+const crash = (error) => {
+  let version = 'unknown version';
+  try {
+    version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    // The report matters more than the version it names.
+  }
+  process.stderr.write(`hasim: ${internalErrorLine(error, process.argv.slice(2), version)}\n`);
+  process.exit(3);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 process.exitCode = await main(process.argv.slice(2));

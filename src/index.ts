@@ -19,7 +19,7 @@ export { ConfigError, type AnySystem, type Fix, type Instance, type Profile, typ
 export { claimApplies, claimHolds, type Claim, type MetricDefinition, type MetricUnit, type Observation, type Observer, type ScenarioPlan, type ScenarioRun, type ScenarioSpec, type ScriptedAction } from './contract/scenario.ts';
 export { Variation } from './contract/variation.ts';
 export {
-  describeParams, faultProblem, MAX_FAULT_TIME_US, rolesOf,
+  AT_PARAM, describeParams, faultProblem, faultSchema, MAX_FAULT_TIME_US, paramSchema, rolesOf, scheduleProblem, scheduleSchema,
   type AnyFaultKind, type ArbitraryContext, type FaultContext, type FaultKind, type FaultRecord, type ParamSchema, type Platform, type Target, type TargetRoles,
 } from './faults/fault-kind.ts';
 export {
@@ -38,7 +38,7 @@ export { minimize, type MinimizeResult } from './harness/minimize.ts';
 export { formatValue, runScenario, type ScenarioOptions } from './harness/scenario.ts';
 export { formatFailure, formatSchedule } from './harness/report.ts';
 export {
-  formatTraceFile, hashSchemeOf, readTraceFile, systemOf, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateSchedule, validateTraceFile,
+  formatTraceFile, hashSchemeOf, readTraceFile, systemOf, TRACE_FORMAT, TRACE_VERSION, TraceFileError, traceFileSchema, validateSchedule, validateTraceFile,
   type Expectation, type TraceFile,
 } from './harness/trace-file.ts';
 export { caseOfExpectation, profileDrift, replayTrace, updateTrace, type ExpectationUpdate, type ReplayResult } from './harness/replay.ts';

@@ -7,19 +7,51 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** Parses flags strictly: an unknown flag or a missing value is a UsageError naming it. */
+/**
+ * Parses flags strictly: an unknown flag or a missing value is a UsageError naming it. A negative
+ * number after a flag that takes a value (`--seeds -5`) is that flag's value, so that the flag's own
+ * check can say what is wrong with it: node:util's parser would read `-5` as an unknown short option.
+ */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>> {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!);
+  const valued = new Set(Object.entries(options).filter(([, o]) => o.type === 'string').map(([name]) => `--${name}`));
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (valued.has(a) && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
   }
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError(flagMessage((error as Error).message.split('\n')[0]!));
+  }
+}
+
+/** node:util's messages, made to read like the others (`--seeds: ...`). */
+function flagMessage(message: string): string {
+  const missing = /^Option '(-[^ ']+)(?: <value>)?' argument missing$/.exec(message);
+  if (missing !== null) return `${missing[1]}: expects a value`;
+  const ambiguous = /^Option '(-[^ ']+)' argument is ambiguous\.$/.exec(message);
+  if (ambiguous !== null) return `${ambiguous[1]}: expects a value (to give one that starts with '-', write ${ambiguous[1]}=VALUE)`;
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown !== null) return `Unknown option '${unknown[1]}'`;
+  const boolean = /^Option '(-[^ ']+)' does not take an argument$/.exec(message);
+  if (boolean !== null) return `${boolean[1]}: takes no value`;
+  return message;
 }
 
 const UNITS: Record<string, Micros> = { us: 1, ms: MS, s: SECOND, m: MINUTE, h: 60 * MINUTE };
 
 /** Parses a duration such as `500ms`, `90s`, `10m` or `1h` into µs. */
 export function parseDuration(flag: string, text: string): Micros {
+  if (/^-\d/.test(text)) throw new UsageError(`--${flag}: must not be negative, got ${text}`);
   const m = /^(\d+)(us|ms|s|m|h)$/.exec(text);
   if (m === null) throw new UsageError(`--${flag}: expected a duration such as 500ms, 90s, 10m or 1h, got '${text}'`);
   return Number(m[1]) * UNITS[m[2]!]!;
@@ -27,6 +59,7 @@ export function parseDuration(flag: string, text: string): Micros {
 
 /** Parses a non-negative safe integer flag value. */
 export function parseCount(flag: string, text: string): number {
+  if (/^-\d+$/.test(text)) throw new UsageError(`--${flag}: must be a non-negative integer, got ${text}`);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--${flag}: expected a non-negative integer, got '${text}'`);
   return Number(text);
 }

@@ -6,8 +6,9 @@ import { caseOfExpectation } from '../harness/replay.ts';
 import { hashSchemeOf, readTraceFile, systemOf, TraceFileError } from '../harness/trace-file.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import { parseFlags, UsageError } from './args.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFailure, writeFileAtomic } from './atomic-write.ts';
 import { renderExplainHtml } from './explain/html.ts';
+import { checkOutputPaths } from './output-paths.ts';
 
 export { EXPLAIN_HELP } from './help.ts';
 
@@ -32,6 +33,7 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
   const profiles = system.profiles.map((p) => p.name);
   if (!profiles.includes(profile)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${profiles.join(', ')})`);
   const target = values.out ?? join(dirname(file), `${basename(file, '.json')}.${profile}.html`);
+  checkOutputPaths([{ flag: values.out === undefined ? '--out (default)' : '--out', path: target, kind: 'file' }]);
 
   // The expectation's recorded configuration when the file has one for this profile; else the profile as defined now.
   const recorded = trace.expectations.find((x) => x.profile === profile) ?? { profile, outcome: 'pass', hash: '' };
@@ -58,7 +60,7 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
   try {
     writeFileAtomic(target, html);
   } catch (error) {
-    throw new UsageError(`cannot write ${target} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new UsageError(`could not write ${values.out === undefined ? 'the page' : '--out'} ${target} (${writeFailure(error)})`);
   }
   if (values.json) {
     out(JSON.stringify({

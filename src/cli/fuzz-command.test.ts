@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { DESIGN_FIXES } from '../systems/streamspace/profiles.ts';
 import { readTraceFile } from '../harness/trace-file.ts';
-import { SYSTEMS } from '../systems/index.ts';
+import { streamspace, SYSTEMS } from '../systems/index.ts';
+import { caseSpaceDigest } from './campaign/findings-store.ts';
 import { runTask } from './campaign/tasks.ts';
 import { fuzzCommand } from './fuzz-command.ts';
 import { main } from './main.ts';
@@ -79,15 +80,19 @@ describe('hasim fuzz on worker threads', () => {
     const dir = tmp();
     const r = await fuzz(['--profile', 'streamspace-v2', '--seeds', '1', '--workers', '1', '--out', dir, '--json'], { GITHUB_ACTIONS: 'true' });
     expect(r.code).toBe(1);
-    expect(r.out[0]).toMatch(/^::error file=.*no-lost-commands-streamspace-v2-seed-0\.json,title=hasim%3A no-lost-commands::/);
-    const summary = JSON.parse(r.out[1]!) as { violating: number; invariants: Array<{ invariant: string; example: { replay: string; shrunk: { faultsMinimal: number } } }> };
+    // The file name carries the case space's digest, so campaigns over other spaces in one --out keep their own files.
+    const file = `no-lost-commands-streamspace-v2-${caseSpaceDigest(streamspace, { profile: 'streamspace-v2' })}-seed-0.json`;
+    // Annotations go to stderr: stdout is the one JSON object alone.
+    expect(r.err.find((l) => l.startsWith('::error'))).toMatch(new RegExp(`^::error file=.*${file.replace(/\./g, '\\.')},title=hasim%3A no-lost-commands::`));
+    expect(r.out).toHaveLength(1);
+    const summary = JSON.parse(r.out[0]!) as { violating: number; invariants: Array<{ invariant: string; example: { replay: string; shrunk: { faultsMinimal: number } } }> };
     expect(summary.violating).toBe(1);
     expect(summary.invariants[0]!.invariant).toBe('no-lost-commands');
-    expect(summary.invariants[0]!.example.replay).toBe(`npx hasim replay ${join(dir, 'no-lost-commands-streamspace-v2-seed-0.json')}`);
+    expect(summary.invariants[0]!.example.replay).toBe(`npx hasim replay ${join(dir, file)}`);
     // As built, a long start_session loses a command with no fault at all (traces/lost-command-during-long-execution.json).
     expect(summary.invariants[0]!.example.shrunk.faultsMinimal).toBe(0);
     const replay: string[] = [];
-    expect(await main(['replay', join(dir, 'no-lost-commands-streamspace-v2-seed-0.json')], (l) => replay.push(l), () => undefined)).toBe(0);
+    expect(await main(['replay', join(dir, file)], (l) => replay.push(l), () => undefined)).toBe(0);
     expect(replay.join('\n')).toContain('[ok] streamspace-v2: no-lost-commands');
   }, 60_000);
 });
@@ -119,16 +124,16 @@ describe('hasim fuzz, run and list: bad input is one line and exit code 2', () =
     [['fuzz', '--fixes', 'magic'], /--fixes: unknown name 'magic'/],
     [['fuzz', '--config', join(dir, 'missing.json')], /--config .*missing\.json: cannot read \(ENOENT\)/],
     [['fuzz', '--config', malformed], /--config .*malformed\.json: not valid JSON/],
-    [['fuzz', '--config', badSection], /unknown config section 'nonsense'/],
-    [['fuzz', '--config', badField], /unknown config field 'api\.nonsense'/],
-    [['fuzz', '--config', badType], /agent\.startSessionUs must be an array, got 5/],
+    [['fuzz', '--config', badSection], /config\.nonsense: unknown section/],
+    [['fuzz', '--config', badField], /config\.api\.nonsense: unknown field/],
+    [['fuzz', '--config', badType], /config\.agent\.startSessionUs: must be \[min, max\] .*, got 5/],
     [['fuzz', '--swarm', '--no-swarm'], /contradict/],
     [['fuzz', '--max-faults', '0'], /--max-faults: must be at least 1/],
-    [['fuzz', '--self-check', '-1'], /Option '--self-check' argument is ambiguous|--self-check: expected a non-negative integer/],
+    [['fuzz', '--self-check', '-1'], /--self-check: must be a non-negative integer, got -1/],
     [['run'], /run: --seed is required/],
     [['run', '--seed', 'x'], /--seed: expected a non-negative integer/],
     [['run', '--seed', '1', '--schedule', malformed], /--schedule .*: not valid JSON/],
-    [['run', '--seed', '1', '--schedule', badSchedule], /schedule\[0\]: unknown fault kind "meteor"/],
+    [['run', '--seed', '1', '--schedule', badSchedule], /schedule\[0\]\.kind: unknown fault kind "meteor"/],
     [['list', 'planets'], /list: unknown section 'planets'/],
     [['run', '--scenario', 'r999-nothing'], /--scenario: unknown scenario 'r999-nothing' \(known: r000-/],
     [['run', '--scenario', 'r000-api-and-redis-deletion', '--faults', 'crash'], /--faults does not apply to --scenario runs/],

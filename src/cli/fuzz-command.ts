@@ -1,12 +1,15 @@
 import { invariantIds } from '../harness/run-case.ts';
+import { join } from 'node:path';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import type { WriteFs } from './atomic-write.ts';
 import { runCampaign, type CampaignResult, type Progress } from './campaign/campaign.ts';
 import { defaultWorkers, poolExecutor, type Executor } from './campaign/executor.ts';
 import { FindingsStore } from './campaign/findings-store.ts';
-import { parseShard, WHOLE, type SeedRange } from './campaign/seed-range.ts';
+import { CampaignRecorder } from './campaign/partial-result.ts';
+import { parseShard, shardSize, WHOLE, type SeedRange } from './campaign/seed-range.ts';
 import { githubAnnotations, junitXml, progressLine, summaryJson, summaryLines } from './campaign/summary.ts';
 import { CASE_SPACE_FLAGS, caseSpaceArgs, caseSpaceFrom } from './case-space-flags.ts';
+import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { FUZZ_HELP } from './help.ts';
 
@@ -23,8 +26,13 @@ export interface FuzzIo {
   env?: Record<string, string | undefined>;
   /** Builds the executor; tests pass their own. Default: a worker-thread pool. */
   executor?: (workers: number) => Executor;
-  /** Stops the campaign like Ctrl-C (tests). Default: SIGINT and SIGTERM. */
-  signal?: AbortSignal;
+  /**
+   * Interrupts the campaign like Ctrl-C (tests): each `abort` event is one Ctrl-C, so an AbortSignal
+   * gives one and an EventTarget may give a second. Default: SIGINT and SIGTERM.
+   */
+  signal?: EventTarget;
+  /** The file-system calls of the final writes (tests make them fail). Default: node:fs. */
+  fs?: WriteFs;
 }
 
 /** `hasim fuzz`. */
@@ -48,8 +56,8 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   const budgetMs = values.budget === undefined ? null : parseDuration('budget', values.budget) / 1000;
   const total = values.seeds !== undefined ? parseCount('seeds', values.seeds) : budgetMs === null ? DEFAULT_SEEDS : null;
   const start = values['seed-start'] === undefined ? 0 : parseCount('seed-start', values['seed-start']);
-  const workers = values.workers === undefined ? defaultWorkers() : parseCount('workers', values.workers);
-  if (workers < 1) throw new UsageError('--workers: must be at least 1');
+  const requestedWorkers = values.workers === undefined ? defaultWorkers() : parseCount('workers', values.workers);
+  if (requestedWorkers < 1) throw new UsageError('--workers: must be at least 1');
   let shard = WHOLE;
   if (values.shard !== undefined) {
     const parsed = parseShard(values.shard);
@@ -59,6 +67,17 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   const selfCheckEvery = values['self-check'] === undefined ? 50 : parseCount('self-check', values['self-check']);
   const maxShrinkRuns = values['max-shrink-runs'] === undefined ? 1000 : parseCount('max-shrink-runs', values['max-shrink-runs']);
   const range: SeedRange = { start, total, shard };
+  if (total !== null && !Number.isSafeInteger(start + total)) throw new UsageError('--seed-start: the last seed would not be a safe integer');
+  // A thread per seed at most: each one loads the model before its first seed, for nothing if it gets none.
+  const seedsToRun = shardSize(range);
+  const workers = seedsToRun === null ? requestedWorkers : Math.max(1, Math.min(requestedWorkers, seedsToRun));
+  // Every output is checked before the first seed: a bad path is bad input, not an hour's campaign lost.
+  checkOutputPaths([
+    { flag: '--out', path: values.out, kind: 'dir' },
+    { flag: '--out', path: join(values.out, 'violations.jsonl'), kind: 'file' },
+    values.results !== undefined && { flag: '--results', path: values.results, kind: 'file' },
+    values.junit !== undefined && { flag: '--junit', path: values.junit, kind: 'file' },
+  ]);
 
   const spaceArgs = caseSpaceArgs(values);
   const shardText = shard.count > 1 ? ` shard ${shard.index}/${shard.count}` : '';
@@ -70,6 +89,8 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   // The first line comes one period in, when the rate and ETA mean something.
   let lastProgress = 0;
   let lastLine = '';
+  // The current example's seed per invariant, to say when a lower seed replaces one and to pass over the shrinks of replaced ones.
+  const examples = new Map<string, { seed: number; file: string }>();
   const onSeed = (p: Progress): void => {
     const every = isTty ? TTY_PROGRESS_MS : LOG_PROGRESS_MS;
     if (p.elapsedMs - lastProgress < every) return;
@@ -78,45 +99,80 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     io.err(isTty ? `\r\x1b[K${lastLine}` : lastLine);
   };
 
+  // The first Ctrl-C stops starting seeds and lets the ones in flight finish; a second one abandons
+  // them. Either way the results, the JUnit report and the summary of what was collected are written.
   const stop = new AbortController();
+  let hardStop: () => void = () => undefined;
+  const hardStopped = new Promise<'abandoned'>((resolve) => {
+    hardStop = () => resolve('abandoned');
+  });
   const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130); // a second Ctrl-C: findings are on disk already
-    io.err(`${isTty ? '\n' : ''}interrupted: finishing the seeds in flight, cancelling shrinks (unshrunk counterexamples stay in ${values.out})`);
+    if (stop.signal.aborted) {
+      io.err(`${isTty ? '\n' : ''}interrupted again: abandoning the seeds in flight; writing what was collected`);
+      hardStop();
+      return;
+    }
+    io.err(`${isTty ? '\n' : ''}interrupted: finishing the seeds in flight, cancelling shrinks (unshrunk counterexamples stay in ${values.out}); interrupt again to stop now`);
     stop.abort();
   };
-  if (io.signal !== undefined) io.signal.addEventListener('abort', onSignal, { once: true });
+  if (io.signal !== undefined) io.signal.addEventListener('abort', onSignal);
   else {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
   io.err(`${header}: ${total === null ? 'until the budget' : `${total} seeds`} from ${start}${budgetMs === null ? '' : `, budget ${values.budget}`}, ${workers} worker${workers === 1 ? '' : 's'}, findings in ${values.out}`);
 
-  const executor = (io.executor ?? poolExecutor)(workers);
+  const recorder = new CampaignRecorder((io.executor ?? poolExecutor)(workers));
+  const started = performance.now();
   let result: CampaignResult;
   try {
-    result = await runCampaign(executor, {
+    const campaign = runCampaign(recorder.executor, {
       system: system.name, space, range, budgetMs, selfCheckEvery, maxShrinkRuns, store, signal: stop.signal, onSeed,
       onFinding: (f) => {
-        if (f.kind === 'shrunk') io.err(`${isTty ? '\r\x1b[K' : ''}shrunk ${f.invariant} (seed ${f.seed}): ${f.file}`);
-        else if (f.file !== null) io.err(`${isTty ? '\r\x1b[K' : ''}found ${f.invariant} at seed ${f.seed}: ${f.file} (shrinking)`);
+        const clear = isTty ? '\r\x1b[K' : '';
+        const unwritten = f.file === null ? undefined : store.failure(f.file);
+        const file = unwritten === undefined ? f.file : `${f.file} NOT WRITTEN (${unwritten})`;
+        if (f.kind === 'shrunk') {
+          if (examples.get(f.invariant)?.seed === f.seed) io.err(`${clear}shrunk ${f.invariant} (seed ${f.seed}): ${file}`);
+        } else if (f.file !== null) {
+          const replaced = examples.get(f.invariant);
+          examples.set(f.invariant, { seed: f.seed, file: f.file });
+          io.err(`${clear}found ${f.invariant} at seed ${f.seed}: ${file} (shrinking${replaced === undefined ? '' : `; replaces seed ${replaced.seed}, whose file is removed`})`);
+        }
       },
     });
+    const first = await Promise.race([campaign, hardStopped]);
+    if (first === 'abandoned') {
+      recorder.abandon();
+      campaign.catch(() => undefined); // it waits on tasks that never settle; nothing will come of it
+      result = recorder.result(store, performance.now() - started, selfCheckEvery);
+    } else result = first;
   } finally {
-    if (io.signal === undefined) {
+    if (io.signal !== undefined) io.signal.removeEventListener('abort', onSignal);
+    else {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    await executor.close();
+    await recorder.executor.close();
   }
   if (isTty && lastLine !== '') io.err('');
 
-  if (values.results !== undefined) writeFileAtomic(values.results, result.results.map((r) => JSON.stringify(r)).join('\n') + (result.results.length > 0 ? '\n' : ''));
+  // Each output on its own: a full disk costs the file it hits, not the others or the summary.
+  const outputs = new Outputs(io.fs);
+  for (const f of store.failures()) outputs.add(`--out ${f}`);
+  if (values.results !== undefined) outputs.write('--results', values.results, result.results.map((r) => JSON.stringify(r)).join('\n') + (result.results.length > 0 ? '\n' : ''));
   const checked = space.invariants ?? invariantIds(system);
-  if (values.junit !== undefined) writeFileAtomic(values.junit, junitXml(result, header, checked));
-  if (env['GITHUB_ACTIONS'] === 'true') for (const line of githubAnnotations(result)) io.out(line);
+  if (values.junit !== undefined) outputs.write('--junit', values.junit, junitXml(result, header, checked));
+  // Annotations go to stderr, which the Actions runner reads too: stdout stays the summary alone (one JSON object with --json).
+  if (env['GITHUB_ACTIONS'] === 'true') for (const line of githubAnnotations(result)) io.err(line);
   if (values.json) io.out(summaryJson(result, { profile: space.profile, seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out }));
   else for (const line of summaryLines(result, header)) io.out(line);
 
+  const failure = outputs.failure();
+  if (failure !== null) {
+    io.err(`hasim: ${failure}`);
+    return 2;
+  }
   const failed = result.invariants.length > 0 || result.mismatches.length > 0;
   return failed ? 1 : result.interrupted ? 130 : 0;
 }

@@ -22,19 +22,23 @@ export const FUZZ_HELP = `hasim fuzz [flags]
   A campaign: seeds from --seed-start on, each one a (simulation seed, fault schedule) case of the
   StreamSpace model, checked against every invariant. Every violation is written to --out at once,
   the lowest failing seed of each invariant is shrunk to a 1-minimal schedule and saved as a trace
-  file, and the summary names the replay command of each. Exit 0 nothing found, 1 a violation or a
-  determinism failure, 2 bad usage, 130 interrupted with nothing found.
+  file (<invariant>-<profile>-<digest of the case space>-seed-<seed>.json), and the summary names
+  the replay command of each. Ctrl-C stops starting seeds; a second one abandons those in flight;
+  either way --results, --junit and the summary are written. Exit 0 nothing found, 1 a violation or
+  a determinism failure, 2 bad usage or an output that cannot be written, 3 an internal error, 130
+  interrupted with nothing found.
 ${CASE_SPACE_HELP}
   --seeds N           seeds in the campaign, over all shards (default 1000 unless --budget is given)
   --budget DURATION   stop starting seeds after this much wall time (e.g. 90s, 5m, 1h)
   --seed-start S      the first seed (default 0)
-  --workers N         worker threads (default: one per core)
+  --workers N         worker threads (default: one per core; at most one per seed)
   --shard K/N         run shard K of N: every N-th seed from offset K-1; shards are disjoint and
                       together make the unsharded campaign
   --out DIR           where findings go (default hasim-findings)
   --junit FILE        write a JUnit XML report (one test case per invariant)
   --results FILE      write every seed's outcome and trace hash as JSON Lines, by seed
-  --self-check N      rerun every N-th seed and compare trace hashes (default 50; 0 = off)
+  --self-check N      rerun about 1 seed in N (picked by a hash of the seed, so in every shard)
+                      and compare trace hashes (default 50; 0 = off)
   --max-shrink-runs N shrink budget per counterexample, in runs (default 1000)
   --json              print the summary as one JSON object`;
 
@@ -90,7 +94,9 @@ export const REPORT_HELP = `hasim report [--scenario NAME[,NAME...]]... [--seeds
   runs in which it held with a replay command for one that did not, the distribution of every
   metric (min, p50, p95, p99, max; CDFs in the HTML), invariant violations and availability. The
   header names the git commit that produced it.
-  --jobs sets the worker threads (default: one per core); the report does not depend on it.
+  --jobs sets the worker threads (default: one per core, at most one per 20 seeds); the report
+  does not depend on it. Ctrl-C stops starting runs (a second one abandons those in flight) and
+  writes the runs that finished as a report marked partial; exit 130, or 1 on a violation.
   --json prints a summary per scenario and profile instead of text.
   Exit 0 when no run violated an invariant, 1 when one did (the report is written either way).`;
 
@@ -98,3 +104,17 @@ export const SAMPLE_HELP = `hasim sample [--seed N] [--duration 10m] [--no-fault
   Runs the kernel's sample cluster (a hub and four workers under seeded crashes, pauses,
   partitions, node failures and clock jumps) and prints its trace hash. The same seed prints the
   same hash on any machine: a quick check that a build is deterministic.`;
+
+export const MERGE_HELP = `hasim merge DIR... [--results FILE...] [--junit FILE] [--json]
+  Merges the findings directories (--out) of a campaign's shards into one summary: each violated
+  invariant with its failing seeds counted across shards, its lowest seed with a counterexample
+  file and the replay command, determinism mismatches, and the totals. Reads in each DIR
+  violations.jsonl, the trace files, and summary.json or summary-*.json when present (the shard's
+  hasim fuzz --json output; lines before the JSON, such as annotations, are skipped), which give
+  the seeds run, the self-check counts and the invariants checked.
+  --results FILE...  the shards' --results files (every argument up to the next flag): seeds run
+                     and passed, and a seed recorded twice with two trace hashes is a mismatch
+  --junit FILE       write one JUnit XML report for the whole campaign
+  --json             print the summary as one JSON object
+  Exit 0 nothing found, 1 a violation or a determinism mismatch in any shard, 2 bad input (a
+  missing directory, a corrupt file, shards of different profiles).`;

@@ -106,8 +106,8 @@ describe('hasim replay', () => {
     ['future version', () => bad((t) => ({ ...t, version: 99 })), 'format version 99 is newer than this build reads'],
     ['fractional version', () => bad((t) => ({ ...t, version: 1.5 })), 'unknown format version 1.5'],
     ['version 0', () => bad((t) => ({ ...t, version: 0 })), 'unknown format version 0'],
-    ['unknown fault kind', () => bad((t) => ({ ...t, schedule: [{ kind: 'meteor', at: 0 }] })), "schedule[0]: unknown fault kind \"meteor\""],
-    ['unknown profile', () => bad((t) => ({ ...t, expectations: [{ profile: 'nope', outcome: 'pass', hash: '0'.repeat(64) }] })), "unknown profile 'nope'"],
+    ['unknown fault kind', () => bad((t) => ({ ...t, schedule: [{ kind: 'meteor', at: 0 }] })), "schedule[0].kind: unknown fault kind \"meteor\""],
+    ['unknown profile', () => bad((t) => ({ ...t, expectations: [{ profile: 'nope', outcome: 'pass', hash: '0'.repeat(64) }] })), 'expectations[0].profile: unknown profile "nope"'],
   ])('%s: one line naming the problem, exit 2', async (_what, file, message) => {
     const r = await cli('replay', file());
     expect(r.code).toBe(2);

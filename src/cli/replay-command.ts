@@ -5,8 +5,8 @@ import { replayTrace, updateTrace, type ReplayResult } from '../harness/replay.t
 import { formatTraceFile, readTraceFile, systemOf, TraceFileError, type TraceFile } from '../harness/trace-file.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import { parseFlags, UsageError } from './args.ts';
-import { writeFileAtomic } from './atomic-write.ts';
 import { formatTimeline, runTimeline } from './explain/timeline.ts';
+import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { REPLAY_HELP } from './help.ts';
 
@@ -32,31 +32,37 @@ export function replayCommand(argv: string[], out: (line: string) => void): numb
   if (values.update && (values.trace !== undefined || values.timeline)) throw new UsageError('replay: --update does not combine with --trace or --timeline');
   // Every file is read and checked before anything runs: a bad file is bad input, not a mismatch.
   const traces = positionals.map((file) => ({ file, trace: read(file) }));
+  checkOutputPaths([
+    values.trace !== undefined && { flag: '--trace', path: values.trace, kind: 'file' },
+    ...(values.update ? positionals.map((file) => ({ flag: '--update', path: file, kind: 'file' as const })) : []),
+  ]);
   return values.update ? update(traces, values.json, out) : replay(traces, values, out);
 }
 
 function update(traces: ReadonlyArray<{ file: string; trace: TraceFile }>, json: boolean, out: (line: string) => void): number {
+  const outputs = new Outputs();
   const reports = traces.map(({ file, trace }) => {
     const { trace: updated, updates } = updateTrace(systemOf(trace, SYSTEMS), trace);
-    const text = formatTraceFile(updated);
-    writeFileAtomic(file, text);
-    return { file, updates };
+    const written = outputs.write('--update', file, formatTraceFile(updated));
+    return { file, updates, written };
   });
   if (json) {
     out(JSON.stringify(reports.map((r) => ({
-      file: r.file,
+      file: r.file, written: r.written,
       expectations: r.updates.map((u) => ({ profile: u.profile, changes: u.changes, outcome: u.after.outcome, hash: u.after.hash })),
     }))));
+    outputs.throwIfFailed();
     return 0;
   }
   for (const r of reports) {
     const changed = r.updates.some((u) => u.changes.length > 0);
-    out(`${r.file}: ${changed ? 'updated' : 'unchanged'}`);
+    out(`${r.file}: ${!r.written ? 'NOT WRITTEN' : changed ? 'updated' : 'unchanged'}`);
     for (const u of r.updates) {
       if (u.changes.length === 0) out(`  ${u.profile}: ${u.after.outcome}, same hash`);
       for (const c of u.changes) out(`  ${u.profile}: ${c}`);
     }
   }
+  outputs.throwIfFailed();
   return 0;
 }
 
@@ -68,9 +74,10 @@ function replay(
   const keepEvents = values.trace !== undefined || values.timeline;
   const runs = traces.map(({ file, trace }) => ({ file, trace, results: replayTrace(systemOf(trace, SYSTEMS), trace, { keepEvents }) }));
   const timelineOf = (trace: TraceFile, r: ReplayResult) => runTimeline(systemOf(trace, SYSTEMS), r.verdict.events!, r.verdict);
+  const outputs = new Outputs();
   if (values.trace !== undefined) {
     const events = runs[0]!.results[0]!.verdict.events!;
-    writeFileAtomic(values.trace, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    outputs.write('--trace', values.trace, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
   }
   const matches = (results: readonly ReplayResult[]) => results.every((r) => r.outcomeMatches && r.hashMatches);
   const allMatch = runs.every((r) => matches(r.results));
@@ -86,6 +93,7 @@ function replay(
     });
     // One file prints one object, as before; several print {match, files}.
     out(JSON.stringify(runs.length === 1 ? one(runs[0]!) : { match: allMatch, files: runs.map(one) }));
+    outputs.throwIfFailed();
     return allMatch ? 0 : 1;
   }
   for (const { trace, results } of runs) {
@@ -104,5 +112,6 @@ function replay(
       }
     }
   }
+  outputs.throwIfFailed();
   return allMatch ? 0 : 1;
 }

@@ -24,7 +24,7 @@ describe('hasim report', () => {
     [['report', '--seeds', 'many'], /--seeds: expected a non-negative integer/],
     [['report', '--profiles', 'as-built'], /unknown profile 'as-built'/],
     [['report', '--jobs', '0'], /--jobs: expected at least 1/],
-    [['report', '--seed-start=-1', '--out', NEVER_WRITTEN], /--seed-start: expected a non-negative integer, got '-1'/],
+    [['report', '--seed-start=-1', '--out', NEVER_WRITTEN], /--seed-start: must be a non-negative integer, got -1/],
     [['report', '--seed-start', 'x', '--out', NEVER_WRITTEN], /--seed-start: expected a non-negative integer, got 'x'/],
     [['report', '--seed-start', '9007199254740991', '--seeds', '2', '--out', NEVER_WRITTEN], /--seed-start: the last seed would not be a safe integer/],
     [['report', '--bogus'], /bogus/],

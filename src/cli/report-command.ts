@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { findScenario, SCENARIOS, type Scenario } from '../systems/streamspace/scenarios/index.ts';
 import { PROFILES } from '../systems/streamspace/profiles.ts';
 import { parseCount, parseFlags, UsageError } from './args.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import type { WriteFs } from './atomic-write.ts';
+import { checkOutputPaths, Outputs } from './output-paths.ts';
 import { claimTally, modelFailures, violationTally, type ReportData } from './report/collect.ts';
-import { reportDocument } from './report/document.ts';
+import { reportDocument, reportTitle } from './report/document.ts';
 import { DEFAULT_REPORT_PROFILES } from './report/definitions.ts';
-import { collectReport } from './report/execute.ts';
+import { batchCount, collectReport } from './report/execute.ts';
 import { renderHtml } from './report/html.ts';
 import { renderMarkdown } from './report/markdown.ts';
 
@@ -75,30 +76,88 @@ export function gitCommit(dir: string = fileURLToPath(packageRoot())): string {
   }
 }
 
-/** `hasim report`. */
-export async function reportCommand(argv: string[], out: (line: string) => void): Promise<number> {
+export interface ReportIo {
+  err?: (line: string) => void;
+  /**
+   * Interrupts the report like Ctrl-C (tests): each `abort` event is one Ctrl-C, so an AbortSignal
+   * gives one and an EventTarget may give a second. Default: SIGINT and SIGTERM.
+   */
+  signal?: EventTarget;
+  /** The file-system calls of the report's writes (tests make them fail). Default: node:fs. */
+  fs?: WriteFs;
+}
+
+/**
+ * `hasim report`. A Ctrl-C (or SIGTERM) stops starting runs and lets the ones in flight finish; a
+ * second abandons those too. Either way the runs that finished are written as a report marked
+ * partial in its title, its first paragraph and the JSON summary; exit 130, or 1 when a run violated
+ * an invariant.
+ */
+export async function reportCommand(argv: string[], out: (line: string) => void, io: ReportIo = {}): Promise<number> {
+  const err = io.err ?? ((l: string) => void process.stderr.write(l + '\n'));
   const o = parseReportArgs(argv);
-  const data = await collectReport({ scenarios: o.scenarios, profiles: o.profiles, firstSeed: o.seedStart, seeds: o.seeds, jobs: o.jobs, commit: gitCommit() });
-  const blocks = reportDocument(data);
   const md = join(o.out, `${REPORT_FILE}.md`);
   const html = join(o.out, `${REPORT_FILE}.html`);
-  writeFileAtomic(md, renderMarkdown(blocks));
-  writeFileAtomic(html, renderHtml(blocks, 'The StreamSpace seed reports, rerun as seeded simulations'));
+  checkOutputPaths([
+    { flag: '--out', path: o.out, kind: 'dir' },
+    { flag: '--out', path: md, kind: 'file' },
+    { flag: '--out', path: html, kind: 'file' },
+  ]);
+  // A thread per batch at most: more would start, load the model, and idle.
+  const jobs = Math.max(1, Math.min(o.jobs, batchCount(o)));
+
+  const stop = new AbortController();
+  const abandon = new AbortController();
+  const onSignal = (): void => {
+    if (!stop.signal.aborted) {
+      err('interrupted: finishing the runs in flight, then writing a partial report; interrupt again to stop now');
+      stop.abort();
+    } else if (!abandon.signal.aborted) {
+      err('interrupted again: abandoning the runs in flight; writing a partial report');
+      abandon.abort();
+    }
+  };
+  if (io.signal !== undefined) io.signal.addEventListener('abort', onSignal);
+  else {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  let data: ReportData;
+  try {
+    data = await collectReport({ scenarios: o.scenarios, profiles: o.profiles, firstSeed: o.seedStart, seeds: o.seeds, jobs, commit: gitCommit() }, { stop: stop.signal, abandon: abandon.signal });
+  } finally {
+    if (io.signal !== undefined) io.signal.removeEventListener('abort', onSignal);
+    else {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+  const blocks = reportDocument(data);
+  // Each file on its own: a failed write costs that file, not the other or the printed summary.
+  const outputs = new Outputs(io.fs);
+  const written = [
+    outputs.write('--out', md, renderMarkdown(blocks)) ? md : null,
+    outputs.write('--out', html, renderHtml(blocks, reportTitle(data))) ? html : null,
+  ].filter((f): f is string => f !== null);
   const violated = data.scenarios.some((s) => s.profiles.some((p) => violationTally(p).size > 0 || modelFailures(p).length > 0));
   if (o.json) {
-    out(JSON.stringify({ files: [md, html], ...summary(data) }));
+    out(JSON.stringify({ files: written, ...summary(data) }));
   } else {
-    const runs = data.scenarios.length * data.profiles.length * o.seeds;
-    out(`${runs} runs (${data.scenarios.length} scenarios x ${data.profiles.length} profiles x ${o.seeds} seeds) in ${(data.wallMs / 1000).toFixed(1)} s with ${o.jobs} worker(s)`);
-    out(`wrote ${md} and ${html}`);
+    const planned = data.scenarios.length * data.profiles.length * o.seeds;
+    const runs = data.partial === undefined ? `${planned} runs` : `PARTIAL (interrupted): ${data.partial.runs} of ${planned} runs`;
+    out(`${runs} (${data.scenarios.length} scenarios x ${data.profiles.length} profiles x ${o.seeds} seeds) in ${(data.wallMs / 1000).toFixed(1)} s with ${jobs} worker(s)`);
+    if (written.length > 0) out(`wrote ${written.join(' and ')}${data.partial === undefined ? '' : ' (marked partial)'}`);
   }
-  return violated ? 1 : 0;
+  outputs.throwIfFailed();
+  return violated ? 1 : data.partial !== undefined ? 130 : 0;
 }
 
 /** Per scenario and profile: claims held, invariant violations, model failures. */
 function summary(data: ReportData) {
   return {
     version: data.version, commit: data.commit, seeds: [data.firstSeed, data.lastSeed], wallMs: data.wallMs,
+    partial: data.partial !== undefined,
+    runs: { done: data.partial?.runs ?? data.scenarios.length * data.profiles.length * (data.lastSeed - data.firstSeed + 1), planned: data.partial?.planned ?? data.scenarios.length * data.profiles.length * (data.lastSeed - data.firstSeed + 1) },
     scenarios: data.scenarios.map((s) => ({
       name: s.name,
       profiles: s.profiles.map((p) => ({

@@ -8,8 +8,8 @@ import { registryOf, runCase, type Case } from '../harness/run-case.ts';
 import { faultEnd } from '../faults/apply.ts';
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, TraceFileError, validateSchedule } from '../harness/trace-file.ts';
 import { parseCount, parseFlags, readJsonFlag, UsageError } from './args.ts';
-import { writeFileAtomic } from './atomic-write.ts';
 import { CASE_SPACE_FLAGS, caseSpaceFrom, systemFrom } from './case-space-flags.ts';
+import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { RUN_HELP } from './help.ts';
 
@@ -42,36 +42,43 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   const seed = parseCount('seed', values.seed);
   const { system, space } = caseSpaceFrom(values);
   const c: Case = values.schedule === undefined ? caseForSeed(system, space, seed) : { ...caseForSeed(system, space, seed), schedule: readSchedule(values.schedule, system) };
+  checkOutputPaths([
+    values.save !== undefined && { flag: '--save', path: values.save, kind: 'file' },
+    values.trace !== undefined && { flag: '--trace', path: values.trace, kind: 'file' },
+    values.html !== undefined && { flag: '--html', path: values.html, kind: 'file' },
+  ]);
+  // Each file on its own; one that cannot be written is reported after the verdict (exit 2).
+  const outputs = new Outputs();
   const keepEvents = values.trace !== undefined || values.timeline;
   const v = runCase(system, c, { keepEvents });
+  let pageWritten = false;
   if (values.html !== undefined) {
     // Message events change the trace (and its hash), so the page's arrows come from a second run
     // with them on; the verdict shown is the normal run's.
     const events = runCase(system, c, { keepEvents: true, traceMessages: true }).events!;
     // The page's renderer and the timeline load only when asked for: a plain run starts faster.
     const { renderExplainHtml } = await import('./explain/html.ts');
-    writeFileAtomic(values.html, renderExplainHtml({
+    pageWritten = outputs.write('--html', values.html, renderExplainHtml({
       system,
       title: `${v.outcome} (${c.profile}, seed ${seed})`, events, schedule: c.schedule, faultEnd: (f) => faultEnd(registryOf(system), f), verdict: v,
       notes: [`hasim run ${argv.join(' ')}`],
     }));
   }
-  if (values.trace !== undefined) writeFileAtomic(values.trace, (v.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
-  if (values.save !== undefined) {
-    writeFileAtomic(values.save, formatTraceFile({
-      format: TRACE_FORMAT, version: TRACE_VERSION, system: system.name,
-      name: `${v.outcome}-${c.profile}-seed-${seed}`,
-      explanation: `saved by hasim run ${argv.join(' ')}`,
-      config: space.config ?? {}, ...(space.fixes ? { fixes: [...space.fixes] } : {}), seed, schedule: c.schedule,
-      ...(c.invariants ? { invariants: [...c.invariants] } : {}),
-      expectations: [{ profile: c.profile, fixes: resolveSpace(system, space).fixes, config: c.config, outcome: v.outcome, hash: v.hash }],
-    }));
-  }
+  if (values.trace !== undefined) outputs.write('--trace', values.trace, (v.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const saved = values.save !== undefined && outputs.write('--save', values.save, formatTraceFile({
+    format: TRACE_FORMAT, version: TRACE_VERSION, system: system.name,
+    name: `${v.outcome}-${c.profile}-seed-${seed}`,
+    explanation: `saved by hasim run ${argv.join(' ')}`,
+    config: space.config ?? {}, ...(space.fixes ? { fixes: [...space.fixes] } : {}), seed, schedule: c.schedule,
+    ...(c.invariants ? { invariants: [...c.invariants] } : {}),
+    expectations: [{ profile: c.profile, fixes: resolveSpace(system, space).fixes, config: c.config, outcome: v.outcome, hash: v.hash }],
+  }));
   if (values.json) {
     out(JSON.stringify({
       profile: c.profile, seed, schedule: c.schedule, outcome: v.outcome, violation: v.violation === null ? null : { invariant: v.violation.invariant, time: v.violation.time, message: v.violation.message },
       modelFailure: v.modelFailure, hash: v.hash, healAt: v.healAt, boundUs: v.boundUs, recoveryUs: v.recoveryUs, endAt: v.endAt, steps: v.steps,
     }));
+    outputs.throwIfFailed();
     return v.outcome === 'pass' ? 0 : 1;
   }
   out(`profile ${c.profile}, seed ${seed}, ${c.schedule.length} faults (heal at ${formatTime(v.healAt)}):`);
@@ -86,8 +93,9 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
     const { formatTimeline, runTimeline } = await import('./explain/timeline.ts');
     for (const line of formatTimeline(runTimeline(system, v.events!, v))) out(line);
   }
-  if (values.save !== undefined) out(`saved: ${values.save} (npx hasim replay ${values.save})`);
-  if (values.html !== undefined) out(`timeline page: ${values.html}`);
+  if (saved) out(`saved: ${values.save} (npx hasim replay ${values.save})`);
+  if (pageWritten) out(`timeline page: ${values.html}`);
+  outputs.throwIfFailed();
   return v.outcome === 'pass' ? 0 : 1;
 }
 
@@ -110,14 +118,17 @@ function runScenario(values: Record<string, string | boolean | undefined>, out: 
   const profile = (values['profile'] as string | undefined) ?? profiles[0]!;
   if (!profiles.includes(profile)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${profiles.join(', ')})`);
   const trace = values['trace'] as string | undefined;
+  checkOutputPaths([trace !== undefined && { flag: '--trace', path: trace, kind: 'file' }]);
   const r = runScenarioCase(system, scenario, { seed, profile, keepEvents: trace !== undefined });
-  if (trace !== undefined) writeFileAtomic(trace, (r.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const outputs = new Outputs();
+  if (trace !== undefined) outputs.write('--trace', trace, (r.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n');
   if (values['json'] === true) {
     out(JSON.stringify({ scenario: r.name, seed, profile, outcome: r.outcome, violations: r.violations, metrics: r.metrics, hash: r.hash, schedule: r.schedule }));
-    return r.outcome === 'pass' ? 0 : 1;
+  } else {
+    out(`scenario ${r.name} (seed report ${scenario.report}), seed ${seed}, profile ${profile}: ${scenario.summary}`);
+    for (const line of r.lines) out(line);
+    out(`outcome: ${r.outcome}; trace hash ${r.hash}`);
   }
-  out(`scenario ${r.name} (seed report ${scenario.report}), seed ${seed}, profile ${profile}: ${scenario.summary}`);
-  for (const line of r.lines) out(line);
-  out(`outcome: ${r.outcome}; trace hash ${r.hash}`);
+  outputs.throwIfFailed();
   return r.outcome === 'pass' ? 0 : 1;
 }

@@ -1,7 +1,7 @@
 import { buildSampleCluster } from '../sim-cluster/sample-cluster.ts';
 import { formatTime, MINUTE } from '../sim-cluster/time.ts';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { SAMPLE_HELP } from './help.ts';
 
@@ -18,10 +18,12 @@ export function sampleCommand(argv: string[], out: (line: string) => void): numb
   const seed = parseCount('seed', values.seed);
   const duration = parseDuration('duration', values.duration);
   if (duration > 24 * 60 * MINUTE) throw new UsageError(`--duration: at most 24h, got '${values.duration}'`);
+  checkOutputPaths([values.trace !== undefined && { flag: '--trace', path: values.trace, kind: 'file' }]);
   const sim = buildSampleCluster({ seed, trace: { keepEvents: values.trace !== undefined } }, { faults: !values['no-faults'] });
   const result = sim.run({ until: duration });
   const hash = sim.trace.hash();
-  if (values.trace !== undefined) writeFileAtomic(values.trace, sim.trace.toJsonLines());
+  const outputs = new Outputs();
+  if (values.trace !== undefined) outputs.write('--trace', values.trace, sim.trace.toJsonLines());
   const summary = { seed, duration, status: result.status, steps: result.steps, traceEvents: sim.trace.count, hash, failure: result.failure?.message };
   if (values.json) out(JSON.stringify(summary));
   else {
@@ -30,5 +32,6 @@ export function sampleCommand(argv: string[], out: (line: string) => void): numb
     out(`  trace hash ${hash}`);
     if (result.failure) out(`  model failure: ${result.failure.message}`);
   }
+  outputs.throwIfFailed();
   return result.status === 'model-failure' ? 1 : 0;
 }

@@ -26,7 +26,11 @@ export interface System<C = unknown, I extends Instance = Instance, V extends Vi
   /**
    * The resolved configuration of a profile with overrides on top and `fixes` switched on besides
    * the profile's, and the fixes it turns on in all. Throws `ConfigError` naming the first bad value
-   * (an unknown profile, section, field or fix, a value of the wrong type).
+   * (an unknown profile, section, field or fix, a value of the wrong type or out of bounds, a rule
+   * between fields broken). Overrides come from outside (`--config`, trace files): check them before
+   * merging them, and start the message with the value's path from `config`
+   * (`config.topology.apiReplicas: must be ≤ 20, got 1000000000`) so that the CLI and trace-file
+   * checks can say where it is.
    */
   resolve(profile: string, overrides?: unknown, fixes?: readonly string[]): Resolved<C>;
   /** The configuration as recorded in a trace file, checked like `resolve` does (throws `ConfigError`). */
@@ -110,7 +114,10 @@ export interface RecoveryProbe<C, I, V> {
   recoveredAt(view: V): Micros | null;
 }
 
-/** A bad configuration value: the message names it. Bad input, never a finding. */
+/**
+ * A bad configuration value: the message names it, from its path (`config.election.leaseDurationUs:
+ * must be ≥ 1, got 0`). Bad input, never a finding: the CLI exits 2 with the message on one line.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }

@@ -1,5 +1,7 @@
 import type fc from 'fast-check';
+import * as v from 'valibot';
 import { MINUTE, type Micros, type Simulation } from '../sim-cluster/index.ts';
+import { humanUs, integer, isPlainObject, number, oneOf, problemOf, shown, boolean as booleanSchema, type RangeOptions } from './schema.ts';
 
 /**
  * Which process or node a fault hits. Members of a system get new names when replaced, so
@@ -33,11 +35,17 @@ export interface TargetRoles {
   readonly maxIndex: number;
 }
 
-/** The value kinds a fault parameter may have; validation and `hasim list` read them. */
+/**
+ * The value kinds a fault parameter may have. One declaration per parameter serves everything that
+ * reads it: schedule validation (`scheduleProblem`), the JSON Schema of a system's schedules
+ * (`scheduleSchema`, generated into `schemas/`) and `hasim list`. Numeric bounds may say why they
+ * are what they are (`why`, or `minWhy`/`maxWhy` for one side); the message of a value out of
+ * bounds repeats it.
+ */
 export type ParamSchema =
   | { type: 'target'; of: 'process' | 'pausable' | 'node' | 'node-or-infrastructure'; doc: string }
-  | { type: 'integer'; min: number; max: number; doc: string }
-  | { type: 'number'; min: number; max: number; doc: string }
+  | { type: 'integer'; min: number; max: number; doc: string; why?: string; minWhy?: string; maxWhy?: string }
+  | { type: 'number'; min: number; max: number; doc: string; why?: string; minWhy?: string; maxWhy?: string }
   | { type: 'boolean'; doc: string }
   | { type: 'enum'; values: readonly string[]; doc: string };
 
@@ -117,24 +125,13 @@ export type AnyFaultKind<I, V> = FaultKind<any, I, V>;
 /** Latest instant a fault may start or last, so that a bad schedule cannot simulate for months. */
 export const MAX_FAULT_TIME_US: Micros = 24 * 60 * MINUTE;
 
-/** The problem with one fault record, or null: its kind's schema against the system's roles. */
-export function faultProblem(raw: unknown, kinds: ReadonlyMap<string, AnyFaultKind<unknown, unknown>>, roles: TargetRoles): string | null {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'is not an object';
-  const f = raw as Record<string, unknown>;
-  const kind = kinds.get(f['kind'] as string);
-  if (kind === undefined) return `unknown fault kind ${JSON.stringify(f['kind'])} (known: ${[...kinds.keys()].join(', ')})`;
-  if (!Number.isSafeInteger(f['at']) || (f['at'] as number) < 0 || (f['at'] as number) > MAX_FAULT_TIME_US) {
-    return `'at' must be an integer from 0 to ${MAX_FAULT_TIME_US} (µs)`;
-  }
-  for (const [name, schema] of Object.entries(kind.params as Record<string, ParamSchema>)) {
-    const problem = paramProblem(f[name], schema, roles);
-    if (problem !== null) return `${kind.kind}: '${name}' ${problem}`;
-  }
-  const known = new Set(['kind', 'at', ...Object.keys(kind.params)]);
-  const extra = Object.keys(f).find((k) => !known.has(k));
-  if (extra !== undefined) return `${kind.kind}: unknown parameter '${extra}'`;
-  return null;
-}
+/** Why a time is bounded by MAX_FAULT_TIME_US, in messages. */
+const HORIZON = `a schedule stays within the run's horizon`;
+
+/** `at`, which every fault has besides its kind's parameters. */
+export const AT_PARAM: ParamSchema = {
+  type: 'integer', min: 0, max: MAX_FAULT_TIME_US, doc: 'the instant the fault starts (µs from the start of the run)', maxWhy: HORIZON,
+};
 
 /** The roles a target parameter accepts. */
 export function rolesOf(of: Extract<ParamSchema, { type: 'target' }>['of'], roles: TargetRoles): readonly string[] {
@@ -150,29 +147,123 @@ export function rolesOf(of: Extract<ParamSchema, { type: 'target' }>['of'], role
   }
 }
 
-function paramProblem(value: unknown, schema: ParamSchema, roles: TargetRoles): string | null {
-  switch (schema.type) {
-    case 'target': {
-      if (typeof value !== 'object' || value === null) return 'must be a target object ({ "role": ... })';
-      const t = value as Record<string, unknown>;
-      const allowed = rolesOf(schema.of, roles);
-      if (!allowed.includes(t['role'] as string)) return `has unknown role ${JSON.stringify(t['role'])} (known here: ${allowed.join(', ')})`;
-      if (roles.indexed.includes(t['role'] as string)) {
-        if (!Number.isSafeInteger(t['index']) || (t['index'] as number) < 0) return `needs a non-negative integer 'index' for role ${t['role']}`;
-      } else if (t['index'] !== undefined) return `role ${t['role']} takes no index`;
-      return null;
-    }
+function rangeOptions(p: Extract<ParamSchema, { type: 'integer' | 'number' }>): RangeOptions {
+  // Times say so in their doc (`how long the window lasts (µs)`): their bounds are printed as times too.
+  const unit = /µs/.test(p.doc) ? 'µs' : undefined;
+  // Times capped by the horizon say so without each kind repeating it.
+  const maxWhy = p.maxWhy ?? (p.max === MAX_FAULT_TIME_US ? HORIZON : undefined);
+  return {
+    doc: p.doc,
+    ...(p.why !== undefined ? { why: p.why } : {}),
+    ...(p.minWhy !== undefined ? { minWhy: p.minWhy } : {}),
+    ...(maxWhy !== undefined ? { maxWhy } : {}),
+    ...(unit !== undefined ? { unit } : {}),
+  };
+}
+
+/**
+ * A target of the roles `allowed`: indexed roles need an `index` from 0 to the system's
+ * `maxIndex`, the others take none.
+ */
+function targetSchema(allowed: readonly string[], roles: TargetRoles, doc: string): v.GenericSchema {
+  const indexed = allowed.filter((r) => roles.indexed.includes(r));
+  const plain = allowed.filter((r) => !roles.indexed.includes(r));
+  const fields = 'a target has a role, and an index when the role is one of several members';
+  const options = [
+    ...(indexed.length === 0 ? [] : [v.strictObject({
+      role: v.picklist(indexed),
+      index: integer(0, roles.maxIndex, {
+        doc: 'which member of the role, in creation order',
+        why: `an index picks a member modulo the role's live members, wrapping by design; this system draws indexes up to ${roles.maxIndex}`,
+      }),
+    }, (issue) => (issue.expected === 'never' ? `unknown field (${fields})` : `missing: roles ${indexed.join(', ')} need an index from 0 to ${roles.maxIndex}`))]),
+    ...(plain.length === 0 ? [] : [v.strictObject({ role: v.picklist(plain) }, (issue) => (
+      issue.expected === 'never' && issue.input === 'index' ? `only roles ${indexed.join(', ') || '(none here)'} take an index` : `unknown field (${fields})`
+    ))]),
+  ];
+  return v.pipe(
+    v.custom(isPlainObject, (issue) => `must be a target object ({ "role": ... }), got ${shown(issue.input)}`),
+    v.variant('role', options as unknown as v.VariantOptions<'role'>, (issue) => (issue.input === undefined
+      ? `missing role (known here: ${allowed.join(', ')})`
+      : `unknown role ${shown(issue.input)} (known here: ${allowed.join(', ')})`)),
+    v.description(doc),
+  );
+}
+
+/** The schema of one parameter of a fault kind, with the system's roles. */
+export function paramSchema(p: ParamSchema, roles: TargetRoles): v.GenericSchema {
+  switch (p.type) {
+    case 'target':
+      return targetSchema(rolesOf(p.of, roles), roles, p.doc);
     case 'integer':
-      return Number.isSafeInteger(value) && (value as number) >= schema.min && (value as number) <= schema.max
-        ? null : `must be an integer from ${schema.min} to ${schema.max}`;
+      return integer(p.min, p.max, rangeOptions(p));
     case 'number':
-      return typeof value === 'number' && Number.isFinite(value) && value >= schema.min && value <= schema.max
-        ? null : `must be a number from ${schema.min} to ${schema.max}`;
+      return number(p.min, p.max, rangeOptions(p));
     case 'boolean':
-      return typeof value === 'boolean' ? null : 'must be true or false';
+      return booleanSchema(p.doc);
     case 'enum':
-      return schema.values.includes(value as string) ? null : `must be one of ${schema.values.join(', ')}`;
+      return oneOf(p.values, { doc: p.doc });
   }
+}
+
+const faultSchemas = new WeakMap<object, WeakMap<TargetRoles, v.GenericSchema>>();
+
+/**
+ * One fault of a system: `kind`, `at` and exactly its kind's parameters, each within its bounds,
+ * and its effects ending within the horizon. Built once per list of kinds and roles.
+ */
+export function faultSchema(kinds: Iterable<AnyFaultKind<unknown, unknown>>, roles: TargetRoles): v.GenericSchema {
+  const cached = faultSchemas.get(kinds)?.get(roles);
+  if (cached !== undefined) return cached;
+  const list = [...kinds];
+  const names = list.map((k) => k.kind as string);
+  const options = list.map((kind) => {
+    const params = Object.keys(kind.params);
+    const takes = params.length === 0 ? `${kind.kind} takes only kind and at` : `${kind.kind} takes ${params.join(', ')}`;
+    const entries: v.ObjectEntries = {
+      kind: v.literal(kind.kind as string),
+      at: paramSchema(AT_PARAM, roles),
+      ...Object.fromEntries(Object.entries(kind.params as Record<string, ParamSchema>).map(([name, p]) => [name, paramSchema(p, roles)])),
+    };
+    return v.pipe(
+      v.strictObject(entries, (issue) => (issue.expected === 'never' ? `unknown parameter (${takes})` : `missing (${takes})`)),
+      v.check((f) => kind.end(f as FaultRecord) <= MAX_FAULT_TIME_US, (issue) => {
+        const end = kind.end(issue.input as FaultRecord);
+        return `ends at ${end} (${humanUs(end)}), after the run's ${humanUs(MAX_FAULT_TIME_US)} horizon (${MAX_FAULT_TIME_US})`;
+      }),
+      v.description(kind.summary),
+    );
+  });
+  const schema = v.pipe(
+    v.custom(isPlainObject, (issue) => `must be a fault object ({ "kind": ..., "at": ... }), got ${shown(issue.input)}`),
+    v.variant('kind', options as unknown as v.VariantOptions<'kind'>, (issue) => (issue.input === undefined
+      ? `missing kind (known: ${names.join(', ')})`
+      : `unknown fault kind ${shown(issue.input)} (known: ${names.join(', ')})`)),
+  );
+  if (!faultSchemas.has(kinds)) faultSchemas.set(kinds, new WeakMap());
+  faultSchemas.get(kinds)!.set(roles, schema);
+  return schema;
+}
+
+/** A system's fault schedule: an array of its faults. */
+export function scheduleSchema(kinds: Iterable<AnyFaultKind<unknown, unknown>>, roles: TargetRoles): v.GenericSchema {
+  return v.array(faultSchema(kinds, roles), (issue) => `must be an array of faults, got ${shown(issue.input)}`);
+}
+
+/**
+ * The first problem of a fault schedule against a system's kinds and roles, as one line naming its
+ * path from `root` (`schedule[2].durationUs: must be ≥ 0, got -5`), or null.
+ */
+export function scheduleProblem(data: unknown, kinds: Iterable<AnyFaultKind<unknown, unknown>>, roles: TargetRoles, root = 'schedule'): string | null {
+  return problemOf(scheduleSchema(kinds, roles), data, root);
+}
+
+/**
+ * The problem with one fault record, or null: its kind's schema against the system's roles, as
+ * `path: message` with the path inside the record (`durationUs: must be ≥ 0, got -5`).
+ */
+export function faultProblem(raw: unknown, kinds: ReadonlyMap<string, AnyFaultKind<unknown, unknown>>, roles: TargetRoles): string | null {
+  return problemOf(faultSchema(kinds.values(), roles), raw, '');
 }
 
 /** A parameter list for people: `target, durationUs` with each one's meaning. */

@@ -179,8 +179,11 @@ export const clockJump: FaultKind<ClockJump, unknown, unknown> = {
 export const clockDrift: FaultKind<ClockDrift, unknown, unknown> = {
   kind: 'clock-drift',
   summary: 'clock rate error on the target\'s node',
-  // A rate error of -1,000,000 ppm or less would stop or reverse the clock.
-  params: { target: nodeTarget, ppm: { type: 'integer', min: -999_999, max: 1_000_000, doc: 'rate error, parts per million' }, durationUs: durationParam },
+  params: {
+    target: nodeTarget,
+    ppm: { type: 'integer', min: -999_999, max: 1_000_000, doc: 'rate error, parts per million', minWhy: 'a rate error of -1000000 ppm or less would stop or reverse the clock', maxWhy: 'a clock running twice as fast' },
+    durationUs: durationParam,
+  },
   arbitrary: (ctx) => fc.record({ kind: fc.constant('clock-drift' as const), target: targetArbitrary(rolesOf('node', ctx.roles), ctx.roles), ppm: fc.constantFrom(-100_000, -500, 500, 100_000), durationUs: duration(ctx) }),
   end: atEnd,
   apply(f, ctx) {

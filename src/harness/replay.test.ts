@@ -61,7 +61,7 @@ describe('self-contained trace files', () => {
   test('recorded fixes that contradict the recorded configuration are rejected', () => {
     const trace = readTraceFile(TRACE, SYSTEMS);
     const bad = { ...trace, expectations: [{ ...trace.expectations[1]!, fixes: ['fenced-effects'] }] };
-    expect(() => validateTraceFile(bad, 'bad.json', SYSTEMS)).toThrow(/fixes \["fenced-effects"\] do not match the recorded configuration/);
+    expect(() => validateTraceFile(bad, 'bad.json', SYSTEMS)).toThrow(/expectations\[0\]\.fixes: \["fenced-effects"\] do not match the recorded configuration/);
   });
 });
 

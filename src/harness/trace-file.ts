@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import * as v from 'valibot';
 import type { TraceHashScheme } from '../sim-cluster/index.ts';
-import { faultProblem, type FaultRecord } from '../faults/fault-kind.ts';
-import { ConfigError, type AnySystem } from '../contract/system.ts';
+import { faultSchema, scheduleProblem, type FaultRecord } from '../faults/fault-kind.ts';
+import { anyObject, integer, object, oneOf, problemOf, shown, type Schema } from '../faults/schema.ts';
+import { ConfigError, type AnySystem, type Resolved } from '../contract/system.ts';
 import { invariantIds } from './run-case.ts';
 
 export const TRACE_FORMAT = 'hasim-trace';
@@ -88,7 +90,107 @@ export function systemOf(trace: Pick<TraceFile, 'system'>, systems: readonly Any
   return system;
 }
 
-/** Checks a parsed trace file field by field; throws TraceFileError naming the first problem. */
+/**
+ * What the schema of a trace file knows about the system it belongs to. Each part left out is
+ * checked elsewhere or not at all: a run checks configurations through the system (`resolve`,
+ * `reresolve`), whose schemas the harness does not see; the JSON Schema generator passes them in.
+ */
+export interface TraceFileParts {
+  /** The system's name, when the schema is for one system. */
+  system?: string;
+  /** One fault of its schedules. */
+  fault?: Schema;
+  /** Its configuration overrides (the file's `config`). */
+  overrides?: Schema;
+  /** A resolved configuration (an expectation's `config`). */
+  config?: Schema;
+  profiles?: readonly string[];
+  fixes?: readonly string[];
+  invariants?: readonly string[];
+}
+
+const names = (what: string, known: readonly string[] | undefined, doc: string): Schema =>
+  known === undefined
+    ? v.pipe(v.string((issue) => `must be a ${what} name, got ${shown(issue.input)}`), v.description(doc))
+    : oneOf(known, { doc, name: what });
+
+const list = (what: string, known: readonly string[] | undefined, doc: string): Schema =>
+  v.pipe(v.array(names(what, known, `a ${what} name`), (issue) => `must be an array of ${what} names, got ${shown(issue.input)}`), v.description(doc));
+
+/**
+ * A trace file of format version 1 to TRACE_VERSION as a schema: the envelope with every field at
+ * its path, and whatever `parts` says about its system. Version-dependent rules (version 3 needs
+ * `system` and, per expectation, `fixes` and `config`) are checked by `validateTraceFile`.
+ */
+export function traceFileSchema(parts: TraceFileParts = {}): Schema {
+  const outcomes = parts.invariants === undefined ? undefined : ['pass', 'model-failure', ...parts.invariants];
+  const expectation = object({
+    profile: names('profile', parts.profiles, 'the profile the run was recorded under'),
+    fixes: v.optional(list('fix', parts.fixes, 'the fixes the recorded configuration turns on (version 3)')),
+    config: v.optional(parts.config ?? anyObject('must be an object (a resolved configuration)', 'the resolved configuration (version 3)')),
+    outcome: names('outcome', outcomes, 'pass, model-failure or the id of the first invariant violated'),
+    hash: v.pipe(
+      v.string((issue) => `must be 64 hex digits, got ${shown(issue.input)}`),
+      v.regex(/^[0-9a-f]{64}$/, (issue) => `must be 64 hex digits, got ${shown(issue.input)}`),
+      v.description('the trace hash (SHA-256, lowercase hex)'),
+    ),
+  }, { doc: 'what replaying the case under one configuration must give', notObject: 'must be an object ({ "profile": ..., "outcome": ..., "hash": ... })' });
+  const text = (doc: string): Schema => v.pipe(v.string((issue) => `must be a string, got ${shown(issue.input)}`), v.description(doc));
+  return object({
+    $schema: v.optional(text('the JSON Schema this file follows (for editors; ignored)')),
+    format: v.pipe(v.literal(TRACE_FORMAT, (issue) => `not a hasim trace file (format is ${shown(issue.input)}, expected "${TRACE_FORMAT}")`), v.description('always "hasim-trace"')),
+    version: integer(1, TRACE_VERSION, { doc: 'the format version', maxWhy: 'the version this build writes' }),
+    system: v.optional(parts.system === undefined ? text('the system the run belongs to (version 3)') : v.pipe(v.literal(parts.system), v.description('the system the run belongs to (version 3)'))),
+    name: text('the name of the run (a finding\'s name)'),
+    explanation: text('the mechanism, in a few sentences'),
+    config: parts.overrides ?? anyObject('must be an object (configuration overrides)', 'the configuration overrides the case was found with, over each expectation\'s profile'),
+    fixes: v.optional(list('fix', parts.fixes, 'fixes switched on besides each expectation\'s profile\'s')),
+    seed: integer(0, Number.MAX_SAFE_INTEGER, { doc: 'the simulation seed' }),
+    found: v.optional(v.pipe(
+      v.record(v.string(), v.union([v.number(), v.string()], (issue) => `must be a number or a string, got ${shown(issue.input)}`), (issue) => `must be an object, got ${shown(issue.input)}`),
+      v.description('how it was found: seeds tried, shrink steps and time, schedule size before and after'),
+    )),
+    schedule: v.pipe(
+      v.array(parts.fault ?? v.unknown(), (issue) => `must be an array of faults, got ${shown(issue.input)}`),
+      v.description('the fault schedule, one fault per line'),
+    ),
+    invariants: v.optional(list('invariant', parts.invariants, 'the invariants checked, when a run checked only some')),
+    expectations: v.pipe(
+      v.array(expectation, (issue) => `must be a non-empty array of expectations, got ${shown(issue.input)}`),
+      v.minLength(1, 'must be a non-empty array of expectations'),
+      v.description('what replaying must give, per profile'),
+    ),
+  }, {
+    doc: 'A hasim trace file: a saved run (docs/trace-files.md)',
+    notObject: 'expected a JSON object',
+    unknown: () => 'unknown field (a trace file has format, version, system, name, explanation, config, fixes, seed, found, schedule, invariants, expectations)',
+  });
+}
+
+const envelopes = new WeakMap<AnySystem, Schema>();
+
+/** The envelope a system's files are checked against (its configurations are checked by the system). */
+function envelopeOf(system: AnySystem): Schema {
+  let schema = envelopes.get(system);
+  if (schema === undefined) {
+    schema = traceFileSchema({
+      fault: faultSchema(system.faults, system.roles),
+      profiles: system.profiles.map((p) => p.name),
+      fixes: system.fixes.map((f) => f.name),
+      invariants: invariantIds(system),
+    });
+    envelopes.set(system, schema);
+  }
+  return schema;
+}
+
+/** A configuration problem under `at`: a message that names its path (`config.x.y: ...`) gets `at` before it. */
+function configProblemAt(at: string, message: string): string {
+  if (message.startsWith('config')) return `${at}${message}`;
+  return `${at}config: ${message}`;
+}
+
+/** Checks a parsed trace file field by field; throws TraceFileError naming the first problem and its path. */
 export function validateTraceFile(data: unknown, where: string, systems: readonly AnySystem[]): TraceFile {
   const fail = (what: string): never => {
     throw new TraceFileError(`${where}: ${what}`);
@@ -96,64 +198,46 @@ export function validateTraceFile(data: unknown, where: string, systems: readonl
   if (typeof data !== 'object' || data === null || Array.isArray(data)) fail('expected a JSON object');
   const t = data as Record<string, unknown>;
   if (t['format'] !== TRACE_FORMAT) fail(`not a hasim trace file (format is ${JSON.stringify(t['format'])}, expected "${TRACE_FORMAT}")`);
-  if (typeof t['version'] !== 'number') fail('missing version');
-  if (!Number.isInteger(t['version']) || (t['version'] as number) < 1) fail(`unknown format version ${t['version']}`);
-  if ((t['version'] as number) > TRACE_VERSION) fail(`format version ${t['version']} is newer than this build reads (${TRACE_VERSION}); upgrade hasim`);
+  if (typeof t['version'] !== 'number') fail('version: missing');
+  if (!Number.isInteger(t['version']) || (t['version'] as number) < 1) fail(`version: unknown format version ${t['version']}`);
+  if ((t['version'] as number) > TRACE_VERSION) fail(`version: format version ${t['version']} is newer than this build reads (${TRACE_VERSION}); upgrade hasim`);
   const version = t['version'] as number;
-  if (version >= 3 && typeof t['system'] !== 'string') fail('missing system');
-  const systemName = version >= 3 ? t['system'] as string : systems[0]!.name;
-  const system = systems.find((s) => s.name === systemName) ?? fail(`unknown system ${JSON.stringify(systemName)} (known: ${systems.map((s) => s.name).join(', ')})`);
-  if (typeof t['name'] !== 'string') fail('missing name');
-  if (typeof t['explanation'] !== 'string') fail('missing explanation');
-  if (!Number.isSafeInteger(t['seed']) || (t['seed'] as number) < 0) fail('seed must be a non-negative integer');
-  if (typeof t['config'] !== 'object' || t['config'] === null || Array.isArray(t['config'])) fail('config must be an object');
-  if (t['fixes'] !== undefined) {
-    const known = system.fixes.map((f) => f.name);
-    if (!Array.isArray(t['fixes'])) fail('fixes must be an array of fix names');
-    for (const f of t['fixes'] as unknown[]) if (!known.includes(f as string)) fail(`fixes: unknown fix ${JSON.stringify(f)} (known: ${known.join(', ')})`);
-  }
-  validateSchedule(t['schedule'], where, system);
-  if (t['invariants'] !== undefined) {
-    const known = invariantIds(system);
-    if (!Array.isArray(t['invariants'])) fail('invariants must be an array of invariant ids');
-    for (const id of t['invariants'] as unknown[]) {
-      if (!known.includes(id as string)) fail(`invariants: unknown invariant ${JSON.stringify(id)} (known: ${known.join(', ')})`);
-    }
-  }
-  if (!Array.isArray(t['expectations']) || t['expectations'].length === 0) fail('expectations must be a non-empty array');
-  (t['expectations'] as unknown[]).forEach((e, i) => {
-    const x = e as Record<string, unknown>;
-    if (typeof x !== 'object' || x === null) fail(`expectations[${i}] is not an object`);
-    if (typeof x['profile'] !== 'string') fail(`expectations[${i}]: missing profile`);
-    const profiles = system.profiles.map((p) => p.name);
-    if (!profiles.includes(x['profile'] as string)) fail(`expectations[${i}]: unknown profile '${x['profile']}' (known: ${profiles.join(', ')})`);
+  if (version >= 3 && t['system'] === undefined) fail('system: missing (version 3 names the system)');
+  if (t['system'] !== undefined && typeof t['system'] !== 'string') fail(`system: must be a system name, got ${shown(t['system'])}`);
+  const systemName = (t['system'] as string | undefined) ?? systems[0]!.name;
+  const system = systems.find((s) => s.name === systemName) ?? fail(`system: unknown system ${JSON.stringify(systemName)} (known: ${systems.map((s) => s.name).join(', ')})`);
+  const problem = problemOf(envelopeOf(system), t, '');
+  if (problem !== null) fail(problem);
+  const expectations = t['expectations'] as Expectation[];
+  const fixes = (t['fixes'] as string[] | undefined) ?? [];
+  expectations.forEach((x, i) => {
+    const at = `expectations[${i}].`;
+    if (version >= 3 && x.fixes === undefined) fail(`${at}fixes: missing (version 3 records the fixes of each configuration)`);
+    if (version >= 3 && x.config === undefined) fail(`${at}config: missing (version 3 records each resolved configuration)`);
     try {
-      if (version >= 3) {
-        if (!Array.isArray(x['fixes']) || x['fixes'].some((f) => typeof f !== 'string')) fail(`expectations[${i}]: fixes must be an array of fix names`);
-        const resolved = system.reresolve(x['config']);
-        const named = [...resolved.fixes].sort().join(',');
-        if (named !== [...(x['fixes'] as string[])].sort().join(',')) fail(`expectations[${i}]: fixes ${JSON.stringify(x['fixes'])} do not match the recorded configuration, which turns on ${JSON.stringify(resolved.fixes)}`);
-      } else {
-        system.resolve(x['profile'] as string, t['config'], (t['fixes'] as string[] | undefined) ?? []);
-      }
+      system.resolve(x.profile, t['config'], fixes);
     } catch (error) {
-      if (error instanceof ConfigError) fail(`expectations[${i}]: ${error.message}`);
+      if (error instanceof ConfigError) fail(configProblemAt('', error.message));
       throw error;
     }
-    if (typeof x['outcome'] !== 'string') fail(`expectations[${i}]: missing outcome`);
-    if (typeof x['hash'] !== 'string' || !/^[0-9a-f]{64}$/.test(x['hash'])) fail(`expectations[${i}]: hash must be 64 hex digits`);
+    if (version < 3) return;
+    let resolved: Resolved<unknown>;
+    try {
+      resolved = system.reresolve(x.config);
+    } catch (error) {
+      if (error instanceof ConfigError) fail(configProblemAt(at, error.message));
+      throw error;
+    }
+    const named = [...resolved.fixes].sort().join(',');
+    if (named !== [...(x.fixes ?? [])].sort().join(',')) fail(`${at}fixes: ${JSON.stringify(x.fixes)} do not match the recorded configuration, which turns on ${JSON.stringify(resolved.fixes)}`);
   });
   return { ...(t as unknown as TraceFile), system: systemName };
 }
 
-/** Checks a parsed fault schedule against a system's fault kinds and roles. */
+/** Checks a parsed fault schedule against a system's fault kinds and roles; the message names the fault's path (`schedule[2].durationUs`). */
 export function validateSchedule(data: unknown, where: string, system: AnySystem): FaultRecord[] {
-  if (!Array.isArray(data)) throw new TraceFileError(`${where}: schedule must be an array`);
-  const kinds = new Map(system.faults.map((k) => [k.kind as string, k]));
-  (data as unknown[]).forEach((f, i) => {
-    const problem = faultProblem(f, kinds, system.roles);
-    if (problem !== null) throw new TraceFileError(`${where}: schedule[${i}]: ${problem}`);
-  });
+  const problem = scheduleProblem(data, system.faults, system.roles, 'schedule');
+  if (problem !== null) throw new TraceFileError(`${where}: ${problem}`);
   return data as FaultRecord[];
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -9,7 +9,7 @@ import type { Verdict } from '../../harness/run-case.ts';
 import { runCampaign, type CampaignOptions } from './campaign.ts';
 import type { Executor } from './executor.ts';
 import { FindingsStore } from './findings-store.ts';
-import { parseShard, shardSeeds, shardSize } from './seed-range.ts';
+import { parseShard, selfChecked, shardSeeds, shardSize } from './seed-range.ts';
 import { githubAnnotations, junitXml, progressLine, summaryLines } from './summary.ts';
 import type { SeedResult, Task, TaskResult } from './tasks.ts';
 
@@ -129,6 +129,11 @@ describe('campaign orchestration', () => {
     expect(lost.example?.shrunk).not.toBeNull();
     const shrunkSeeds = ex.tasks.filter((t) => t.type === 'shrink').map((t) => t.seed).sort();
     expect(shrunkSeeds).toEqual([0, 3, 6]);
+    // Seed 6's file was removed when seed 0 replaced it, and its shrink, finishing later, wrote nothing.
+    const digest = new FindingsStore(dir, streamspace, space, '', String).digest;
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual([
+      `no-lost-commands-streamspace-v2-${digest}-seed-0.json`, `no-split-brain-streamspace-v2-${digest}-seed-3.json`,
+    ]);
   });
 
   test('every failing seed is on disk: one violations.jsonl line each, a trace file per example', async () => {
@@ -179,25 +184,66 @@ describe('campaign orchestration', () => {
     expect(r.seedsRun).toBeLessThanOrEqual(12);
   });
 
-  test('the self-check reruns every N-th seed and reports a hash mismatch with the first divergent event', async () => {
+  test('the self-check reruns the seeds its seed hash picks and reports a hash mismatch with the first divergent event', async () => {
+    // Over seeds 0-19 at 1 in 5 the hash picks 0, 1, 2, 13, 16 and 18.
+    const checked = [...Array(20).keys()].filter((s) => selfChecked(s, 5));
+    expect(checked).toEqual([0, 1, 2, 13, 16, 18]);
     const e = (d: string) => ({ t: 1, p: 'api-0', k: 'x', d });
     const ex = fakeExecutor({
       concurrency: 2,
-      run: (seed, attempt) => synthetic(seed, seed === 10 && attempt === 2 ? 'e'.repeat(64) : hashOf(seed)),
+      run: (seed, attempt) => synthetic(seed, seed === 13 && attempt === 2 ? 'e'.repeat(64) : hashOf(seed)),
       events: (_seed, attempt) => ({ type: 'events', hash: '', events: [e('same'), e(attempt === 1 ? 'a' : 'b')] as never }),
     });
     const r = await runCampaign(ex, options(tmp(), { selfCheckEvery: 5, range: { start: 0, total: 20, shard: { index: 1, count: 1 } } }));
-    expect(r.selfChecks).toBe(4);
-    expect(r.mismatches).toEqual([{ seed: 10, hashes: [hashOf(10), 'e'.repeat(64)], divergence: { index: 1, first: e('a'), second: e('b') } }]);
+    expect(r.selfChecks).toBe(6);
+    expect(r.selfCheckEvery).toBe(5);
+    const reruns = ex.tasks.filter((t) => t.type === 'run').map((t) => t.seed);
+    expect(reruns.filter((s, i) => reruns.indexOf(s) !== i).sort((a, b) => a - b)).toEqual(checked);
+    expect(r.mismatches).toEqual([{ seed: 13, hashes: [hashOf(13), 'e'.repeat(64)], divergence: { index: 1, first: e('a'), second: e('b') } }]);
     const text = summaryLines(r, 'test').join('\n');
-    expect(text).toContain('FRAMEWORK BUG: seed 10');
+    expect(text).toContain('determinism self-check: 6 seeds rerun, 1 mismatches (about 1 seed in 5, chosen by a hash of the seed)');
+    expect(text).toContain('FRAMEWORK BUG: seed 13');
     expect(text).toContain('first differ at event 1');
+  });
+
+  test('every shard self-checks its share, and a seed is checked or not whatever shard or range runs it', async () => {
+    // Chosen by offset, shard 2 of 2 at 1 in 10 never self-checked: its offsets are all odd.
+    const range = (start: number, total: number, index: number, count: number) => ({ start, total, shard: { index, count } });
+    const counts = await Promise.all([1, 2].map(async (index) => (await runCampaign(fakeExecutor({ concurrency: 4 }), options(tmp(), { selfCheckEvery: 10, range: range(0, 200, index, 2) }))).selfChecks));
+    const whole = (await runCampaign(fakeExecutor({ concurrency: 4 }), options(tmp(), { selfCheckEvery: 10, range: range(0, 200, 1, 1) }))).selfChecks;
+    expect(counts).toEqual([11, 14]);
+    expect(counts[0]! + counts[1]!).toBe(whole);
+    // Over many seeds, each of 4 shards and any range gets close to 1 in 50.
+    for (let index = 1; index <= 4; index++) {
+      const seeds = [...shardSeeds(range(1_000_000, 40_000, index, 4))];
+      expect(seeds.filter((s) => selfChecked(s, 50)).length / seeds.length).toBeCloseTo(1 / 50, 2);
+    }
+    const late = [...shardSeeds(range(2 ** 40, 10_000, 1, 1))];
+    expect(late.filter((s) => selfChecked(s, 50)).length / late.length).toBeCloseTo(1 / 50, 2);
+    // A pure function of the seed: two campaigns over different, overlapping ranges and shards rerun
+    // the same seeds where they overlap.
+    const rerunSeeds = async (r: ReturnType<typeof range>): Promise<number[]> => {
+      const ex = fakeExecutor({ concurrency: 3 });
+      await runCampaign(ex, options(tmp(), { selfCheckEvery: 4, range: r }));
+      const runs = ex.tasks.filter((t) => t.type === 'run').map((t) => t.seed);
+      return runs.filter((s, i) => runs.indexOf(s) !== i).sort((a, b) => a - b);
+    };
+    const a = await rerunSeeds(range(0, 60, 1, 2));
+    const b = await rerunSeeds(range(20, 60, 1, 1));
+    const even = (s: number): boolean => s % 2 === 0;
+    expect(a.filter((s) => s >= 20)).toEqual(b.filter((s) => s < 60 && even(s)));
+    expect(a.length).toBeGreaterThan(0);
+    for (const seed of [0, 7, 123_456, 2 ** 40 + 3]) {
+      expect(selfChecked(seed, 1)).toBe(true);
+      expect(selfChecked(seed, 0)).toBe(false);
+    }
   });
 
   test('no self-check when it is off', async () => {
     const ex = fakeExecutor({ concurrency: 1 });
     const r = await runCampaign(ex, options(tmp(), { selfCheckEvery: 0 }));
     expect(r.selfChecks).toBe(0);
+    expect(summaryLines(r, 'test')).toContain('  determinism self-check: off');
     expect(ex.tasks.filter((t) => t.type === 'run').length).toBe(30);
   });
 });
@@ -209,7 +255,7 @@ describe('reports', () => {
     const xml = junitXml(r, 'hasim fuzz <x>', ['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
     expect(xml).toContain('<testsuite name="hasim fuzz &lt;x&gt;" tests="5" failures="2"');
     expect(xml).toContain('<testcase classname="hasim fuzz &lt;x&gt;" name="bounded-recovery"/>');
-    expect(xml).toMatch(/name="no-lost-commands">\s*<failure message="8 of 30 seeds violate no-lost-commands">seed 0: shrunk\nreplay: npx hasim replay .*no-lost-commands-streamspace-v2-seed-0.json/);
+    expect(xml).toMatch(/name="no-lost-commands">\s*<failure message="8 of 30 seeds violate no-lost-commands">seed 0: shrunk\nreplay: npx hasim replay .*no-lost-commands-streamspace-v2-[0-9a-f]{6}-seed-0.json/);
     expect(xml).toContain('name="determinism self-check"/>');
   });
 
@@ -217,7 +263,7 @@ describe('reports', () => {
     const r = await runCampaign(fakeExecutor({ concurrency: 1 }), options(tmp()));
     const lines = githubAnnotations(r);
     expect(lines.length).toBe(2);
-    expect(lines[0]).toMatch(/^::error file=[^,]*no-lost-commands-streamspace-v2-seed-0\.json,title=hasim%3A no-lost-commands::8 of 30 seeds/);
+    expect(lines[0]).toMatch(/^::error file=[^,]*no-lost-commands-streamspace-v2-[0-9a-f]{6}-seed-0\.json,title=hasim%3A no-lost-commands::8 of 30 seeds/);
     expect(lines[0]).not.toContain('\n');
     expect(existsSync(r.invariants[0]!.example!.file)).toBe(true);
   });

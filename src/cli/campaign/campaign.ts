@@ -1,8 +1,10 @@
+import { invariantIds } from '../../harness/run-case.ts';
 import type { CaseSpace, Shrunk } from '../../harness/seeded-case.ts';
+import { SYSTEMS } from '../../systems/index.ts';
 import type { TraceEvent } from '../../sim-cluster/index.ts';
 import type { Executor } from './executor.ts';
 import type { FindingsStore } from './findings-store.ts';
-import { shardSeeds, shardSize, type SeedRange } from './seed-range.ts';
+import { selfChecked, shardSeeds, shardSize, type SeedRange } from './seed-range.ts';
 import type { SeedResult } from './tasks.ts';
 
 export interface CampaignOptions {
@@ -13,9 +15,10 @@ export interface CampaignOptions {
   /** Wall-clock budget (ms): no new seed starts after it. Default: none (run the whole range). */
   budgetMs?: number | null;
   /**
-   * Determinism self-check: every `selfCheckEvery`-th seed of the campaign (by offset from its first
-   * seed) is run a second time, as a separate task (so usually on another worker), and the two trace
-   * hashes are compared. 0 turns it off. Default 50 (2% more work).
+   * Determinism self-check: about one seed in `selfCheckEvery`, chosen by a hash of the seed
+   * (`selfChecked` in seed-range.ts, so every shard and range gets its share), is run a second time,
+   * as a separate task (so usually on another worker), and the two trace hashes are compared. 0
+   * turns it off. Default 50 (2% more work).
    */
   selfCheckEvery?: number;
   /** Shrink budget per counterexample, in runs (fast-check's shrinker). Default 1,000. */
@@ -53,8 +56,13 @@ export interface InvariantSummary {
 export interface DeterminismMismatch {
   seed: number;
   hashes: [string, string];
-  /** The first event where two fresh reruns differ, or null if the reruns agreed with each other. */
+  /** The first event where two fresh reruns differ, or null if the reruns agreed with each other (or were not run). */
   divergence: { index: number; first: TraceEvent | null; second: TraceEvent | null } | null;
+  /**
+   * Where the two hashes were recorded, when they come from two records of the seed rather than
+   * from the self-check's rerun (`hasim merge` compares the shards' records of a seed).
+   */
+  where?: string;
 }
 
 export interface CampaignResult {
@@ -66,6 +74,13 @@ export interface CampaignResult {
   simUs: number;
   steps: number;
   invariants: InvariantSummary[];
+  /**
+   * The invariants every seed was checked against, when known (a merge of shards lists them all in
+   * its JUnit report, violated or not).
+   */
+  invariantsChecked?: string[];
+  /** The self-check's rate (about one seed in this many; 0 = off), and how many seeds it reran. */
+  selfCheckEvery: number;
   selfChecks: number;
   mismatches: DeterminismMismatch[];
   /** Every seed's outcome and hash, ascending by seed. */
@@ -146,7 +161,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     mismatches.push({ seed, hashes, divergence: firstDivergence(a.events, b.events) });
   };
 
-  const runOne = async (seed: number, offset: number): Promise<void> => {
+  const runOne = async (seed: number): Promise<void> => {
     const done = await executor.run({ type: 'run', system, space, seed });
     if (done.type !== 'run') throw new Error(`expected a run result, got ${done.type}`);
     const r = done.result;
@@ -155,7 +170,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     steps += r.steps;
     if (r.outcome !== 'pass') onFailure(r);
     options.onSeed?.({ done: results.length, total, violations, elapsedMs: now() - t0, simUs });
-    if (selfCheckEvery > 0 && offset % selfCheckEvery === 0 && !stopped()) {
+    if (selfChecked(seed, selfCheckEvery) && !stopped()) {
       selfChecks++;
       const again = await executor.run({ type: 'run', system, space, seed });
       if (again.type !== 'run') throw new Error(`expected a run result, got ${again.type}`);
@@ -171,7 +186,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
       budgetExhausted = true;
       break;
     }
-    const p = runOne(seed, seed - range.start).finally(() => inFlight.delete(p));
+    const p = runOne(seed).finally(() => inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= executor.concurrency * 2) await Promise.race(inFlight);
   }
@@ -189,10 +204,18 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     simUs,
     steps,
     invariants: [...byInvariant.values()].sort((a, b) => a.invariant.localeCompare(b.invariant)),
+    invariantsChecked: checkedInvariants(system, space),
+    selfCheckEvery,
     selfChecks,
     mismatches: mismatches.sort((a, b) => a.seed - b.seed),
     results,
   };
+}
+
+function checkedInvariants(systemName: string, space: CaseSpace): string[] {
+  if (space.invariants !== undefined) return [...space.invariants];
+  const system = SYSTEMS.find((s) => s.name === systemName);
+  return system === undefined ? [] : invariantIds(system);
 }
 
 /** The first index where two event lists differ (by their canonical JSON), or null if identical. */

@@ -1,52 +1,147 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnySystem } from '../../contract/system.ts';
+import { invariantIds } from '../../harness/run-case.ts';
 import { resolveSpace, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, type TraceFile } from '../../harness/trace-file.ts';
-import { writeFileAtomic } from '../atomic-write.ts';
+import { makeDirs, writeFailure, writeFileAtomic } from '../atomic-write.ts';
 import type { SeedResult } from './tasks.ts';
+
+/** JSON with object keys sorted at every level, so that the order of a config file's keys does not matter. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * A short digest (6 hex digits of SHA-256) of a case space: the system, the profile, the fixes, the
+ * configuration overrides, the fault kinds, swarm mode, the most faults and the invariants, with
+ * defaults made explicit and lists sorted, so that flags meaning the same space give the same digest.
+ * It is part of every counterexample's file name: two campaigns over different spaces writing to one
+ * --out cannot overwrite each other's files, while shards of one campaign (same space, disjoint
+ * seeds) share it.
+ */
+export function caseSpaceDigest(system: AnySystem, space: CaseSpace): string {
+  const sorted = (names: readonly string[]): string[] => [...new Set(names)].sort();
+  const canonical = {
+    system: system.name,
+    profile: space.profile,
+    fixes: sorted(space.fixes ?? []),
+    config: space.config ?? {},
+    kinds: sorted(space.kinds ?? system.faults.map((k) => k.kind as string)),
+    swarm: space.swarm ?? true,
+    maxFaults: space.maxFaults ?? 8,
+    invariants: sorted(space.invariants ?? invariantIds(system)),
+  };
+  return createHash('sha256').update(canonicalJson(canonical)).digest('hex').slice(0, 6);
+}
 
 /**
  * Where a campaign puts what it finds, the moment it finds it, so that nothing is lost to a crash or
  * Ctrl-C: every failing seed is one line of `violations.jsonl` (appended whole), and the seeds
  * chosen as examples get a trace file at once, rewritten (atomically) when their shrink finishes.
+ *
+ * One trace file per invariant and campaign: when a lower failing seed becomes the example, the
+ * file of the one it replaces is removed, and that seed's shrink, should it finish later, writes
+ * nothing. Removing rather than listing it: the summary names one example per invariant, and a
+ * leftover file would read as a second finding; the replaced seed stays in `violations.jsonl` with
+ * its rerun command, so nothing is lost.
+ *
+ * A write that fails (a full disk, the directory removed meanwhile) does not stop the campaign: it
+ * is remembered in `failures()` for the command to report after its summary.
  */
 export class FindingsStore {
   private created = false;
+  /** The digest of the case space in every trace file name. */
+  readonly digest: string;
+  /** The current example of each invariant (outcome): its seed and file. */
+  private readonly examples = new Map<string, { seed: number; file: string }>();
+  /** Files that could not be written, with why. */
+  private readonly failed = new Map<string, string>();
 
   /**
    * @param origin says which campaign found it, for the trace file's explanation.
    * @param rerunCommand the command that reruns one seed of this campaign.
    */
-  constructor(readonly dir: string, private readonly system: AnySystem, private readonly space: CaseSpace, private readonly origin: string, private readonly rerunCommand: (seed: number) => string) {}
+  constructor(readonly dir: string, private readonly system: AnySystem, private readonly space: CaseSpace, private readonly origin: string, private readonly rerunCommand: (seed: number) => string) {
+    this.digest = caseSpaceDigest(system, space);
+  }
 
   private ensureDir(): void {
-    if (!this.created) mkdirSync(this.dir, { recursive: true });
+    if (!this.created) makeDirs(this.dir);
     this.created = true;
   }
 
+  /** `<invariant>-<profile>-<digest>-seed-<seed>.json` in the findings directory. */
   traceFileName(invariant: string, seed: number): string {
-    return join(this.dir, `${invariant}-${this.space.profile}-seed-${seed}.json`);
+    return join(this.dir, `${invariant}-${this.space.profile}-${this.digest}-seed-${seed}.json`);
+  }
+
+  /** The current example of an invariant (the lowest failing seed written so far), if any. */
+  example(invariant: string): { seed: number; file: string } | undefined {
+    return this.examples.get(invariant);
+  }
+
+  /** Every write that failed, as `PATH (REASON)`, in the order they failed. */
+  failures(): string[] {
+    return [...this.failed].map(([path, why]) => `${path} (${why})`);
+  }
+
+  /** Why a file could not be written, or undefined when it was (or was never tried). */
+  failure(path: string): string | undefined {
+    return this.failed.get(path);
+  }
+
+  private fail(path: string, error: unknown): void {
+    if (!this.failed.has(path)) this.failed.set(path, writeFailure(error));
   }
 
   /** Records a failing seed (one line, written with a single append). */
   recordViolation(r: SeedResult): void {
-    this.ensureDir();
+    const file = join(this.dir, 'violations.jsonl');
     const line = {
       seed: r.seed, profile: this.space.profile, outcome: r.outcome, time: r.violation?.time ?? null,
       message: r.violation?.message ?? r.modelFailure, hash: r.hash, faults: r.faults,
       rerun: this.rerunCommand(r.seed),
     };
-    appendFileSync(join(this.dir, 'violations.jsonl'), JSON.stringify(line) + '\n');
+    try {
+      this.ensureDir();
+      appendFileSync(file, JSON.stringify(line) + '\n');
+    } catch (error) {
+      this.fail(file, error);
+    }
   }
 
-  /** Writes the unshrunk counterexample for a failing seed; returns its path. */
+  /**
+   * Writes the unshrunk counterexample for a failing seed, the invariant's new example; removes the
+   * file of the example it replaces. Returns its path.
+   */
   writeUnshrunk(r: SeedResult): string {
+    const previous = this.examples.get(r.outcome);
+    this.examples.set(r.outcome, { seed: r.seed, file: this.traceFileName(r.outcome, r.seed) });
+    if (previous !== undefined && previous.seed !== r.seed) {
+      try {
+        rmSync(previous.file, { force: true });
+      } catch {
+        // A file that cannot be removed is a leftover, not a lost finding.
+      }
+    }
     return this.write(r.outcome, r.seed, r.schedule ?? [], r.hash, { shrunk: 'not yet', faultsFound: r.faults });
   }
 
-  /** Replaces a counterexample with its shrunk, 1-minimal form; returns its path. */
+  /**
+   * Replaces a counterexample with its shrunk, 1-minimal form; returns its path. The shrink of an
+   * example that a lower seed has replaced since writes nothing: its file was removed.
+   */
   writeShrunk(s: Shrunk): string {
+    const current = this.examples.get(s.invariant);
+    if (current !== undefined && current.seed !== s.case.seed) return this.traceFileName(s.invariant, s.case.seed);
+    if (current === undefined) this.examples.set(s.invariant, { seed: s.case.seed, file: this.traceFileName(s.invariant, s.case.seed) });
     return this.write(s.invariant, s.case.seed, s.case.schedule, s.verdict.hash, {
       shrunk: 'yes', faultsFound: s.faultsFound, faultsShrunk: s.faultsShrunk, faultsMinimal: s.faultsMinimal,
       shrinkSteps: s.shrinkSteps, shrinkRuns: s.shrinkRuns, minimizeRuns: s.minimizeRuns,
@@ -54,7 +149,6 @@ export class FindingsStore {
   }
 
   private write(invariant: string, seed: number, schedule: TraceFile['schedule'], hash: string, found: Record<string, number | string>, outcome = invariant): string {
-    this.ensureDir();
     const path = this.traceFileName(invariant, seed);
     const resolved = resolveSpace(this.system, this.space);
     const trace: TraceFile = {
@@ -71,7 +165,12 @@ export class FindingsStore {
       expectations: [{ profile: this.space.profile, fixes: resolved.fixes, config: resolved.config, outcome, hash }],
       found,
     };
-    writeFileAtomic(path, formatTraceFile(trace));
+    try {
+      this.ensureDir();
+      writeFileAtomic(path, formatTraceFile(trace));
+    } catch (error) {
+      this.fail(path, error);
+    }
     return path;
   }
 }

@@ -1,5 +1,32 @@
 import { formatTime } from '../../sim-cluster/index.ts';
-import type { CampaignResult, Progress } from './campaign.ts';
+import type { Shrunk } from '../../harness/seeded-case.ts';
+import type { CampaignResult, DeterminismMismatch, Progress } from './campaign.ts';
+
+/**
+ * What the summaries read of a counterexample's shrink: a campaign has the whole `Shrunk`, a merge
+ * of shards (`hasim merge`) only the figures its trace file records, without the shrunk run's verdict.
+ */
+export type ShrinkFigures = Pick<Shrunk, 'faultsFound' | 'faultsMinimal' | 'shrinkSteps' | 'shrinkRuns' | 'minimizeRuns'> & {
+  verdict?: { violation: { time: number; message: string } | null };
+};
+
+/** One violated invariant as the summaries show it (a campaign's `InvariantSummary` is one). */
+export interface InvariantRow {
+  invariant: string;
+  runs: number;
+  /** The lowest failing seeds (at most 10), ascending. */
+  seeds: number[];
+  example: { seed: number; file: string; message: string; shrunk: ShrinkFigures | null } | null;
+}
+
+/** What the JUnit report and the annotations read: a campaign's result, or a merge of shards. */
+export interface ReportInput {
+  /** Seeds run, or null when unknown (a merge of findings directories without results files). */
+  seedsRun: number | null;
+  elapsedMs: number;
+  invariants: readonly InvariantRow[];
+  mismatches: readonly DeterminismMismatch[];
+}
 
 /** Seeds per second, simulated seconds per wall second, and the ETA, from a progress snapshot. */
 export function rates(p: Progress): { seedsPerSecond: number; simSecondsPerSecond: number; etaMs: number | null } {
@@ -34,29 +61,50 @@ export function summaryLines(result: CampaignResult, header: string): string[] {
     `${header}: ${result.seedsRun} seeds${stop}, ${result.passed} passed, ${result.seedsRun - result.passed} violating`,
     `  ${r.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(r.simSecondsPerSecond)} simulated s per wall s, ${duration(result.elapsedMs)}`,
   ];
-  if (result.invariants.length > 0) {
-    lines.push('', `  ${'invariant'.padEnd(24)} ${'runs'.padStart(6)}  ${'seed'.padStart(10)}  faults   replay`);
-    for (const inv of result.invariants) {
-      const ex = inv.example;
-      const faults = ex?.shrunk ? `${ex.shrunk.faultsFound}→${ex.shrunk.faultsMinimal}` : 'unshrunk';
-      lines.push(`  ${inv.invariant.padEnd(24)} ${String(inv.runs).padStart(6)}  ${String(ex?.seed ?? '').padStart(10)}  ${faults.padEnd(8)} ${ex ? `npx hasim replay ${ex.file}` : ''}`);
-    }
-    for (const inv of result.invariants) {
-      if (inv.example === null) continue;
-      const at = inv.example.shrunk?.verdict.violation?.time;
-      lines.push(`  ${inv.invariant}${at === undefined ? '' : ` at ${formatTime(at)}`}: ${inv.example.shrunk?.verdict.violation?.message ?? inv.example.message}`);
-    }
+  lines.push(...invariantLines(result.invariants), '', ...selfCheckLines(result.selfCheckEvery, result.selfChecks, result.mismatches));
+  return lines;
+}
+
+/** The table of violated invariants (count, lowest seed, shrink, replay command) and each example's message; none when nothing was violated. */
+export function invariantLines(invariants: readonly InvariantRow[]): string[] {
+  if (invariants.length === 0) return [];
+  const lines = ['', `  ${'invariant'.padEnd(24)} ${'runs'.padStart(6)}  ${'seed'.padStart(10)}  faults   replay`];
+  for (const inv of invariants) {
+    const ex = inv.example;
+    const faults = ex?.shrunk ? `${ex.shrunk.faultsFound}→${ex.shrunk.faultsMinimal}` : 'unshrunk';
+    lines.push(`  ${inv.invariant.padEnd(24)} ${String(inv.runs).padStart(6)}  ${String(ex?.seed ?? '').padStart(10)}  ${faults.padEnd(8)} ${ex ? `npx hasim replay ${ex.file}` : ''}`);
   }
-  lines.push('', result.selfChecks === 0
-    ? '  determinism self-check: off'
-    : `  determinism self-check: ${result.selfChecks} seeds rerun, ${result.mismatches.length} mismatches`);
-  for (const m of result.mismatches) {
-    lines.push(`  FRAMEWORK BUG: seed ${m.seed} gave two trace hashes (${m.hashes[0].slice(0, 12)} vs ${m.hashes[1].slice(0, 12)})`);
-    lines.push(m.divergence === null
-      ? '    two fresh reruns agreed with each other: the first runs were disturbed by state outside the case'
-      : `    fresh reruns first differ at event ${m.divergence.index}: ${JSON.stringify(m.divergence.first)} vs ${JSON.stringify(m.divergence.second)}`);
+  for (const inv of invariants) {
+    if (inv.example === null) continue;
+    const at = inv.example.shrunk?.verdict?.violation?.time;
+    lines.push(`  ${inv.invariant}${at === undefined ? '' : ` at ${formatTime(at)}`}: ${exampleMessage(inv)}`);
   }
   return lines;
+}
+
+/**
+ * The self-check's line (`every` 0: off; null: not known) and a paragraph per mismatch: one found
+ * by a rerun names the first event where two fresh reruns differ; one found between two records of
+ * the same seed (`where`, from `hasim merge`) names them.
+ */
+export function selfCheckLines(every: number | null, selfChecks: number | null, mismatches: readonly DeterminismMismatch[]): string[] {
+  const rate = every === null || every === 0 ? '' : ` (about 1 seed in ${every}, chosen by a hash of the seed)`;
+  const lines = [every === 0 && mismatches.length === 0
+    ? '  determinism self-check: off'
+    : `  determinism self-check: ${selfChecks === null ? 'an unknown number of' : selfChecks} seeds rerun, ${mismatches.length} mismatches${rate}`];
+  for (const m of mismatches) {
+    lines.push(`  FRAMEWORK BUG: seed ${m.seed} gave two trace hashes (${m.hashes[0].slice(0, 12)} vs ${m.hashes[1].slice(0, 12)})`);
+    lines.push(m.where !== undefined
+      ? `    recorded in ${m.where}`
+      : m.divergence === null
+        ? '    two fresh reruns agreed with each other: the first runs were disturbed by state outside the case'
+        : `    fresh reruns first differ at event ${m.divergence.index}: ${JSON.stringify(m.divergence.first)} vs ${JSON.stringify(m.divergence.second)}`);
+  }
+  return lines;
+}
+
+function exampleMessage(inv: InvariantRow): string {
+  return inv.example?.shrunk?.verdict?.violation?.message ?? inv.example?.message ?? '';
 }
 
 /** The summary as one JSON object (`--json`). */
@@ -72,24 +120,31 @@ export function summaryJson(result: CampaignResult, extra: Record<string, unknow
     elapsedMs: Math.round(result.elapsedMs),
     seedsPerSecond: Math.round(r.seedsPerSecond * 10) / 10,
     simSecondsPerSecond: Math.round(r.simSecondsPerSecond),
-    invariants: result.invariants.map((inv) => ({
-      invariant: inv.invariant,
-      runs: inv.runs,
-      seeds: inv.seeds,
-      example: inv.example === null ? null : {
-        seed: inv.example.seed,
-        file: inv.example.file,
-        replay: `npx hasim replay ${inv.example.file}`,
-        message: inv.example.shrunk?.verdict.violation?.message ?? inv.example.message,
-        shrunk: inv.example.shrunk === null ? null : {
-          faultsFound: inv.example.shrunk.faultsFound, faultsMinimal: inv.example.shrunk.faultsMinimal,
-          shrinkSteps: inv.example.shrunk.shrinkSteps, shrinkRuns: inv.example.shrunk.shrinkRuns, minimizeRuns: inv.example.shrunk.minimizeRuns,
-        },
-      },
-    })),
+    invariants: invariantsJson(result.invariants),
+    invariantsChecked: result.invariantsChecked,
+    selfCheckEvery: result.selfCheckEvery,
     selfChecks: result.selfChecks,
     mismatches: result.mismatches,
   });
+}
+
+/** The violated invariants as the JSON summaries give them (`hasim fuzz --json`, `hasim merge --json`). */
+export function invariantsJson(invariants: readonly InvariantRow[]): unknown[] {
+  return invariants.map((inv) => ({
+    invariant: inv.invariant,
+    runs: inv.runs,
+    seeds: inv.seeds,
+    example: inv.example === null ? null : {
+      seed: inv.example.seed,
+      file: inv.example.file,
+      replay: `npx hasim replay ${inv.example.file}`,
+      message: exampleMessage(inv),
+      shrunk: inv.example.shrunk === null ? null : {
+        faultsFound: inv.example.shrunk.faultsFound, faultsMinimal: inv.example.shrunk.faultsMinimal,
+        shrinkSteps: inv.example.shrunk.shrinkSteps, shrinkRuns: inv.example.shrunk.shrinkRuns, minimizeRuns: inv.example.shrunk.minimizeRuns,
+      },
+    },
+  }));
 }
 
 function xml(text: string): string {
@@ -100,18 +155,18 @@ function xml(text: string): string {
  * JUnit XML: one test case per invariant checked (failed with the example's message and replay
  * command when violated) and one for the determinism self-check, which is what CI dashboards show.
  */
-export function junitXml(result: CampaignResult, suite: string, invariants: readonly string[]): string {
+export function junitXml(result: ReportInput, suite: string, invariants: readonly string[]): string {
   const cases: string[] = [];
   const seconds = (result.elapsedMs / 1000).toFixed(3);
   for (const id of invariants) {
     const inv = result.invariants.find((i) => i.invariant === id);
     cases.push(inv === undefined
       ? `    <testcase classname="${xml(suite)}" name="${xml(id)}"/>`
-      : `    <testcase classname="${xml(suite)}" name="${xml(id)}">\n      <failure message="${xml(`${inv.runs} of ${result.seedsRun} seeds violate ${id}`)}">${xml(failureText(inv))}</failure>\n    </testcase>`);
+      : `    <testcase classname="${xml(suite)}" name="${xml(id)}">\n      <failure message="${xml(`${ofSeeds(inv.runs, result.seedsRun)} violate ${id}`)}">${xml(failureText(inv))}</failure>\n    </testcase>`);
   }
   const other = result.invariants.filter((i) => !invariants.includes(i.invariant));
   for (const inv of other) {
-    cases.push(`    <testcase classname="${xml(suite)}" name="${xml(inv.invariant)}">\n      <failure message="${xml(`${inv.runs} of ${result.seedsRun} seeds end in ${inv.invariant}`)}">${xml(failureText(inv))}</failure>\n    </testcase>`);
+    cases.push(`    <testcase classname="${xml(suite)}" name="${xml(inv.invariant)}">\n      <failure message="${xml(`${ofSeeds(inv.runs, result.seedsRun)} end in ${inv.invariant}`)}">${xml(failureText(inv))}</failure>\n    </testcase>`);
   }
   cases.push(result.mismatches.length === 0
     ? `    <testcase classname="${xml(suite)}" name="determinism self-check"/>`
@@ -120,19 +175,24 @@ export function junitXml(result: CampaignResult, suite: string, invariants: read
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="${xml(suite)}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
 }
 
-function failureText(inv: CampaignResult['invariants'][number]): string {
+/** `3 of 40 seeds`, or `3 seeds` when the number run is not known. */
+function ofSeeds(runs: number, seedsRun: number | null): string {
+  return seedsRun === null ? `${runs} seeds` : `${runs} of ${seedsRun} seeds`;
+}
+
+function failureText(inv: InvariantRow): string {
   if (inv.example === null) return '';
-  return `seed ${inv.example.seed}: ${inv.example.shrunk?.verdict.violation?.message ?? inv.example.message}\nreplay: npx hasim replay ${inv.example.file}\nfailing seeds: ${inv.seeds.join(', ')}${inv.runs > inv.seeds.length ? ', ...' : ''}`;
+  return `seed ${inv.example.seed}: ${exampleMessage(inv)}\nreplay: npx hasim replay ${inv.example.file}\nfailing seeds: ${inv.seeds.join(', ')}${inv.runs > inv.seeds.length ? ', ...' : ''}`;
 }
 
 /** GitHub Actions workflow commands: one error annotation per violated invariant. */
-export function githubAnnotations(result: CampaignResult): string[] {
+export function githubAnnotations(result: ReportInput): string[] {
   const escape = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const property = (s: string): string => escape(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
   const lines = result.invariants.map((inv) => {
     const file = inv.example?.file;
     const props = [...(file ? [`file=${property(file)}`] : []), `title=${property(`hasim: ${inv.invariant}`)}`].join(',');
-    return `::error ${props}::${escape(`${inv.runs} of ${result.seedsRun} seeds violate ${inv.invariant}. ${failureText(inv)}`)}`;
+    return `::error ${props}::${escape(`${ofSeeds(inv.runs, result.seedsRun)} violate ${inv.invariant}. ${failureText(inv)}`)}`;
   });
   for (const m of result.mismatches) lines.push(`::error title=${property('hasim: nondeterminism')}::${escape(`seed ${m.seed} gave two trace hashes; this is a framework bug`)}`);
   return lines;

@@ -79,7 +79,7 @@ describe('hasim explain', () => {
     ['not a trace', () => [bad(() => ({ hello: 1 }))], 'not a hasim trace file'],
     ['future version', () => [bad((t) => ({ ...t, version: 99 }))], 'format version 99 is newer than this build reads'],
     ['unknown profile', () => [TRACE, '--profile', 'nope'], "--profile: unknown profile 'nope' (known: streamspace-v2, hardened"],
-    ['unwritable output', () => [TRACE, '--out', '/dev/null/page.html'], 'cannot write /dev/null/page.html ('],
+    ['unwritable output', () => [TRACE, '--out', '/dev/null/page.html'], '--out /dev/null/page.html: /dev/null is not a directory'],
     ['unknown flag', () => [TRACE, '--svg'], "Unknown option '--svg'"],
   ])('%s: one line naming the problem, exit 2', async (_what, args, message) => {
     const r = await cli('explain', ...args());

@@ -46,6 +46,8 @@ export interface ReportData {
   profiles: string[];
   /** Wall-clock time the runs took, in ms. */
   wallMs: number;
+  /** Present when the report was interrupted: the runs that finished of those planned. */
+  partial?: { runs: number; planned: number };
   scenarios: ScenarioResult[];
 }
 

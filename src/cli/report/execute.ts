@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import Tinypool from 'tinypool';
 import { workerFile } from '../worker-file.ts';
 import type { Scenario } from '../../systems/streamspace/scenarios/index.ts';
-import { runBatch, type Batch } from './batch.ts';
-import type { ReportData, RunSummary } from './collect.ts';
+import type { Batch } from './batch.ts';
+import { summarizeRun, type ReportData, type RunSummary } from './collect.ts';
 import { packageRoot } from '../package-root.ts';
 
 export interface ReportPlan {
@@ -19,13 +19,30 @@ export interface ReportPlan {
 }
 
 /** Seeds per batch: large enough that a worker's messaging is negligible, small enough to balance the load. */
-const BATCH_SEEDS = 20;
+export const BATCH_SEEDS = 20;
+
+/** How many batches (the units handed to workers) a plan makes: more threads than that would idle. */
+export function batchCount(plan: Pick<ReportPlan, 'scenarios' | 'profiles' | 'seeds'>): number {
+  return plan.scenarios.length * plan.profiles.length * Math.ceil(plan.seeds / BATCH_SEEDS);
+}
+
+export interface CollectOptions {
+  /** Told after each batch (after each run in this thread). */
+  progress?: (done: number, total: number) => void;
+  /** Aborting stops starting batches; the ones in flight finish (in this thread: the run in progress). */
+  stop?: AbortSignal;
+  /** Aborting abandons the batches in flight too. */
+  abandon?: AbortSignal;
+}
 
 /**
  * Runs every scenario over the plan's seeds and profiles and gathers the run summaries, in seed
- * order whatever order the batches finished in. `progress` is told after each batch.
+ * order whatever order the batches finished in. When stopped, it returns the runs that finished,
+ * with `partial` saying how many of how many.
  */
-export async function collectReport(plan: ReportPlan, progress: (done: number, total: number) => void = () => {}): Promise<ReportData> {
+export async function collectReport(plan: ReportPlan, options: CollectOptions = {}): Promise<ReportData> {
+  const progress = options.progress ?? (() => undefined);
+  const stopped = (): boolean => options.stop?.aborted === true || options.abandon?.aborted === true;
   const started = performance.now();
   const batches: Batch[] = [];
   for (const s of plan.scenarios) {
@@ -45,12 +62,42 @@ export async function collectReport(plan: ReportPlan, progress: (done: number, t
     progress(done, total);
   };
   if (plan.jobs <= 1) {
-    for (const b of batches) finish(b, runBatch(b));
+    // One run at a time, yielding to the event loop between runs so that a Ctrl-C is noticed.
+    for (const b of batches) {
+      if (stopped()) break;
+      const runs: RunSummary[] = [];
+      for (const seed of b.seeds) {
+        if (stopped()) break;
+        runs.push(summarizeRun(b.name, seed, b.profile));
+        done++;
+        progress(done, total);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      results.set(b, runs);
+    }
   } else {
     const pool = new Tinypool({ filename: workerFile('report'), minThreads: plan.jobs, maxThreads: plan.jobs });
+    // Aborting a tinypool task ends its worker: that is how a second Ctrl-C abandons the batches in flight.
+    const abandon = new AbortController();
+    const onAbandon = (): void => abandon.abort();
+    options.abandon?.addEventListener('abort', onAbandon);
     try {
-      await Promise.all(batches.map(async (b) => finish(b, await (pool.run(b) as Promise<RunSummary[]>))));
+      // Twice the threads in flight keeps every worker busy; the rest wait here, so that a stop starts no more.
+      const inFlight = new Set<Promise<void>>();
+      for (const b of batches) {
+        if (stopped()) break;
+        const p: Promise<void> = (pool.run(b, { signal: abandon.signal }) as Promise<RunSummary[]>)
+          .then((r) => finish(b, r), (error: unknown) => {
+            if (!abandon.signal.aborted) throw error;
+          })
+          .finally(() => inFlight.delete(p));
+        p.catch(() => undefined); // awaited below; this only keeps a second failure from being unhandled
+        inFlight.add(p);
+        if (inFlight.size >= plan.jobs * 2) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
     } finally {
+      options.abandon?.removeEventListener('abort', onAbandon);
       await pool.destroy();
     }
   }
@@ -61,11 +108,12 @@ export async function collectReport(plan: ReportPlan, progress: (done: number, t
     lastSeed: plan.firstSeed + plan.seeds - 1,
     profiles: [...plan.profiles],
     wallMs: Math.round(performance.now() - started),
+    ...(done < total ? { partial: { runs: done, planned: total } } : {}),
     scenarios: plan.scenarios.map((s) => ({
       name: s.name, report: s.report, summary: s.summary, procedure: s.procedure, claims: s.claims, metrics: s.metrics,
       profiles: plan.profiles.map((profile) => ({
         profile,
-        runs: batches.filter((b) => b.name === s.name && b.profile === profile).flatMap((b) => results.get(b)!),
+        runs: batches.filter((b) => b.name === s.name && b.profile === profile).flatMap((b) => results.get(b) ?? []),
       })),
     })),
   };

@@ -1,6 +1,7 @@
 import { ConfigError, type Resolved, type System } from '../../contract/system.ts';
 import { StreamSpaceCluster } from './cluster/cluster.ts';
-import { DEFAULT_CONFIG, resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
+import { resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
+import { configProblem, overridesProblem, withoutSchemaKey } from './config-schema.ts';
 import { streamspaceExplainer } from './explain/index.ts';
 import { STREAMSPACE_FAULT_KINDS, STREAMSPACE_PLATFORM, STREAMSPACE_ROLES } from './faults.ts';
 import { boundedRecovery, recoveryBound, startRecoveryProber, unhealthyBecause } from './invariants/bounded-recovery.ts';
@@ -20,30 +21,26 @@ export function mergeOverrides(a: ConfigOverrides, b: ConfigOverrides): ConfigOv
   return out as ConfigOverrides;
 }
 
-const shape = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+/** Checks overrides from outside (a `--config` file, a trace file) before anything merges them. */
+function checked(overrides: unknown): ConfigOverrides {
+  const problem = overridesProblem(overrides);
+  if (problem !== null) throw new ConfigError(problem);
+  return withoutSchemaKey(overrides as Record<string, unknown>) as ConfigOverrides;
+}
 
 /**
- * Checks overrides' shape against the defaults and resolves them; bad input becomes a ConfigError.
- * Names are checked by resolveConfig; a value of the wrong type would only fail deep inside a run.
+ * Resolves checked overrides and checks the result: the rules between fields (election timing) hold
+ * only for the configuration as a whole, wherever each value came from.
  */
-function resolved(overrides: unknown): Resolved<StreamSpaceConfig> {
-  if (shape(overrides) !== 'object') throw new ConfigError('config must be an object of sections');
-  const base = DEFAULT_CONFIG as unknown as Record<string, Record<string, unknown> | undefined>;
-  for (const [section, fields] of Object.entries(overrides as Record<string, unknown>)) {
-    if (shape(fields) !== 'object') throw new ConfigError(`config section '${section}' must be an object`);
-    for (const [field, value] of Object.entries(fields as Record<string, unknown>)) {
-      const expected = base[section]?.[field];
-      if (expected !== undefined && expected !== null && shape(value) !== shape(expected)) {
-        throw new ConfigError(`${section}.${field} must be ${shape(expected) === 'array' ? 'an array' : `a ${shape(expected)}`}, got ${JSON.stringify(value)}`);
-      }
-    }
-  }
+function resolved(overrides: ConfigOverrides): Resolved<StreamSpaceConfig> {
   let config: StreamSpaceConfig;
   try {
-    config = resolveConfig(overrides as ConfigOverrides);
+    config = resolveConfig(overrides);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+  const problem = configProblem(config);
+  if (problem !== null) throw new ConfigError(problem);
   return { config, fixes: DESIGN_FIXES.filter((f) => config.fixes[f.field]).map((f) => f.name) };
 }
 
@@ -61,13 +58,13 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   resolve(profile, overrides = {}, fixes = []) {
     const p = PROFILES[profile];
     if (p === undefined) throw new ConfigError(`unknown profile '${profile}' (known: ${Object.keys(PROFILES).join(', ')})`);
-    if (shape(overrides) !== 'object') throw new ConfigError('config must be an object of sections');
+    const own = checked(overrides);
     const unknown = fixes.find((name) => !DESIGN_FIXES.some((f) => f.name === name));
     if (unknown !== undefined) throw new ConfigError(`unknown fix '${unknown}' (known: ${DESIGN_FIXES.map((f) => f.name).join(', ')})`);
     const switched = { fixes: Object.fromEntries(DESIGN_FIXES.filter((f) => fixes.includes(f.name)).map((f) => [f.field, true])) };
-    return resolved(mergeOverrides(mergeOverrides(p.config, overrides as ConfigOverrides), fixes.length > 0 ? switched : {}));
+    return resolved(mergeOverrides(mergeOverrides(p.config, own), fixes.length > 0 ? switched : {}));
   },
-  reresolve: resolved,
+  reresolve: (recorded) => resolved(checked(recorded)),
   build: ({ seed, config, simulation }) => new StreamSpaceCluster({ seed, config, simulation }),
   createView: () => new ClusterView(),
   settleUs: SETTLE_US,

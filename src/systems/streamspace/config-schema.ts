@@ -1,0 +1,291 @@
+import * as v from 'valibot';
+import { MINUTE, MS, SECOND } from '../../sim-cluster/index.ts';
+import { boolean, integer, number, object, oneOf, pipeOf, problemOf, rule, shown, type RangeOptions } from '../../faults/schema.ts';
+import type {
+  AgentConfig, ApiPodConfig, ApiWebSocketConfig, ContainerProbes, DispatcherConfig, ElectionConfig, FixesConfig, HubConfig, KubernetesConfig,
+  PodProbes, ProbeSpec, StreamSpaceConfig, TopologyConfig, WorkloadConfig,
+} from './config.ts';
+
+/**
+ * The schema of StreamSpace's configuration: every field of `config.ts` with its type and bounds,
+ * and the rules between fields. `resolve` checks a `--config` file's overrides against
+ * `OVERRIDES_SCHEMA` (every section and field optional) and the configuration they resolve to
+ * against `CONFIG_SCHEMA` (with the rules between fields); a trace file's recorded configuration is
+ * checked the same way. `schemas/streamspace-config.schema.json` is generated from these values.
+ *
+ * The bounds keep a run bounded in memory and time without ruling out any configuration worth
+ * simulating: counts are at least 1 where a zero would leave nothing to run and at most a small
+ * multiple of the seed-000 deployment; a timer that re-arms itself runs at most every 100 ms; no
+ * timeout, delay or period is longer than an hour (the recovery bound B adds several of them, and
+ * a run lasts its schedule plus B). Each field says why its bounds are what they are; docs/cli.md
+ * has the table.
+ */
+
+const HOUR = 60 * MINUTE;
+const LONGEST_WHY = 'the recovery bound adds timeouts up, and a run lasts its schedule plus that bound';
+const PERIOD_WHY = 'a timer that re-arms itself: a shorter period multiplies a run\'s events';
+
+const us = (min: number, max: number, options: RangeOptions): v.GenericSchema<number> => integer(min, max, { unit: 'µs', ...options });
+/** A timer that re-arms itself: 100 ms to 1 h. */
+const period = (doc: string, minWhy = PERIOD_WHY): v.GenericSchema<number> => us(100 * MS, HOUR, { doc, minWhy, maxWhy: LONGEST_WHY });
+/** A timeout, deadline or threshold: above zero (zero would expire at once), at most 1 h. */
+const timeout = (doc: string): v.GenericSchema<number> => us(1, HOUR, { doc, minWhy: 'zero would expire at once', maxWhy: LONGEST_WHY });
+/** A delay, where zero means at once: 0 to 1 h. */
+const delay = (doc: string): v.GenericSchema<number> => us(0, HOUR, { doc, maxWhy: LONGEST_WHY });
+/** A count, with why each end is where it is. */
+const count = (min: number, max: number, doc: string, minWhy: string, maxWhy: string): v.GenericSchema<number> => integer(min, max, { doc, minWhy, maxWhy });
+/** A buffer or queue capacity: 1 (the model's Go channels are buffered) to a cap that bounds a queue's memory. */
+const capacity = (max: number, doc: string): v.GenericSchema<number> =>
+  count(1, max, doc, 'the model\'s channels are buffered: a capacity of 0 would hold nothing', 'a queue\'s memory stays bounded');
+
+/** `[min, max]` µs, both from 0 to 1 h, in order. */
+function range(doc: string): v.GenericSchema<unknown, readonly [number, number]> {
+  const end = us(0, HOUR, { maxWhy: LONGEST_WHY });
+  return pipeOf<readonly [number, number]>(
+    v.strictTuple([end, end], (issue) => `must be [min, max] (two integers, µs), got ${shown(issue.input)}`),
+    v.check((r: readonly [number, number]) => r[0] <= r[1], (issue) => `must be [min, max] with min ≤ max, got ${shown(issue.input)}`),
+    v.description(`${doc} [min, max] µs, min ≤ max, each at most 1 h.`),
+  );
+}
+
+type Entries<T> = { readonly [K in keyof T]-?: v.GenericSchema<unknown, T[K]> };
+
+/** A section or nested object of the configuration, strict, listing its fields when one is unknown. */
+function section<T>(name: string, entries: Entries<T>, doc: string, options: { nested?: boolean } = {}): v.GenericSchema<unknown, T> {
+  const known = Object.keys(entries).join(', ');
+  return object(entries as v.ObjectEntries, {
+    doc,
+    unknown: () => `unknown field (known in ${name}: ${known})`,
+    // An override sets a field whole: a nested object replaces the default one, so it needs every field.
+    ...(options.nested ? { missing: () => `missing (an override replaces ${name} whole: give every field)` } : {}),
+  }) as v.GenericSchema<unknown, T>;
+}
+
+/** Every field optional: a `--config` file's section. Nested objects stay whole (an override replaces them). */
+function optionalSection(name: string, entries: v.ObjectEntries, doc: string): v.GenericSchema {
+  const known = Object.keys(entries).join(', ');
+  return object(Object.fromEntries(Object.entries(entries).map(([k, s]) => [k, v.optional(s as v.GenericSchema)])), {
+    doc, unknown: () => `unknown field (known in ${name}: ${known})`,
+  });
+}
+
+const FIXES: Entries<FixesConfig> = {
+  heartbeatRewritesMapping: boolean('design fix heartbeat-rewrites-mapping'),
+  conditionalUnregister: boolean('design fix conditional-unregister'),
+  agentAsyncHandlers: boolean('design fix agent-async-handlers'),
+  agentRetryConnect: boolean('design fix agent-retry-connect'),
+  guardedStatusWrites: boolean('design fix guarded-status-writes'),
+  redeliverUnfinished: boolean('design fix redeliver-unfinished'),
+  agentIdempotent: boolean('design fix agent-idempotent'),
+  writerSurvivesErrors: boolean('design fix writer-survives-errors'),
+  ambiguousSendNotFailed: boolean('design fix ambiguous-send-not-failed'),
+  exitOnLostLeadership: boolean('design fix exit-on-lost-leadership'),
+  waitForRedis: boolean('design fix wait-for-redis'),
+  framePerMessage: boolean('design fix frame-per-message'),
+  fencedEffects: boolean('design fix fenced-effects'),
+  reconcileEveryUs: period('redelivery: reconciler period (µs)'),
+  redeliverAfterUs: timeout('redelivery: how long a row may stay unfinished before it is dispatched again (µs)'),
+};
+
+const TOPOLOGY: Entries<TopologyConfig> = {
+  apiReplicas: count(1, 20, 'API pod replicas', 'at least one pod serves', 'each is a simulated pod with its hub, dispatcher and sockets, and every Redis publish reaches all of them; 20 is ten times the seed-000 deployment'),
+  agentReplicas: count(1, 20, 'k8s-agent replicas', 'at least one agent runs', 'every replica campaigns on the Lease each retry period; 20 is several times any HA deployment'),
+  agentIdMode: oneOf(['shared', 'per-pod'] as const, { doc: 'one agent id for all replicas, or one per pod' }),
+  sharedAgentId: pipeOf<string>(
+    v.string((issue) => `must be a string, got ${shown(issue.input)}`),
+    v.regex(/^[a-z0-9]([-a-z0-9.]{0,233}[a-z0-9])?$/, (issue) =>
+      `must be 1 to 235 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit (the Lease streamspace-agent-<id> is a Kubernetes object name, a DNS subdomain of at most 253 characters), got ${shown(issue.input)}`),
+    v.description('the shared agent id; the Lease is streamspace-agent-<id>, a DNS subdomain name'),
+  ),
+  agentHa: boolean('leader election (ENABLE_HA)'),
+  workerNodes: count(1, 50, 'worker nodes', 'pods need a node', 'the network keeps a link per ordered pair of nodes, 2,450 for 50'),
+  agentStartUs: delay('when the agent pods start (µs)'),
+};
+
+const HUB: Entries<HubConfig> = {
+  staleSweepUs: period('stale sweep period (µs)'),
+  staleThresholdUs: timeout('a connection whose LastPing is older is unregistered by the sweep (µs)'),
+  redisKeyTtlSeconds: integer(1, 24 * 60 * 60, { doc: 'TTL of agent:<id>:pod and :connected (whole seconds)', why: 'Redis EX takes a positive number of seconds; a day outlasts any run' }),
+  registerBuffer: capacity(10_000, 'buffer of the register channel'),
+  unregisterBuffer: capacity(10_000, 'buffer of the unregister channel'),
+  sendBuffer: capacity(100_000, 'per-connection Send buffer'),
+};
+
+const WS: Entries<ApiWebSocketConfig> = {
+  pongWaitUs: timeout('read deadline after the last pong or agent ping (µs)'),
+  pingPeriodUs: period('server control-ping period (µs)'),
+  writerWakeUs: us(0, 1 * SECOND, { doc: 'time for the writePump goroutine to wake (µs)', maxWhy: 'a goroutine wakes in microseconds; a second is no longer a scheduler' }),
+};
+
+const DISPATCHER: Entries<DispatcherConfig> = {
+  queueCapacity: capacity(100_000, 'in-memory command queue capacity'),
+  workers: count(1, 100, 'dispatcher worker goroutines', 'at least one worker dispatches', 'each is a simulated goroutine of every API pod; 100 is ten times the spec'),
+};
+
+const API = (hub: v.GenericSchema, ws: v.GenericSchema, dispatcher: v.GenericSchema): Entries<ApiPodConfig> => ({
+  hub: hub as v.GenericSchema<unknown, HubConfig>,
+  ws: ws as v.GenericSchema<unknown, ApiWebSocketConfig>,
+  dispatcher: dispatcher as v.GenericSchema<unknown, DispatcherConfig>,
+  redisEnabled: boolean('AGENTHUB_REDIS_ENABLED'),
+  // With the wait-for-redis fix the timeout is also the period of the retried PING.
+  redisPingTimeoutUs: period('timeout of the start-up Redis PING, and the retry period with wait-for-redis (µs)', 'it is also the period of a retried PING: a shorter one multiplies a run\'s events'),
+  startupUs: delay('time from process start to the HTTP server listening (µs)'),
+});
+
+const AGENT: Entries<AgentConfig> = {
+  heartbeatIntervalUs: period('HEALTH_CHECK_INTERVAL (µs)'),
+  reconnectBackoffUs: pipeOf<readonly number[]>(
+    v.array(us(100 * MS, HOUR, { minWhy: 'each step is a sleep before a retry that may fail at once', maxWhy: LONGEST_WHY }), (issue) => `must be an array of backoff steps (µs), got ${shown(issue.input)}`),
+    v.minLength(1, 'must have at least one step (the steps repeat from the first after the last)'),
+    v.maxLength(32, (issue) => `must have at most 32 steps, got ${(issue.input as unknown[]).length}`),
+    v.description('fixed reconnect backoff steps (µs), 1 to 32 of them, each 100 ms to 1 h'),
+  ),
+  pongWaitUs: timeout('agent read deadline after the last pong (µs)'),
+  pingPeriodUs: period('agent ping period (µs)'),
+  dialTimeoutUs: timeout('WebSocket dial handshake timeout (µs)'),
+  registerTimeoutUs: timeout('registration HTTP timeout (µs)'),
+  writeChanCapacity: capacity(100_000, 'writeChan capacity'),
+  sendMessageWaitUs: delay('how long sendMessage waits on a full writeChan before failing (µs)'),
+  startSessionUs: range('duration of a start_session handler, uniform in'),
+  stopSessionUs: range('duration of a stop_session handler, uniform in'),
+  exitDelayUs: delay('sleep after a signal before the process exits (µs)'),
+  capacity: count(0, 1_000_000, 'capacity reported in heartbeats', 'a number of sessions', 'only reported, never acted on: any realistic number'),
+};
+
+const ELECTION: Entries<ElectionConfig> = {
+  leaseDurationUs: timeout('LeaseDuration (µs)'),
+  renewDeadlineUs: timeout('RenewDeadline (µs)'),
+  retryPeriodUs: period('RetryPeriod (µs)', 'client-go needs more than zero; every replica retries each period, so a shorter one multiplies a run\'s events'),
+  jitterFactor: number(0, 10, {
+    exclusiveMin: true, doc: 'client-go JitterFactor of the acquire loop',
+    minWhy: 'client-go\'s wait.Jitter takes a factor of 0 or less as 1.0, which the model does not copy',
+    maxWhy: 'an acquire retry sleeps up to (1 + factor) retry periods',
+  }),
+  releaseOnCancel: boolean('ReleaseOnCancel'),
+};
+
+/**
+ * client-go's NewLeaderElector (tools/leaderelection/leaderelection.go) refuses a configuration
+ * unless LeaseDuration > RenewDeadline > JitterFactor × RetryPeriod, each above zero; the model's
+ * elector checks the same when it starts, which inside a run would be a model failure, not bad input.
+ */
+const ELECTION_RULES = [
+  rule<ElectionConfig>((e) => e.leaseDurationUs > e.renewDeadlineUs, (e) =>
+    `must be less than leaseDurationUs (${e.leaseDurationUs} here), got ${e.renewDeadlineUs}: client-go's NewLeaderElector requires leaseDuration > renewDeadline`, ['renewDeadlineUs']),
+  rule<ElectionConfig>((e) => e.renewDeadlineUs > e.jitterFactor * e.retryPeriodUs, (e) =>
+    `must be more than jitterFactor × retryPeriodUs (${e.jitterFactor} × ${e.retryPeriodUs} here), got ${e.renewDeadlineUs}: client-go's NewLeaderElector requires renewDeadline > JitterFactor × retryPeriod`, ['renewDeadlineUs']),
+];
+
+const KUBERNETES = (probes: v.GenericSchema): Entries<KubernetesConfig> => ({
+  podReplacementUs: delay('delay before a replacement pod starts (µs)'),
+  terminationGraceUs: delay('terminationGracePeriodSeconds (µs); 0 kills at once, as Kubernetes allows'),
+  containerRestartUs: delay('restart delay of a crashed container in place (µs)'),
+  nodeNotReadyUs: delay('a failed node is marked NotReady after this (µs)'),
+  podEvictionUs: delay('pods on a NotReady node are evicted and replaced after this (µs)'),
+  probes: probes as v.GenericSchema<unknown, PodProbes>,
+});
+
+// The Kubernetes Probe API: periodSeconds and timeoutSeconds have a minimum of 1, the thresholds
+// too, and successThreshold must be 1 for liveness probes.
+const PROBE: Entries<ProbeSpec> = {
+  check: oneOf(['answers', 'process-exists'] as const, { doc: 'answers: the process must answer (a paused one fails); process-exists: passes while the process exists' }),
+  initialDelayUs: delay('initialDelaySeconds (µs)'),
+  periodUs: us(1 * SECOND, HOUR, { doc: 'periodSeconds (µs)', minWhy: 'Kubernetes: periodSeconds has a minimum of 1', maxWhy: LONGEST_WHY }),
+  timeoutUs: us(1 * SECOND, HOUR, { doc: 'timeoutSeconds (µs)', minWhy: 'Kubernetes: timeoutSeconds has a minimum of 1', maxWhy: LONGEST_WHY }),
+  failureThreshold: count(1, 100, 'failureThreshold', 'Kubernetes: a minimum of 1', 'Kubernetes sets no maximum; 100 is far past any chart\'s value (the default is 3)'),
+  successThreshold: count(1, 100, 'successThreshold', 'Kubernetes: a minimum of 1', 'Kubernetes sets no maximum; 100 is far past any chart\'s value (the default is 1)'),
+};
+
+const WORKLOAD: Entries<WorkloadConfig> = {
+  requestIntervalUs: pipeOf<number>(
+    us(0, HOUR, { maxWhy: LONGEST_WHY }),
+    v.check((x: number) => x === 0 || x >= 100 * MS, (issue) =>
+      `must be 0 (no workload) or at least 100000 µs (100 ms: each request adds a command, so a shorter interval grows a run's memory), got ${shown(issue.input)}`),
+    v.description('mean time between user requests (µs); 0 disables the workload, otherwise 100 ms to 1 h'),
+    v.metadata({ anyOf: [{ const: 0 }, { minimum: 100 * MS }] }),
+  ),
+  createFraction: number(0, 1, { doc: 'fraction of requests that create a session', why: 'a probability' }),
+  startUs: delay('when the first request is sent (µs)'),
+};
+
+const SECTION_DOCS: Record<keyof StreamSpaceConfig, string> = {
+  fixes: 'the named design fixes (docs/fixes.md) and the redelivery timings',
+  topology: 'replicas, nodes and the agent id',
+  api: 'the API pods: AgentHub, WebSocket, CommandDispatcher, Redis',
+  agent: 'the k8s-agent; startSessionUs and stopSessionUs are [min, max] with min ≤ max',
+  election: 'client-go leader election of the agents; leaseDurationUs > renewDeadlineUs > jitterFactor × retryPeriodUs, as client-go\'s NewLeaderElector requires',
+  kubernetes: 'the simulated Kubernetes: pod lifecycle, node failure, kubelet probes',
+  workload: 'the seeded user requests',
+};
+
+/**
+ * The schemas, built on first use. Nested objects are whole in both (an override replaces a nested
+ * object rather than merging into it).
+ */
+function build(): { config: v.GenericSchema<unknown, StreamSpaceConfig>; overrides: v.GenericSchema } {
+  const hub = section<HubConfig>('api.hub', HUB, 'the AgentHub', { nested: true });
+  const ws = section<ApiWebSocketConfig>('api.ws', WS, 'the API side of the agent WebSocket', { nested: true });
+  const dispatcher = section<DispatcherConfig>('api.dispatcher', DISPATCHER, 'the CommandDispatcher', { nested: true });
+  const probe = (name: string): v.GenericSchema => v.nullable(section<ProbeSpec>(name, PROBE, 'a kubelet probe (null: none declared)', { nested: true }));
+  const container = (pod: string): v.GenericSchema<unknown, ContainerProbes> => pipeOf<ContainerProbes>(
+    section<ContainerProbes>(`kubernetes.probes.${pod}`, { liveness: probe(`kubernetes.probes.${pod}.liveness`), readiness: probe(`kubernetes.probes.${pod}.readiness`) } as Entries<ContainerProbes>, `the probes of the ${pod} container`, { nested: true }),
+    rule<ContainerProbes>((c) => c.liveness === null || c.liveness.successThreshold === 1,
+      (c) => `must be 1 for a liveness probe (the Kubernetes Probe API), got ${c.liveness?.successThreshold}`, ['liveness', 'successThreshold']),
+  );
+  const probes = section<PodProbes>('kubernetes.probes', { api: container('api'), agent: container('agent'), redis: container('redis'), postgres: container('postgres') }, 'the kubelet probes per pod kind (the Helm chart\'s)', { nested: true });
+  const entries: Record<keyof StreamSpaceConfig, v.ObjectEntries> = {
+    fixes: FIXES as v.ObjectEntries,
+    topology: TOPOLOGY as v.ObjectEntries,
+    api: API(hub, ws, dispatcher) as v.ObjectEntries,
+    agent: AGENT as v.ObjectEntries,
+    election: ELECTION as v.ObjectEntries,
+    kubernetes: KUBERNETES(probes) as v.ObjectEntries,
+    workload: WORKLOAD as v.ObjectEntries,
+  };
+  const sections = Object.keys(entries).join(', ');
+  const unknownSection = (): string => `unknown section (known: ${sections})`;
+  const whole = Object.fromEntries(Object.entries(entries).map(([name, e]) => {
+    const s = section(name, e as Entries<unknown>, SECTION_DOCS[name as keyof StreamSpaceConfig]);
+    return [name, name === 'election' ? pipeOf(s, ...ELECTION_RULES) : s];
+  }));
+  const config = object(whole, { doc: 'A resolved StreamSpace configuration, every field', notObject: 'must be an object of sections', unknown: unknownSection });
+  const partial = Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, v.optional(optionalSection(name, e, SECTION_DOCS[name as keyof StreamSpaceConfig]))]));
+  const overrides = object({
+    $schema: v.optional(v.pipe(v.string(), v.description('the JSON Schema this file follows (for editors; ignored)'))),
+    ...partial,
+  }, {
+    doc: 'StreamSpace configuration overrides (hasim --config): any section, any field, merged over the profile; a nested object (api.hub, kubernetes.probes, ...) replaces the default whole',
+    notObject: 'must be an object of sections', unknown: unknownSection,
+  });
+  return { config: config as unknown as v.GenericSchema<unknown, StreamSpaceConfig>, overrides };
+}
+
+let built: ReturnType<typeof build> | undefined;
+
+/** The schema of a resolved configuration (every field, the rules between fields). */
+export function configSchema(): v.GenericSchema<unknown, StreamSpaceConfig> {
+  return (built ??= build()).config;
+}
+
+/** The schema of a `--config` file: overrides, every section and field optional. */
+export function overridesSchema(): v.GenericSchema {
+  return (built ??= build()).overrides;
+}
+
+/** The first problem of a set of overrides, as `config.<path>: ...`, or null. */
+export function overridesProblem(overrides: unknown): string | null {
+  return problemOf(overridesSchema(), overrides, 'config');
+}
+
+/** The first problem of a resolved configuration, as `config.<path>: ...`, or null. */
+export function configProblem(config: unknown): string | null {
+  return problemOf(configSchema(), config, 'config');
+}
+
+/** Overrides without the editor's `$schema` key. */
+export function withoutSchemaKey(overrides: Record<string, unknown>): Record<string, unknown> {
+  if (!('$schema' in overrides)) return overrides;
+  const { $schema: _ignored, ...rest } = overrides;
+  return rest;
+}
+
