@@ -9,12 +9,16 @@ import type { Executor } from './campaign/executor.ts';
 import { fuzzCommand } from './fuzz-command.ts';
 import { FUZZ_HELP, REPORT_HELP, RUN_HELP } from './help.ts';
 import { main } from './main.ts';
-import { REPORT_FILE, reportCommand } from './report-command.ts';
+import { reportCommand } from './report-command.ts';
+import { STREAMSPACE_REPORT } from '../systems/streamspace/scenarios/report.ts';
+
+const REPORT_FILE = STREAMSPACE_REPORT.file;
 import { reportDocument, reportTitle } from './report/document.ts';
 import { collectReport } from './report/execute.ts';
 import { renderHtml } from './report/html.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import { findScenario } from '../systems/streamspace/scenarios/index.ts';
+import { streamspace } from '../systems/index.ts';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'hasim-conventions-'));
 
@@ -252,7 +256,7 @@ describe('interrupts', () => {
   }, 30_000);
 
   test('report: stopped before any run, the partial report still renders', async () => {
-    const data = await collectReport({ scenarios: [findScenario('r002-heartbeat-timing')!], profiles: ['hardened'], firstSeed: 0, seeds: 10, jobs: 1, commit: 'test' }, { stop: AbortSignal.abort() });
+    const data = await collectReport({ system: streamspace, scenarios: [findScenario('r002-heartbeat-timing')!], profiles: ['hardened'], firstSeed: 0, seeds: 10, jobs: 1, commit: 'test' }, { stop: AbortSignal.abort() });
     expect(data.partial).toEqual({ runs: 0, planned: 10 });
     const blocks = reportDocument(data);
     expect(renderMarkdown(blocks)).toContain('interrupted after 0 of 10 runs');

@@ -6,8 +6,6 @@
 
 /** Seeds per scenario and profile by default: the p99 is then the 10th largest of 1,000 values (2,000 runs per scenario). */
 export const DEFAULT_REPORT_SEEDS = 1000;
-/** The files a report is written to, in `--out`. */
-export const REPORT_FILE = 'streamspace-seed-reports';
 
 export const CASE_SPACE_HELP = `  --system NAME       the simulated system (default streamspace; see hasim list systems)
   --profile NAME      streamspace-v2 (as built) or hardened (every design fix); default hardened
@@ -87,10 +85,11 @@ export const EXPLAIN_HELP = `hasim explain FILE [--profile P] [--out FILE.html] 
   Exit 0 when the run gives the outcome and hash the trace expects for that profile (or passes, for
   a profile it names no expectation for), 1 otherwise.`;
 
-export const REPORT_HELP = `hasim report [--scenario NAME[,NAME...]]... [--seeds N] [--seed-start S] [--profiles P[,P...]] [--out DIR] [--jobs N] [--json]
-  Runs every scenario of the StreamSpace seed reports (or those named) over seeds S..S+N-1 (default
-  S = 0, N = ${DEFAULT_REPORT_SEEDS}) under each profile (default streamspace-v2,hardened) and writes
-  DIR/${REPORT_FILE}.md and .html (default DIR docs/): each claim of the seed reports, the share of
+export const REPORT_HELP = `hasim report [--system NAME] [--scenario NAME[,NAME...]]... [--seeds N] [--seed-start S] [--profiles P[,P...]] [--out DIR] [--jobs N] [--json]
+  Runs every scenario of the system (default streamspace: its seed reports) or those named over
+  seeds S..S+N-1 (default S = 0, N = ${DEFAULT_REPORT_SEEDS}) under each profile (StreamSpace's default:
+  streamspace-v2,hardened) and writes DIR/<report>.md and .html (default DIR docs/; StreamSpace's
+  report is streamspace-seed-reports): each claim of the seed reports, the share of
   runs in which it held with a replay command for one that did not, the distribution of every
   metric (min, p50, p95, p99, max; CDFs in the HTML), invariant violations and availability. The
   header names the git commit that produced it.

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main } from './main.ts';
-import { gitCommit, parseReportArgs, REPORT_FILE } from './report-command.ts';
+import { gitCommit, parseReportArgs } from './report-command.ts';
+import { STREAMSPACE_REPORT } from '../systems/streamspace/scenarios/report.ts';
+
+const REPORT_FILE = STREAMSPACE_REPORT.file;
 import { inline } from './report/html.ts';
 
 async function run(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {

@@ -2,24 +2,27 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findScenario, SCENARIOS, type Scenario } from '../systems/streamspace/scenarios/index.ts';
-import { PROFILES } from '../systems/streamspace/profiles.ts';
+import type { ScenarioReport } from '../contract/scenario.ts';
+import type { AnySystem } from '../contract/system.ts';
 import { parseCount, parseFlags, UsageError } from './args.ts';
 import type { WriteFs } from './atomic-write.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
 import { claimTally, modelFailures, violationTally, type ReportData } from './report/collect.ts';
 import { reportDocument, reportTitle } from './report/document.ts';
-import { DEFAULT_REPORT_PROFILES } from './report/definitions.ts';
+import { systemFrom } from './case-space-flags.ts';
 import { batchCount, collectReport } from './report/execute.ts';
 import { renderHtml } from './report/html.ts';
 import { renderMarkdown } from './report/markdown.ts';
 
-import { DEFAULT_REPORT_SEEDS, REPORT_FILE } from './help.ts';
+import { DEFAULT_REPORT_SEEDS } from './help.ts';
 import { packageRoot } from './package-root.ts';
-export { DEFAULT_REPORT_SEEDS, REPORT_FILE, REPORT_HELP } from './help.ts';
+export { DEFAULT_REPORT_SEEDS, REPORT_HELP } from './help.ts';
 
 interface ReportOptions {
-  scenarios: Scenario[];
+  system: AnySystem;
+  /** How the system presents its report (file name, title, default profiles). */
+  report: ScenarioReport;
+  scenarios: Array<NonNullable<AnySystem['scenarios']>[number]>;
   seeds: number;
   seedStart: number;
   profiles: string[];
@@ -31,6 +34,7 @@ interface ReportOptions {
 /** Parses `hasim report` flags; bad input is a UsageError naming it. */
 export function parseReportArgs(argv: string[]): ReportOptions {
   const { values, positionals } = parseFlags(argv, {
+    system: { type: 'string' },
     scenario: { type: 'string', multiple: true },
     seeds: { type: 'string' },
     'seed-start': { type: 'string' },
@@ -40,9 +44,13 @@ export function parseReportArgs(argv: string[]): ReportOptions {
     json: { type: 'boolean', default: false },
   });
   if (positionals.length > 0) throw new UsageError(`report: unexpected argument '${positionals[0]}'`);
+  const system = systemFrom(values.system);
+  const report = system.scenarioReport;
+  const known = system.scenarios ?? [];
+  if (report === undefined || known.length === 0) throw new UsageError(`report: the system '${system.name}' has no scenario report`);
   const names = (values.scenario ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  const scenarios = names.length === 0 ? [...SCENARIOS] : names.map((name) => {
-    const s = findScenario(name);
+  const scenarios = names.length === 0 ? [...known] : names.map((name) => {
+    const s = known.find((x) => x.name === name);
     if (s === undefined) throw new UsageError(`--scenario: unknown scenario '${name}' (see: hasim list)`);
     return s;
   });
@@ -50,11 +58,12 @@ export function parseReportArgs(argv: string[]): ReportOptions {
   if (seeds < 1) throw new UsageError('--seeds: expected at least 1');
   const seedStart = values['seed-start'] === undefined ? 0 : parseCount('seed-start', values['seed-start']);
   if (!Number.isSafeInteger(seedStart + (seeds - 1))) throw new UsageError('--seed-start: the last seed would not be a safe integer');
-  const profiles = values.profiles === undefined ? [...DEFAULT_REPORT_PROFILES] : values.profiles.split(',').map((p) => p.trim());
-  for (const p of profiles) if (!(p in PROFILES)) throw new UsageError(`--profiles: unknown profile '${p}' (known: ${Object.keys(PROFILES).join(', ')})`);
+  const profiles = values.profiles === undefined ? [...report.defaultProfiles] : values.profiles.split(',').map((p) => p.trim());
+  const profileNames = system.profiles.map((p) => p.name);
+  for (const p of profiles) if (!profileNames.includes(p)) throw new UsageError(`--profiles: unknown profile '${p}' (known: ${profileNames.join(', ')})`);
   const jobs = values.jobs === undefined ? availableParallelism() : parseCount('jobs', values.jobs);
   if (jobs < 1) throw new UsageError('--jobs: expected at least 1');
-  return { scenarios, seeds, seedStart, profiles, out: values.out, jobs, json: values.json };
+  return { system, report, scenarios, seeds, seedStart, profiles, out: values.out, jobs, json: values.json };
 }
 
 /**
@@ -96,8 +105,8 @@ export interface ReportIo {
 export async function reportCommand(argv: string[], out: (line: string) => void, io: ReportIo = {}): Promise<number> {
   const err = io.err ?? ((l: string) => void process.stderr.write(l + '\n'));
   const o = parseReportArgs(argv);
-  const md = join(o.out, `${REPORT_FILE}.md`);
-  const html = join(o.out, `${REPORT_FILE}.html`);
+  const md = join(o.out, `${o.report.file}.md`);
+  const html = join(o.out, `${o.report.file}.html`);
   checkOutputPaths([
     { flag: '--out', path: o.out, kind: 'dir' },
     { flag: '--out', path: md, kind: 'file' },
@@ -124,7 +133,7 @@ export async function reportCommand(argv: string[], out: (line: string) => void,
   }
   let data: ReportData;
   try {
-    data = await collectReport({ scenarios: o.scenarios, profiles: o.profiles, firstSeed: o.seedStart, seeds: o.seeds, jobs, commit: gitCommit() }, { stop: stop.signal, abandon: abandon.signal });
+    data = await collectReport({ system: o.system, scenarios: o.scenarios, profiles: o.profiles, firstSeed: o.seedStart, seeds: o.seeds, jobs, commit: gitCommit() }, { stop: stop.signal, abandon: abandon.signal });
   } finally {
     if (io.signal !== undefined) io.signal.removeEventListener('abort', onSignal);
     else {

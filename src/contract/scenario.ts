@@ -54,6 +54,27 @@ export interface Observation<I, V> {
   observer: Observer | null;
 }
 
+/**
+ * How a system's scenario report (`hasim report`) presents itself: its words and defaults. The
+ * report's structure (claims, distributions, invariants, provenance) is the harness's; what the
+ * claims come from and what its measures mean is the system's.
+ */
+export interface ScenarioReport {
+  /** The files' name, without extension (`<out>/<file>.md` and `.html`). */
+  file: string;
+  title: string;
+  /** The paragraph under the provenance: where the claims come from and what the profiles compared mean. */
+  introduction: string;
+  /** Definitions stated in every report besides the quantiles' (what availability means here). */
+  definitions: readonly string[];
+  /** The profiles compared unless `--profiles` says otherwise. */
+  defaultProfiles: readonly string[];
+  /** A profile's name as the report shows it (`as built`). Default: the name. */
+  profileLabel?(profile: string): string;
+  /** A claim bound (`atMost`) meaning only "it happened at all" (shown as `happens`). */
+  happens?: number;
+}
+
 /** A named scenario of a system: its description, claims and metrics, its plan and its measures. */
 export interface ScenarioSpec<C, I, V> {
   /** Stable, kebab-case, prefixed with the report it comes from, e.g. 'r000-api-and-redis-deletion'. */

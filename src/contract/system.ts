@@ -2,7 +2,7 @@ import type { Micros, Simulation, SimulationOptions, TraceEvent } from '../sim-c
 import type { AnyFaultKind, Platform, TargetRoles } from '../faults/fault-kind.ts';
 import type { BoundTerm, Monitor } from '../invariants/monitor.ts';
 import type { Explainer } from './explain.ts';
-import type { ScenarioSpec } from './scenario.ts';
+import type { ScenarioReport, ScenarioSpec } from './scenario.ts';
 
 /**
  * The System contract: what a simulated system gives the harness. The harness (case, run, shrink,
@@ -64,6 +64,8 @@ export interface System<C = unknown, I extends Instance = Instance, V extends Vi
 
   /** The system's scripted scenarios (seed reports), if any. */
   readonly scenarios?: ReadonlyArray<ScenarioSpec<C, I, V>>;
+  /** How `hasim report` presents the scenarios' runs (required for `hasim report` on this system). */
+  readonly scenarioReport?: ScenarioReport;
 }
 
 /** What every instance has: the simulation it runs on. */

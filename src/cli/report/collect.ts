@@ -1,7 +1,7 @@
 import { claimApplies, claimHolds, type Claim, type MetricDefinition } from '../../contract/scenario.ts';
 import { runScenario } from '../../harness/scenario.ts';
-import { findScenario, type Scenario } from '../../systems/streamspace/scenarios/index.ts';
-import { streamspace } from '../../systems/index.ts';
+import type { AnySystem } from '../../contract/system.ts';
+import { SYSTEMS } from '../../systems/index.ts';
 
 /** What the report keeps of one run: small and plain, so that it can come back from a worker thread. */
 export interface RunSummary {
@@ -13,11 +13,19 @@ export interface RunSummary {
 }
 
 /** One run of one scenario, reduced to its summary: the per-seed function (pure, so it can run anywhere). */
-export function summarizeRun(name: string, seed: number, profile: string): RunSummary {
-  const scenario = findScenario(name);
+export function summarizeRun(systemName: string, name: string, seed: number, profile: string): RunSummary {
+  const system = reportSystem(systemName);
+  const scenario = system.scenarios?.find((s) => s.name === name);
   if (scenario === undefined) throw new Error(`unknown scenario '${name}'`);
-  const run = runScenario(streamspace, scenario, { seed, profile });
+  const run = runScenario(system, scenario, { seed, profile });
   return { seed, outcome: run.outcome, violations: run.violations.map(({ invariant, message }) => ({ invariant, message })), metrics: run.metrics };
+}
+
+/** A bundled system by name (reports name theirs; batches carry it to worker threads). */
+export function reportSystem(name: string): AnySystem {
+  const system = SYSTEMS.find((s) => s.name === name);
+  if (system === undefined) throw new Error(`unknown system '${name}'`);
+  return system;
 }
 
 /** A scenario's runs under one profile, in seed order. */
@@ -28,7 +36,7 @@ export interface ProfileRuns {
 
 export interface ScenarioResult {
   name: string;
-  report: Scenario['report'];
+  report: string;
   summary: string;
   procedure: string;
   claims: readonly Claim[];
@@ -38,6 +46,8 @@ export interface ScenarioResult {
 
 export interface ReportData {
   version: string;
+  /** The system whose scenarios ran (its name). */
+  system: string;
   /** The git commit of the hasim checkout that ran it (short hash, "unknown" outside a checkout, " (with uncommitted changes)" when dirty). */
   commit: string;
   /** Seeds first..last (inclusive) for every scenario and profile. */
@@ -97,7 +107,7 @@ export function modelFailures(p: ProfileRuns): RunSummary[] {
   return p.runs.filter((r) => r.outcome === 'model-failure');
 }
 
-/** The command that replays one run. */
-export function replayCommand(name: string, seed: number, profile: string): string {
-  return `npx hasim run --scenario ${name} --seed ${seed} --profile ${profile}`;
+/** The command that replays one run (`--system` only when it is not the default system). */
+export function replayCommand(name: string, seed: number, profile: string, system: string = SYSTEMS[0]!.name): string {
+  return `npx hasim run${system === SYSTEMS[0]!.name ? '' : ` --system ${system}`} --scenario ${name} --seed ${seed} --profile ${profile}`;
 }

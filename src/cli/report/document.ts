@@ -1,8 +1,8 @@
-import type { MetricDefinition } from '../../contract/scenario.ts';
+import type { MetricDefinition, ScenarioReport } from '../../contract/scenario.ts';
+import { invariantIds } from '../../harness/run-case.ts';
 import { formatValue } from '../../harness/scenario.ts';
-import { SCENARIOS } from '../../systems/streamspace/scenarios/index.ts';
-import { claimTally, modelFailures, replayCommand, values, violationTally, type ReportData, type ScenarioResult } from './collect.ts';
-import { AVAILABILITY_DEFINITION, boundText, DEFAULT_REPORT_PROFILES, profileLabel, QUANTILE_DEFINITION } from './definitions.ts';
+import { claimTally, modelFailures, reportSystem, replayCommand, values, violationTally, type ReportData, type ScenarioResult } from './collect.ts';
+import { boundText, profileLabel as labelOf, QUANTILE_DEFINITION } from './definitions.ts';
 import { cdf, distribution } from './stats.ts';
 
 /** The report as a list of blocks, rendered as Markdown (markdown.ts) or HTML (html.ts). Text may hold `code`, **bold** and [links](#anchor). */
@@ -30,12 +30,28 @@ export function heldText(held: number, checked: number, notApplicable = 0): stri
 }
 
 
+const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+
+/** The invariants every run of the report checked, in words. */
+function invariantsDefinition(ids: readonly string[]): string {
+  return `Invariants are the ${NUMBER_WORDS[ids.length] ?? String(ids.length)} every hasim run checks (\`npx hasim help\`): ${ids.join(', ')}.`;
+}
+
+/** How the report's system presents its scenarios. */
+function presentation(data: Pick<ReportData, 'system'>): ScenarioReport {
+  const report = reportSystem(data.system).scenarioReport;
+  if (report === undefined) throw new Error(`system '${data.system}' has no scenario report`);
+  return report;
+}
+
 /** One line saying how the report was produced: the command that reproduces it, seeds, version, commit, time. */
 export function provenance(data: ReportData): string {
   const runs = data.partial?.runs ?? data.scenarios.length * data.profiles.length * (data.lastSeed - data.firstSeed + 1);
   const names = data.scenarios.map((x) => x.name);
-  const everyScenario = names.length === SCENARIOS.length;
-  const defaultProfiles = data.profiles.join(',') === DEFAULT_REPORT_PROFILES.join(',');
+  const report = presentation(data);
+  const everyScenario = names.length === (reportSystem(data.system).scenarios?.length ?? 0);
+  const defaultProfiles = data.profiles.join(',') === report.defaultProfiles.join(',');
+  const profileLabel = (p: string): string => labelOf(report, p);
   const flags = [
     ...(everyScenario ? [] : [`--scenario ${names.join(',')}`]),
     ...(data.firstSeed === 0 ? [] : [`--seed-start ${data.firstSeed}`]),
@@ -50,11 +66,13 @@ export function provenance(data: ReportData): string {
 
 /** The report's title; a partial report says so in it. */
 export function reportTitle(data: ReportData): string {
-  return `The StreamSpace seed reports, rerun as seeded simulations${data.partial === undefined ? '' : ' (PARTIAL: interrupted)'}`;
+  return `${presentation(data).title}${data.partial === undefined ? '' : ' (PARTIAL: interrupted)'}`;
 }
 
 /** The whole report as blocks. */
 export function reportDocument(data: ReportData): Block[] {
+  const report = presentation(data);
+  const profileLabel = (p: string): string => labelOf(report, p);
   const out: Block[] = [];
   out.push({ kind: 'heading', level: 1, text: reportTitle(data) });
   if (data.partial !== undefined) {
@@ -62,12 +80,10 @@ export function reportDocument(data: ReportData): Block[] {
       + 'so its counts, shares and distributions cover fewer seeds than the range below names, and not always the same ones. Rerun the command to complete it.' });
   }
   out.push({ kind: 'paragraph', text: provenance(data) });
-  out.push({ kind: 'paragraph', text: 'Each claim of seed reports 000 (combined HA chaos testing), 002 (horizontal scalability guide) and 003 (cross-pod command routing) is checked in every run of the '
-    + 'scenario that reproduces it; the tables give the share of runs in which it held, as built (the StreamSpace v2 code at commit 15f3690) and with every design fix (`hardened`), '
-    + 'and the command that replays the first run in which it did not.' });
+  out.push({ kind: 'paragraph', text: report.introduction });
   out.push({ kind: 'heading', level: 2, text: 'Definitions' });
-  out.push({ kind: 'list', items: [AVAILABILITY_DEFINITION, QUANTILE_DEFINITION,
-    'Invariants are the four every hasim run checks (`npx hasim help`): no-split-brain, no-duplicate-execution, no-lost-commands, bounded-recovery.'] });
+  out.push({ kind: 'list', items: [...report.definitions, QUANTILE_DEFINITION,
+    invariantsDefinition(invariantIds(reportSystem(data.system)))] });
   out.push({ kind: 'heading', level: 2, text: 'Claims at a glance' });
   const rows: string[][] = [];
   for (const s of data.scenarios) {
@@ -75,15 +91,16 @@ export function reportDocument(data: ReportData): Block[] {
       const metric = s.metrics.find((m) => m.id === c.metric);
       const tallies = s.profiles.map((p) => claimTally(c, p));
       if (tallies.some((t) => t === null)) continue;
-      rows.push([s.report, `[${s.name}](#${s.name})`, c.text, `${c.metric} ${boundText(c, metric)}`, ...tallies.map((t) => heldText(t!.held, t!.checked, t!.notApplicable))]);
+      rows.push([s.report, `[${s.name}](#${s.name})`, c.text, `${c.metric} ${boundText(c, metric, report)}`, ...tallies.map((t) => heldText(t!.held, t!.checked, t!.notApplicable))]);
     }
   }
   out.push({ kind: 'table', head: ['report', 'scenario', 'claim', 'metric and bound', ...data.profiles.map((p) => `holds (${profileLabel(p)})`)], rows });
-  for (const s of data.scenarios) out.push(...scenarioSection(s));
+  for (const s of data.scenarios) out.push(...scenarioSection(s, report, data.system));
   return out;
 }
 
-function scenarioSection(s: ScenarioResult): Block[] {
+function scenarioSection(s: ScenarioResult, report: ScenarioReport, system: string): Block[] {
+  const profileLabel = (p: string): string => labelOf(report, p);
   const out: Block[] = [];
   out.push({ kind: 'heading', level: 2, text: s.name, id: s.name });
   out.push({ kind: 'paragraph', text: `Report ${s.report}: ${s.summary}.` }, { kind: 'paragraph', text: `Procedure: ${s.procedure}` });
@@ -94,8 +111,8 @@ function scenarioSection(s: ScenarioResult): Block[] {
     for (const p of s.profiles) {
       const t = claimTally(c, p);
       if (t === null) continue;
-      const counter = t.counterexample === null ? '—' : `\`${replayCommand(s.name, t.counterexample, p.profile)}\``;
-      claims.push([c.text, `${c.metric} ${boundText(c, metric)}`, profileLabel(p.profile), heldText(t.held, t.checked, t.notApplicable), counter]);
+      const counter = t.counterexample === null ? '—' : `\`${replayCommand(s.name, t.counterexample, p.profile, system)}\``;
+      claims.push([c.text, `${c.metric} ${boundText(c, metric, report)}`, profileLabel(p.profile), heldText(t.held, t.checked, t.notApplicable), counter]);
     }
   }
   out.push({ kind: 'table', head: ['claim', 'metric and bound', 'profile', 'held', 'first counterexample'], rows: claims });
@@ -134,11 +151,11 @@ function scenarioSection(s: ScenarioResult): Block[] {
     const tally = violationTally(p);
     for (const inv of INVARIANTS) {
       const t = tally.get(inv);
-      const example = t === undefined ? '—' : `\`${replayCommand(s.name, t.seed, p.profile)}\`: ${t.message}`;
+      const example = t === undefined ? '—' : `\`${replayCommand(s.name, t.seed, p.profile, system)}\`: ${t.message}`;
       invariants.push([inv, profileLabel(p.profile), `${t?.count ?? 0} of ${p.runs.length}`, example]);
     }
     const failures = modelFailures(p);
-    if (failures.length > 0) invariants.push(['model failure', profileLabel(p.profile), `${failures.length} of ${p.runs.length}`, `\`${replayCommand(s.name, failures[0]!.seed, p.profile)}\``]);
+    if (failures.length > 0) invariants.push(['model failure', profileLabel(p.profile), `${failures.length} of ${p.runs.length}`, `\`${replayCommand(s.name, failures[0]!.seed, p.profile, system)}\``]);
   }
   out.push({ kind: 'table', head: ['invariant', 'profile', 'runs violating', 'first example'], rows: invariants });
   out.push({ kind: 'heading', level: 3, text: 'Metric definitions' });

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import Tinypool from 'tinypool';
 import { workerFile } from '../worker-file.ts';
-import type { Scenario } from '../../systems/streamspace/scenarios/index.ts';
+import type { AnySystem } from '../../contract/system.ts';
 import type { Batch } from './batch.ts';
 import { summarizeRun, type ReportData, type RunSummary } from './collect.ts';
 import { packageRoot } from '../package-root.ts';
 
 export interface ReportPlan {
-  scenarios: readonly Scenario[];
+  system: AnySystem;
+  scenarios: ReadonlyArray<NonNullable<AnySystem['scenarios']>[number]>;
   profiles: readonly string[];
   firstSeed: number;
   /** The git commit the report states (read by the command, outside the runs). */
@@ -49,7 +50,7 @@ export async function collectReport(plan: ReportPlan, options: CollectOptions = 
     for (const profile of plan.profiles) {
       for (let i = 0; i < plan.seeds; i += BATCH_SEEDS) {
         const seeds = Array.from({ length: Math.min(BATCH_SEEDS, plan.seeds - i) }, (_, k) => plan.firstSeed + i + k);
-        batches.push({ name: s.name, profile, seeds });
+        batches.push({ system: plan.system.name, name: s.name, profile, seeds });
       }
     }
   }
@@ -68,7 +69,7 @@ export async function collectReport(plan: ReportPlan, options: CollectOptions = 
       const runs: RunSummary[] = [];
       for (const seed of b.seeds) {
         if (stopped()) break;
-        runs.push(summarizeRun(b.name, seed, b.profile));
+        runs.push(summarizeRun(b.system, b.name, seed, b.profile));
         done++;
         progress(done, total);
         await new Promise((resolve) => setImmediate(resolve));
@@ -103,6 +104,7 @@ export async function collectReport(plan: ReportPlan, options: CollectOptions = 
   }
   return {
     version: packageVersion(),
+    system: plan.system.name,
     commit: plan.commit,
     firstSeed: plan.firstSeed,
     lastSeed: plan.firstSeed + plan.seeds - 1,

@@ -11,6 +11,7 @@ import { noLostCommands } from './invariants/no-lost-commands.ts';
 import { noSplitBrain } from './invariants/no-split-brain.ts';
 import { DESIGN_FIXES, PROFILES } from './profiles.ts';
 import { SCENARIOS } from './scenarios/index.ts';
+import { STREAMSPACE_REPORT } from './scenarios/report.ts';
 
 /** Merges two override sets section by section (the second wins). */
 export function mergeOverrides(a: ConfigOverrides, b: ConfigOverrides): ConfigOverrides {
@@ -84,4 +85,5 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   },
   explain: streamspaceExplainer,
   scenarios: SCENARIOS,
+  scenarioReport: STREAMSPACE_REPORT,
 };

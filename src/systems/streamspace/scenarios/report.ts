@@ -1,0 +1,23 @@
+import type { ScenarioReport } from '../../../contract/scenario.ts';
+import { HAPPENS } from './common.ts';
+import { SAMPLE_PERIOD_US } from './routing-series.ts';
+
+/** `hasim report` for StreamSpace: its seed reports 000, 002 and 003 rerun as seeded scenarios. */
+export const STREAMSPACE_REPORT: ScenarioReport = {
+  file: 'streamspace-seed-reports',
+  title: 'The StreamSpace seed reports, rerun as seeded simulations',
+  introduction: 'Each claim of seed reports 000 (combined HA chaos testing), 002 (horizontal scalability guide) and 003 (cross-pod command routing) is checked in every run of the '
+    + 'scenario that reproduces it; the tables give the share of runs in which it held, as built (the StreamSpace v2 code at commit 15f3690) and with every design fix (`hardened`), '
+    + 'and the command that replays the first run in which it did not.',
+  definitions: [
+    'Availability is the fraction of simulated time, from a scenario\'s fault to the end of its run, in which a command issued on any ready API pod '
+    + '(every pod the Service would send a request to) would be delivered to the agent\'s current WebSocket connection. It is judged from the cluster\'s state every '
+    + `${SAMPLE_PERIOD_US / 1000} ms of simulated time, following SendCommandToAgent: a pod whose hub holds the agent's current connection delivers locally; `
+    + 'a pod holding a stale entry for the agent delivers nothing; any other pod delivers only if it runs the Redis hub, Redis is up, agent:<id>:connected is "true", '
+    + 'agent:<id>:pod names the pod holding the connection and that pod is subscribed to its channel. A paused pod delivers nothing. The run ends at the heal + the recovery '
+    + 'bound B + the longest command + 10 s (as `hasim replay` judges runs), so the window is about 7-14 minutes.',
+  ],
+  defaultProfiles: ['streamspace-v2', 'hardened'],
+  profileLabel: (profile) => (profile === 'streamspace-v2' ? 'as built' : profile),
+  happens: HAPPENS,
+};
