@@ -56,6 +56,13 @@ describe('layering', () => {
     }
   });
 
+  test('the CLI reaches systems only through their registry (src/systems/index.ts)', () => {
+    const wrong = sources(join(SRC, 'cli')).flatMap((f) => importedLayers(f)
+      .filter((i) => i.layer === 'systems' && relative(SRC, resolve(dirname(f), i.spec)) !== 'systems/index.ts')
+      .map((i) => `${relative(SRC, f)} imports ${i.spec}`));
+    expect(wrong).toEqual([]);
+  });
+
   test('the harness and the kernel never name a system in code (comments may give examples)', () => {
     const code = (f: string) => readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
     for (const layer of ['harness', 'sim-cluster', 'faults', 'invariants', 'contract']) {
