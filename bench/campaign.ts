@@ -8,7 +8,11 @@ import type { CaseSpace } from '../src/harness/seeded-case.ts';
 import type { BenchResult } from './measure.ts';
 import { streamspace } from '../src/systems/index.ts';
 
-/** `hasim fuzz`'s default case space: the hardened profile, swarm schedules over every fault kind. */
+/**
+ * The hardened profile, swarm schedules over every fault kind, in the seed-000 deployment (a space
+ * without a deployment): `hasim fuzz --deployment seed-000`, the space docs/benchmarks.md measured.
+ * `hasim fuzz`'s default draws a deployment per seed (docs/deployments.md gives its rate).
+ */
 const DEFAULT_SPACE: CaseSpace = { profile: 'hardened', swarm: true };
 
 /**

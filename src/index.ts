@@ -15,7 +15,7 @@ export { default as fc } from 'fast-check';
 export * from './sim-cluster/index.ts';
 
 // The System contract and what systems are made of.
-export { ConfigError, type AnySystem, type Fix, type Instance, type Profile, type RecoveryProbe, type Resolved, type System, type View } from './contract/system.ts';
+export { ConfigError, type AnySystem, type Deployment, type Deployments, type Fix, type Instance, type Profile, type RecoveryProbe, type Resolved, type System, type View } from './contract/system.ts';
 export { claimApplies, claimHolds, type Claim, type MetricDefinition, type MetricUnit, type Observation, type Observer, type ScenarioPlan, type ScenarioRun, type ScenarioSpec, type ScriptedAction } from './contract/scenario.ts';
 export { Variation } from './contract/variation.ts';
 export {
@@ -23,8 +23,9 @@ export {
   type AnyFaultKind, type ArbitraryContext, type FaultContext, type FaultKind, type FaultRecord, type ParamSchema, type Platform, type Target, type TargetRoles,
 } from './faults/fault-kind.ts';
 export {
-  clockDrift, clockJump, crash, deletion, GENERIC_FAULT_KINDS, isolate, linkBurst, nodeFailure, partition, pause, targetArbitrary,
+  clockDrift, clockJump, crash, deletion, GENERIC_FAULT_KINDS, isolate, linkBurst, nodeFailure, partition, pause, podIsolate, podPartition, targetArbitrary,
   type ClockDrift, type ClockJump, type Crash, type Delete, type GenericFault, type Isolate, type LinkBurst, type NodeFailure, type Partition, type Pause,
+  type PodIsolate, type PodPartition,
 } from './faults/generic.ts';
 export { seedArbitrary, scheduleArbitrary, swarmScheduleArbitrary, type ScheduleOptions } from './faults/arbitraries.ts';
 export { applySchedule, faultEnd, healTime, type FaultRegistry } from './faults/apply.ts';
@@ -32,9 +33,16 @@ export { boundTotal, formatBound, type BoundTerm, type Monitor, type RunWindow, 
 
 // The harness: one pipeline from a case to a verdict, shrinking, trace files and replay.
 export { caseOf, execute, invariantIds, registryOf, runCase, type Case, type Execution, type Outcome, type RunOptions, type Verdict } from './harness/run-case.ts';
-export { caseForSeed, resolveSpace, scheduleArbitraryFor, shrinkSeed, type CaseSpace, type ShrinkOptions, type Shrunk } from './harness/seeded-case.ts';
+export {
+  caseForSeed, DEPLOYMENT_SWARM, deploymentForSeed, resolveSeed, resolveSpace, scheduleArbitraryFor, shrinkSeed,
+  type CaseSpace, type SeedConfiguration, type SeedDeployment, type ShrinkOptions, type Shrunk,
+} from './harness/seeded-case.ts';
 export { fuzz, rerunCommand, type FuzzOptions, type FuzzResult, type SeedFailure } from './harness/fuzz.ts';
 export { minimize, type MinimizeResult } from './harness/minimize.ts';
+export {
+  attribute, bugId, candidateFixes, explainingFixes, formatRemovers, inlineTriageRunner, kindsOf, MODEL_FAILURE, removes, runProbe, signatureKey, triage, triageShrink, triageSpace,
+  type Attribution, type Bug, type FixProbe, type ProbeRequest, type ProbeResult, type ShrinkRequest, type Signature, type TriageOptions, type TriageResult, type TriageRunner, type TriageSeed,
+} from './harness/triage.ts';
 export { formatValue, runScenario, type ScenarioOptions } from './harness/scenario.ts';
 export { formatFailure, formatSchedule } from './harness/report.ts';
 export {

@@ -1,5 +1,5 @@
 import { ConfigError, type AnySystem } from '../contract/system.ts';
-import type { CaseSpace } from '../harness/seeded-case.ts';
+import { DEPLOYMENT_SWARM, resolveSeed, type CaseSpace } from '../harness/seeded-case.ts';
 import { invariantIds } from '../harness/run-case.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import { parseCount, readJsonFlag, UsageError } from './args.ts';
@@ -11,6 +11,7 @@ import { parseCount, readJsonFlag, UsageError } from './args.ts';
 export const CASE_SPACE_FLAGS = {
   system: { type: 'string' },
   profile: { type: 'string' },
+  deployment: { type: 'string' },
   fixes: { type: 'string' },
   config: { type: 'string' },
   faults: { type: 'string' },
@@ -25,6 +26,7 @@ export { CASE_SPACE_HELP } from './help.ts';
 export interface CaseSpaceValues {
   system?: string | undefined;
   profile?: string | undefined;
+  deployment?: string | undefined;
   fixes?: string | undefined;
   config?: string | undefined;
   faults?: string | undefined;
@@ -58,6 +60,23 @@ export function defaultProfile(system: AnySystem): string {
   return system.profiles.find((p) => p.name === DEFAULT_PROFILE)?.name ?? system.profiles[0]!.name;
 }
 
+/**
+ * The deployment `--deployment` names, validated: for a system with deployments, a named one or
+ * `swarm` (the default: campaigns draw and perturb a deployment per seed, and `hasim run` reruns
+ * what they ran); for one without, nothing.
+ */
+export function deploymentFrom(system: AnySystem, name: string | undefined): string | undefined {
+  const deployments = system.deployments;
+  if (deployments === undefined) {
+    if (name !== undefined) throw new UsageError(`--deployment: system '${system.name}' has no deployments`);
+    return undefined;
+  }
+  const known = [...deployments.named.map((d) => d.name), DEPLOYMENT_SWARM];
+  const chosen = name ?? DEPLOYMENT_SWARM;
+  if (!known.includes(chosen)) throw new UsageError(`--deployment: unknown deployment '${chosen}' (known: ${known.join(', ')})`);
+  return chosen;
+}
+
 /** A case space and the system it belongs to. */
 export interface SystemCaseSpace {
   system: AnySystem;
@@ -78,8 +97,13 @@ export function caseSpaceFrom(values: CaseSpaceValues): SystemCaseSpace {
     if (Object.keys(data).length > 0) space.config = data;
   }
   if (values.fixes !== undefined) space.fixes = list('fixes', values.fixes, system.fixes.map((f) => f.name));
+  const deployment = deploymentFrom(system, values.deployment);
+  if (deployment !== undefined) space.deployment = deployment;
   try {
     system.resolve(profile, space.config ?? {}, space.fixes ?? []);
+    // The overrides on top of each deployment they may meet (every named one, in swarm mode).
+    const names = deployment === DEPLOYMENT_SWARM ? system.deployments!.named.map((d) => d.name) : deployment === undefined ? [] : [deployment];
+    for (const name of names) resolveSeed(system, { ...space, deployment: name }, 0);
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(`--config ${values.config ?? ''}: ${error.message}`);
     throw error;
@@ -96,7 +120,11 @@ export function caseSpaceFrom(values: CaseSpaceValues): SystemCaseSpace {
 
 /** The flags that select the same case space again (for printed rerun commands). */
 export function caseSpaceArgs(values: CaseSpaceValues): string {
-  const parts = [...(values.system === undefined ? [] : [`--system ${values.system}`]), `--profile ${values.profile ?? defaultProfile(systemFrom(values.system))}`];
+  const system = systemFrom(values.system);
+  const parts = [...(values.system === undefined ? [] : [`--system ${values.system}`]), `--profile ${values.profile ?? defaultProfile(system)}`];
+  // Always named for a system with deployments, so that the summary says which space it covers.
+  const deployment = deploymentFrom(system, values.deployment);
+  if (deployment !== undefined) parts.push(`--deployment ${deployment}`);
   if (values.fixes !== undefined) parts.push(`--fixes ${values.fixes}`);
   if (values.config !== undefined) parts.push(`--config ${values.config}`);
   if (values.faults !== undefined) parts.push(`--faults ${values.faults}`);

@@ -62,7 +62,7 @@ describe('help', () => {
   test('a `--help` after `--` is an argument, not a request for help', async () => {
     const r = await cli('list', '--', '--help');
     expect(r.code).toBe(2);
-    expect(r.err).toEqual(["hasim: list: unknown section '--help' (known: systems, profiles, fixes, faults, invariants, scenarios)"]);
+    expect(r.err).toEqual(["hasim: list: unknown section '--help' (known: systems, profiles, deployments, fixes, faults, invariants, scenarios)"]);
   });
 
   test('the main help names every exit code', async () => {

@@ -59,7 +59,7 @@ describe('hasim fuzz on worker threads', () => {
   // must not depend on the worker count or on the sharding.
   test('results are identical for any --workers and any --shard', async () => {
     const dir = tmp();
-    const common = ['--profile', 'hardened', '--seeds', '6', '--seed-start', '40', '--self-check', '3', '--out', join(dir, 'found')];
+    const common = ['--profile', 'hardened', '--deployment', 'seed-000', '--seeds', '6', '--seed-start', '40', '--self-check', '3', '--out', join(dir, 'found')];
     const one = await fuzz([...common, '--workers', '1', '--results', join(dir, 'w1.jsonl')]);
     expect(one.code).toBe(0);
     const two = await fuzz([...common, '--workers', '2', '--results', join(dir, 'w2.jsonl'), '--junit', join(dir, 'junit.xml')]);
@@ -78,12 +78,14 @@ describe('hasim fuzz on worker threads', () => {
 
   test('a violation exits 1, is shrunk and saved, and the summary names its replay command; --json and annotations', async () => {
     const dir = tmp();
-    const r = await fuzz(['--profile', 'streamspace-v2', '--seeds', '1', '--workers', '1', '--out', dir, '--json'], { GITHUB_ACTIONS: 'true' });
+    // seed-000 is the space without a deployment: the same cases, the same digest.
+    const r = await fuzz(['--profile', 'streamspace-v2', '--deployment', 'seed-000', '--seeds', '1', '--workers', '1', '--out', dir, '--json'], { GITHUB_ACTIONS: 'true' });
     expect(r.code).toBe(1);
     // The file name carries the case space's digest, so campaigns over other spaces in one --out keep their own files.
     const file = `no-lost-commands-streamspace-v2-${caseSpaceDigest(streamspace, { profile: 'streamspace-v2' })}-seed-0.json`;
     // Annotations go to stderr: stdout is the one JSON object alone.
-    expect(r.err.find((l) => l.startsWith('::error'))).toMatch(new RegExp(`^::error file=.*${file.replace(/\./g, '\\.')},title=hasim%3A no-lost-commands::`));
+    // One per distinct bug: this seed's is the invariant's example itself.
+    expect(r.err.find((l) => l.startsWith('::error'))).toMatch(new RegExp(`^::error file=.*${file.replace(/\./g, '\\.')},title=hasim%3A bug [0-9a-f]{6} \\(no-lost-commands\\)::`));
     expect(r.out).toHaveLength(1);
     const summary = JSON.parse(r.out[0]!) as { violating: number; invariants: Array<{ invariant: string; example: { replay: string; shrunk: { faultsMinimal: number } } }> };
     expect(summary.violating).toBe(1);
@@ -169,7 +171,9 @@ describe('hasim run and list', () => {
     const dir = tmp();
     const out: string[] = [];
     const html = join(dir, 'run.html');
-    const code = await main(['run', '--seed', '9', '--profile', 'streamspace-v2', '--max-faults', '3', '--timeline', '--html', html], (l) => out.push(l), () => undefined);
+    // The space seed 9 was found in: the seed-000 deployment and the kinds from before the pod-level ones.
+    const kinds = 'crash,delete,pause,isolate,partition,link-burst,clock-jump,clock-drift,redis-restart,redis-evict,pg-write-errors,kube-api,node-failure';
+    const code = await main(['run', '--seed', '9', '--profile', 'streamspace-v2', '--deployment', 'seed-000', '--faults', kinds, '--max-faults', '3', '--timeline', '--html', html], (l) => out.push(l), () => undefined);
     expect(code).toBe(1);
     const text = out.join('\n');
     expect(text).toMatch(/timeline:[\s\S]*fault kube-api[\s\S]*VIOLATION no-split-brain/);
@@ -202,7 +206,8 @@ describe('hasim run and list', () => {
     const out: string[] = [];
     expect(await main(['list', '--json'], (l) => out.push(l), () => undefined)).toBe(0);
     const data = JSON.parse(out[0]!) as Record<string, Array<{ name: string }>>;
-    expect(Object.keys(data)).toEqual(['systems', 'profiles', 'fixes', 'faults', 'invariants', 'scenarios']);
+    expect(Object.keys(data)).toEqual(['systems', 'profiles', 'deployments', 'fixes', 'faults', 'invariants', 'scenarios']);
+    expect(data['deployments']!.map((d) => d.name)).toEqual(['seed-000', 'helm-chart-default', 'helm-chart-ha', 'many-agents', 'swarm']);
     expect(data['scenarios']!.map((s) => s.name)).toContain('r000-api-and-redis-deletion');
     expect(data['faults']!.map((f) => f.name)).toContain('node-failure');
     expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);

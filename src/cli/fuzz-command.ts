@@ -2,7 +2,7 @@ import { invariantIds } from '../harness/run-case.ts';
 import { join } from 'node:path';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
 import type { WriteFs } from './atomic-write.ts';
-import { runCampaign, type CampaignResult, type Progress } from './campaign/campaign.ts';
+import { runCampaign, type CampaignResult, type Progress, type TriageRows } from './campaign/campaign.ts';
 import { defaultWorkers, poolExecutor, type Executor } from './campaign/executor.ts';
 import { FindingsStore } from './campaign/findings-store.ts';
 import { CampaignRecorder } from './campaign/partial-result.ts';
@@ -14,6 +14,8 @@ import { checkOutputPaths, Outputs } from './output-paths.ts';
 export { FUZZ_HELP } from './help.ts';
 
 const DEFAULT_SEEDS = 1000;
+/** Bugs (shrinks) triage looks for per invariant before it leaves the remaining seeds unclassified. */
+export const DEFAULT_MAX_BUGS = 16;
 /** Progress cadence: a redrawn line on a terminal, a plain line now and then in logs. */
 const TTY_PROGRESS_MS = 250;
 const LOG_PROGRESS_MS = 10_000;
@@ -49,6 +51,8 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     results: { type: 'string' },
     'self-check': { type: 'string' },
     'max-shrink-runs': { type: 'string' },
+    'no-triage': { type: 'boolean', default: false },
+    'max-bugs': { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${positionals[0]}'`);
@@ -66,6 +70,9 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   }
   const selfCheckEvery = values['self-check'] === undefined ? 50 : parseCount('self-check', values['self-check']);
   const maxShrinkRuns = values['max-shrink-runs'] === undefined ? 1000 : parseCount('max-shrink-runs', values['max-shrink-runs']);
+  const maxBugs = values['max-bugs'] === undefined ? DEFAULT_MAX_BUGS : parseCount('max-bugs', values['max-bugs']);
+  if (maxBugs < 1) throw new UsageError('--max-bugs: must be at least 1');
+  if (values['no-triage'] && values['max-bugs'] !== undefined) throw new UsageError('--max-bugs and --no-triage contradict each other');
   const range: SeedRange = { start, total, shard };
   if (total !== null && !Number.isSafeInteger(start + total)) throw new UsageError('--seed-start: the last seed would not be a safe integer');
   // A thread per seed at most: each one loads the model before its first seed, for nothing if it gets none.
@@ -123,11 +130,23 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   io.err(`${header}: ${total === null ? 'until the budget' : `${total} seeds`} from ${start}${budgetMs === null ? '' : `, budget ${values.budget}`}, ${workers} worker${workers === 1 ? '' : 's'}, findings in ${values.out}`);
 
   const recorder = new CampaignRecorder((io.executor ?? poolExecutor)(workers));
+  // What triage has found so far, for a campaign abandoned while it triages.
+  let triagedSoFar: (() => TriageRows) | null = null;
   const started = performance.now();
   let result: CampaignResult;
   try {
     const campaign = runCampaign(recorder.executor, {
       system: system.name, space, range, budgetMs, selfCheckEvery, maxShrinkRuns, store, signal: stop.signal, onSeed,
+      triage: values['no-triage'] ? null : { maxBugs },
+      liveTriage: (now) => {
+        triagedSoFar = now;
+        const failing = now().unclassified.reduce((n, u) => n + u.count, 0);
+        io.err(`${isTty ? '\r\x1b[K' : ''}triage: ${failing} failing seeds into distinct bugs (docs/triage.md; --no-triage skips it)`);
+      },
+      onBug: (b) => {
+        const unwritten = store.failure(b.file);
+        io.err(`${isTty ? '\r\x1b[K' : ''}bug ${b.id} (${b.invariant}, seed ${b.seed}): ${b.what}: ${unwritten === undefined ? b.file : `${b.file} NOT WRITTEN (${unwritten})`}`);
+      },
       onFinding: (f) => {
         const clear = isTty ? '\r\x1b[K' : '';
         const unwritten = f.file === null ? undefined : store.failure(f.file);
@@ -146,6 +165,8 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
       recorder.abandon();
       campaign.catch(() => undefined); // it waits on tasks that never settle; nothing will come of it
       result = recorder.result(store, performance.now() - started, selfCheckEvery);
+      const triaged = (triagedSoFar as (() => TriageRows) | null)?.() ?? null;
+      if (triaged !== null) Object.assign(result, { bugs: triaged.bugs, unclassified: triaged.unclassified, triage: { runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: 0 } });
     } else result = first;
   } finally {
     if (io.signal !== undefined) io.signal.removeEventListener('abort', onSignal);
@@ -165,7 +186,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   if (values.junit !== undefined) outputs.write('--junit', values.junit, junitXml(result, header, checked));
   // Annotations go to stderr, which the Actions runner reads too: stdout stays the summary alone (one JSON object with --json).
   if (env['GITHUB_ACTIONS'] === 'true') for (const line of githubAnnotations(result)) io.err(line);
-  if (values.json) io.out(summaryJson(result, { profile: space.profile, seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out }));
+  if (values.json) io.out(summaryJson(result, { profile: space.profile, ...(space.deployment !== undefined ? { deployment: space.deployment } : {}), seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out }));
   else for (const line of summaryLines(result, header)) io.out(line);
 
   const failure = outputs.failure();

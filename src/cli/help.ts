@@ -9,6 +9,9 @@ export const DEFAULT_REPORT_SEEDS = 1000;
 
 export const CASE_SPACE_HELP = `  --system NAME       the simulated system (default streamspace; see hasim list systems)
   --profile NAME      streamspace-v2 (as built) or hardened (every design fix); default hardened
+  --deployment NAME   a named deployment (see hasim list deployments), or swarm: each seed draws
+                      one and perturbs it (default swarm); seed-000 gives the cases seeds gave
+                      before deployments existed
   --fixes A,B         design fixes to add on top of the profile (see hasim list fixes)
   --config FILE       JSON configuration overrides, by section (topology, api, agent, election, ...)
   --faults A,B        fault kinds that may appear (default: every kind; see hasim list faults)
@@ -21,7 +24,8 @@ export const FUZZ_HELP = `hasim fuzz [flags]
   StreamSpace model, checked against every invariant. Every violation is written to --out at once,
   the lowest failing seed of each invariant is shrunk to a 1-minimal schedule and saved as a trace
   file (<invariant>-<profile>-<digest of the case space>-seed-<seed>.json), and the summary names
-  the replay command of each. Ctrl-C stops starting seeds; a second one abandons those in flight;
+  the replay command of each. Then the failing seeds are triaged into distinct bugs (told apart by
+  the design fixes that remove them), each with a minimal counterexample and its replay command. Ctrl-C stops starting seeds; a second one abandons those in flight;
   either way --results, --junit and the summary are written. Exit 0 nothing found, 1 a violation or
   a determinism failure, 2 bad usage or an output that cannot be written, 3 an internal error, 130
   interrupted with nothing found.
@@ -38,6 +42,10 @@ ${CASE_SPACE_HELP}
   --self-check N      rerun about 1 seed in N (picked by a hash of the seed, so in every shard)
                       and compare trace hashes (default 50; 0 = off)
   --max-shrink-runs N shrink budget per counterexample, in runs (default 1000)
+  --no-triage         do not group the failing seeds into distinct bugs after the campaign
+                      (see hasim triage; docs/triage.md): one example per invariant only
+  --max-bugs N        most bugs triage looks for per invariant (default 16); the failing seeds
+                      left are reported unclassified
   --json              print the summary as one JSON object`;
 
 export const RUN_HELP = `hasim run --seed S [flags]
@@ -57,9 +65,10 @@ ${CASE_SPACE_HELP}
   --json              print the verdict as one JSON object
   Exit 0 the run passed, 1 it violated an invariant (or the model failed).`;
 
-export const LIST_HELP = `hasim list [profiles|fixes|faults|invariants|scenarios] [--json]
-  Lists what a campaign is made of: profiles, design fixes, fault kinds with their parameters,
-  invariants with their definitions, and the seed-report scenarios (all sections when none is named).`;
+export const LIST_HELP = `hasim list [systems|profiles|deployments|fixes|faults|invariants|scenarios] [--system NAME] [--json]
+  Lists what a campaign is made of: profiles, deployments (and the ranges swarm mode perturbs them
+  within), design fixes, fault kinds with their parameters, invariants with their definitions, and
+  the seed-report scenarios (all sections when none is named).`;
 
 export const REPLAY_HELP = `hasim replay FILE... [--trace out.jsonl] [--timeline] [--json]
 hasim replay --update FILE...
@@ -70,8 +79,8 @@ hasim replay --update FILE...
   leadership, agent connections, the violated command's life, the violation.
   --trace FILE  writes the first file's first run's events as JSON Lines (one file only)
   --update      after an intentional model change: resolves each expectation's profile as defined
-                now, reruns, rewrites the file (current format version) and prints per file what
-                changed (fixes, configuration, outcome, hash)
+                now, reruns, rewrites the file if anything changed (current format version) and
+                prints per file what changed (fixes, configuration, outcome, hash)
   Exit 0 when every expectation matches (or the files were updated), 1 when one does not.`;
 
 export const EXPLAIN_HELP = `hasim explain FILE [--profile P] [--out FILE.html] [--json]
@@ -107,8 +116,9 @@ export const SAMPLE_HELP = `hasim sample [--seed N] [--duration 10m] [--no-fault
 export const MERGE_HELP = `hasim merge DIR... [--results FILE...] [--junit FILE] [--json]
   Merges the findings directories (--out) of a campaign's shards into one summary: each violated
   invariant with its failing seeds counted across shards, its lowest seed with a counterexample
-  file and the replay command, determinism mismatches, and the totals. Reads in each DIR
-  violations.jsonl, the trace files, and summary.json or summary-*.json when present (the shard's
+  file and the replay command, the distinct bugs added up by signature, determinism mismatches,
+  and the totals. Reads in each DIR violations.jsonl, the trace files, bugs.json (the shard's
+  triage), and summary.json or summary-*.json when present (the shard's
   hasim fuzz --json output; lines before the JSON, such as annotations, are skipped), which give
   the seeds run, the self-check counts and the invariants checked.
   --results FILE...  the shards' --results files (every argument up to the next flag): seeds run
@@ -117,3 +127,18 @@ export const MERGE_HELP = `hasim merge DIR... [--results FILE...] [--junit FILE]
   --json             print the summary as one JSON object
   Exit 0 nothing found, 1 a violation or a determinism mismatch in any shard, 2 bad input (a
   missing directory, a corrupt file, shards of different profiles).`;
+
+export const TRIAGE_HELP = `hasim triage DIR [--workers N] [--max-bugs N] [--max-shrink-runs N] [--digest D] [--json]
+  Regroups a findings directory (a campaign's --out: its violations.jsonl and counterexample files)
+  into distinct bugs, as hasim fuzz does after a campaign: each bug has a signature (the invariant,
+  the fault kinds of its minimal case, the design fixes that remove it), the failing seeds counted
+  for it, a minimal counterexample and its replay command (docs/triage.md). Every failing seed is
+  rerun first (a seed that changed since the campaign is named); shrunk counterexamples already in
+  DIR are reused; new minimal cases and bugs.json are written to DIR.
+  --workers N          worker threads (default: one per core)
+  --max-bugs N         most bugs looked for per invariant (default 16)
+  --max-shrink-runs N  shrink budget per counterexample, in runs (default 1000)
+  --digest D           the case space to triage, when DIR holds campaigns over several
+  --json               print the bugs as one JSON object
+  Exit 0 no failing seed, 1 a bug (or failing seeds no bug accounts for), 2 bad input (no such
+  directory, no violations.jsonl, a corrupt line), 130 interrupted with nothing found.`;

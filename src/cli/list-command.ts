@@ -17,11 +17,34 @@ function sections(system: AnySystem): Record<string, Item[]> {
   return {
     systems: SYSTEMS.map((s) => ({ name: s.name, summary: s.description })),
     profiles: system.profiles.map((p) => ({ name: p.name, summary: p.description })),
+    deployments: deploymentItems(system),
     fixes: system.fixes.map((f) => ({ name: f.name, summary: f.change, details: `removes: ${f.removes.join(', ')}` })),
     faults: system.faults.map((k) => ({ name: k.kind, summary: k.summary, details: `parameters: at, ${describeParams(k)}` })),
     invariants: monitors.map((m) => ({ name: m.id, summary: m.definition })),
     scenarios: (system.scenarios ?? []).map((s) => ({ name: s.name, summary: `(seed report ${s.report}) ${s.summary}`, details: `metrics: ${s.metrics.map((m) => m.id).join(', ')}` })),
   };
+}
+
+/**
+ * The named deployments, each with its overrides, then `swarm` with the ranges it perturbs them
+ * within; none for a system without deployments.
+ */
+function deploymentItems(system: AnySystem): Item[] {
+  const deployments = system.deployments;
+  if (deployments === undefined) return [];
+  return [
+    ...deployments.named.map((d, i) => ({
+      name: d.name,
+      summary: `${d.description}${i === 0 ? ' (the defaults: the cases a space without a deployment runs)' : ''}`,
+      details: `overrides: ${JSON.stringify(d.overrides)}`,
+    })),
+    {
+      name: 'swarm',
+      summary: 'each seed draws one of the deployments above and perturbs it within these ranges: '
+        + deployments.ranges.map((r) => `${r.what} ${r.range}`).join('; '),
+      details: `why: ${deployments.ranges.map((r) => `${r.what}: ${r.why}`).join('; ')}`,
+    },
+  ];
 }
 
 /** `hasim list`. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
 import { asksForHelp, commandHelp, commandsOf } from './command-help.ts';
 import { internalErrorLine, isBadInput, oneLine } from './internal-error.ts';
-import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, MERGE_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP } from './help.ts';
+import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, MERGE_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP, TRIAGE_HELP } from './help.ts';
 import { packageRoot } from './package-root.ts';
 
 // For bin/hasim.mjs: an error that escapes main (an uncaught exception in a callback) is reported the same way.
@@ -15,12 +15,13 @@ Usage: hasim <command> [flags]
 Commands:
   fuzz       a campaign: seeded fault schedules over the model, violations shrunk and saved
   run        run one seed (or one schedule, or one seed-report scenario) and print what happened
-  list       profiles, design fixes, fault kinds, invariants and seed-report scenarios
+  list       profiles, deployments, design fixes, fault kinds, invariants and seed-report scenarios
   replay     rerun a trace file and check its outcome and trace hash
   explain    replay a trace file into a self-contained HTML timeline
   report     run every seed-report scenario over many seeds; write a Markdown and an HTML report
   sample     run the kernel's sample cluster for one seed and print its trace hash
   merge      merge the findings of a campaign's shards into one summary and one JUnit report
+  triage     regroup a findings directory's failing seeds into distinct bugs
   version    print the version
   help       print this help
 
@@ -39,6 +40,8 @@ ${REPORT_HELP}
 ${SAMPLE_HELP}
 
 ${MERGE_HELP}
+
+${TRIAGE_HELP}
 
 Every command takes --json, and --help (or: hasim help <command>) for its own help.
 
@@ -102,6 +105,10 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       case 'merge': {
         const { mergeCommand } = await import('./merge-command.ts');
         return mergeCommand(rest, out);
+      }
+      case 'triage': {
+        const { triageCommand } = await import('./triage-command.ts');
+        return await triageCommand(rest, { out, err });
       }
       case 'explain': {
         const { explainCommand } = await import('./explain-command.ts');

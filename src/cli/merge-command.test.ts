@@ -23,18 +23,27 @@ function synthetic(seed: number, violating: boolean): SeedResult {
   };
 }
 
+/** Synthetic triage: no-lost-commands seeds divisible by 4 go with agent-async-handlers, the others with redeliver-unfinished; no-split-brain with fenced-effects. */
+const cured = (seed: number, fixes: readonly string[]): boolean => fixes.includes(seed % 7 === 3 ? 'fenced-effects' : seed % 4 === 0 ? 'agent-async-handlers' : 'redeliver-unfinished');
+
+function shrunkOf(invariant: string, profile: string, seed: number): Shrunk {
+  const verdict = { outcome: invariant, hash: 'f'.repeat(64), violation: { invariant, time: 5, message: `shrunk ${invariant}` } } as unknown as Verdict;
+  return {
+    invariant, case: { profile, fixes: [], config: {}, seed, schedule: [] } as unknown as Shrunk['case'], verdict,
+    faultsFound: 1, faultsShrunk: 0, faultsMinimal: 0, shrinkSteps: 1, shrinkRuns: 2, minimizeRuns: 1,
+  };
+}
+
 /** Runs synthetic seeds in this thread (shrinks to an empty schedule): a campaign whose findings depend only on its seeds. */
 const syntheticExecutor = (violating: boolean) => (): Executor => ({
   concurrency: 2,
   run: async (task: Task): Promise<TaskResult> => {
     if (task.type === 'run') return { type: 'run', result: synthetic(task.seed, violating) };
-    if (task.type === 'shrink') {
-      const verdict = { outcome: task.invariant, hash: 'f'.repeat(64), violation: { invariant: task.invariant, time: 5, message: `shrunk ${task.invariant}` } } as unknown as Verdict;
-      const shrunk: Shrunk = {
-        invariant: task.invariant, case: { profile: task.space.profile, fixes: [], config: {}, seed: task.seed, schedule: [] } as unknown as Shrunk['case'], verdict,
-        faultsFound: 1, faultsShrunk: 0, faultsMinimal: 0, shrinkSteps: 1, shrinkRuns: 2, minimizeRuns: 1,
-      };
-      return { type: 'shrink', shrunk };
+    if (task.type === 'shrink') return { type: 'shrink', shrunk: shrunkOf(task.invariant, task.space.profile, task.seed) };
+    if (task.type === 'probe') {
+      const outcome = cured(task.seed, task.probe.fixes) ? 'pass' : task.probe.invariant;
+      const verdict = { outcome, hash: 'e'.repeat(64), violation: { invariant: outcome, time: 7, message: `minimal ${outcome}` } } as unknown as Verdict;
+      return { type: 'probe', result: { outcome, hash: hashOf(task.seed), ...(task.probe.verdict === true ? { verdict } : {}) } };
     }
     return { type: 'events', hash: '', events: [] };
   },
@@ -44,14 +53,15 @@ const syntheticExecutor = (violating: boolean) => (): Executor => ({
 interface Summary {
   seedsRun: number;
   selfChecks: number;
+  bugs: Array<{ id: string; invariant: string; count: number; lowestSeed: number; removedBy: string[]; file: string }> | null;
   invariants: Array<{ invariant: string; runs: number; seeds: number[]; example: { seed: number; file: string; message: string; shrunk: { faultsMinimal: number } | null } | null }>;
 }
 
 /** `hasim fuzz` over seeds 0..59 (one shard of it), its findings, results, JUnit and --json summary in `dir`. */
-async function shard(dir: string, shardFlag: string | null, violating = true): Promise<{ code: number; summary: Summary }> {
+async function shard(dir: string, shardFlag: string | null, violating = true, extra: string[] = []): Promise<{ code: number; summary: Summary }> {
   const out: string[] = [];
   const code = await fuzzCommand([
-    '--profile', 'streamspace-v2', '--seeds', '60', '--self-check', '5', ...(shardFlag === null ? [] : ['--shard', shardFlag]),
+    '--profile', 'streamspace-v2', '--seeds', '60', '--self-check', '5', ...(shardFlag === null ? [] : ['--shard', shardFlag]), ...extra,
     '--out', dir, '--results', join(dir, 'results.jsonl'), '--junit', join(dir, 'junit.xml'), '--json',
   ], { out: (l) => out.push(l), err: () => undefined, env: {}, executor: syntheticExecutor(violating) });
   writeFileSync(join(dir, 'summary.json'), out.join('\n') + '\n');
@@ -88,9 +98,21 @@ describe('hasim merge', () => {
     expect(m.invariants[0]!.example!.file.startsWith(dirs[0]!)).toBe(true); // seed 0 is shard 1's
     expect(m.invariants[1]!.example!.file.startsWith(dirs[0]!)).toBe(true); // seed 3 too (offset 3 of a stride of 3)
 
+    // The bugs: those of the unsharded campaign, added up by signature across the shards.
+    const bugShape = (s: Summary) => s.bugs!.map((b) => ({ id: b.id, invariant: b.invariant, count: b.count, lowestSeed: b.lowestSeed, removedBy: b.removedBy }));
+    expect(bugShape(m)).toEqual(bugShape(whole.summary));
+    expect(bugShape(m)).toEqual([
+      { id: expect.any(String), invariant: 'no-lost-commands', count: 4, lowestSeed: 0, removedBy: ['agent-async-handlers'] },
+      { id: expect.any(String), invariant: 'no-lost-commands', count: 13, lowestSeed: 6, removedBy: ['redeliver-unfinished'] },
+      { id: expect.any(String), invariant: 'no-split-brain', count: 9, lowestSeed: 3, removedBy: ['fenced-effects'] },
+    ]);
+    expect(m.bugs![1]!.file.startsWith(dirs[0]!)).toBe(true);
+
+    // JUnit: a test case per bug (three), the two invariants nothing violated, the self-check.
     const xml = readFileSync(junit, 'utf8');
-    expect(xml).toContain('<testsuite name="hasim merge --profile streamspace-v2 (3 shards)" tests="5" failures="2"');
-    expect(xml).toMatch(/name="no-lost-commands">\s*<failure message="\d+ of 60 seeds violate no-lost-commands">seed 0: shrunk no-lost-commands\nreplay: npx hasim replay /);
+    expect(xml).toContain('<testsuite name="hasim merge --profile streamspace-v2 (3 shards)" tests="6" failures="3"');
+    expect(xml).toMatch(new RegExp(`name="no-lost-commands: bug ${m.bugs![0]!.id}">\\s*<failure message="4 of 60 seeds: no-lost-commands, faults 1→0 \\(no fault needed\\), removed by agent-async-handlers">bug ${m.bugs![0]!.id} \\(no-lost-commands\\|kinds=\\|fixes=agent-async-handlers\\)\\nseed 0: shrunk no-lost-commands\\nreplay: npx hasim replay `));
+    expect(xml).toMatch(new RegExp(`name="no-lost-commands: bug ${m.bugs![1]!.id}">\\s*<failure message="13 of 60 seeds: no-lost-commands, faults 1→0 \\(no fault needed\\), removed by redeliver-unfinished; found with agent-async-handlers on">`));
     expect(xml).toContain('name="bounded-recovery"/>');
     expect(xml).toContain('name="determinism self-check"/>');
 
@@ -197,7 +219,25 @@ describe('hasim merge', () => {
     const junit = join(root, 'j.xml');
     await merge([bare, '--junit', junit]);
     // Without summaries, the report lists every invariant of the system, and counts without a total.
-    expect(readFileSync(junit, 'utf8')).toMatch(/tests="5" failures="2"[\s\S]*<failure message="\d+ seeds violate no-lost-commands">/);
+    expect(readFileSync(junit, 'utf8')).toMatch(/tests="5" failures="2"[\s\S]*<failure message="\d+ seeds: no-lost-commands, faults 1→0 \(no fault needed\), removed by redeliver-unfinished">/);
+  });
+
+  test('bugs are not known when a shard with violations did not triage; a bad bugs.json is bad input', async () => {
+    const root = tmp();
+    const a = join(root, 'a');
+    const b = join(root, 'b');
+    await shard(a, '1/2');
+    await shard(b, '2/2', true, ['--no-triage']);
+    const r = await merge([a, b]);
+    expect(r.code).toBe(1);
+    expect(r.out.join('\n')).toContain(`bugs: not known (${b} did not triage: hasim triage DIR)`);
+    expect(r.out.join('\n')).not.toContain('distinct bug');
+    const json = JSON.parse((await merge([a, b, '--json'])).out[0]!) as { bugs: unknown; untriaged: string[] };
+    expect(json).toMatchObject({ bugs: null, untriaged: [b] });
+    writeFileSync(join(a, 'bugs.json'), '{"format":"hasim-bugs","bugs":[{"id":1}],"unclassified":[]}');
+    const bad = await merge([a]);
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toMatch(/bugs\.json: bugs\[0\]: expected id, signature, invariant/);
   });
 
   test('an empty findings directory (a shard that found nothing) is clean', async () => {

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { invariantIds } from '../harness/run-case.ts';
 import { readTraceFile, TraceFileError } from '../harness/trace-file.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import { parseFlags, UsageError } from './args.ts';
 import type { DeterminismMismatch } from './campaign/campaign.ts';
-import { invariantLines, invariantsJson, junitXml, selfCheckLines, type InvariantRow, type ShrinkFigures } from './campaign/summary.ts';
+import { BUGS_FILE } from './campaign/findings-store.ts';
+import { bugLines, bugsJson, invariantLines, invariantsJson, junitXml, selfCheckLines, type BugRow, type InvariantRow, type ShrinkFigures, type UnclassifiedRow } from './campaign/summary.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { MERGE_HELP } from './help.ts';
@@ -70,6 +71,8 @@ interface Shard {
   violations: ViolationRecord[];
   counterexamples: Counterexample[];
   summaries: ShardSummary[];
+  /** The shard's `bugs.json`, when it triaged (its files as found in this directory). */
+  bugs: { bugs: BugRow[]; unclassified: UnclassifiedRow[] } | null;
 }
 
 /** The merged campaign. */
@@ -88,6 +91,14 @@ export interface Merged {
   budgetExhausted: boolean;
   elapsedMs: number;
   invariants: InvariantRow[];
+  /**
+   * The distinct bugs across shards, added up by signature (null when a directory with violations
+   * has no `bugs.json`: it did not triage), and the failing seeds no shard's bugs account for.
+   */
+  bugs: BugRow[] | null;
+  unclassified: UnclassifiedRow[];
+  /** Directories with violations and no `bugs.json`. */
+  untriaged: string[];
   invariantsChecked: string[];
   selfCheckEvery: number | null;
   selfChecks: number | null;
@@ -171,7 +182,8 @@ function readCounterexample(path: string): Counterexample | null {
   }
   // The campaign's expectation is the file's first (a findings store writes exactly one).
   const expectation = trace.expectations[0]!;
-  if (expectation.outcome === 'pass') return null;
+  // A bug's minimal case (triage) is a case of its own configuration, not an invariant's example: bugs.json lists it.
+  if (expectation.outcome === 'pass' || trace.found?.['bug'] !== undefined) return null;
   const found = trace.found ?? {};
   const shrunk = found['shrunk'] === 'yes' && FIGURES.every((k) => typeof found[k] === 'number')
     ? Object.fromEntries(FIGURES.map((k) => [k, found[k] as number])) as unknown as ShrinkFigures
@@ -232,6 +244,80 @@ function readSummary(path: string): ShardSummary | null {
   };
 }
 
+/**
+ * A findings directory's `bugs.json` (written by `hasim fuzz` or `hasim triage`): its bugs, with
+ * each file named as it is in this directory (the shard may have been moved, as CI artifacts are).
+ */
+export function readBugs(path: string, dir: string): { bugs: BugRow[]; unclassified: UnclassifiedRow[] } {
+  let v: unknown;
+  try {
+    v = JSON.parse(readText(path));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    bad(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(v) || v['format'] !== 'hasim-bugs' || !Array.isArray(v['bugs']) || !Array.isArray(v['unclassified'])) bad(`${path}: not a hasim bugs file (format "hasim-bugs", bugs, unclassified)`);
+  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((e) => typeof e === 'string');
+  const numbers = (x: unknown): x is number[] => Array.isArray(x) && x.every((e) => typeof e === 'number' && Number.isSafeInteger(e) && e >= 0);
+  const bugs = (v['bugs'] as unknown[]).map((b, i): BugRow => {
+    const where = `${path}: bugs[${i}]`;
+    if (!isRecord(b)) bad(`${where}: expected an object`);
+    const ex = b['example'];
+    if (typeof b['id'] !== 'string' || typeof b['signature'] !== 'string' || typeof b['invariant'] !== 'string' || !strings(b['kinds']) || !strings(b['removedBy'])
+      || !(b['removedTogether'] === null || strings(b['removedTogether'])) || !strings(b['context']) || typeof b['count'] !== 'number' || !numbers(b['seeds'])
+      || typeof b['lowestSeed'] !== 'number' || !isRecord(ex) || typeof ex['seed'] !== 'number' || typeof ex['file'] !== 'string' || !Array.isArray(b['fixes'])) {
+      bad(`${where}: expected id, signature, invariant, kinds, removedBy, removedTogether, context, count, seeds, lowestSeed, example and fixes`);
+    }
+    const example = ex as Record<string, unknown>;
+    return {
+      ...(b as unknown as BugRow),
+      explainedBy: strings(b['explainedBy']) ? b['explainedBy'] : [],
+      example: {
+        seed: example['seed'] as number, file: join(dir, basename(example['file'] as string)),
+        message: typeof example['message'] === 'string' ? example['message'] : '', time: typeof example['time'] === 'number' ? example['time'] : null,
+        faultsFound: typeof example['faultsFound'] === 'number' ? example['faultsFound'] : 0, faultsMinimal: typeof example['faultsMinimal'] === 'number' ? example['faultsMinimal'] : 0,
+      },
+    };
+  });
+  const unclassified = (v['unclassified'] as unknown[]).map((u, i): UnclassifiedRow => {
+    if (!isRecord(u) || typeof u['invariant'] !== 'string' || typeof u['count'] !== 'number' || !numbers(u['seeds'])) bad(`${path}: unclassified[${i}]: expected invariant, count and seeds`);
+    return { invariant: u['invariant'] as string, count: u['count'] as number, seeds: u['seeds'] as number[] };
+  });
+  return { bugs, unclassified };
+}
+
+/**
+ * The bugs of several shards as one list: bugs with the same signature are one bug (their counts
+ * added, their seeds merged, the example the one of the lowest seed); unclassified seeds add up per
+ * invariant. Ordered by invariant, then lowest seed.
+ */
+export function mergeBugs(lists: ReadonlyArray<{ bugs: readonly BugRow[]; unclassified: readonly UnclassifiedRow[] }>): { bugs: BugRow[]; unclassified: UnclassifiedRow[] } {
+  const bySignature = new Map<string, BugRow>();
+  for (const b of lists.flatMap((l) => l.bugs)) {
+    const m = bySignature.get(b.signature);
+    if (m === undefined) {
+      bySignature.set(b.signature, { ...b, seeds: [...b.seeds] });
+      continue;
+    }
+    const lower = b.lowestSeed < m.lowestSeed;
+    bySignature.set(b.signature, {
+      ...(lower ? b : m),
+      count: m.count + b.count,
+      seeds: [...new Set([...m.seeds, ...b.seeds])].sort((x, y) => x - y).slice(0, 10),
+      lowestSeed: Math.min(m.lowestSeed, b.lowestSeed),
+    });
+  }
+  const unclassified = new Map<string, UnclassifiedRow>();
+  for (const u of lists.flatMap((l) => l.unclassified)) {
+    const m = unclassified.get(u.invariant);
+    unclassified.set(u.invariant, m === undefined ? { ...u } : { invariant: u.invariant, count: m.count + u.count, seeds: [...new Set([...m.seeds, ...u.seeds])].sort((x, y) => x - y).slice(0, 10) });
+  }
+  return {
+    bugs: [...bySignature.values()].sort((a, b) => a.invariant.localeCompare(b.invariant) || a.lowestSeed - b.lowestSeed),
+    unclassified: [...unclassified.values()].sort((a, b) => a.invariant.localeCompare(b.invariant)),
+  };
+}
+
 /** One findings directory: its violations, counterexamples and summaries; other files (JUnit, results, HTML) are not its to read. */
 function readShard(dir: string): Shard {
   let entries: string[];
@@ -243,10 +329,11 @@ function readShard(dir: string): Shard {
     const code = (error as NodeJS.ErrnoException).code;
     return bad(`${dir}: ${code === 'ENOENT' ? 'no such directory' : `cannot read (${code ?? (error as Error).message})`}`);
   }
-  const shard: Shard = { dir, violations: [], counterexamples: [], summaries: [] };
+  const shard: Shard = { dir, violations: [], counterexamples: [], summaries: [], bugs: null };
   for (const name of entries) {
     const path = join(dir, name);
     if (name === VIOLATIONS) shard.violations = readViolations(path);
+    else if (name === BUGS_FILE) shard.bugs = readBugs(path, dir);
     else if (SUMMARY.test(name)) {
       const summary = readSummary(path);
       if (summary !== null) shard.summaries.push(summary);
@@ -351,6 +438,11 @@ export function mergeShards(dirs: readonly string[], resultFiles: readonly strin
     };
   });
 
+  // Bugs: a directory that found violations and has no bugs.json did not triage, and leaves the merged list unknown.
+  const untriaged = shards.filter((s) => s.bugs === null && (s.violations.length > 0 || s.counterexamples.length > 0)).map((s) => s.dir);
+  const triaged = shards.flatMap((s) => (s.bugs === null ? [] : [s.bugs]));
+  const bugs = untriaged.length > 0 || (triaged.length === 0 && violatingSeeds.size > 0) ? null : mergeBugs(triaged);
+
   const summaries = shards.flatMap((s) => s.summaries);
   const everyDirSummarized = shards.length > 0 && shards.every((s) => s.summaries.length > 0);
   let seedsRun: number | null = null;
@@ -377,6 +469,9 @@ export function mergeShards(dirs: readonly string[], resultFiles: readonly strin
     budgetExhausted: summaries.some((m) => m.budgetExhausted),
     elapsedMs: summaries.reduce((n, m) => n + m.elapsedMs, 0),
     invariants,
+    bugs: bugs?.bugs ?? null,
+    unclassified: bugs?.unclassified ?? [],
+    untriaged,
     invariantsChecked: checkedInvariants(summaries, counterexamples),
     selfCheckEvery: everies.size === 1 ? [...everies][0]! : null,
     selfChecks: everyDirSummarized ? summaries.reduce((n, m) => n + m.selfChecks, 0) : null,
@@ -413,7 +508,9 @@ export function mergeLines(m: Merged): string[] {
   const of = m.profile === null ? '' : ` of ${m.profile}`;
   if (m.shards.length > 0) lines.push(`  shards ${m.shards.join(', ')}${of}${m.missingShards.length > 0 ? ` (no summary here from ${m.missingShards.join(', ')})` : ''}`);
   else if (m.profile !== null) lines.push(`  profile ${m.profile}`);
-  lines.push(...invariantLines(m.invariants), '', ...selfCheckLines(m.selfCheckEvery, m.selfChecks, m.mismatches));
+  lines.push(...invariantLines(m.invariants), ...bugLines(m.bugs, m.unclassified));
+  if (m.untriaged.length > 0) lines.push('', `  bugs: not known (${m.untriaged.join(', ')} did not triage: hasim triage DIR)`);
+  lines.push('', ...selfCheckLines(m.selfCheckEvery, m.selfChecks, m.mismatches));
   return lines;
 }
 
@@ -422,7 +519,8 @@ export function mergeJson(m: Merged): string {
   return JSON.stringify({
     dirs: m.dirs, results: m.resultFiles, profile: m.profile, shards: m.shards, missingShards: m.missingShards,
     seedsRun: m.seedsRun, passed: m.passed, violating: m.violating, interrupted: m.interrupted, budgetExhausted: m.budgetExhausted,
-    invariants: invariantsJson(m.invariants), invariantsChecked: m.invariantsChecked,
+    invariants: invariantsJson(m.invariants), bugs: m.bugs === null ? null : bugsJson(m.bugs), unclassified: m.unclassified, untriaged: m.untriaged,
+    invariantsChecked: m.invariantsChecked,
     selfCheckEvery: m.selfCheckEvery, selfChecks: m.selfChecks, mismatches: m.mismatches,
   });
 }

@@ -43,7 +43,10 @@ function update(traces: ReadonlyArray<{ file: string; trace: TraceFile }>, json:
   const outputs = new Outputs();
   const reports = traces.map(({ file, trace }) => {
     const { trace: updated, updates } = updateTrace(systemOf(trace, SYSTEMS), trace);
-    const written = outputs.write('--update', file, formatTraceFile(updated));
+    // A file with nothing to change stays as it is, byte for byte: a configuration field added since
+    // it was recorded, whose default is the behaviour it was recorded with, is no change.
+    const changed = updates.some((u) => u.changes.length > 0);
+    const written = !changed || outputs.write('--update', file, formatTraceFile(updated));
     return { file, updates, written };
   });
   if (json) {

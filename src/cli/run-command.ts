@@ -1,7 +1,7 @@
 import { formatTime } from '../sim-cluster/index.ts';
 import type { AnySystem } from '../contract/system.ts';
 import { formatBound } from '../invariants/monitor.ts';
-import { caseForSeed, resolveSpace } from '../harness/seeded-case.ts';
+import { caseForSeed, resolveSeed } from '../harness/seeded-case.ts';
 import { runScenario as runScenarioCase } from '../harness/scenario.ts';
 import { formatSchedule } from '../harness/report.ts';
 import { registryOf, runCase, type Case } from '../harness/run-case.ts';
@@ -42,6 +42,11 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   const seed = parseCount('seed', values.seed);
   const { system, space } = caseSpaceFrom(values);
   const c: Case = values.schedule === undefined ? caseForSeed(system, space, seed) : { ...caseForSeed(system, space, seed), schedule: readSchedule(values.schedule, system) };
+  // What the configuration was resolved from: the seed's deployment and the --config overrides on top.
+  const configured = resolveSeed(system, space, seed);
+  const deployment = c.deployment === undefined ? null : {
+    name: c.deployment.name, perturbed: c.deployment.perturbed, describe: system.deployments?.describe(c.config) ?? '',
+  };
   checkOutputPaths([
     values.save !== undefined && { flag: '--save', path: values.save, kind: 'file' },
     values.trace !== undefined && { flag: '--trace', path: values.trace, kind: 'file' },
@@ -69,18 +74,19 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
     format: TRACE_FORMAT, version: TRACE_VERSION, system: system.name,
     name: `${v.outcome}-${c.profile}-seed-${seed}`,
     explanation: `saved by hasim run ${argv.join(' ')}`,
-    config: space.config ?? {}, ...(space.fixes ? { fixes: [...space.fixes] } : {}), seed, schedule: c.schedule,
+    config: configured.overrides, ...(space.fixes ? { fixes: [...space.fixes] } : {}), seed, schedule: c.schedule,
     ...(c.invariants ? { invariants: [...c.invariants] } : {}),
-    expectations: [{ profile: c.profile, fixes: resolveSpace(system, space).fixes, config: c.config, outcome: v.outcome, hash: v.hash }],
+    expectations: [{ profile: c.profile, fixes: configured.resolved.fixes, config: c.config, outcome: v.outcome, hash: v.hash }],
   }));
   if (values.json) {
     out(JSON.stringify({
-      profile: c.profile, seed, schedule: c.schedule, outcome: v.outcome, violation: v.violation === null ? null : { invariant: v.violation.invariant, time: v.violation.time, message: v.violation.message },
+      profile: c.profile, ...(deployment === null ? {} : { deployment }), seed, schedule: c.schedule, outcome: v.outcome, violation: v.violation === null ? null : { invariant: v.violation.invariant, time: v.violation.time, message: v.violation.message },
       modelFailure: v.modelFailure, hash: v.hash, healAt: v.healAt, boundUs: v.boundUs, recoveryUs: v.recoveryUs, endAt: v.endAt, steps: v.steps,
     }));
     outputs.throwIfFailed();
     return v.outcome === 'pass' ? 0 : 1;
   }
+  if (deployment !== null) out(`deployment ${deployment.name}${deployment.perturbed ? ', perturbed' : ''}: ${deployment.describe}`);
   out(`profile ${c.profile}, seed ${seed}, ${c.schedule.length} faults (heal at ${formatTime(v.healAt)}):`);
   out(formatSchedule(c.schedule));
   out(`outcome: ${v.outcome}${v.violation ? ` at ${formatTime(v.violation.time)}` : ''}`);
@@ -100,7 +106,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
 }
 
 /** The flags that only make sense for campaign cases. */
-const CAMPAIGN_ONLY = ['fixes', 'config', 'faults', 'no-swarm', 'swarm', 'max-faults', 'invariants', 'schedule', 'save', 'timeline', 'html'] as const;
+const CAMPAIGN_ONLY = ['deployment', 'fixes', 'config', 'faults', 'no-swarm', 'swarm', 'max-faults', 'invariants', 'schedule', 'save', 'timeline', 'html'] as const;
 
 /** `hasim run --scenario NAME`: one seeded run of a seed-report scenario. */
 function runScenario(values: Record<string, string | boolean | undefined>, out: (line: string) => void): number {

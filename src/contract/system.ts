@@ -1,3 +1,4 @@
+import type fc from 'fast-check';
 import type { Micros, Simulation, SimulationOptions, TraceEvent } from '../sim-cluster/index.ts';
 import type { AnyFaultKind, Platform, TargetRoles } from '../faults/fault-kind.ts';
 import type { BoundTerm, Monitor } from '../invariants/monitor.ts';
@@ -62,6 +63,13 @@ export interface System<C = unknown, I extends Instance = Instance, V extends Vi
   /** How its runs are drawn and told (timeline page, key events). Default: faults and process lifecycle only. */
   readonly explain?: Explainer;
 
+  /**
+   * The ways the system is deployed (topology, placement, settings, workload) that a case space may
+   * name or, in swarm mode, draw and perturb (`CaseSpace.deployment`). Absent: one deployment, the
+   * configuration the profiles resolve to.
+   */
+  readonly deployments?: Deployments<C>;
+
   /** The system's scripted scenarios (seed reports), if any. */
   readonly scenarios?: ReadonlyArray<ScenarioSpec<C, I, V>>;
   /** How `hasim report` presents the scenarios' runs (required for `hasim report` on this system). */
@@ -92,6 +100,40 @@ export interface Fix {
   change: string;
   /** The findings (trace names) it is meant to remove. */
   removes: readonly string[];
+}
+
+/**
+ * A named way to deploy a system: configuration overrides (the system's override shape) standing
+ * for a topology, a placement of pods on nodes, settings and a workload. A case's configuration is
+ * the profile's, then the deployment's overrides, then the case space's own (`--config`).
+ */
+export interface Deployment {
+  /** Stable, kebab-case: `--deployment NAME`, `hasim list deployments`. */
+  name: string;
+  /** One line: what it runs and where its values come from. */
+  description: string;
+  overrides: unknown;
+}
+
+/**
+ * A system's deployments and how swarm mode varies them. Swarm mode draws a named deployment and
+ * then `perturb`'s value for it, from a random stream of its own derived from the seed, so that the
+ * fault schedule a seed draws is the same with or without a deployment dimension.
+ */
+export interface Deployments<C> {
+  /**
+   * The named deployments. The first is the system's defaults: its overrides must resolve to the
+   * configuration a case space without a deployment gets, so that naming it changes no case.
+   */
+  readonly named: readonly Deployment[];
+  /** Overrides around a named deployment, within the documented `ranges`, as a fast-check arbitrary. */
+  perturb(deployment: Deployment): fc.Arbitrary<unknown>;
+  /** What `perturb` varies, over what range, and why: for `hasim list deployments` and the docs. */
+  readonly ranges: ReadonlyArray<{ what: string; range: string; why: string }>;
+  /** Overrides `top` laid over `base`, merged as `resolve` merges overrides. */
+  overlay(base: unknown, top: unknown): unknown;
+  /** One line saying what a resolved configuration deploys (replicas, ids, placement, load...). */
+  describe(config: C): string;
 }
 
 /** A configuration as a run uses it, and the names of the fixes it turns on. */

@@ -43,7 +43,7 @@ export interface TargetRoles {
  * bounds repeats it.
  */
 export type ParamSchema =
-  | { type: 'target'; of: 'process' | 'pausable' | 'node' | 'node-or-infrastructure'; doc: string }
+  | { type: 'target'; of: 'process' | 'pausable' | 'process-or-infrastructure' | 'node' | 'node-or-infrastructure'; doc: string }
   | { type: 'integer'; min: number; max: number; doc: string; why?: string; minWhy?: string; maxWhy?: string }
   | { type: 'number'; min: number; max: number; doc: string; why?: string; minWhy?: string; maxWhy?: string }
   | { type: 'boolean'; doc: string }
@@ -139,6 +139,7 @@ export function rolesOf(of: Extract<ParamSchema, { type: 'target' }>['of'], role
     case 'process':
       return roles.process;
     case 'pausable':
+    case 'process-or-infrastructure':
       return [...roles.process, ...roles.infrastructure];
     case 'node':
       return [...roles.process, ...roles.node];

@@ -4,7 +4,8 @@ import { MAX_FAULT_TIME_US, rolesOf, type ArbitraryContext, type FaultKind, type
 
 /**
  * The fault kinds every simulated cluster has: processes crash, are deleted or pause; nodes are
- * cut off, lose or delay packets, have their clocks stepped or drifting, or fail outright. They
+ * cut off, lose or delay packets, have their clocks stepped or drifting, or fail outright; single
+ * processes are cut off from one another or from everyone, whatever node they share. They
  * act through the system's `Platform` (what a crash or a node failure means there); a system
  * lists the ones it takes, next to its own kinds.
  */
@@ -18,7 +19,9 @@ export type LinkBurst = { kind: 'link-burst'; at: Micros; target: Target; dropRa
 export type ClockJump = { kind: 'clock-jump'; at: Micros; target: Target; deltaUs: Micros };
 export type ClockDrift = { kind: 'clock-drift'; at: Micros; target: Target; ppm: number; durationUs: Micros };
 export type NodeFailure = { kind: 'node-failure'; at: Micros; target: Target; durationUs: Micros };
-export type GenericFault = Crash | Delete | Pause | Isolate | Partition | LinkBurst | ClockJump | ClockDrift | NodeFailure;
+export type PodPartition = { kind: 'pod-partition'; at: Micros; from: Target; to: Target; oneWay: boolean; durationUs: Micros };
+export type PodIsolate = { kind: 'pod-isolate'; at: Micros; target: Target; durationUs: Micros };
+export type GenericFault = Crash | Delete | Pause | Isolate | Partition | LinkBurst | ClockJump | ClockDrift | NodeFailure | PodPartition | PodIsolate;
 
 /** A target of one of `roles`: indexed roles draw an index up to the system's `maxIndex`. */
 export function targetArbitrary(allowed: readonly string[], roles: TargetRoles): fc.Arbitrary<Target> {
@@ -213,5 +216,61 @@ export const nodeFailure: FaultKind<NodeFailure, unknown, unknown> = {
   },
 };
 
+/**
+ * Partition between two processes (pods), wherever they run: a NetworkPolicy denying traffic
+ * between them, or a chaos tool's pod partition (Chaos Mesh `NetworkChaos` with `action:
+ * partition`, which drops packets in the pods' network namespaces). Packets are dropped, not
+ * refused: each side sees what a node partition would show it. Unlike `partition`, it separates
+ * two processes on one node and leaves the node's other processes alone. The cut follows the
+ * processes' names: a container restarted in place is still cut, a replacement pod is not.
+ */
+export const podPartition: FaultKind<PodPartition, unknown, unknown> = {
+  kind: 'pod-partition',
+  summary: 'partition between two processes (a NetworkPolicy between pods), symmetric or one-way (from → to); their nodes are untouched',
+  params: {
+    from: processTarget,
+    to: { type: 'target', of: 'process-or-infrastructure', doc: 'the far end (a process, or an infrastructure process such as the API server)' },
+    oneWay: { type: 'boolean', doc: 'cut only from → to' },
+    durationUs: durationParam,
+  },
+  arbitrary: (ctx) => fc.record({
+    kind: fc.constant('pod-partition' as const),
+    from: targetArbitrary(ctx.roles.process, ctx.roles),
+    to: targetArbitrary(rolesOf('process-or-infrastructure', ctx.roles), ctx.roles),
+    oneWay: fc.boolean(),
+    durationUs: duration(ctx),
+  }),
+  end: atEnd,
+  apply(f, ctx) {
+    const a = ctx.platform.resolveProcess(ctx.instance, ctx.view, f.from);
+    const b = ctx.platform.resolveProcess(ctx.instance, ctx.view, f.to);
+    ctx.record({ from: a, to: b, oneWay: f.oneWay, durationUs: f.durationUs });
+    if (a === null || b === null || a === b) return;
+    ctx.sim.network.cutProcesses([a], [b], f.oneWay);
+    ctx.until(`${a}/${b}`, () => ctx.sim.network.healProcesses([a], [b], f.oneWay));
+  },
+};
+
+/**
+ * One process (pod) cut off from every other process, both ways: a deny-all NetworkPolicy on its
+ * pod. Its node, the node's kubelet and the node's other pods are unaffected (NetworkPolicy always
+ * allows traffic between a pod and its own node), so with pods packed on shared nodes it differs
+ * from `isolate`, which cuts every pod of the node.
+ */
+export const podIsolate: FaultKind<PodIsolate, unknown, unknown> = {
+  kind: 'pod-isolate',
+  summary: 'one process cut off from every other process (a deny-all NetworkPolicy on its pod); its node is untouched',
+  params: { target: { type: 'target', of: 'process-or-infrastructure', doc: 'the process cut off' }, durationUs: durationParam },
+  arbitrary: (ctx) => fc.record({ kind: fc.constant('pod-isolate' as const), target: targetArbitrary(rolesOf('process-or-infrastructure', ctx.roles), ctx.roles), durationUs: duration(ctx) }),
+  end: atEnd,
+  apply(f, ctx) {
+    const process = ctx.platform.resolveProcess(ctx.instance, ctx.view, f.target);
+    ctx.record({ process, durationUs: f.durationUs });
+    if (process === null) return;
+    ctx.sim.network.isolateProcess(process);
+    ctx.until(process, () => ctx.sim.network.rejoinProcess(process));
+  },
+};
+
 /** Every generic kind, for systems that take them all. */
-export const GENERIC_FAULT_KINDS = [crash, deletion, pause, isolate, partition, linkBurst, clockJump, clockDrift, nodeFailure] as const;
+export const GENERIC_FAULT_KINDS = [crash, deletion, pause, isolate, partition, linkBurst, clockJump, clockDrift, nodeFailure, podPartition, podIsolate] as const;

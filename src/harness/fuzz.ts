@@ -51,9 +51,15 @@ export function fuzz<C, I extends Instance, V extends View>(system: System<C, I,
   return { seeds: options.seeds, failures, shrunk };
 }
 
-/** The `hasim run` command that reruns one seed of a case space (`--config` needs the overrides in a file). */
-export function rerunCommand(system: { name: string }, space: CaseSpace, seed: number): string {
+/**
+ * The `hasim run` command that reruns one seed of a case space (`--config` needs the overrides in a
+ * file). A space without a deployment is the system's first deployment (its defaults), which the
+ * command names: the CLI's default is a deployment swarm.
+ */
+export function rerunCommand(system: { name: string; deployments?: { named: ReadonlyArray<{ name: string }> } | undefined }, space: CaseSpace, seed: number): string {
   const parts = [`npx hasim run --system ${system.name} --seed ${seed} --profile ${space.profile}`];
+  const deployment = space.deployment ?? system.deployments?.named[0]?.name;
+  if (deployment !== undefined) parts.push(`--deployment ${deployment}`);
   if (space.fixes !== undefined && space.fixes.length > 0) parts.push(`--fixes ${space.fixes.join(',')}`);
   if (space.config !== undefined) parts.push(`--config <a file holding ${JSON.stringify(space.config)}>`);
   if (space.kinds !== undefined) parts.push(`--faults ${space.kinds.join(',')}`);

@@ -19,6 +19,8 @@ export interface Case<C = unknown> {
   schedule: FaultRecord[];
   /** Invariants to check (ids). Default: all of the system's. */
   invariants?: readonly string[];
+  /** The deployment the configuration came from, when the case space had one (informational: `config` decides). */
+  deployment?: { name: string; perturbed: boolean };
 }
 
 export type Outcome = 'pass' | 'model-failure' | string;

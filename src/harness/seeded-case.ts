@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { scheduleArbitrary, swarmScheduleArbitrary } from '../faults/arbitraries.ts';
 import type { FaultRecord } from '../faults/fault-kind.ts';
-import type { Instance, Resolved, System, View } from '../contract/system.ts';
+import { ConfigError, type Instance, type Resolved, type System, type View } from '../contract/system.ts';
 import { runCase, type Case, type Verdict } from './run-case.ts';
 import { minimize } from './minimize.ts';
 
@@ -26,6 +26,23 @@ export interface CaseSpace {
   maxFaults?: number;
   /** Invariants checked. Default: all. */
   invariants?: readonly string[];
+  /**
+   * The deployment: a name from the system's `deployments`, or `swarm` (DEPLOYMENT_SWARM): each
+   * seed draws a named deployment and perturbs it within the system's documented ranges. Default:
+   * none, the profile's configuration as it is, which gives the same cases as naming the system's
+   * first deployment (its defaults).
+   */
+  deployment?: string;
+}
+
+/** `CaseSpace.deployment` for swarm mode over the system's deployments. */
+export const DEPLOYMENT_SWARM = 'swarm';
+
+/** A seed's deployment: the named one it starts from, whether swarm mode perturbed it, and its overrides. */
+export interface SeedDeployment {
+  name: string;
+  perturbed: boolean;
+  overrides: unknown;
 }
 
 type AnySystemOf<C> = System<C, Instance, View>;
@@ -43,9 +60,59 @@ export function scheduleArbitraryFor<C>(system: AnySystemOf<C>, space: CaseSpace
   return (space.swarm ?? true) ? swarmScheduleArbitrary(options) : scheduleArbitrary(options);
 }
 
-/** The resolved configuration of a case space (throws ConfigError on bad overrides or fix names). */
-export function resolveSpace<C>(system: AnySystemOf<C>, space: CaseSpace): Resolved<C> {
-  return system.resolve(space.profile, space.config ?? {}, space.fixes ?? []);
+/**
+ * The random stream a seed's deployment is drawn from: the seed's generator jumped twice, 2^64
+ * steps past the one its schedule is drawn from (jumped once), so that drawing a deployment never
+ * moves the schedule's numbers.
+ */
+function deploymentRandom(seed: number): fc.Random {
+  const rng = xoroshiro128plus(seed);
+  rng.jump();
+  rng.jump();
+  return new fc.Random(rng);
+}
+
+/**
+ * The deployment of a seed in a case space: null without one, the named one as it is, or in swarm
+ * mode a named one drawn uniformly and perturbed (no fast-check bias, so every deployment and range
+ * value is as likely on every seed). Throws ConfigError for a name the system does not have.
+ */
+export function deploymentForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: number): SeedDeployment | null {
+  if (space.deployment === undefined) return null;
+  const deployments = system.deployments;
+  if (deployments === undefined) throw new ConfigError(`system '${system.name}' has no deployments`);
+  if (space.deployment === DEPLOYMENT_SWARM) {
+    const arbitrary = fc.constantFrom(...deployments.named).chain((d) => deployments.perturb(d).map((overrides): SeedDeployment => ({ name: d.name, perturbed: true, overrides })));
+    return arbitrary.generate(deploymentRandom(seed), undefined).value;
+  }
+  const named = deployments.named.find((d) => d.name === space.deployment);
+  if (named === undefined) throw new ConfigError(`unknown deployment '${space.deployment}' (known: ${[...deployments.named.map((d) => d.name), DEPLOYMENT_SWARM].join(', ')})`);
+  return { name: named.name, perturbed: false, overrides: named.overrides };
+}
+
+/** What a seed's configuration is resolved from and to. */
+export interface SeedConfiguration<C> {
+  resolved: Resolved<C>;
+  /** The overrides over the profile: the deployment's with the space's on top (a trace file's `config`). */
+  overrides: unknown;
+  deployment: SeedDeployment | null;
+}
+
+/** The configuration of one seed of a case space: the profile, the seed's deployment, the space's overrides, its fixes. */
+export function resolveSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: number): SeedConfiguration<C> {
+  const deployment = deploymentForSeed(system, space, seed);
+  const own = space.config ?? {};
+  const overrides = deployment === null ? own : system.deployments!.overlay(deployment.overrides, own);
+  return { resolved: system.resolve(space.profile, overrides, space.fixes ?? []), overrides, deployment };
+}
+
+/**
+ * The resolved configuration of a case space (throws ConfigError on bad overrides or fix names).
+ * In deployment swarm mode the configuration depends on the seed: pass it (or use `resolveSeed`).
+ */
+export function resolveSpace<C>(system: AnySystemOf<C>, space: CaseSpace, seed?: number): Resolved<C> {
+  if (seed === undefined && space.deployment === DEPLOYMENT_SWARM) throw new Error('resolveSpace: a deployment swarm resolves per seed; pass the seed');
+  return resolveSeed(system, space, seed ?? 0).resolved;
 }
 
 /**
@@ -64,7 +131,8 @@ function generate(arbitrary: fc.Arbitrary<FaultRecord[]>, seed: number): fc.Valu
   return arbitrary.generate(new fc.Random(rng), biasFactor(seed));
 }
 
-function caseOf<C>(space: CaseSpace, resolved: Resolved<C>, seed: number, schedule: FaultRecord[]): Case<C> {
+function caseOf<C>(space: CaseSpace, configured: SeedConfiguration<C>, seed: number, schedule: FaultRecord[]): Case<C> {
+  const { resolved, deployment } = configured;
   return {
     profile: space.profile,
     fixes: resolved.fixes,
@@ -72,12 +140,16 @@ function caseOf<C>(space: CaseSpace, resolved: Resolved<C>, seed: number, schedu
     seed,
     schedule,
     ...(space.invariants ? { invariants: space.invariants } : {}),
+    ...(deployment !== null ? { deployment: { name: deployment.name, perturbed: deployment.perturbed } } : {}),
   };
 }
 
-/** The case a campaign runs for `seed`: a pure function of (system, space, seed). */
+/**
+ * The case a campaign runs for `seed`: a pure function of (system, space, seed). The schedule is
+ * drawn as it always was; a deployment, when the space has one, comes from a stream of its own.
+ */
 export function caseForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: number): Case<C> {
-  return caseOf(space, resolveSpace(system, space), seed, generate(scheduleArbitraryFor(system, space), seed).value);
+  return caseOf(space, resolveSeed(system, space, seed), seed, generate(scheduleArbitraryFor(system, space), seed).value);
 }
 
 export interface ShrinkOptions {
@@ -107,8 +179,8 @@ export interface Shrunk<C = unknown> {
 export function shrinkSeed<C, I extends Instance, V extends View>(system: System<C, I, V>, space: CaseSpace, seed: number, invariant: string, options: ShrinkOptions = {}): Shrunk<C> {
   const maxShrinkRuns = options.maxShrinkRuns ?? 1000;
   const arbitrary = scheduleArbitraryFor(system, space);
-  const resolved = resolveSpace(system, space);
-  const stillFails = (schedule: FaultRecord[]): boolean => runCase(system, caseOf(space, resolved, seed, schedule)).outcome === invariant;
+  const configured = resolveSeed(system, space, seed);
+  const stillFails = (schedule: FaultRecord[]): boolean => runCase(system, caseOf(space, configured, seed, schedule)).outcome === invariant;
   let current = generate(arbitrary, seed);
   const faultsFound = current.value.length;
   let shrinkSteps = 0;
@@ -128,7 +200,7 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
     }
   }
   const minimal = minimize(current.value, stillFails);
-  const c = caseOf(space, resolved, seed, minimal.schedule);
+  const c = caseOf(space, configured, seed, minimal.schedule);
   return {
     invariant,
     case: c,

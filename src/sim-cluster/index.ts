@@ -1,6 +1,6 @@
 export * from './time.ts';
 export { EventQueue, type QueueEntry } from './event-queue.ts';
-export { RandomStream, RandomStreams } from './random.ts';
+export { portableExp, RandomStream, RandomStreams } from './random.ts';
 export { NodeClock, type NodeClockOptions, type Ppm } from './node-clock.ts';
 export { TraceRecorder, vocabulary, type EventMap, type TraceEvent, type TraceListener, type TraceOptions, type Vocabulary } from './trace.ts';
 export type { TraceHashScheme } from './trace-encoding.ts';

@@ -287,3 +287,127 @@ describe('TCP retransmission', () => {
     expect(client.closes).toEqual([[t0 + total, end.id, 'timeout']]);
   });
 });
+
+describe('process cuts (a NetworkPolicy between pods)', () => {
+  /** `pair()` plus `neighbour`, a third process on the server's node that records its datagrams. */
+  function trio() {
+    const p = pair();
+    const neighbour: Array<[number, unknown]> = [];
+    p.sim.addProcess({ name: 'neighbour', node: 's', boot: () => ({ onDatagram: (_f, m) => neighbour.push([p.sim.now, m]) }) });
+    p.sim.run({ until: 0 });
+    return { ...p, neighbour };
+  }
+
+  test('a cut between two processes on one node drops both ways; the node\'s other links are untouched; heal restores', () => {
+    const { sim, server, client, clientCtx, neighbour } = trio();
+    sim.network.cutProcesses(['server'], ['neighbour']);
+    sim.process('neighbour').ctx!.sendDatagram('server', 'n->s');
+    sim.process('server').ctx!.sendDatagram('neighbour', 's->n');
+    clientCtx().sendDatagram('server', 'c->s');
+    clientCtx().sendDatagram('neighbour', 'c->n');
+    sim.process('server').ctx!.sendDatagram('client', 's->c');
+    sim.run({ until: SECOND });
+    expect(server.received.map(([, m]) => m)).toEqual(['c->s']);
+    expect(neighbour.map(([, m]) => m)).toEqual(['c->n']);
+    expect(client.received.map(([, m]) => m)).toEqual(['s->c']);
+    sim.network.healProcesses(['server'], ['neighbour']);
+    sim.process('neighbour').ctx!.sendDatagram('server', 'after heal');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['c->s', 'after heal']);
+  });
+
+  test('a one-way cut blocks only from → to, and cuts nest', () => {
+    const { sim, server, client, clientCtx } = trio();
+    sim.network.cutProcesses(['client'], ['server'], true);
+    sim.network.cutProcesses(['client'], ['server'], true);
+    clientCtx().sendDatagram('server', 'c->s');
+    sim.process('server').ctx!.sendDatagram('client', 's->c');
+    sim.run({ until: SECOND });
+    sim.network.healProcesses(['client'], ['server'], true);
+    clientCtx().sendDatagram('server', 'still cut');
+    sim.run({ until: 2 * SECOND });
+    sim.network.healProcesses(['client'], ['server'], true);
+    clientCtx().sendDatagram('server', 'open');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['open']);
+    expect(client.received.map(([, m]) => m)).toEqual(['s->c']);
+    expect(() => sim.network.healProcesses(['client'], ['server'], true)).toThrow(/which no process cut blocks/);
+  });
+
+  test('a cut holds connection data like a partition (both ends unaware) and delivers it in order after heal', () => {
+    const { sim, server, client, dial } = trio();
+    const end = dial();
+    sim.run();
+    sim.network.cutProcesses(['client'], ['server']);
+    end.send('during');
+    sim.run({ until: sim.now + 30 * SECOND });
+    expect(server.received).toEqual([]);
+    expect([server.closes, client.closes]).toEqual([[], []]);
+    sim.network.healProcesses(['client'], ['server']);
+    end.send('after');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['during', 'after']);
+  });
+
+  test('a dial across a cut gets no answer and times out (dropped, not refused)', () => {
+    const { sim, client, dial } = trio();
+    sim.network.cutProcesses(['client'], ['server']);
+    const end = dial(5 * SECOND);
+    sim.run();
+    expect(client.closes).toEqual([[5 * SECOND, end.id, 'connect-timeout']]);
+  });
+
+  test('an isolated process reaches nobody and nobody reaches it, including a process added later; its node is untouched', () => {
+    const { sim, server, clientCtx, neighbour } = trio();
+    sim.network.isolateProcess('server');
+    clientCtx().sendDatagram('server', 'c->s');
+    clientCtx().sendDatagram('neighbour', 'c->n');
+    const late: unknown[] = [];
+    sim.addProcess({ name: 'late', node: 'c', boot: () => ({ onDatagram: (_f, m) => late.push(m) }) });
+    sim.run({ until: 0 });
+    sim.process('late').ctx!.sendDatagram('server', 'late->s');
+    sim.process('server').ctx!.sendDatagram('late', 's->late');
+    sim.run({ until: SECOND });
+    expect(server.received).toEqual([]);
+    expect(late).toEqual([]);
+    expect(neighbour.map(([, m]) => m)).toEqual(['c->n']);
+    sim.network.rejoinProcess('server');
+    clientCtx().sendDatagram('server', 'rejoined');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['rejoined']);
+    expect(() => sim.network.rejoinProcess('server')).toThrow(/which no isolation cuts/);
+  });
+
+  test('healAll removes process cuts and isolations too', () => {
+    const { sim, server, clientCtx, neighbour } = trio();
+    sim.network.isolateProcess('server');
+    sim.network.cutProcesses(['client'], ['neighbour']);
+    sim.network.healAll();
+    clientCtx().sendDatagram('server', 'a');
+    clientCtx().sendDatagram('neighbour', 'b');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['a']);
+    expect(neighbour.map(([, m]) => m)).toEqual(['b']);
+  });
+
+  test('cuts are traced and deterministic: the same cuts give the same trace hash', () => {
+    const hashOf = (): { hash: string; kinds: string[] } => {
+      const { sim, dial } = trio();
+      const kinds: string[] = [];
+      sim.trace.subscribe((e) => void (e.k.startsWith('net.process') && kinds.push(e.k)));
+      const end = dial();
+      sim.run();
+      sim.network.cutProcesses(['client'], ['server'], true);
+      sim.network.isolateProcess('neighbour');
+      for (let i = 0; i < 10; i++) end.send(i);
+      sim.run({ until: sim.now + SECOND });
+      sim.network.healProcesses(['client'], ['server'], true);
+      sim.network.rejoinProcess('neighbour');
+      sim.run();
+      return { hash: sim.trace.hash(), kinds };
+    };
+    const a = hashOf();
+    expect(a).toEqual(hashOf());
+    expect(a.kinds).toEqual(['net.process-cut', 'net.process-isolate', 'net.process-heal', 'net.process-rejoin']);
+  });
+});

@@ -200,9 +200,16 @@ export class ConnectionEnd {
 
 /**
  * The simulated network: datagrams and ordered connections between processes, per-link latency,
- * loss and duplication, and partitions between node groups (symmetric or one-way), with heal.
- * Reachability is judged per direction at send and at arrival: a segment in flight when a partition
- * starts is held, not delivered.
+ * loss and duplication, partitions between node groups (symmetric or one-way), and cuts between
+ * processes, with heal. Reachability is judged per direction at send and at arrival: a segment in
+ * flight when a partition starts is held, not delivered.
+ *
+ * A process cut stands for a Kubernetes NetworkPolicy that denies traffic between two pods (or a
+ * chaos tool's pod partition, which installs the same drop rules in the pods' network namespaces):
+ * packets are dropped, not refused, so the effect on a direction is the same as a node partition's,
+ * but it hits only the processes named, wherever they run, including two processes on one node,
+ * which a node partition never separates. Cuts follow a process's name: a process restarted in
+ * place is still cut, a replacement under a new name is not.
  */
 export class Network {
   readonly options: NetworkOptions;
@@ -210,6 +217,10 @@ export class Network {
   /** blocked[from * n + to] counts the partitions cutting that direction (overlapping partitions nest). */
   private blocked = new Uint16Array(0);
   private readonly linkOverrides = new Map<number, LinkOptions>();
+  /** `from \n to` → how many process cuts block that direction (they nest, like partitions). */
+  private readonly processCuts = new Map<string, number>();
+  /** Process name → how many isolations cut it off from every other process. */
+  private readonly isolatedProcesses = new Map<string, number>();
   /** Ends holding undelivered segments, re-examined on heal and node recovery. */
   private readonly holding = new Set<ConnectionEnd>();
   private nextConnId = 0;
@@ -270,16 +281,68 @@ export class Network {
     this.heal([node], this.otherNodes(node));
   }
 
-  /** Removes every partition. */
+  /** Removes every partition, between nodes and between processes. */
   healAll(): void {
     this.blocked.fill(0);
+    this.processCuts.clear();
+    this.isolatedProcesses.clear();
     this.host.record('net', 'net.heal-all');
     this.flushHeld();
   }
 
-  /** Whether a segment from node `from` to node `to` would get through right now. */
+  /**
+   * Cuts traffic between two groups of processes (by name), wherever they run; `oneWay` cuts only
+   * from `a` to `b`. Cuts nest: a direction is open again only when every cut of it has healed.
+   */
+  cutProcesses(a: readonly string[], b: readonly string[], oneWay = false): void {
+    for (const from of a) for (const to of b) {
+      this.cutProcess(from, to, +1);
+      if (!oneWay) this.cutProcess(to, from, +1);
+    }
+    this.host.record('net', 'net.process-cut', { a: [...a], b: [...b], oneWay });
+  }
+
+  /** Undoes one `cutProcesses(a, b, oneWay)` call with the same arguments. */
+  healProcesses(a: readonly string[], b: readonly string[], oneWay = false): void {
+    for (const from of a) for (const to of b) {
+      this.cutProcess(from, to, -1);
+      if (!oneWay) this.cutProcess(to, from, -1);
+    }
+    this.host.record('net', 'net.process-heal', { a: [...a], b: [...b], oneWay });
+    this.flushHeld();
+  }
+
+  /**
+   * Cuts one process off from every other process, both ways, including processes added later
+   * (a deny-all NetworkPolicy on its pod). Its node and the node's other processes are unaffected.
+   */
+  isolateProcess(name: string): void {
+    this.isolatedProcesses.set(name, (this.isolatedProcesses.get(name) ?? 0) + 1);
+    this.host.record('net', 'net.process-isolate', { p: name });
+  }
+
+  /** Undoes one `isolateProcess(name)`. */
+  rejoinProcess(name: string): void {
+    const n = this.isolatedProcesses.get(name) ?? 0;
+    if (n === 0) throw new Error(`rejoin of ${name}, which no isolation cuts`);
+    if (n === 1) this.isolatedProcesses.delete(name);
+    else this.isolatedProcesses.set(name, n - 1);
+    this.host.record('net', 'net.process-rejoin', { p: name });
+    this.flushHeld();
+  }
+
+  /** Whether a segment from node `from` to node `to` would get through right now (process cuts aside). */
   reachable(from: SimNode, to: SimNode): boolean {
     return to.up && this.blocked[from.index * this.nodes.length + to.index] === 0;
+  }
+
+  /** Whether a segment from process `from` to process `to` would get through right now: their nodes, then process cuts. */
+  canReach(from: SimProcess, to: SimProcess): boolean {
+    if (!this.reachable(from.node, to.node)) return false;
+    if (this.processCuts.size === 0 && this.isolatedProcesses.size === 0) return true;
+    if (from.name === to.name) return true;
+    if (this.isolatedProcesses.has(from.name) || this.isolatedProcesses.has(to.name)) return false;
+    return !this.processCuts.has(`${from.name}\n${to.name}`);
   }
 
   /** Overrides the options of the directed link from → to (bursts of loss, delay or duplication). */
@@ -306,6 +369,15 @@ export class Network {
 
   private key(from: string, to: string): number {
     return this.nodeIndex(from) * this.nodes.length + this.nodeIndex(to);
+  }
+
+  private cutProcess(from: string, to: string, delta: 1 | -1): void {
+    if (from === to) return;
+    const k = `${from}\n${to}`;
+    const v = (this.processCuts.get(k) ?? 0) + delta;
+    if (v < 0) throw new Error(`heal of ${from} -> ${to}, which no process cut blocks`);
+    if (v === 0) this.processCuts.delete(k);
+    else this.processCuts.set(k, v);
   }
 
   private cut(from: string, to: string, delta: 1 | -1): void {
@@ -354,7 +426,7 @@ export class Network {
   }
 
   private arriveDatagram(from: SimProcess, to: SimProcess, payload: unknown): void {
-    if (!this.reachable(from.node, to.node)) {
+    if (!this.canReach(from, to)) {
       this.host.record(from.name, 'net.drop', { to: to.name, why: 'unreachable' });
       return;
     }
@@ -399,14 +471,14 @@ export class Network {
       this.host.schedule(this.host.now, () => this.refuse(client), 'refused');
       return;
     }
-    if (!this.reachable(from.node, to.node)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
+    if (!this.canReach(from, to)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
     const at = this.host.now + this.latency(this.link(from.node, to.node).latency);
     this.host.schedule(at, () => {
       if (client.state !== 'connecting') return;
-      if (!this.reachable(from.node, to.node)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
+      if (!this.canReach(from, to)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
       if (!to.alive || to.behaviour === null || to.behaviour.onAccept === undefined) {
         // The host is up but nothing listens: RST comes back.
-        this.sendControlBack(to.node, from.node, () => this.refuse(client));
+        this.sendControlBack(to, from, () => this.refuse(client));
         return;
       }
       const server = new ConnectionEnd(this, client.id, 'server', to, to.incarnation, from.name);
@@ -436,11 +508,11 @@ export class Network {
     if (client.state === 'connecting') this.closeRemotely(client, 'refused');
   }
 
-  /** A control packet (RST) from one node to another: delivered after latency if reachable, else lost. */
-  private sendControlBack(from: SimNode, to: SimNode, run: () => void): void {
-    if (!this.reachable(from, to)) return;
-    this.host.schedule(this.host.now + this.latency(this.link(from, to).latency), () => {
-      if (this.reachable(from, to)) run();
+  /** A control packet (RST) from one process's host to another's: delivered after latency if reachable, else lost. */
+  private sendControlBack(from: SimProcess, to: SimProcess, run: () => void): void {
+    if (!this.canReach(from, to)) return;
+    this.host.schedule(this.host.now + this.latency(this.link(from.node, to.node).latency), () => {
+      if (this.canReach(from, to)) run();
     }, 'rst');
   }
 
@@ -462,7 +534,7 @@ export class Network {
     const peer = end.peer!;
     const from = end.process.node;
     const to = peer.process.node;
-    if (!this.reachable(from, to)) {
+    if (!this.canReach(end.process, peer.process)) {
       this.hold(end, segment);
       return;
     }
@@ -504,7 +576,7 @@ export class Network {
 
   private arrive(end: ConnectionEnd, segment: Segment): void {
     const peer = end.peer!;
-    if (!this.reachable(end.process.node, peer.process.node)) {
+    if (!this.canReach(end.process, peer.process)) {
       this.hold(end, segment);
       return;
     }
@@ -512,7 +584,7 @@ export class Network {
     if (peerGone || peer.state === 'closed') {
       // The peer's host no longer knows this connection: it answers with RST (never to an RST).
       if (segment.kind !== 'rst' && end.state !== 'closed') {
-        this.sendControlBack(peer.process.node, end.process.node, () => this.closeRemotely(end, 'reset'));
+        this.sendControlBack(peer.process, end.process, () => this.closeRemotely(end, 'reset'));
       }
       return;
     }
@@ -567,7 +639,7 @@ export class Network {
   private flushHeld(): void {
     for (const end of [...this.holding]) {
       const peer = end.peer!;
-      if (!this.reachable(end.process.node, peer.process.node)) continue;
+      if (!this.canReach(end.process, peer.process)) continue;
       const segments = end.held;
       end.held = [];
       this.holding.delete(end);
@@ -591,8 +663,8 @@ export class Network {
       end.keepAliveTimer = null;
       if (end.state !== 'open' || end.peer === null) return;
       const peer = end.peer;
-      const there = this.reachable(end.process.node, peer.process.node);
-      const back = this.reachable(peer.process.node, end.process.node);
+      const there = this.canReach(end.process, peer.process);
+      const back = this.canReach(peer.process, end.process);
       const peerKnowsUs = peer.process.incarnation === peer.incarnation && peer.process.alive && peer.state !== 'closed';
       if (there && back && !peerKnowsUs) {
         this.closeRemotely(end, 'reset');
@@ -657,7 +729,7 @@ export class Network {
       this.host.record(proc.name, 'conn.close', { c: end.id, reason: reset ? 'crash' : 'node-down' });
       const peer = end.peer;
       if (reset && peer !== null) {
-        this.sendControlBack(proc.node, peer.process.node, () => {
+        this.sendControlBack(proc, peer.process, () => {
           if (peer.process.incarnation === peer.incarnation) this.host.deliverTo(peer.process, peer.incarnation, () => this.closeRemotely(peer, 'reset'), 'rst');
         });
       }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { RandomStreams } from './random.ts';
+import { portableExp, RandomStreams } from './random.ts';
 
 describe('RandomStreams', () => {
   test('the same seed and stream name give the same sequence', () => {
@@ -48,5 +48,37 @@ describe('RandomStreams', () => {
       expect(Number.isInteger(j)).toBe(true);
     }
     expect(() => r.pick([])).toThrow(/empty/);
+  });
+});
+
+describe('portableExp and the log-normal draw', () => {
+  test('portableExp agrees with Math.exp to a relative 1e-14 over the range draws use', () => {
+    for (let x = -30; x <= 30; x += 0.0137) {
+      const want = Math.exp(x);
+      expect(Math.abs(portableExp(x) - want) / want).toBeLessThan(1e-14);
+    }
+    expect([portableExp(0), portableExp(701), portableExp(-701)]).toEqual([1, Infinity, 0]);
+  });
+
+  test('normal() has mean 0 and variance 1, within tolerance, and never leaves [-6, 6]', () => {
+    const r = new RandomStreams(3).get('n');
+    const n = 20_000;
+    const xs = Array.from({ length: n }, () => r.normal());
+    const mean = xs.reduce((a, b) => a + b, 0) / n;
+    const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+    expect(Math.abs(mean)).toBeLessThan(0.04); // 5 standard errors
+    expect(Math.abs(variance - 1)).toBeLessThan(0.05);
+    expect(Math.max(...xs.map(Math.abs))).toBeLessThanOrEqual(6);
+  });
+
+  test('logNormal(median, sigma) has that median and the log-normal 90th percentile, within tolerance', () => {
+    const r = new RandomStreams(5).get('d');
+    const xs = Array.from({ length: 20_000 }, () => r.logNormal(15, 0.8)).sort((a, b) => a - b);
+    const q = (p: number): number => xs[Math.floor(p * xs.length)]!;
+    expect(q(0.5)).toBeGreaterThan(14.3);
+    expect(q(0.5)).toBeLessThan(15.7);
+    // 15 × e^(0.8 × 1.2816) = 41.8
+    expect(q(0.9)).toBeGreaterThan(39.5);
+    expect(q(0.9)).toBeLessThan(44);
   });
 });

@@ -48,6 +48,48 @@ export class RandomStream {
   jitter(d: number, factor: number): number {
     return d + Math.floor(this.prng() * factor * d);
   }
+
+  /**
+   * A standard normal variate, approximately: the Irwin–Hall sum of 12 uniforms minus 6 (mean 0,
+   * variance 1, tails cut at ±6). Twelve draws and additions only, so it is bit-identical on every
+   * engine, which an inverse-CDF or Box–Muller draw (log, cos) would not be.
+   */
+  normal(): number {
+    let sum = 0;
+    for (let i = 0; i < 12; i++) sum += this.prng();
+    return sum - 6;
+  }
+
+  /** A log-normal variate with the given median and σ of its logarithm: `median × e^(σ·normal())`. */
+  logNormal(median: number, sigma: number): number {
+    return median * portableExp(sigma * this.normal());
+  }
+}
+
+const LN2 = 0.6931471805599453;
+
+/**
+ * e^x from +, -, *, / and Math.round only, so that every engine computes the same bits (Math.exp's
+ * last bit is not fixed by ECMAScript): x = k·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor series
+ * to the 13th power (the next term is below 1e-17 of the sum), times 2^k. |x| above 700 gives
+ * Infinity or 0, as e^x overflows or underflows there.
+ */
+export function portableExp(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x > 700) return Infinity;
+  if (x < -700) return 0;
+  const k = Math.round(x / LN2);
+  const r = x - k * LN2;
+  let term = 1;
+  let sum = 1;
+  for (let n = 1; n <= 13; n++) {
+    term = (term * r) / n;
+    sum += term;
+  }
+  let scale = 1;
+  const factor = k >= 0 ? 2 : 0.5;
+  for (let i = Math.abs(k); i > 0; i--) scale *= factor;
+  return sum * scale;
 }
 
 /** The set of named streams of one run. Streams are created on first use and then kept. */

@@ -6,6 +6,7 @@ import type { Shrunk } from '../../harness/seeded-case.ts';
 import { readTraceFile } from '../../harness/trace-file.ts';
 import { SYSTEMS, streamspace } from '../../systems/index.ts';
 import type { Verdict } from '../../harness/run-case.ts';
+import { caseForSeed } from '../../harness/seeded-case.ts';
 import { runCampaign, type CampaignOptions } from './campaign.ts';
 import type { Executor } from './executor.ts';
 import { FindingsStore } from './findings-store.ts';
@@ -26,10 +27,19 @@ function synthetic(seed: number, hash = hashOf(seed)): SeedResult {
   };
 }
 
+/**
+ * Synthetic triage: which fix removes a seed's violation. no-lost-commands seeds divisible by 4 go
+ * with agent-async-handlers, the others with redeliver-unfinished; no-split-brain with fenced-effects.
+ */
+function cured(seed: number, fixes: readonly string[]): boolean {
+  const cure = seed % 7 === 3 ? 'fenced-effects' : seed % 4 === 0 ? 'agent-async-handlers' : 'redeliver-unfinished';
+  return fixes.includes(cure);
+}
+
 function shrunkOf(task: Extract<Task, { type: 'shrink' }>): Shrunk {
   const verdict = { outcome: task.invariant, hash: 'f'.repeat(64), violation: { invariant: task.invariant, time: 5, message: 'shrunk', evidence: [] } } as unknown as Verdict;
   return {
-    invariant: task.invariant, case: { profile: task.space.profile, fixes: [], config: {}, seed: task.seed, schedule: [] }, verdict,
+    invariant: task.invariant, case: { profile: task.space.profile, fixes: [...(task.space.fixes ?? [])], config: {}, seed: task.seed, schedule: [] }, verdict,
     faultsFound: 2, faultsShrunk: 1, faultsMinimal: 0, shrinkSteps: 1, shrinkRuns: 2, minimizeRuns: 1,
   };
 }
@@ -70,6 +80,12 @@ function fakeExecutor(o: FakeOptions): Executor & { tasks: Task[] } {
           return { type: 'shrink', shrunk: shrunkOf(task) };
         case 'events':
           return o.events?.(task.seed, attempt) ?? { type: 'events', hash: '', events: [] };
+        case 'probe': {
+          // Whatever the schedule: a triage shrink of these seeds ends at the empty one.
+          const outcome = cured(task.seed, task.probe.fixes) ? 'pass' : task.probe.invariant;
+          const verdict = { outcome, hash: 'e'.repeat(64), violation: { invariant: outcome, time: 7, message: `minimal ${outcome}` } } as unknown as Verdict;
+          return { type: 'probe', result: { outcome, hash: hashOf(task.seed), ...(task.probe.verdict === true ? { verdict } : {}) } };
+        }
       }
     },
     close: async () => undefined,
@@ -266,6 +282,79 @@ describe('reports', () => {
     expect(lines[0]).toMatch(/^::error file=[^,]*no-lost-commands-streamspace-v2-[0-9a-f]{6}-seed-0\.json,title=hasim%3A no-lost-commands::8 of 30 seeds/);
     expect(lines[0]).not.toContain('\n');
     expect(existsSync(r.invariants[0]!.example!.file)).toBe(true);
+  });
+});
+
+describe('triage: distinct bugs', () => {
+  // The synthetic seeds (every third no-lost-commands, every seventh from 3 no-split-brain) with the
+  // synthetic cures: no-lost-commands seeds divisible by 4 go with agent-async-handlers, the other
+  // ones with redeliver-unfinished; no-split-brain with fenced-effects.
+  const bugShape = (r: Awaited<ReturnType<typeof runCampaign>>) => r.bugs!.map((b) => ({ id: b.id, count: b.count, seeds: b.seeds, file: b.example.file.split('/').at(-1), context: b.context }));
+
+  test('the bug list is the same for any concurrency and completion order', async () => {
+    const one = await runCampaign(fakeExecutor({ concurrency: 1 }), options(tmp(), { triage: {} }));
+    const many = await runCampaign(fakeExecutor({ concurrency: 4, delay: (s) => (s * 7919) % 13 }), options(tmp(), { triage: {} }));
+    expect(bugShape(many)).toEqual(bugShape(one));
+    expect(one.bugs!.map((b) => [b.invariant, b.removedBy.join(','), b.kinds.join(','), b.lowestSeed, b.count])).toEqual([
+      ['no-lost-commands', 'agent-async-handlers', '', 0, 2],
+      ['no-lost-commands', 'redeliver-unfinished', '', 6, 6],
+      ['no-split-brain', 'fenced-effects', '', 3, 4],
+    ]);
+    expect(one.unclassified).toEqual([]);
+    // The per-invariant rows are as without triage.
+    expect(one.invariants.map((i) => [i.invariant, i.runs, i.example?.seed])).toEqual([['no-lost-commands', 8, 0], ['no-split-brain', 4, 3]]);
+  });
+
+  test('the first bug of an invariant is its example; the others get a trace file of their own; bugs.json lists them', async () => {
+    const dir = tmp();
+    const found: string[] = [];
+    const ex = fakeExecutor({ concurrency: 2 });
+    const r = await runCampaign(ex, options(dir, { triage: {}, onBug: (b) => found.push(`${b.id} ${b.seed} ${b.what}`) }));
+    const [first, second] = r.bugs!;
+    expect(first!.example.file).toBe(r.invariants[0]!.example!.file);
+    expect(second!.example.file).toMatch(new RegExp(`no-lost-commands-streamspace-v2-[0-9a-f]{6}-bug-${second!.id}-seed-6\\.json$`));
+    const trace = readTraceFile(second!.example.file, SYSTEMS);
+    // A case of the campaign's space with the fixes of the bugs found before it on, checking its invariant only.
+    expect(trace.fixes).toEqual(['agent-async-handlers']);
+    expect(trace.invariants).toEqual(['no-lost-commands']);
+    expect(trace.found).toMatchObject({ shrunk: 'yes', bug: second!.id, context: 'agent-async-handlers' });
+    expect(trace.expectations[0]!.fixes).toEqual(['agent-async-handlers']);
+    const bugs = JSON.parse(readFileSync(join(dir, 'bugs.json'), 'utf8')) as { format: string; bugs: Array<{ id: string }>; unclassified: unknown[] };
+    expect(bugs.format).toBe('hasim-bugs');
+    expect(bugs.bugs.map((b) => b.id)).toEqual(r.bugs!.map((b) => b.id));
+    // Seed 6's minimal case: its own schedule shrunk to nothing (the synthetic violation needs no fault).
+    const found6 = caseForSeed(streamspace, space, 6).schedule.length;
+    expect(found.sort()).toEqual([
+      `${first!.id} 0 faults 2→0 (no fault needed), removed by agent-async-handlers`,
+      `${r.bugs![2]!.id} 3 faults 2→0 (no fault needed), removed by fenced-effects`,
+      `${second!.id} 6 faults ${found6}→0 (no fault needed), removed by redeliver-unfinished; found with agent-async-handlers on`,
+    ].sort());
+    expect(trace.schedule).toEqual([]);
+    // Triage shrank one seed (6: seeds 0 and 3 are the invariants' examples, shrunk already) with runs on the workers.
+    expect(r.triage).toMatchObject({ shrinks: 1 });
+    expect(ex.tasks.filter((t) => t.type === 'probe' && t.probe.schedule !== null).length).toBeGreaterThan(0);
+  });
+
+  test('the summary, the JUnit report and the annotations name each bug', async () => {
+    const r = await runCampaign(fakeExecutor({ concurrency: 1 }), options(tmp(), { triage: {} }));
+    const text = summaryLines(r, 'hasim fuzz').join('\n');
+    expect(text).toContain('3 distinct bugs (invariant, fault kinds of the minimal case, the fixes that remove it: docs/triage.md)');
+    expect(text).toMatch(new RegExp(`  ${r.bugs![1]!.id}  no-lost-commands +6 seeds from 6 +faults \\d+→0 \\(no fault needed\\), removed by redeliver-unfinished; found with agent-async-handlers on\\n          npx hasim replay \\S+-bug-${r.bugs![1]!.id}-seed-6\\.json`));
+    const xml = junitXml(r, 'hasim fuzz', ['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
+    expect(xml).toContain('tests="6" failures="3"');
+    for (const b of r.bugs!) expect(xml).toContain(`name="${b.invariant}: bug ${b.id}"`);
+    expect(xml).toContain('name="no-duplicate-execution"/>');
+    const lines = githubAnnotations(r);
+    expect(lines.length).toBe(3);
+    expect(lines[1]).toMatch(new RegExp(`^::error file=[^,]*-bug-${r.bugs![1]!.id}-seed-6\\.json,title=hasim%3A bug ${r.bugs![1]!.id} \\(no-lost-commands\\)::6 of 30 seeds violate no-lost-commands`));
+  });
+
+  test('--max-bugs leaves the seeds it does not reach unclassified, and says so', async () => {
+    const r = await runCampaign(fakeExecutor({ concurrency: 2 }), options(tmp(), { triage: { maxBugs: 1 } }));
+    expect(r.bugs!.map((b) => b.lowestSeed)).toEqual([0, 3]);
+    expect(r.unclassified).toEqual([{ invariant: 'no-lost-commands', count: 6, seeds: [6, 9, 15, 18, 21, 27] }]);
+    expect(summaryLines(r, 'x').join('\n')).toContain('unclassified: no-lost-commands, 6 seeds (6, 9, 15, 18, 21, 27) that no bug above accounts for');
+    expect(junitXml(r, 'x', ['no-lost-commands'])).toContain('name="no-lost-commands: unclassified"');
   });
 });
 

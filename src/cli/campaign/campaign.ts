@@ -1,10 +1,13 @@
+import { setMaxListeners } from 'node:events';
 import { invariantIds } from '../../harness/run-case.ts';
 import type { CaseSpace, Shrunk } from '../../harness/seeded-case.ts';
+import { kindsOf, triage, type Bug, type ShrinkRequest, type TriageResult, type TriageRunner, type TriageSeed } from '../../harness/triage.ts';
 import { SYSTEMS } from '../../systems/index.ts';
 import type { TraceEvent } from '../../sim-cluster/index.ts';
 import type { Executor } from './executor.ts';
 import type { FindingsStore } from './findings-store.ts';
 import { selfChecked, shardSeeds, shardSize, type SeedRange } from './seed-range.ts';
+import { bugWhat, type BugRow, type UnclassifiedRow } from './summary.ts';
 import type { SeedResult } from './tasks.ts';
 
 export interface CampaignOptions {
@@ -29,7 +32,16 @@ export interface CampaignOptions {
   onSeed?: (progress: Progress) => void;
   /** Called when a failing seed is recorded, and when its shrunk counterexample is written. */
   onFinding?: (event: { kind: 'violation' | 'shrunk'; invariant: string; seed: number; file: string | null }) => void;
-  /** Aborting stops the campaign: no new seeds, shrinks in flight cancelled; the result is still returned. */
+  /**
+   * Triage the failing seeds into distinct bugs once every seed has run (docs/triage.md), with at
+   * most `maxBugs` bugs (shrinks) per invariant. Default: off (one example per invariant only).
+   */
+  triage?: { maxBugs?: number } | null;
+  /** Called when triage finds a bug, with its trace file (written by then). */
+  onBug?: (event: { id: string; invariant: string; seed: number; file: string; what: string }) => void;
+  /** Called once triage starts, with a function that returns the bugs found so far (a result when the campaign is abandoned). */
+  liveTriage?: (now: () => TriageRows) => void;
+  /** Aborting stops the campaign: no new seeds, shrinks and triage in flight cancelled; the result is still returned. */
   signal?: AbortSignal;
   /** Wall clock for rates and the budget (the campaign's, never a simulation's). Default performance.now. */
   now?: () => number;
@@ -85,6 +97,44 @@ export interface CampaignResult {
   mismatches: DeterminismMismatch[];
   /** Every seed's outcome and hash, ascending by seed. */
   results: Array<{ seed: number; outcome: string; hash: string }>;
+  /** The distinct bugs and the failing seeds none accounts for, when the campaign triaged (null or absent: it did not). */
+  bugs?: BugRow[] | null;
+  unclassified?: UnclassifiedRow[];
+  /** Triage's runs (single runs with fixes on, and shrinks) and wall time. */
+  triage?: { runs: number; shrinks: number; elapsedMs: number } | null;
+}
+
+/** Triage's bugs as the summaries show them. */
+export interface TriageRows {
+  bugs: BugRow[];
+  unclassified: UnclassifiedRow[];
+  runs: number;
+  shrinks: number;
+}
+
+/** A triaged bug as a row: `file` is its example's trace file, `faultsFound` its seed's schedule size. */
+export function bugRow(b: Bug, file: string): BugRow {
+  const v = b.example.verdict;
+  return {
+    id: b.id, signature: b.key, invariant: b.signature.invariant, kinds: b.signature.kinds,
+    removedBy: b.signature.removedBy, removedTogether: b.signature.removedTogether, context: b.context, explainedBy: b.explainedBy,
+    count: b.seeds.length, seeds: b.seeds.slice(0, 10), lowestSeed: b.seeds[0]!,
+    example: {
+      seed: b.example.case.seed, file, message: v.violation?.message ?? v.modelFailure ?? '', time: v.violation?.time ?? null,
+      faultsFound: b.example.faultsFound, faultsMinimal: b.example.faultsMinimal,
+    },
+    fixes: b.single,
+  };
+}
+
+/** Triage's result as rows, the files of its bugs looked up by signature. */
+export function triageRows(t: TriageResult, files: ReadonlyMap<string, string>): TriageRows {
+  return {
+    bugs: t.bugs.map((b) => bugRow(b, files.get(b.key) ?? '')),
+    unclassified: t.unclassified.map((u) => ({ invariant: u.invariant, count: u.seeds.length, seeds: u.seeds.slice(0, 10) })),
+    runs: t.runs,
+    shrinks: t.shrinks,
+  };
 }
 
 /**
@@ -136,8 +186,10 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     pendingShrinks.add(p);
   };
 
+  const failing: TriageSeed[] = [];
   const onFailure = (r: SeedResult): void => {
     violations++;
+    failing.push({ seed: r.seed, invariant: r.outcome, kinds: kindsOf(r.schedule ?? []) });
     store.recordViolation(r);
     let summary = byInvariant.get(r.outcome);
     if (summary === undefined) {
@@ -194,6 +246,16 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   if (stopped()) for (const c of shrinks.values()) c.abort();
   while (pendingShrinks.size > 0) await Promise.all(pendingShrinks);
 
+  let triaged: TriageRows | null = null;
+  let triageMs = 0;
+  if (options.triage != null && !stopped()) {
+    const t1 = now();
+    triaged = failing.length === 0
+      ? { bugs: [], unclassified: [], runs: 0, shrinks: 0 }
+      : await triageFailures(executor, options, failing, byInvariant, maxShrinkRuns);
+    triageMs = now() - t1;
+  }
+
   results.sort((a, b) => a.seed - b.seed);
   return {
     seedsRun: results.length,
@@ -209,7 +271,48 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     selfChecks,
     mismatches: mismatches.sort((a, b) => a.seed - b.seed),
     results,
+    bugs: triaged?.bugs ?? null,
+    unclassified: triaged?.unclassified ?? [],
+    triage: triaged === null ? null : { runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: triageMs },
   };
+}
+
+/**
+ * Triage on the campaign's executor, after its seeds: every run is a task, so the workers share it.
+ * The first bug of each invariant is the invariant's example, shrunk already, and keeps its file;
+ * every other bug's minimal case is written as a trace file of its own when it is found, and
+ * `bugs.json` when triage ends (or stops).
+ */
+async function triageFailures(executor: Executor, options: CampaignOptions, failing: readonly TriageSeed[], byInvariant: ReadonlyMap<string, InvariantSummary>, maxShrinkRuns: number): Promise<TriageRows> {
+  const { system: name, space, store, signal } = options;
+  const system = SYSTEMS.find((s) => s.name === name);
+  if (system === undefined) throw new Error(`unknown system '${name}'`);
+  // Every queued run listens to the stop signal: a round queues one per seed left.
+  if (signal !== undefined) setMaxListeners(0, signal);
+  const runner = executorTriageRunner(executor, name, space, signal, (request) => {
+    const ex = byInvariant.get(request.invariant)?.example;
+    return request.fixes.length === 0 && ex?.seed === request.seed && ex.shrunk != null ? ex.shrunk : undefined;
+  });
+  const files = new Map<string, string>();
+  const fileOf = (b: Bug): string => {
+    const ex = byInvariant.get(b.signature.invariant)?.example;
+    return b.context.length === 0 && ex != null && ex.seed === b.example.case.seed ? ex.file : store.writeBug(b);
+  };
+  const result = await triage(system, space, failing, runner, {
+    maxShrinkRuns,
+    ...(options.triage?.maxBugs !== undefined ? { maxBugs: options.triage.maxBugs } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+    onBug: (b) => {
+      const file = fileOf(b);
+      files.set(b.key, file);
+      const row = bugRow(b, file);
+      options.onBug?.({ id: b.id, invariant: b.signature.invariant, seed: row.example.seed, file, what: bugWhat(row) });
+    },
+    live: (now) => options.liveTriage?.(() => triageRows(now(), files)),
+  });
+  const rows = triageRows(result, files);
+  store.writeBugs(rows, result.interrupted);
+  return rows;
 }
 
 function checkedInvariants(systemName: string, space: CaseSpace): string[] {
@@ -227,4 +330,20 @@ export function firstDivergence(a: readonly TraceEvent[], b: readonly TraceEvent
     if (JSON.stringify(x) !== JSON.stringify(y)) return { index: i, first: x ?? null, second: y ?? null };
   }
   return null;
+}
+
+/**
+ * Triage's runs as tasks of a campaign executor (`known`: a shrunk case to use instead of shrinking
+ * again, such as an invariant's example or a trace file already on disk).
+ */
+export function executorTriageRunner(executor: Executor, system: string, space: CaseSpace, signal: AbortSignal | undefined, known: (request: ShrinkRequest) => Shrunk | undefined = () => undefined): TriageRunner {
+  return {
+    concurrency: executor.concurrency,
+    known,
+    probe: async (p) => {
+      const r = await executor.run({ type: 'probe', system, space, seed: p.seed, probe: p }, signal);
+      if (r.type !== 'probe') throw new Error(`expected a probe result, got ${r.type}`);
+      return r.result;
+    },
+  };
 }

@@ -3,10 +3,17 @@ import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnySystem } from '../../contract/system.ts';
 import { invariantIds } from '../../harness/run-case.ts';
-import { resolveSpace, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
+import { resolveSeed, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, type TraceFile } from '../../harness/trace-file.ts';
+import { triageSpace, type Bug } from '../../harness/triage.ts';
 import { makeDirs, writeFailure, writeFileAtomic } from '../atomic-write.ts';
+import type { TriageRows } from './campaign.ts';
 import type { SeedResult } from './tasks.ts';
+
+/** The file in a findings directory that lists its distinct bugs (docs/triage.md). */
+export const BUGS_FILE = 'bugs.json';
+/** What `bugs.json` says it is. */
+export const BUGS_FORMAT = 'hasim-bugs';
 
 /** JSON with object keys sorted at every level, so that the order of a config file's keys does not matter. */
 function canonicalJson(value: unknown): string {
@@ -20,8 +27,10 @@ function canonicalJson(value: unknown): string {
 
 /**
  * A short digest (6 hex digits of SHA-256) of a case space: the system, the profile, the fixes, the
- * configuration overrides, the fault kinds, swarm mode, the most faults and the invariants, with
- * defaults made explicit and lists sorted, so that flags meaning the same space give the same digest.
+ * configuration overrides, the fault kinds, swarm mode, the most faults, the invariants and the
+ * deployment, with defaults made explicit and lists sorted, so that flags meaning the same space give
+ * the same digest (no deployment and the system's first, its defaults, are the same space, and keep
+ * the digest spaces had before deployments existed).
  * It is part of every counterexample's file name: two campaigns over different spaces writing to one
  * --out cannot overwrite each other's files, while shards of one campaign (same space, disjoint
  * seeds) share it.
@@ -37,6 +46,7 @@ export function caseSpaceDigest(system: AnySystem, space: CaseSpace): string {
     swarm: space.swarm ?? true,
     maxFaults: space.maxFaults ?? 8,
     invariants: sorted(space.invariants ?? invariantIds(system)),
+    ...(space.deployment === undefined || space.deployment === system.deployments?.named[0]?.name ? {} : { deployment: space.deployment }),
   };
   return createHash('sha256').update(canonicalJson(canonical)).digest('hex').slice(0, 6);
 }
@@ -82,6 +92,11 @@ export class FindingsStore {
     return join(this.dir, `${invariant}-${this.space.profile}-${this.digest}-seed-${seed}.json`);
   }
 
+  /** `<invariant>-<profile>-<digest>-bug-<id>-seed-<seed>.json`: the minimal case of a distinct bug found by triage. */
+  bugFileName(invariant: string, id: string, seed: number): string {
+    return join(this.dir, `${invariant}-${this.space.profile}-${this.digest}-bug-${id}-seed-${seed}.json`);
+  }
+
   /** The current example of an invariant (the lowest failing seed written so far), if any. */
   example(invariant: string): { seed: number; file: string } | undefined {
     return this.examples.get(invariant);
@@ -108,6 +123,8 @@ export class FindingsStore {
       seed: r.seed, profile: this.space.profile, outcome: r.outcome, time: r.violation?.time ?? null,
       message: r.violation?.message ?? r.modelFailure, hash: r.hash, faults: r.faults,
       rerun: this.rerunCommand(r.seed),
+      // The case space itself, so that \`hasim triage\` can rerun the seed without parsing the command.
+      system: this.system.name, space: this.space,
     };
     try {
       this.ensureDir();
@@ -142,27 +159,53 @@ export class FindingsStore {
     const current = this.examples.get(s.invariant);
     if (current !== undefined && current.seed !== s.case.seed) return this.traceFileName(s.invariant, s.case.seed);
     if (current === undefined) this.examples.set(s.invariant, { seed: s.case.seed, file: this.traceFileName(s.invariant, s.case.seed) });
-    return this.write(s.invariant, s.case.seed, s.case.schedule, s.verdict.hash, {
-      shrunk: 'yes', faultsFound: s.faultsFound, faultsShrunk: s.faultsShrunk, faultsMinimal: s.faultsMinimal,
-      shrinkSteps: s.shrinkSteps, shrinkRuns: s.shrinkRuns, minimizeRuns: s.minimizeRuns,
-    }, s.verdict.outcome);
+    return this.write(s.invariant, s.case.seed, s.case.schedule, s.verdict.hash, shrinkFigures(s), s.verdict.outcome);
   }
 
-  private write(invariant: string, seed: number, schedule: TraceFile['schedule'], hash: string, found: Record<string, number | string>, outcome = invariant): string {
-    const path = this.traceFileName(invariant, seed);
-    const resolved = resolveSpace(this.system, this.space);
+  /**
+   * Writes the minimal case of a bug found by triage: a trace file of the campaign's space with the
+   * bug's context fixes on and only its invariant checked, as triage shrank it. Returns its path.
+   */
+  writeBug(b: Bug): string {
+    const { example, signature } = b;
+    return this.write(signature.invariant, example.case.seed, example.case.schedule, example.verdict.hash, {
+      ...shrinkFigures(example), bug: b.id, signature: b.key, context: b.context.join(','),
+    }, example.verdict.outcome, { id: b.id, space: triageSpace(this.space, b.context, signature.invariant) });
+  }
+
+  /** Writes `bugs.json`: the campaign's distinct bugs (rewritten whole, atomically). */
+  writeBugs(rows: TriageRows, interrupted: boolean): void {
+    const path = join(this.dir, BUGS_FILE);
+    const data = {
+      format: BUGS_FORMAT, version: 1, system: this.system.name, profile: this.space.profile, digest: this.digest, space: this.space,
+      interrupted, runs: rows.runs, shrinks: rows.shrinks, bugs: rows.bugs, unclassified: rows.unclassified,
+    };
+    try {
+      this.ensureDir();
+      writeFileAtomic(path, JSON.stringify(data, null, 2) + '\n');
+    } catch (error) {
+      this.fail(path, error);
+    }
+  }
+
+  /** A trace file of the campaign's space, or (`bug`) of a bug's space under its own name. */
+  private write(invariant: string, seed: number, schedule: TraceFile['schedule'], hash: string, found: Record<string, number | string>, outcome = invariant, bug?: { id: string; space: CaseSpace }): string {
+    const space = bug?.space ?? this.space;
+    const path = bug === undefined ? this.traceFileName(invariant, seed) : this.bugFileName(invariant, bug.id, seed);
+    // The seed's own configuration: with a deployment swarm it differs from seed to seed.
+    const { resolved, overrides } = resolveSeed(this.system, space, seed);
     const trace: TraceFile = {
       format: TRACE_FORMAT,
       version: TRACE_VERSION,
       system: this.system.name,
-      name: `${invariant}-${this.space.profile}-seed-${seed}`,
+      name: `${invariant}-${space.profile}-${bug === undefined ? '' : `bug-${bug.id}-`}seed-${seed}`,
       explanation: `found by ${this.origin}; explain the mechanism before adding it to traces/`,
-      config: this.space.config ?? {},
-      ...(this.space.fixes ? { fixes: [...this.space.fixes] } : {}),
+      config: overrides,
+      ...(space.fixes && (bug === undefined || space.fixes.length > 0) ? { fixes: [...space.fixes] } : {}),
       seed,
       schedule,
-      ...(this.space.invariants ? { invariants: [...this.space.invariants] } : {}),
-      expectations: [{ profile: this.space.profile, fixes: resolved.fixes, config: resolved.config, outcome, hash }],
+      ...(space.invariants ? { invariants: [...space.invariants] } : {}),
+      expectations: [{ profile: space.profile, fixes: resolved.fixes, config: resolved.config, outcome, hash }],
       found,
     };
     try {
@@ -173,4 +216,12 @@ export class FindingsStore {
     }
     return path;
   }
+}
+
+/** What a trace file's `found` records of a shrink. */
+function shrinkFigures(s: Shrunk): Record<string, number | string> {
+  return {
+    shrunk: 'yes', faultsFound: s.faultsFound, faultsShrunk: s.faultsShrunk, faultsMinimal: s.faultsMinimal,
+    shrinkSteps: s.shrinkSteps, shrinkRuns: s.shrinkRuns, minimizeRuns: s.minimizeRuns,
+  };
 }

@@ -1,5 +1,6 @@
 import { formatTime } from '../../sim-cluster/index.ts';
 import type { Shrunk } from '../../harness/seeded-case.ts';
+import { formatRemovers, type FixProbe } from '../../harness/triage.ts';
 import type { CampaignResult, DeterminismMismatch, Progress } from './campaign.ts';
 
 /**
@@ -19,6 +20,44 @@ export interface InvariantRow {
   example: { seed: number; file: string; message: string; shrunk: ShrinkFigures | null } | null;
 }
 
+/**
+ * One distinct bug as the summaries show it (docs/triage.md): its signature, how many failing seeds
+ * are counted for it, and its minimal case. Plain data: `bugs.json` in a findings directory holds
+ * these, and `hasim merge` adds them up across shards by signature.
+ */
+export interface BugRow {
+  /** Six hex digits of the SHA-256 of the signature. */
+  id: string;
+  /** The signature's canonical text: `<invariant>|kinds=<kinds>|fixes=<a,b or a+b or none>`. */
+  signature: string;
+  invariant: string;
+  /** The fault kinds of the minimal case. */
+  kinds: string[];
+  /** Fixes each of which alone removes it; else `removedTogether`, a 1-minimal set that does (null: none does). */
+  removedBy: string[];
+  removedTogether: string[] | null;
+  /** Fixes that were on besides the campaign's when it was found (those of the bugs found before it). */
+  context: string[];
+  /** What it added to the fixes later seeds of its invariant were run with (its seeds are those this made pass). */
+  explainedBy: string[];
+  /** Failing seeds counted for it, the lowest (at most 10), the lowest one. */
+  count: number;
+  seeds: number[];
+  lowestSeed: number;
+  /** Its minimal case: the example seed, the trace file, the violation, the schedule's size before and after shrinking. */
+  example: { seed: number; file: string; message: string; time: number | null; faultsFound: number; faultsMinimal: number };
+  /** Each candidate fix alone on the minimal case, with the outcome. */
+  fixes: FixProbe[];
+}
+
+/** Failing seeds of an invariant that no bug accounts for (triage stopped or reached --max-bugs). */
+export interface UnclassifiedRow {
+  invariant: string;
+  count: number;
+  /** The lowest (at most 10). */
+  seeds: number[];
+}
+
 /** What the JUnit report and the annotations read: a campaign's result, or a merge of shards. */
 export interface ReportInput {
   /** Seeds run, or null when unknown (a merge of findings directories without results files). */
@@ -26,6 +65,9 @@ export interface ReportInput {
   elapsedMs: number;
   invariants: readonly InvariantRow[];
   mismatches: readonly DeterminismMismatch[];
+  /** The distinct bugs, when the failing seeds were triaged (absent or null: they were not). */
+  bugs?: readonly BugRow[] | null;
+  unclassified?: readonly UnclassifiedRow[];
 }
 
 /** Seeds per second, simulated seconds per wall second, and the ETA, from a progress snapshot. */
@@ -61,8 +103,44 @@ export function summaryLines(result: CampaignResult, header: string): string[] {
     `${header}: ${result.seedsRun} seeds${stop}, ${result.passed} passed, ${result.seedsRun - result.passed} violating`,
     `  ${r.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(r.simSecondsPerSecond)} simulated s per wall s, ${duration(result.elapsedMs)}`,
   ];
-  lines.push(...invariantLines(result.invariants), '', ...selfCheckLines(result.selfCheckEvery, result.selfChecks, result.mismatches));
+  lines.push(...invariantLines(result.invariants), ...bugLines(result.bugs ?? null, result.unclassified ?? []), '', ...selfCheckLines(result.selfCheckEvery, result.selfChecks, result.mismatches));
   return lines;
+}
+
+const seedsWord = (n: number): string => `${n} seed${n === 1 ? '' : 's'}`;
+
+/** The signature in words: the faults it needs and what removes it. */
+export function bugWhat(b: BugRow): string {
+  const faults = `faults ${b.example.faultsFound}→${b.example.faultsMinimal} (${b.kinds.length === 0 ? 'no fault needed' : b.kinds.join(', ')})`;
+  const context = b.context.length === 0 ? '' : `; found with ${b.context.join(', ')} on`;
+  return `${faults}, removed by ${formatRemovers(b)}${context}`;
+}
+
+/**
+ * The distinct bugs: per bug its id, invariant, seeds, the minimal case's faults, what removes it,
+ * and the replay command; then the failing seeds no bug accounts for. Nothing when not triaged.
+ */
+export function bugLines(bugs: readonly BugRow[] | null, unclassified: readonly UnclassifiedRow[]): string[] {
+  if (bugs === null || (bugs.length === 0 && unclassified.length === 0)) return [];
+  const lines = ['', `  ${bugs.length} distinct bug${bugs.length === 1 ? '' : 's'} (invariant, fault kinds of the minimal case, the fixes that remove it: docs/triage.md)`];
+  for (const b of bugs) {
+    lines.push(`  ${b.id}  ${b.invariant.padEnd(22)} ${seedsWord(b.count).padStart(10)} from ${String(b.lowestSeed).padEnd(8)} ${bugWhat(b)}`);
+    lines.push(`          npx hasim replay ${b.example.file}`);
+  }
+  for (const u of unclassified) {
+    lines.push(`  unclassified: ${u.invariant}, ${seedsWord(u.count)} (${u.seeds.join(', ')}${u.count > u.seeds.length ? ', ...' : ''}) that no bug above accounts for`);
+  }
+  return lines;
+}
+
+/** The bugs as the JSON summaries give them (`hasim fuzz --json`, `hasim merge --json`, `hasim triage --json`). */
+export function bugsJson(bugs: readonly BugRow[]): unknown[] {
+  return bugs.map((b) => ({
+    id: b.id, signature: b.signature, invariant: b.invariant, kinds: b.kinds, removedBy: b.removedBy, removedTogether: b.removedTogether,
+    context: b.context, explainedBy: b.explainedBy, count: b.count, lowestSeed: b.lowestSeed, seeds: b.seeds,
+    faults: { found: b.example.faultsFound, minimal: b.example.faultsMinimal },
+    file: b.example.file, replay: `npx hasim replay ${b.example.file}`, message: b.example.message, fixes: b.fixes,
+  }));
 }
 
 /** The table of violated invariants (count, lowest seed, shrink, replay command) and each example's message; none when nothing was violated. */
@@ -121,6 +199,9 @@ export function summaryJson(result: CampaignResult, extra: Record<string, unknow
     seedsPerSecond: Math.round(r.seedsPerSecond * 10) / 10,
     simSecondsPerSecond: Math.round(r.simSecondsPerSecond),
     invariants: invariantsJson(result.invariants),
+    bugs: result.bugs === undefined || result.bugs === null ? null : bugsJson(result.bugs),
+    unclassified: result.unclassified ?? [],
+    triage: result.triage ?? null,
     invariantsChecked: result.invariantsChecked,
     selfCheckEvery: result.selfCheckEvery,
     selfChecks: result.selfChecks,
@@ -152,27 +233,57 @@ function xml(text: string): string {
 }
 
 /**
- * JUnit XML: one test case per invariant checked (failed with the example's message and replay
- * command when violated) and one for the determinism self-check, which is what CI dashboards show.
+ * JUnit XML, which is what CI dashboards show: per invariant checked, a passing test case when no
+ * seed violated it; when one did, a failing test case per distinct bug of it (and one for its
+ * unclassified seeds) if the seeds were triaged, else one for the invariant (with the example's
+ * message and replay command); and one for the determinism self-check.
  */
 export function junitXml(result: ReportInput, suite: string, invariants: readonly string[]): string {
   const cases: string[] = [];
   const seconds = (result.elapsedMs / 1000).toFixed(3);
+  const failing = (name: string, message: string, body: string): string =>
+    `    <testcase classname="${xml(suite)}" name="${xml(name)}">\n      <failure message="${xml(message)}">${xml(body)}</failure>\n    </testcase>`;
+  let failures = 0;
+  const caseOf = (inv: InvariantRow, verb: string): void => {
+    const bugs = (result.bugs ?? []).filter((b) => b.invariant === inv.invariant);
+    const unclassified = (result.unclassified ?? []).find((u) => u.invariant === inv.invariant);
+    if (bugs.length === 0 && unclassified === undefined) {
+      cases.push(failing(inv.invariant, `${ofSeeds(inv.runs, result.seedsRun)} ${verb} ${inv.invariant}`, failureText(inv)));
+      failures++;
+      return;
+    }
+    for (const b of bugs) {
+      cases.push(failing(`${inv.invariant}: bug ${b.id}`, `${ofSeeds(b.count, result.seedsRun)}: ${inv.invariant}, ${bugWhat(b)}`, bugText(b)));
+      failures++;
+    }
+    if (unclassified !== undefined) {
+      cases.push(failing(`${inv.invariant}: unclassified`, `${ofSeeds(unclassified.count, result.seedsRun)} ${verb} ${inv.invariant} and no bug accounts for them`, `failing seeds: ${unclassified.seeds.join(', ')}${unclassified.count > unclassified.seeds.length ? ', ...' : ''}`));
+      failures++;
+    }
+  };
   for (const id of invariants) {
     const inv = result.invariants.find((i) => i.invariant === id);
-    cases.push(inv === undefined
-      ? `    <testcase classname="${xml(suite)}" name="${xml(id)}"/>`
-      : `    <testcase classname="${xml(suite)}" name="${xml(id)}">\n      <failure message="${xml(`${ofSeeds(inv.runs, result.seedsRun)} violate ${id}`)}">${xml(failureText(inv))}</failure>\n    </testcase>`);
+    if (inv === undefined) cases.push(`    <testcase classname="${xml(suite)}" name="${xml(id)}"/>`);
+    else caseOf(inv, 'violate');
   }
-  const other = result.invariants.filter((i) => !invariants.includes(i.invariant));
-  for (const inv of other) {
-    cases.push(`    <testcase classname="${xml(suite)}" name="${xml(inv.invariant)}">\n      <failure message="${xml(`${ofSeeds(inv.runs, result.seedsRun)} end in ${inv.invariant}`)}">${xml(failureText(inv))}</failure>\n    </testcase>`);
+  for (const inv of result.invariants.filter((i) => !invariants.includes(i.invariant))) caseOf(inv, 'end in');
+  if (result.mismatches.length === 0) cases.push(`    <testcase classname="${xml(suite)}" name="determinism self-check"/>`);
+  else {
+    cases.push(failing('determinism self-check', `${result.mismatches.length} seeds gave two trace hashes`, result.mismatches.map((m) => `seed ${m.seed}`).join('\n')));
+    failures++;
   }
-  cases.push(result.mismatches.length === 0
-    ? `    <testcase classname="${xml(suite)}" name="determinism self-check"/>`
-    : `    <testcase classname="${xml(suite)}" name="determinism self-check">\n      <failure message="${xml(`${result.mismatches.length} seeds gave two trace hashes`)}">${xml(result.mismatches.map((m) => `seed ${m.seed}`).join('\n'))}</failure>\n    </testcase>`);
-  const failures = result.invariants.length + (result.mismatches.length > 0 ? 1 : 0);
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="${xml(suite)}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
+}
+
+/** A bug's details: its example, its replay command, the fixes that remove it, its seeds. */
+function bugText(b: BugRow): string {
+  return [
+    `bug ${b.id} (${b.signature})`,
+    `seed ${b.example.seed}: ${b.example.message}`,
+    `replay: npx hasim replay ${b.example.file}`,
+    `removed by: ${formatRemovers(b)}${b.context.length === 0 ? '' : ` (found with ${b.context.join(', ')} on)`}`,
+    `failing seeds: ${b.seeds.join(', ')}${b.count > b.seeds.length ? ', ...' : ''}`,
+  ].join('\n');
 }
 
 /** `3 of 40 seeds`, or `3 seeds` when the number run is not known. */
@@ -185,15 +296,23 @@ function failureText(inv: InvariantRow): string {
   return `seed ${inv.example.seed}: ${exampleMessage(inv)}\nreplay: npx hasim replay ${inv.example.file}\nfailing seeds: ${inv.seeds.join(', ')}${inv.runs > inv.seeds.length ? ', ...' : ''}`;
 }
 
-/** GitHub Actions workflow commands: one error annotation per violated invariant. */
+/** GitHub Actions workflow commands: one error annotation per bug when triaged (and per invariant with unclassified seeds), else per violated invariant. */
 export function githubAnnotations(result: ReportInput): string[] {
   const escape = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const property = (s: string): string => escape(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-  const lines = result.invariants.map((inv) => {
-    const file = inv.example?.file;
-    const props = [...(file ? [`file=${property(file)}`] : []), `title=${property(`hasim: ${inv.invariant}`)}`].join(',');
-    return `::error ${props}::${escape(`${ofSeeds(inv.runs, result.seedsRun)} violate ${inv.invariant}. ${failureText(inv)}`)}`;
-  });
+  const annotation = (file: string | undefined, title: string, text: string): string =>
+    `::error ${[...(file ? [`file=${property(file)}`] : []), `title=${property(title)}`].join(',')}::${escape(text)}`;
+  const lines: string[] = [];
+  for (const inv of result.invariants) {
+    const bugs = (result.bugs ?? []).filter((b) => b.invariant === inv.invariant);
+    const unclassified = (result.unclassified ?? []).find((u) => u.invariant === inv.invariant);
+    if (bugs.length === 0 && unclassified === undefined) {
+      lines.push(annotation(inv.example?.file, `hasim: ${inv.invariant}`, `${ofSeeds(inv.runs, result.seedsRun)} violate ${inv.invariant}. ${failureText(inv)}`));
+      continue;
+    }
+    for (const b of bugs) lines.push(annotation(b.example.file, `hasim: bug ${b.id} (${b.invariant})`, `${ofSeeds(b.count, result.seedsRun)} violate ${b.invariant}: ${bugWhat(b)}. ${bugText(b)}`));
+    if (unclassified !== undefined) lines.push(annotation(undefined, `hasim: ${inv.invariant} (unclassified)`, `${ofSeeds(unclassified.count, result.seedsRun)} violate ${inv.invariant} and no bug accounts for them: ${unclassified.seeds.join(', ')}`));
+  }
   for (const m of result.mismatches) lines.push(`::error title=${property('hasim: nondeterminism')}::${escape(`seed ${m.seed} gave two trace hashes; this is a framework bug`)}`);
   return lines;
 }

@@ -3,6 +3,7 @@ import type { FaultRecord } from '../../faults/fault-kind.ts';
 import type { AnySystem } from '../../contract/system.ts';
 import { caseForSeed, shrinkSeed, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
 import { runCase } from '../../harness/run-case.ts';
+import { runProbe, type ProbeRequest, type ProbeResult } from '../../harness/triage.ts';
 import { SYSTEMS } from '../../systems/index.ts';
 
 /**
@@ -13,7 +14,10 @@ import { SYSTEMS } from '../../systems/index.ts';
 export type Task =
   | { type: 'run'; system: string; space: CaseSpace; seed: number }
   | { type: 'shrink'; system: string; space: CaseSpace; seed: number; invariant: string; maxShrinkRuns: number }
-  | { type: 'events'; system: string; space: CaseSpace; seed: number };
+  | { type: 'events'; system: string; space: CaseSpace; seed: number }
+  // Triage (src/harness/triage.ts): one run with fixes switched on, checking one invariant (its
+  // shrinks are made of these too). `seed` repeats the request's, so that every task names its seed.
+  | { type: 'probe'; system: string; space: CaseSpace; seed: number; probe: ProbeRequest };
 
 /** One seed's verdict, as small as a campaign needs it; the schedule only when the seed failed. */
 export interface SeedResult {
@@ -32,7 +36,8 @@ export interface SeedResult {
 export type TaskResult =
   | { type: 'run'; result: SeedResult }
   | { type: 'shrink'; shrunk: Shrunk }
-  | { type: 'events'; hash: string; events: TraceEvent[] };
+  | { type: 'events'; hash: string; events: TraceEvent[] }
+  | { type: 'probe'; result: ProbeResult };
 
 export function runSeed(system: AnySystem, space: CaseSpace, seed: number): SeedResult {
   const c = caseForSeed(system, space, seed);
@@ -68,5 +73,7 @@ export function runTask(task: Task): TaskResult {
       const v = runCase(system, caseForSeed(system, task.space, task.seed), { keepEvents: true });
       return { type: 'events', hash: v.hash, events: [...(v.events ?? [])] };
     }
+    case 'probe':
+      return { type: 'probe', result: runProbe(system, task.space, task.probe) };
   }
 }

@@ -83,13 +83,14 @@ const FIXES: Entries<FixesConfig> = {
   waitForRedis: boolean('design fix wait-for-redis'),
   framePerMessage: boolean('design fix frame-per-message'),
   fencedEffects: boolean('design fix fenced-effects'),
+  redeliveryClaimsRow: boolean('design fix redelivery-claims-row'),
   reconcileEveryUs: period('redelivery: reconciler period (µs)'),
   redeliverAfterUs: timeout('redelivery: how long a row may stay unfinished before it is dispatched again (µs)'),
 };
 
 const TOPOLOGY: Entries<TopologyConfig> = {
   apiReplicas: count(1, 20, 'API pod replicas', 'at least one pod serves', 'each is a simulated pod with its hub, dispatcher and sockets, and every Redis publish reaches all of them; 20 is ten times the seed-000 deployment'),
-  agentReplicas: count(1, 20, 'k8s-agent replicas', 'at least one agent runs', 'every replica campaigns on the Lease each retry period; 20 is several times any HA deployment'),
+  agentReplicas: count(1, 30, 'k8s-agent replicas', 'at least one agent runs', 'every replica campaigns on the Lease each retry period and holds a WebSocket; 30 (tens of agent ids, the many-agents deployment) keeps a run within seconds (docs/deployments.md measures it)'),
   agentIdMode: oneOf(['shared', 'per-pod'] as const, { doc: 'one agent id for all replicas, or one per pod' }),
   sharedAgentId: pipeOf<string>(
     v.string((issue) => `must be a string, got ${shown(issue.input)}`),
@@ -99,6 +100,7 @@ const TOPOLOGY: Entries<TopologyConfig> = {
   ),
   agentHa: boolean('leader election (ENABLE_HA)'),
   workerNodes: count(1, 50, 'worker nodes', 'pods need a node', 'the network keeps a link per ordered pair of nodes, 2,450 for 50'),
+  placement: oneOf(['packed', 'one-per-node'] as const, { doc: 'packed: round robin over the worker nodes; one-per-node: the node with the fewest live pods (a node of its own when there are enough nodes)' }),
   agentStartUs: delay('when the agent pods start (µs)'),
 };
 
@@ -146,7 +148,10 @@ const AGENT: Entries<AgentConfig> = {
   registerTimeoutUs: timeout('registration HTTP timeout (µs)'),
   writeChanCapacity: capacity(100_000, 'writeChan capacity'),
   sendMessageWaitUs: delay('how long sendMessage waits on a full writeChan before failing (µs)'),
-  startSessionUs: range('duration of a start_session handler, uniform in'),
+  startSessionUs: range('duration of a start_session handler, drawn (startSessionDistribution) within'),
+  startSessionDistribution: oneOf(['uniform', 'log-normal'] as const, { doc: 'how start_session durations are drawn within startSessionUs: uniform, or log-normal (median, sigma) clamped to it' }),
+  startSessionMedianUs: timeout('median start_session duration of the log-normal draw (µs)'),
+  startSessionSigma: number(0, 3, { doc: 'sigma of ln(duration) of the log-normal draw', minWhy: 'a standard deviation is never negative', maxWhy: 'with sigma 3 the 99th percentile is 1,000 times the median, past any handler\'s spread (durations are clamped to startSessionUs anyway)' }),
   stopSessionUs: range('duration of a stop_session handler, uniform in'),
   exitDelayUs: delay('sleep after a signal before the process exits (µs)'),
   capacity: count(0, 1_000_000, 'capacity reported in heartbeats', 'a number of sessions', 'only reported, never acted on: any realistic number'),

@@ -68,8 +68,28 @@ export interface AgentConfig {
   writeChanCapacity: number;
   /** How long sendMessage waits to enqueue on a full writeChan before failing (§7.2: 5 s). */
   sendMessageWaitUs: Micros;
-  /** Duration of a start_session handler: uniform in [min, max] (§7.5: pods polled up to 120 s). */
+  /**
+   * Duration of a start_session handler, within [min, max] (§7.5: pods polled up to 120 s, so max
+   * is also the cap every bound and deadline uses as the longest command).
+   */
   startSessionUs: readonly [Micros, Micros];
+  /**
+   * How start_session durations are drawn within `startSessionUs`. `uniform`: uniform in [min, max]
+   * (the seed-000 model). `log-normal`: median `startSessionMedianUs`, σ `startSessionSigma` (of the
+   * logarithm), clamped to [min, max]. A handler's time is dominated by the session pod becoming
+   * Ready (scheduling, image pull, container start, §7.5), a right-skewed, heavy-tailed quantity:
+   * log-normal is the usual model of such service times (Brown et al., "Statistical Analysis of a
+   * Telephone Call Center: A Queueing-Science Perspective", JASA 100(469), 2005, which finds
+   * service times log-normal; Feitelson, "Workload Modeling for Computer Systems Performance
+   * Evaluation", 2015, on log-normal runtimes), and Kubernetes' own pod-startup SLO leaves
+   * image pulls out because they vary so much with image size and locality (SIG Scalability,
+   * pod_startup_latency.md). The parameters are an assumption, not a measurement.
+   */
+  startSessionDistribution: 'uniform' | 'log-normal';
+  /** Median start_session duration of the log-normal draw. */
+  startSessionMedianUs: Micros;
+  /** σ of the natural logarithm of the log-normal draw (0: always the median). */
+  startSessionSigma: number;
   /** Duration of a stop_session handler: uniform in [min, max] (deleting a Deployment and a Service). */
   stopSessionUs: readonly [Micros, Micros];
   /** Sleep after a signal before the process exits (§8 signal path: 2 s). */
@@ -102,8 +122,18 @@ export interface TopologyConfig {
   sharedAgentId: string;
   /** Leader election (`ENABLE_HA`). */
   agentHa: boolean;
-  /** Worker nodes; pods are spread across them round-robin (API pods first, then agents). */
+  /** Worker nodes; `placement` says how pods are put on them. */
   workerNodes: number;
+  /**
+   * Where the scheduler puts a new pod (API pods first, then agents, Redis, PostgreSQL, then
+   * replacements as they come). `packed`: the next up worker node, round robin, so pods share
+   * nodes once there are more pods than nodes (the seed-000 model). `one-per-node`: the up node
+   * running the fewest live pods, lowest first, as the default scheduler's spreading scores
+   * (NodeResourcesBalancedAllocation, the default PodTopologySpread on kubernetes.io/hostname) or a
+   * pod anti-affinity would: with as many worker nodes as pods, each pod has a node of its own, so a
+   * node fault hits that pod alone.
+   */
+  placement: 'packed' | 'one-per-node';
   /**
    * When the agent pods start. The seed-000 deployment had the API running before the agents; with
    * 0, a leader elected before any API pod is ready fails its first Connect, and in HA mode that
@@ -202,6 +232,8 @@ export interface FixesConfig {
   framePerMessage: boolean;
   /** The agent's platform writes are conditional on its Lease (holder and leaseTransitions as a fencing token), checked when a command starts and when its effect is applied. */
   fencedEffects: boolean;
+  /** A redelivery claims its row just before it sends (`pending` → `sent` by a conditional UPDATE, or a re-read of a `sent`/`ack` row) and sends only if the row is still unfinished, so a stale dispatch's `failed` can no longer land on a row being redelivered. */
+  redeliveryClaimsRow: boolean;
   /** Redelivery: reconciler period. */
   reconcileEveryUs: Micros;
   /** Redelivery: how long a row may stay unfinished before it is dispatched again (longer than the longest command). */
@@ -245,6 +277,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     waitForRedis: false,
     ambiguousSendNotFailed: false,
     exitOnLostLeadership: false,
+    redeliveryClaimsRow: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },
@@ -255,6 +288,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     sharedAgentId: 'k8s-prod-us-east-1',
     agentHa: true,
     workerNodes: 3,
+    placement: 'packed',
     agentStartUs: 30 * SECOND,
   },
   api: {
@@ -282,6 +316,9 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     writeChanCapacity: 256,
     sendMessageWaitUs: 5 * SECOND,
     startSessionUs: [5 * SECOND, 120 * SECOND],
+    startSessionDistribution: 'uniform',
+    startSessionMedianUs: 15 * SECOND,
+    startSessionSigma: 0.8,
     stopSessionUs: [200 * MS, 2 * SECOND],
     exitDelayUs: 2 * SECOND,
     capacity: 100,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { leaseName } from './config.ts';
 import { SECOND, type Micros } from '../../sim-cluster/index.ts';
 import { MAX_FAULT_TIME_US, type FaultKind, type Platform, type Target, type TargetRoles } from '../../faults/fault-kind.ts';
-import { clockDrift, clockJump, crash, deletion, isolate, linkBurst, nodeFailure, partition, pause, type GenericFault } from '../../faults/generic.ts';
+import { clockDrift, clockJump, crash, deletion, isolate, linkBurst, nodeFailure, partition, pause, podIsolate, podPartition, type GenericFault } from '../../faults/generic.ts';
 import { KUBE_API, POSTGRES, REDIS, type StreamSpaceCluster } from './cluster/cluster.ts';
 import type { ClusterView } from './invariants/cluster-view.ts';
 
@@ -58,11 +58,11 @@ export const redisRestart: Kind<RedisRestart> = {
 export const redisEvict: Kind<RedisEvict> = {
   kind: 'redis-evict',
   summary: 'Redis evicts agent:<id>:pod or agent:<id>:connected',
-  params: { key: { type: 'enum', values: ['pod', 'connected'], doc: 'which AgentHub key of the first agent' } },
+  params: { key: { type: 'enum', values: ['pod', 'connected'], doc: 'which AgentHub key of the agent id (with several agent ids, of one picked when the fault fires)' } },
   arbitrary: () => fc.record({ kind: fc.constant('redis-evict' as const), key: fc.constantFrom('pod' as const, 'connected' as const) }),
   end: (f) => f.at,
   apply(f, { instance, record }) {
-    const key = `agent:${instance.agentIds()[0]}:${f.key}`;
+    const key = `agent:${pickAgentId(instance, instance.agentIds())}:${f.key}`;
     const evicted = instance.redis.live?.evictKey(key) ?? false;
     record({ key, evicted });
   },
@@ -115,14 +115,24 @@ export const kubeApi: Kind<KubeApiFault> = {
 /**
  * StreamSpace's fault kinds, in the order schedules draw them (the generic kinds with its own in
  * between: the order is part of the seed → schedule mapping, so it stays as campaigns have used it).
+ * The pod-level network faults came last, after the others: a space whose `kinds` leaves them out
+ * draws exactly what it drew before they existed; one that takes every kind draws from a longer
+ * list, so its seeds name other schedules than they did before.
  */
-export const STREAMSPACE_FAULT_KINDS = [crash, deletion, pause, isolate, partition, linkBurst, clockJump, clockDrift, redisRestart, redisEvict, pgWriteErrors, kubeApi, nodeFailure] as const;
+export const STREAMSPACE_FAULT_KINDS = [
+  crash, deletion, pause, isolate, partition, linkBurst, clockJump, clockDrift, redisRestart, redisEvict, pgWriteErrors, kubeApi, nodeFailure,
+  podPartition, podIsolate,
+] as const;
 
 /**
  * Targets: `api` and `agent` are the index-th live pod of the role (in creation order), `leader`
  * the agent replica holding the Lease at that instant, `agent-host` the API pod whose hub holds the
  * agent's connection, `worker-node` a node; the Kubernetes API server is infrastructure (paused or
- * cut off, never deleted by a schedule).
+ * cut off, never deleted by a schedule). With several agent ids (per-pod ids, or many agents),
+ * `leader` and `agent-host` name those of one agent id picked when the fault fires among the ids
+ * that have one, so that every agent can be hit, not only the first; with one agent id nothing is
+ * picked. Indexes are drawn up to `maxIndex`: with more than six agent pods, `agent` reaches the
+ * first six live ones, `leader` and `agent-host` any.
  */
 export const STREAMSPACE_ROLES: TargetRoles = {
   process: ['api', 'agent', 'leader', 'agent-host', 'redis', 'postgres'],
@@ -132,6 +142,14 @@ export const STREAMSPACE_ROLES: TargetRoles = {
   maxIndex: 5,
 };
 
+/**
+ * One of several agent ids, for a fault that hits one agent: from the run's `fault-targets` stream,
+ * so the choice is seeded and draws from no other stream; a single id is returned without a draw.
+ */
+function pickAgentId(cluster: StreamSpaceCluster, ids: readonly string[]): string {
+  return ids.length === 1 ? ids[0]! : cluster.sim.stream('fault-targets').pick(ids);
+}
+
 /** Resolves a target to a process name, or null if the role has no live member right now. */
 export function resolveTarget(cluster: StreamSpaceCluster, view: ClusterView, target: Target): string | null {
   switch (target.role) {
@@ -140,10 +158,18 @@ export function resolveTarget(cluster: StreamSpaceCluster, view: ClusterView, ta
       const pods = (target.role === 'api' ? cluster.apiPods : cluster.agentPods).filter((p) => view.alive.has(p));
       return pods.length === 0 ? null : pods[(target.index ?? 0) % pods.length]!;
     }
-    case 'leader':
-      return view.holderOf(leaseName(cluster.agentIds()[0]!));
-    case 'agent-host':
-      return view.hostOf(cluster.agentIds()[0]!);
+    case 'leader': {
+      const ids = cluster.agentIds();
+      if (ids.length === 1) return view.holderOf(leaseName(ids[0]!));
+      const held = ids.filter((id) => view.holderOf(leaseName(id)) !== null);
+      return held.length === 0 ? null : view.holderOf(leaseName(pickAgentId(cluster, held)));
+    }
+    case 'agent-host': {
+      const ids = cluster.agentIds();
+      if (ids.length === 1) return view.hostOf(ids[0]!);
+      const hosted = ids.filter((id) => view.hostOf(id) !== null);
+      return hosted.length === 0 ? null : view.hostOf(pickAgentId(cluster, hosted));
+    }
     case 'redis':
       return REDIS;
     case 'postgres':

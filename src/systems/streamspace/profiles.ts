@@ -89,6 +89,11 @@ export const DESIGN_FIXES: DesignFix[] = [
     change: 'the agent makes its platform writes conditional on its Lease, with leaseTransitions as a fencing token (a transaction or admission check against the Lease): a replica that lost the lease, even one paused across the takeover, cannot start or apply a command, and redelivery gives it to the leader',
     removes: ['deposed-leader-completes-after-release'],
   },
+  {
+    name: 'redelivery-claims-row', field: 'redeliveryClaimsRow',
+    change: 'a redelivery claims its row just before it sends: `UPDATE agent_commands SET status=\'sent\', sent_at=$1 WHERE command_id=$2 AND status=\'pending\'`, and when that matches nothing a re-read of the status; it sends only if the row is still pending, sent or ack, and otherwise drops the redelivery. The first dispatch, queued long before and still running, can then no longer mark the row failed under the redelivery: with guarded-status-writes its `failed` applies only to a row still pending, and a row the first dispatch already failed is not sent again. Relies on guarded-status-writes and redeliver-unfinished',
+    removes: ['redelivery-sends-failed-row'],
+  },
 ];
 
 const allFixes = Object.fromEntries(DESIGN_FIXES.map((f) => [f.field, true]));

@@ -2,6 +2,7 @@ import { ConfigError, type Resolved, type System } from '../../contract/system.t
 import { StreamSpaceCluster } from './cluster/cluster.ts';
 import { resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
 import { configProblem, overridesProblem, withoutSchemaKey } from './config-schema.ts';
+import { STREAMSPACE_DEPLOYMENTS } from './deployments.ts';
 import { streamspaceExplainer } from './explain/index.ts';
 import { STREAMSPACE_FAULT_KINDS, STREAMSPACE_PLATFORM, STREAMSPACE_ROLES } from './faults.ts';
 import { boundedRecovery, recoveryBound, startRecoveryProber, unhealthyBecause } from './invariants/bounded-recovery.ts';
@@ -83,6 +84,7 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
     },
     recoveredAt: (view) => view.recoveredAt,
   },
+  deployments: STREAMSPACE_DEPLOYMENTS,
   explain: streamspaceExplainer,
   scenarios: SCENARIOS,
   scenarioReport: STREAMSPACE_REPORT,

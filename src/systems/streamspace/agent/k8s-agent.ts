@@ -326,8 +326,7 @@ export class K8sAgent {
       return true;
     };
     if (fenced('start')) return this.readNext();
-    const [min, max] = action === 'start_session' ? this.config.startSessionUs : this.config.stopSessionUs;
-    const duration = this.rng.int(min, max);
+    const duration = this.handlerDuration(action);
     const async = this.fixes.asyncHandlers;
     if (!async) this.mode.send({ type: 'EXECUTING' });
     this.running.add(commandId);
@@ -367,6 +366,18 @@ export class K8sAgent {
    * every call waits 5 s and fails (that wait only delays this goroutine's next step, which the
    * model folds into dropping the message).
    */
+  /**
+   * How long a handler runs (§7.5): stop_session uniform in `stopSessionUs`; start_session uniform
+   * in `startSessionUs`, or log-normal clamped to it (`startSessionDistribution`, config.ts says why).
+   */
+  private handlerDuration(action: string): number {
+    const c = this.config;
+    if (action !== 'start_session') return this.rng.int(c.stopSessionUs[0], c.stopSessionUs[1]);
+    const [min, max] = c.startSessionUs;
+    if (c.startSessionDistribution === 'uniform') return this.rng.int(min, max);
+    return Math.min(max, Math.max(min, Math.round(this.rng.logNormal(c.startSessionMedianUs, c.startSessionSigma))));
+  }
+
   private sendMessage(message: AgentMessage): void {
     if (this.stopped) return;
     if (this.writeChan.length >= this.config.writeChanCapacity) {

@@ -59,7 +59,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
       ctx.record('api.redis-mode', { enabled: redisMode });
       hub = new AgentHub(ctx, ctx.name, config.hub, clients.db, redisMode ? clients.redis : null, options.fixes);
       if (redisMode) startRedisListener(ctx, hub, clients.pubsub);
-      dispatcher = new CommandDispatcher(ctx, config.dispatcher, hub, clients.db, options.fixes.ambiguousSendNotFailed);
+      dispatcher = new CommandDispatcher(ctx, config.dispatcher, hub, clients.db, options.fixes.ambiguousSendNotFailed, options.fixes.redeliveryClaimsRow);
       const listen = (): void => {
         serving = true;
         ctx.record('api.listening');

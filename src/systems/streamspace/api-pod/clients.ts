@@ -35,6 +35,7 @@ export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets)
       markFailedFromAgent: (commandId, agentId, error, cb) => pg.markFailedFromAgent(commandId, agentId, error, cb),
       markSent: (commandId, cb) => pg.markSent(commandId, cb),
       markFailedByDispatcher: (commandId, error, cb) => pg.markFailedByDispatcher(commandId, error, cb),
+      claimForRedelivery: (commandId, cb) => pg.claimForRedelivery(commandId, cb),
       listPendingCommands: (cb) => pg.listPendingCommands((r) => cb(r.ok ? ok(r.value.map(toDispatched)) : r)),
       listUnfinishedCommands: (staleUs, cb) => pg.listUnfinishedCommands(staleUs, (r) => cb(r.ok ? ok(r.value.map(toDispatched)) : r)),
       insertCommand: (row, cb) => pg.insertCommand({ ...row, payload: null }, cb),

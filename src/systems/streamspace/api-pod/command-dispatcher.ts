@@ -23,7 +23,15 @@ export interface DispatcherRowsPort {
   markSent(commandId: string, cb: (r: RpcResult<unknown>) => void): void;
   markFailedByDispatcher(commandId: string, error: string, cb: (r: RpcResult<unknown>) => void): void;
   listPendingCommands(cb: (r: RpcResult<DispatchedCommand[]>) => void): void;
+  /**
+   * Design fix `redelivery-claims-row`: claims the row for a redelivery (pending → sent by a
+   * conditional UPDATE, or a re-read of a sent/ack row); the value is its status afterwards.
+   */
+  claimForRedelivery(commandId: string, cb: (r: RpcResult<string | null>) => void): void;
 }
+
+/** The statuses a redelivery may still send (`redeliver-unfinished` picks rows in these). */
+const UNFINISHED: readonly (string | null)[] = ['pending', 'sent', 'ack'];
 
 /**
  * CommandDispatcher (spec §5.3, command_dispatcher.go): an in-memory queue of 1000 and 10 workers.
@@ -43,6 +51,8 @@ export class CommandDispatcher {
     private readonly rows: DispatcherRowsPort,
     /** Design fix `ambiguous-send-not-failed`. */
     private readonly ambiguousSendNotFailed = false,
+    /** Design fix `redelivery-claims-row`. */
+    private readonly redeliveryClaimsRow = false,
   ) {
     this.idleWorkers = config.workers;
   }
@@ -92,18 +102,49 @@ export class CommandDispatcher {
         return done();
       }
       if (!connected) return this.failOrDefer(command, 'agent is not connected', done);
-      const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action: command.action, sessionId: command.sessionId };
-      this.hub.sendCommandToAgent(agentId, message, (error, ambiguous) => {
-        if (error !== null && ambiguous && this.ambiguousSendNotFailed) {
-          this.ctx.record('dispatcher.send-ambiguous', { command: commandId, error });
-          return done();
-        }
-        if (error !== null) return this.failOrDefer(command, error, done);
-        this.rows.markSent(commandId, (r) => {
-          // A failed `sent` UPDATE is only logged: the row stays as it was (§5.3 step 3).
-          this.ctx.record('dispatcher.sent', { command: commandId, recorded: r.ok });
-          done();
-        });
+      if (command.redelivery && this.redeliveryClaimsRow) return this.claimThenSend(command, done);
+      this.send(command, done);
+    });
+  }
+
+  /**
+   * Design fix `redelivery-claims-row`: the reconciler picked the row a while ago (its scan, then
+   * the queue), and the row's first dispatch may have been running all along, held up by the
+   * network: its `failed` could commit after the scan and before the send, and the redelivery would
+   * deliver a command the row says failed. The claim moves a pending row to `sent` before the send,
+   * so a late `failed` (guarded: pending rows only) no longer applies, and a row that is finished
+   * by then is not sent. When the claim cannot be made (database error) the row is left for the
+   * next round.
+   */
+  private claimThenSend(command: DispatchedCommand, done: () => void): void {
+    const { commandId } = command;
+    this.rows.claimForRedelivery(commandId, (r) => {
+      if (!r.ok) {
+        this.ctx.record('dispatcher.redelivery-deferred', { command: commandId, error: r.message });
+        return done();
+      }
+      if (!UNFINISHED.includes(r.value)) {
+        this.ctx.record('dispatcher.redelivery-dropped', { command: commandId, status: r.value });
+        return done();
+      }
+      this.send(command, done);
+    });
+  }
+
+  /** SendCommandToAgent, then the `sent` UPDATE (§5.3 steps 2-3). */
+  private send(command: DispatchedCommand, done: () => void): void {
+    const { commandId, agentId } = command;
+    const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action: command.action, sessionId: command.sessionId };
+    this.hub.sendCommandToAgent(agentId, message, (error, ambiguous) => {
+      if (error !== null && ambiguous && this.ambiguousSendNotFailed) {
+        this.ctx.record('dispatcher.send-ambiguous', { command: commandId, error });
+        return done();
+      }
+      if (error !== null) return this.failOrDefer(command, error, done);
+      this.rows.markSent(commandId, (r) => {
+        // A failed `sent` UPDATE is only logged: the row stays as it was (§5.3 step 3).
+        this.ctx.record('dispatcher.sent', { command: commandId, recorded: r.ok });
+        done();
       });
     });
   }

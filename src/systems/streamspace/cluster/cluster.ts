@@ -120,7 +120,16 @@ export class StreamSpaceCluster {
   agentIds(): string[] {
     const { topology } = this.config;
     if (topology.agentIdMode === 'shared') return [topology.sharedAgentId];
-    return this.agentPods.map((pod) => `${topology.sharedAgentId}-${pod}`);
+    return this.agentPods.map((pod) => this.agentIdOf(pod));
+  }
+
+  /**
+   * The agent id an agent pod runs as: the shared id, or `<agentId>-<POD_NAME>`
+   * (chart/templates/k8s-agent-deployment.yaml:43-52, spec §0).
+   */
+  agentIdOf(pod: string): string {
+    const { topology } = this.config;
+    return topology.agentIdMode === 'shared' ? topology.sharedAgentId : `${topology.sharedAgentId}-${pod}`;
   }
 
   podNode(pod: string): string {
@@ -150,11 +159,25 @@ export class StreamSpaceCluster {
   }
 
   private nextNode(): string {
+    if (this.config.topology.placement === 'one-per-node') return this.leastLoadedNode();
     for (let i = 0; i < this.workerNodes.length; i++) {
       const node = this.workerNodes[this.placement++ % this.workerNodes.length]!;
       if (this.sim.node(node).up) return node;
     }
     throw new Error('no worker node is up to schedule a pod on');
+  }
+
+  /** The up worker node running the fewest live pods, the lowest-numbered among equals. */
+  private leastLoadedNode(): string {
+    const load = new Map(this.workerNodes.map((n) => [n, 0]));
+    for (const pod of this.pods.values()) if (!pod.gone) load.set(pod.node, (load.get(pod.node) ?? 0) + 1);
+    let best: string | null = null;
+    for (const node of this.workerNodes) {
+      if (!this.sim.node(node).up) continue;
+      if (best === null || load.get(node)! < load.get(best)!) best = node;
+    }
+    if (best === null) throw new Error('no worker node is up to schedule a pod on');
+    return best;
   }
 
   private bootFor(kind: PodKind, name: string): BootFn {
@@ -168,7 +191,7 @@ export class StreamSpaceCluster {
           setReady: (ready) => this.endpoints.setReady(name, ready),
         });
       case 'agent': {
-        const agentId = c.topology.agentIdMode === 'shared' ? c.topology.sharedAgentId : `${c.topology.sharedAgentId}-${name}`;
+        const agentId = this.agentIdOf(name);
         return agentReplica({
           agentId, agent: c.agent, election: c.election, ha: c.topology.agentHa,
           service: this.endpoints, platform: this.platform, kubeApi: KUBE_API, fixes: c.fixes,

@@ -14,23 +14,29 @@ export interface WorkloadOptions {
 /**
  * Users of StreamSpace (spec §5.2 producers): every request lands on a random ready API pod through
  * the Service and becomes a command row there. Requests come at uniformly random intervals in
- * [0, 2 × requestIntervalUs]; a share `createFraction` creates a session (start_session), the rest
- * delete one created earlier (stop_session). Each request is one HTTP request on a new connection;
- * the command id is the request id, so a checker can follow it end to end.
+ * [0, 2 × requestIntervalUs]; a share `createFraction` creates a session (start_session) on a random
+ * agent id, the rest delete one created earlier (stop_session), through the agent id that created
+ * it (the session row's agent_id, §5.2). Each request is one HTTP request on a new connection; the
+ * command id is the request id, so a checker can follow it end to end.
  */
 export function workload(options: WorkloadOptions): BootFn {
   return (ctx) => {
     const { config } = options;
     const rng = ctx.random('requests');
-    const sessions: string[] = [];
+    /** Sessions created, each with the agent id that runs it. */
+    const sessions: Array<{ id: string; agentId: string }> = [];
     let next = 0;
     const send = (): void => {
       const pod = options.endpoints.pick(rng);
       const agents = options.agentIds();
       const n = next++;
       const create = sessions.length === 0 || rng.chance(config.createFraction);
-      const agentId = rng.pick(agents);
-      const sessionId = create ? `session-${n}` : sessions.splice(rng.int(0, sessions.length - 1), 1)[0]!;
+      // Drawn for every request, deletes too, so that the stream's numbers do not depend on which
+      // requests create; with one shared agent id both choices name it.
+      const drawn = rng.pick(agents);
+      const deleted = create ? null : sessions.splice(rng.int(0, sessions.length - 1), 1)[0]!;
+      const sessionId = deleted === null ? `session-${n}` : deleted.id;
+      const agentId = deleted === null ? drawn : deleted.agentId;
       const request: HttpRequest = create
         ? { op: 'create-session', sessionId, agentId, requestId: `cmd-${n}` }
         : { op: 'delete-session', sessionId, agentId, requestId: `cmd-${n}` };
@@ -41,7 +47,7 @@ export function workload(options: WorkloadOptions): BootFn {
           client.close();
           const status = r.ok ? r.value.status : 0;
           ctx.record('user.response', { command: request.requestId, status });
-          if (create && status === 200) sessions.push(sessionId);
+          if (create && status === 200) sessions.push({ id: sessionId, agentId });
         });
       }
       ctx.setTimer(rng.int(0, 2 * config.requestIntervalUs), send, 'user.request');

@@ -182,6 +182,8 @@ const COMMAND_STEPS: Record<string, (e: TraceEvent, d: Details) => string> = {
   'agent.fenced': (e, d) => `${e.p}'s effect fenced off at ${str(d['stage'])}`,
   'agent.dedup': (e, d) => `${e.p} skips it (${str(d['why'])})`,
   'reconciler.redeliver': (e) => `${e.p} reconciler redelivers it`,
+  'dispatcher.redelivery-deferred': (e, d) => `${e.p} dispatcher leaves it for the next redelivery (${str(d['error'])})`,
+  'dispatcher.redelivery-dropped': (e, d) => `${e.p} dispatcher drops the redelivery: the row is ${str(d['status'])}`,
 };
 
 /** One step in a command's life as a sentence, prefixed by the command id. */

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { SECOND, type TraceEvent } from '../../../sim-cluster/index.ts';
 import { ClusterView } from './cluster-view.ts';
-import { boundedRecovery } from './bounded-recovery.ts';
+import { boundedRecovery, serviceEndpoints } from './bounded-recovery.ts';
+import { StreamSpaceCluster } from '../cluster/cluster.ts';
 import type { Monitor } from '../../../invariants/monitor.ts';
 import { noDuplicateExecution } from './no-duplicate-execution.ts';
 import { noLostCommands } from './no-lost-commands.ts';
@@ -83,5 +84,22 @@ describe('bounded-recovery', () => {
     expect(at(50)).toBeNull();
     expect(at(150)).toMatch(/healthy only/);
     expect(at(null)).toMatch(/not healthy/);
+  });
+});
+
+describe('the recovery probe reaches what the API Service routes to', () => {
+  test('a pod the Deployment no longer has is never probed, even if the endpoint set still names it; its replacement is, once it serves (real-world §5.1-§5.2)', () => {
+    const cluster = new StreamSpaceCluster({ seed: 5, config: { workload: { requestIntervalUs: 0 } } });
+    const { sim } = cluster;
+    sim.run({ until: 60 * SECOND });
+    expect(serviceEndpoints(cluster)).toEqual(['api-0', 'api-1']);
+    cluster.deletePod('api-1');
+    sim.run({ until: 80 * SECOND });
+    expect(serviceEndpoints(cluster)).toEqual(['api-0', 'api-2']);
+    // A stale entry, as the endpoint set kept for the pod evicted in
+    // traces/probe-dials-evicted-pod.json: it is not a pod a client can reach.
+    cluster.endpoints.setReady('api-1', true);
+    expect(cluster.endpoints.endpoints).toContain('api-1');
+    expect(serviceEndpoints(cluster)).toEqual(['api-0', 'api-2']);
   });
 });

@@ -1,7 +1,7 @@
 import { SECOND, type Micros, type ProcessContext } from '../../../sim-cluster/index.ts';
 import { RpcClient, type RpcResult } from '../net/rpc.ts';
 import type { Statement } from './statements.ts';
-import type { AgentRow, CommandRow, NewCommand } from './tables.ts';
+import type { AgentRow, CommandRow, CommandStatus, NewCommand } from './tables.ts';
 
 /**
  * Rows affected by an INSERT/UPDATE (sql.Result.RowsAffected). StreamSpace ignores it; the model
@@ -59,6 +59,14 @@ export class PostgresClient {
   /** Design fix `redeliver-unfinished`: rows pending, sent or ack and not updated for `staleUs`. */
   listUnfinishedCommands(staleUs: Micros, cb: (r: RpcResult<CommandRow[]>) => void): void {
     this.send({ stmt: 'reconciler.scan-unfinished', staleUs }, cb);
+  }
+
+  /**
+   * Design fix `redelivery-claims-row`: claims a row for a redelivery (pending → sent, or a re-read
+   * of a sent/ack row); the value is the row's status afterwards (null: no such row).
+   */
+  claimForRedelivery(commandId: string, cb: (r: RpcResult<CommandStatus | null>) => void): void {
+    this.send({ stmt: 'redelivery.claim', commandId, at: this.ctx.now() }, cb);
   }
 
   /** Producers' INSERT ... RETURNING (§5.2); the value is the inserted row. */

@@ -116,6 +116,12 @@ function apply(ctx: ProcessContext, storage: PostgresStorage, s: Statement, clie
       return commandWritten(ctx, s, client, storage.markFailedFromAgent(s.commandId, s.agentId, s.error, serverNow, s.guarded), s.error);
     case 'reconciler.scan-unfinished':
       return ok(storage.listUnfinishedCommands(serverNow - s.staleUs));
+    case 'redelivery.claim': {
+      // The reply is the row's status after the claim (RETURNING, or the re-read), not a row count.
+      const { status, transition } = storage.claimForRedelivery(s.commandId, s.at, serverNow);
+      commandWritten(ctx, s, client, transition);
+      return ok(status);
+    }
     case 'dispatcher.scan-pending':
       return ok(storage.listPendingCommands());
     case 'http.register':

@@ -17,6 +17,8 @@ export type Statement =
   | { stmt: 'dispatcher.scan-pending' }
   /** Design fix `redeliver-unfinished`: unfinished rows not updated for `staleUs` (database clock). */
   | { stmt: 'reconciler.scan-unfinished'; staleUs: Micros }
+  /** Design fix `redelivery-claims-row`: a redelivery's claim of its row just before it sends. */
+  | { stmt: 'redelivery.claim'; commandId: string; at: Micros }
   | { stmt: 'http.register'; agentId: string; at: Micros }
   | { stmt: 'hub.register'; agentId: string; at: Micros }
   | { stmt: 'hub.unregister'; agentId: string; at: Micros }

@@ -88,6 +88,25 @@ describe('agent_commands (streamspace-v2-behavior §5)', () => {
   });
 });
 
+describe('design fix redelivery-claims-row: the redelivery claim', () => {
+  test('a pending row becomes sent; a sent or ack row is only read; a finished or missing row is reported, not changed', () => {
+    const db = setup();
+    expect(db.claimForRedelivery('cmd-1', 200, 201)).toEqual({ status: 'sent', transition: { commandId: 'cmd-1', agentId: 'agent-a', from: 'pending', to: 'sent' } });
+    expect(db.getCommand('cmd-1')).toMatchObject({ status: 'sent', sentAt: 200, updatedAt: 201 });
+    // A stale dispatcher `failed` (guarded: pending rows only) no longer applies to the claimed row.
+    expect(db.markFailedByDispatcher('cmd-1', 'agent is not connected', 202, true)).toBeNull();
+    expect(db.claimForRedelivery('cmd-1', 300, 301)).toEqual({ status: 'sent', transition: null });
+    db.markAckFromAgent('cmd-1', 'agent-a', 310, 311);
+    expect(db.claimForRedelivery('cmd-1', 320, 321)).toEqual({ status: 'ack', transition: null });
+    expect(db.getCommand('cmd-1')).toMatchObject({ sentAt: 200, updatedAt: 311 });
+    db.insertCommand(command('cmd-2'), 400, 401);
+    db.markFailedByDispatcher('cmd-2', 'agent is not connected', 402, true);
+    expect(db.claimForRedelivery('cmd-2', 410, 411)).toEqual({ status: 'failed', transition: null });
+    expect(db.getCommand('cmd-2')).toMatchObject({ status: 'failed', sentAt: null, updatedAt: 402 });
+    expect(db.claimForRedelivery('cmd-missing', 1, 1)).toEqual({ status: null, transition: null });
+  });
+});
+
 describe('agents (streamspace-v2-behavior §2.2, §2.3, §7.3)', () => {
   test('register creates the row online; hub writes online/offline; heartbeat stamps last_heartbeat', () => {
     const db = new PostgresStorage();

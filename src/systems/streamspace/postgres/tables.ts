@@ -247,6 +247,21 @@ export class PostgresStorage {
     return rows.map(copyRow);
   }
 
+  /**
+   * Design fix `redelivery-claims-row` (not in StreamSpace): a redelivery claims its row just before
+   * it sends. `UPDATE agent_commands SET status='sent', sent_at=$1, updated_at=$1 WHERE
+   * command_id=$2 AND status='pending'` and, when that matched nothing, `SELECT status` of the row.
+   * Modelled as one statement (a CTE makes it one in SQL too): as two, only a forward move could
+   * come between them, and the status read afterwards reports it the same way. The transition is
+   * null when the row was not pending; `status` is the row's status afterwards, null without a row.
+   */
+  claimForRedelivery(commandId: string, at: Micros, serverNow: Micros): { status: CommandStatus | null; transition: CommandTransition | null } {
+    const transition = this.updateCommand(commandId, null, serverNow, 'sent', (row) => {
+      row.sentAt = at;
+    }, ['pending']);
+    return { status: this.commandsById.get(commandId)?.status ?? null, transition };
+  }
+
   listPendingCommands(): CommandRow[] {
     const pending = [...this.commandsById.values()].filter((r) => r.status === 'pending');
     pending.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);

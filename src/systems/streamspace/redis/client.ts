@@ -118,11 +118,21 @@ export interface PubSubOptions {
 }
 
 /**
- * A go-redis v9 PubSub with `Channel()` (pubsub.go): one dedicated connection; SUBSCRIBE and its
- * confirmation; afterwards a broken connection is replaced and the channel resubscribed by itself,
- * and messages published meanwhile are lost. The health check only *writes* a PING after 3 s of
- * silence and reconnects if that write fails: with no read deadline, a half-open connection (Redis
- * node dead or partitioned) is noticed only when the held PING fails the TCP user timeout.
+ * A go-redis v9 PubSub as StreamSpace uses it (spec §2.3, agent_hub.go listenRedisCommands):
+ * `Subscribe` (dial, write SUBSCRIBE), one `Receive` for the confirmation, then `Channel()`. One
+ * dedicated connection; afterwards a broken connection is replaced and the channel resubscribed by
+ * itself, and messages published meanwhile are lost.
+ *
+ * The health check is go-redis v9.16.0's `channel.initHealthCheck` (pubsub.go:663-689), a goroutine
+ * that `Channel()` starts once (newChannel, pubsub.go:646-661) and that lives as long as the PubSub:
+ * it is not tied to a connection or to a confirmed subscription. Every message the receive loop
+ * reads, whatever its kind (a message, a subscription confirmation, a PONG), resets its 3 s timer
+ * ("Any message is as good as a ping", pubsub.go:717-721); when the timer
+ * fires it calls `PubSub.Ping` (pubsub.go:348-366), which dials and resubscribes first if there is no
+ * connection (`c.conn`), and reconnects if writing the PING fails. It only *writes* the PING: with no
+ * read deadline (`Receive` reads with timeout 0), a half-open connection to a dead or partitioned
+ * Redis is noticed when a PING reaches a host that answers RST (the Redis process restarted, or the
+ * partition that swallowed the RST healed), or when the held PING fails the TCP user timeout.
  */
 export class RedisPubSub {
   private rpc: RpcClient | null = null;
@@ -154,13 +164,13 @@ export class RedisPubSub {
       // Receive has no read timeout: the subscription request waits as long as the connection lives.
       requestTimeoutUs: FOREVER_US,
       onPush: (body) => {
-        this.resetHealthCheck();
+        this.messageRead();
         this.handlers.onMessage((body as RedisPush).message);
       },
       onDisconnect: () => {
         if (this.rpc !== rpc || this.closed) return;
         this.rpc = null;
-        this.ctx.cancelTimer(this.health);
+        // The receive loop reconnects; the health-check goroutine runs on regardless.
         this.ctx.record('pubsub.disconnected', { channel: this.channel });
         this.ctx.setTimer(this.options.reconnectSleepUs ?? 100 * MS, () => this.connect(), 'pubsub.reconnect');
       },
@@ -169,22 +179,40 @@ export class RedisPubSub {
     rpc.call({ cmd: 'SUBSCRIBE', channel: this.channel } satisfies RedisCommand, (r) => {
       if (this.rpc !== rpc) return;
       if (!this.confirmed) {
+        // StreamSpace's first Receive; Channel(), and with it the health check, comes after it.
         this.confirmed = r.ok;
         this.handlers.onConfirm(r);
         if (!r.ok) return;
-      } else if (r.ok) this.ctx.record('pubsub.resubscribed', { channel: this.channel });
-      this.resetHealthCheck();
+        this.ctx.cancelTimer(this.health);
+        this.armHealthCheck();
+        return;
+      }
+      if (!r.ok) return;
+      this.ctx.record('pubsub.resubscribed', { channel: this.channel });
+      this.messageRead();
     });
   }
 
-  private resetHealthCheck(): void {
+  /** The receive loop read a message of any kind: the health check's timer starts over (pubsub.go:717-721). */
+  private messageRead(): void {
+    if (!this.confirmed || this.closed) return;
     this.ctx.cancelTimer(this.health);
-    const rpc = this.rpc;
-    if (rpc === null) return;
+    this.armHealthCheck();
+  }
+
+  private armHealthCheck(): void {
     this.health = this.ctx.setTimer(this.options.healthCheckUs ?? 3 * SECOND, () => {
-      // Only the write matters: the PONG is read by the receive loop, and its absence is not noticed.
-      rpc.call({ cmd: 'PING' } satisfies RedisCommand, () => {}, FOREVER_US);
-      this.resetHealthCheck();
+      this.health = undefined;
+      // PubSub.Ping writes on the current connection. Without one, the receive loop's reconnect is
+      // already due (within reconnectSleepUs), which is where go-redis's Ping would dial too.
+      const rpc = this.rpc;
+      if (rpc !== null) {
+        // A failed write ends the connection, and onDisconnect reconnects. The PONG, read by the
+        // receive loop, also resets go-redis's timer (3 s after it rather than after the PING);
+        // the model re-arms from the PING: one round trip per period, which decides nothing.
+        rpc.call({ cmd: 'PING' } satisfies RedisCommand, () => {}, FOREVER_US);
+      }
+      this.armHealthCheck();
     }, 'pubsub.health');
   }
 }

@@ -103,6 +103,35 @@ describe('Redis server process (real-world §3)', () => {
     expect(failedAt - t0).toBeLessThan(20 * SECOND);
   });
 
+  test('the health check outlives a connection: a resubscription left unanswered and half-open is noticed by the next PING once it reaches a host that answers RST (go-redis pubsub.go initHealthCheck)', () => {
+    const { sim, client, take, results, ctx } = setup();
+    const got: string[] = [];
+    new RedisPubSub(ctx(), 'ch', { onConfirm: () => {}, onMessage: (m) => got.push(m) });
+    sim.run({ until: SECOND });
+    // Redis restarts and is frozen at once: the subscriber reconnects (the kernel accepts) and its
+    // SUBSCRIBE waits unanswered in the frozen process.
+    sim.crash('redis');
+    sim.start('redis');
+    sim.pause('redis');
+    sim.run({ until: 2 * SECOND });
+    expect(sim.trace.events.filter((e) => e.k === 'pubsub.disconnected')).toHaveLength(1);
+    // Cut off, Redis dies again: its RST never reaches the subscriber, whose connection is half-open.
+    sim.network.partition(['a'], ['r']);
+    sim.crash('redis');
+    sim.start('redis');
+    sim.run({ until: 60 * SECOND });
+    sim.network.heal(['a'], ['r']);
+    sim.run({ until: 70 * SECOND });
+    const after = sim.trace.events.filter((e) => e.t >= 60 * SECOND);
+    const lost = after.find((e) => e.k === 'pubsub.disconnected');
+    expect(lost?.t).toBeLessThan(63 * SECOND + 10 * MS);
+    expect(after.some((e) => e.k === 'pubsub.resubscribed')).toBe(true);
+    client.publish('ch', 'after', take);
+    sim.run({ until: 80 * SECOND });
+    expect(results.at(-1)).toBe(1);
+    expect(got).toEqual(['after']);
+  });
+
   test('a half-open subscriber (Redis node gone) is not noticed until the held health-check PING fails the TCP user timeout', () => {
     const { sim, ctx } = setup();
     new RedisPubSub(ctx(), 'ch', { onConfirm: () => {}, onMessage: () => {} });

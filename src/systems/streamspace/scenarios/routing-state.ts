@@ -2,6 +2,7 @@ import type { StreamSpaceCluster } from '../cluster/cluster.ts';
 import { leaseName } from '../config.ts';
 import { REDIS } from '../cluster/cluster.ts';
 import type { ClusterView } from '../invariants/cluster-view.ts';
+import { serviceEndpoints } from '../invariants/bounded-recovery.ts';
 
 /** The routing facts one sample reads, all judged at the same instant. */
 export interface RoutingSample {
@@ -43,7 +44,8 @@ export class RoutingState {
   sample(): RoutingSample {
     const { cluster, view } = this;
     const agentId = cluster.agentIds()[0]!;
-    const ready = cluster.endpoints.endpoints;
+    // The pods a client reaches through the Service, as the recovery probe counts them.
+    const ready = serviceEndpoints(cluster);
     const leaders = [...view.leading.keys()].filter((r) => view.alive.has(r));
     const agent = cluster.config.topology.agentHa ? view.holderOf(leaseName(agentId)) : cluster.agentPods[0] ?? null;
     const conn = agent !== null && (!cluster.config.topology.agentHa || view.leading.has(agent)) ? view.agentConnections.get(agent) ?? null : null;
