@@ -9,7 +9,8 @@ const BIN = fileURLToPath(new URL('../bin/hasim.mjs', import.meta.url));
 const COMMANDS: Array<[string, string[]]> = [
   ['node -e 0', ['-e', '0']],
   ['hasim version', [BIN, 'version']],
-  ['hasim run --seed 0', [BIN, 'run', '--seed', '0']],
+  // The seed-000 deployment: the case `hasim run --seed 0` ran before deployments were a swarm dimension.
+  ['hasim run --seed 0', [BIN, 'run', '--seed', '0', '--deployment', 'seed-000']],
 ];
 
 /**
