@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { AnySystem, Instance, System, View } from './contract/system.ts';
+import { seedArbitrary } from './faults/arbitraries.ts';
 import type { FaultRecord } from './faults/fault-kind.ts';
 import { fuzz, rerunCommand } from './harness/fuzz.ts';
 import { replayTrace } from './harness/replay.ts';
@@ -16,6 +17,7 @@ import { caseOf, type Case } from './harness/run-case.ts';
 import { scheduleArbitraryFor, type CaseSpace } from './harness/seeded-case.ts';
 import { readTraceFile, systemOf } from './harness/trace-file.ts';
 import { SYSTEMS } from './systems/index.ts';
+
 
 export { seedArbitrary, scheduleArbitrary, swarmScheduleArbitrary } from './faults/arbitraries.ts';
 export { scheduleArbitraryFor } from './harness/seeded-case.ts';
@@ -67,7 +69,7 @@ export function testTraceFiles(dir: string, systems: readonly AnySystem[] = SYST
  * (shrinking towards fewer, earlier, shorter faults), for `fc.assert` or `@fast-check/vitest`.
  */
 export function caseArbitrary<C>(system: System<C, Instance, View>, space: CaseSpace): fc.Arbitrary<Case<C>> {
-  return fc.tuple(fc.noShrink(fc.integer({ min: 0, max: 2 ** 31 - 1 })), scheduleArbitraryFor(system, space))
+  return fc.tuple(seedArbitrary, scheduleArbitraryFor(system, space))
     .map(([seed, schedule]: [number, FaultRecord[]]) => caseOf(system, space.profile, seed, schedule, {
       ...(space.config !== undefined ? { overrides: space.config } : {}),
       ...(space.fixes !== undefined ? { fixes: space.fixes } : {}),

@@ -36,12 +36,14 @@ function kindOf<I, V>(registry: FaultRegistry<I, V>, fault: FaultRecord): AnyFau
 export function applySchedule<I, V>(registry: FaultRegistry<I, V>, instance: I, view: V, schedule: readonly FaultRecord[], healAt: Micros): void {
   const { platform } = registry;
   const sim = platform.sim(instance);
+  // lastFaultAt: when the last `fault.*` event was recorded (only this function records them).
   const state = { healed: false, lastFaultAt: -1 };
+  const recordFault = (k: string, details: Record<string, unknown>): void => {
+    state.lastFaultAt = sim.now;
+    sim.trace.record(sim.now, 'faults', k, details);
+  };
   // Each node's own drift before any fault: the heal and a drift window's end return to it.
   const baseDrift = new Map(sim.nodes.map((n) => [n.name, n.clock.driftPpm]));
-  sim.trace.subscribe((e) => {
-    if (e.k.startsWith('fault.')) state.lastFaultAt = e.t;
-  });
   const base = { instance, view, sim, platform, baseDriftPpm: (node: string) => baseDrift.get(node) ?? 0 };
   for (const fault of schedule) {
     const kind = kindOf(registry, fault);
@@ -49,12 +51,12 @@ export function applySchedule<I, V>(registry: FaultRegistry<I, V>, instance: I, 
     sim.at(fault.at, () => {
       const ctx: FaultContext<I, V> = {
         ...base,
-        record: (details) => sim.trace.record(sim.now, 'faults', `fault.${fault.kind}`, details),
+        record: (details) => recordFault(`fault.${fault.kind}`, details),
         // A window's own end does nothing once the heal has undone every fault.
         until: (label, undo) => sim.at(kind.end(fault), () => {
           if (state.healed) return;
           undo();
-          sim.trace.record(sim.now, 'faults', 'fault.end', { kind: fault.kind, what: label });
+          recordFault('fault.end', { kind: fault.kind, what: label });
         }, `fault.end ${fault.kind}`),
       };
       kind.apply(fault, ctx);

@@ -124,8 +124,11 @@ function biasFactor(seed: number): number {
   return 2 + (seed % 5);
 }
 
-/** A seed's schedule as a fast-check value (the shrinker needs its context). */
-function generate(arbitrary: fc.Arbitrary<FaultRecord[]>, seed: number): fc.Value<FaultRecord[]> {
+/**
+ * A seed's schedule as a fast-check value, as `caseForSeed` draws it (shrinkers need its context):
+ * the seed's generator jumped once, fast-check's bias cycling with the seed.
+ */
+export function scheduleValueForSeed(arbitrary: fc.Arbitrary<FaultRecord[]>, seed: number): fc.Value<FaultRecord[]> {
   const rng = xoroshiro128plus(seed);
   rng.jump();
   return arbitrary.generate(new fc.Random(rng), biasFactor(seed));
@@ -149,7 +152,7 @@ function caseOf<C>(space: CaseSpace, configured: SeedConfiguration<C>, seed: num
  * drawn as it always was; a deployment, when the space has one, comes from a stream of its own.
  */
 export function caseForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: number): Case<C> {
-  return caseOf(space, resolveSeed(system, space, seed), seed, generate(scheduleArbitraryFor(system, space), seed).value);
+  return caseOf(space, resolveSeed(system, space, seed), seed, scheduleValueForSeed(scheduleArbitraryFor(system, space), seed).value);
 }
 
 export interface ShrinkOptions {
@@ -181,7 +184,7 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
   const arbitrary = scheduleArbitraryFor(system, space);
   const configured = resolveSeed(system, space, seed);
   const stillFails = (schedule: FaultRecord[]): boolean => runCase(system, caseOf(space, configured, seed, schedule)).outcome === invariant;
-  let current = generate(arbitrary, seed);
+  let current = scheduleValueForSeed(arbitrary, seed);
   const faultsFound = current.value.length;
   let shrinkSteps = 0;
   let shrinkRuns = 0;

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import fc from 'fast-check';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { FaultRecord } from '../faults/fault-kind.ts';
 import type { Instance, System, View } from '../contract/system.ts';
 import { runCase, type Verdict } from './run-case.ts';
-import { caseForSeed, scheduleArbitraryFor, type CaseSpace, type Shrunk } from './seeded-case.ts';
+import { caseForSeed, scheduleArbitraryFor, scheduleValueForSeed, type CaseSpace, type Shrunk } from './seeded-case.ts';
 
 /**
  * Distinct bugs instead of one row per invariant (docs/triage.md). A campaign's failing seeds are
@@ -149,17 +147,6 @@ export function inlineTriageRunner(system: System<any, Instance, View>, space: C
 }
 
 /**
- * A seed's schedule as a fast-check value, as \`caseForSeed\` draws it (the shrinker needs its
- * context): the seed's generator jumped once, fast-check's bias cycling with the seed. Checked
- * against \`caseForSeed\` before use, so a change to how seeds draw schedules fails loudly here.
- */
-function generated(arbitrary: fc.Arbitrary<FaultRecord[]>, seed: number): fc.Value<FaultRecord[]> {
-  const rng = xoroshiro128plus(seed);
-  rng.jump();
-  return arbitrary.generate(new fc.Random(rng), 2 + (seed % 5));
-}
-
-/**
  * The first of `candidates` for which `fails` holds, asking for up to `width` at once, and how many a
  * one-at-a-time search would have tried (up to and including it): the answer and the count do not
  * depend on `width`, which only lets runs overlap.
@@ -193,8 +180,7 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
   const s = triageSpace(space, r.fixes, r.invariant);
   const base = caseForSeed(system, s, r.seed);
   const arbitrary = scheduleArbitraryFor(system, s);
-  let current = generated(arbitrary, r.seed);
-  if (JSON.stringify(current.value) !== JSON.stringify(base.schedule)) throw new Error(`triage draws seed ${r.seed}'s schedule differently from caseForSeed`);
+  let current = scheduleValueForSeed(arbitrary, r.seed);
   const width = Math.max(1, runner.concurrency ?? 1);
   const fails = async (schedule: FaultRecord[]): Promise<boolean> => (await runner.probe({ seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant })).outcome === r.invariant;
   const faultsFound = current.value.length;
