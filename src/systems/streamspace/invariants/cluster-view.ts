@@ -44,8 +44,6 @@ export class ClusterView {
   readonly commands = new Map<string, CommandLife>();
   /** Agent replica → the connection it uses now (`agent.connected`). */
   readonly agentConnections = new Map<string, { pod: string; conn: string }>();
-  /** When the last fault was applied (`fault.*` events). */
-  lastFaultAt: Micros = -1;
   /** When the recovery prober found the cluster healthy (`recovery.healthy`), and why it was not, last time it looked. */
   recoveredAt: Micros | null = null;
   lastUnhealthy: string | null = null;
@@ -134,8 +132,6 @@ export class ClusterView {
       case 'recovery.healthy':
         this.recoveredAt ??= e.t;
         return;
-      default:
-        if (e.k.startsWith('fault.')) this.lastFaultAt = e.t;
     }
   }
 
