@@ -84,6 +84,9 @@ const FIXES: Entries<FixesConfig> = {
   framePerMessage: boolean('design fix frame-per-message'),
   fencedEffects: boolean('design fix fenced-effects'),
   redeliveryClaimsRow: boolean('design fix redelivery-claims-row'),
+  hubForReplicas: boolean('design fix hub-for-replicas'),
+  nonblockingStaleSweep: boolean('design fix nonblocking-stale-sweep'),
+  fixedAgentId: boolean('design fix fixed-agent-id'),
   reconcileEveryUs: period('redelivery: reconciler period (µs)'),
   redeliverAfterUs: timeout('redelivery: how long a row may stay unfinished before it is dispatched again (µs)'),
 };

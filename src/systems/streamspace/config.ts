@@ -234,6 +234,12 @@ export interface FixesConfig {
   fencedEffects: boolean;
   /** A redelivery claims its row just before it sends (`pending` → `sent` by a conditional UPDATE, or a re-read of a `sent`/`ack` row) and sends only if the row is still unfinished, so a stale dispatch's `failed` can no longer land on a row being redelivered. */
   redeliveryClaimsRow: boolean;
+  /** The chart turns the Redis hub on whenever it runs more than one API pod (spec §0: its default runs 2 without one), so every pod can route to an agent connected to another. */
+  hubForReplicas: boolean;
+  /** checkStaleConnections hands each stale id to `unregister` from a goroutine of its own, so the Run goroutine, the channel's only reader, never blocks on it (§2.2 step 2). */
+  nonblockingStaleSweep: boolean;
+  /** AGENT_ID is fixed per agent Deployment instead of derived from POD_NAME (§0), so a replacement pod is the same agent and the rows addressed to its predecessor reach it. */
+  fixedAgentId: boolean;
   /** Redelivery: reconciler period. */
   reconcileEveryUs: Micros;
   /** Redelivery: how long a row may stay unfinished before it is dispatched again (longer than the longest command). */
@@ -278,6 +284,9 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     ambiguousSendNotFailed: false,
     exitOnLostLeadership: false,
     redeliveryClaimsRow: false,
+    hubForReplicas: false,
+    nonblockingStaleSweep: false,
+    fixedAgentId: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },
@@ -393,5 +402,9 @@ export function resolveConfig(overrides: ConfigOverrides = {}): StreamSpaceConfi
       (out[key] as unknown as Record<string, unknown>)[field] = value;
     }
   }
+  // Design fix `hub-for-replicas` is a change to the chart, not to the code: it decides what the
+  // pods are started with, so it applies here, and the resolved configuration (recorded in trace
+  // files, printed by `hasim run`) shows the hub that actually runs.
+  if (out.fixes.hubForReplicas && out.topology.apiReplicas > 1) out.api.redisEnabled = true;
   return out;
 }

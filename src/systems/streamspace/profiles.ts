@@ -94,6 +94,21 @@ export const DESIGN_FIXES: DesignFix[] = [
     change: 'a redelivery claims its row just before it sends: `UPDATE agent_commands SET status=\'sent\', sent_at=$1 WHERE command_id=$2 AND status=\'pending\'`, and when that matches nothing a re-read of the status; it sends only if the row is still pending, sent or ack, and otherwise drops the redelivery. The first dispatch, queued long before and still running, can then no longer mark the row failed under the redelivery: with guarded-status-writes its `failed` applies only to a row still pending, and a row the first dispatch already failed is not sent again. Relies on guarded-status-writes and redeliver-unfinished',
     removes: ['redelivery-sends-failed-row'],
   },
+  {
+    name: 'hub-for-replicas', field: 'hubForReplicas',
+    change: 'the chart deploys its Redis and sets AGENTHUB_REDIS_ENABLED whenever api.replicaCount is above 1 (or fails the install), instead of shipping 2 API pods whose in-memory hubs share nothing (spec §0, chart/values.yaml:234,449-455): every pod can then reach an agent connected to another',
+    removes: ['hub-off-with-replicas-unroutable'],
+  },
+  {
+    name: 'nonblocking-stale-sweep', field: 'nonblockingStaleSweep',
+    change: 'checkStaleConnections sends each stale agent id on `unregister` from a goroutine of its own (`go func(id string) { h.unregister <- id }(id)`) instead of from the Run goroutine, the channel\'s only reader, which blocks for good once more than 10 agents go stale in one sweep (agent_hub.go:384-405)',
+    removes: ['stale-sweep-deadlocks-hub'],
+  },
+  {
+    name: 'fixed-agent-id', field: 'fixedAgentId',
+    change: 'each agent runs as a Deployment of its own with AGENT_ID fixed in its env, as the raw manifest does (deployment.yaml:29-30), instead of `<agentId>-<POD_NAME>` (chart/templates/k8s-agent-deployment.yaml:43-52): a pod replaced after a deletion or an eviction comes back as the same agent, so redelivery brings it the rows its predecessor left unfinished instead of addressing an id no pod will have again',
+    removes: ['replaced-agent-pod-strands-commands'],
+  },
 ];
 
 const allFixes = Object.fromEntries(DESIGN_FIXES.map((f) => [f.field, true]));

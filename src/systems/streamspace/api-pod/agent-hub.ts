@@ -76,7 +76,7 @@ export class AgentHub {
     private readonly config: HubConfig,
     private readonly db: HubDbPort,
     private readonly redis: HubRedisPort | null,
-    private readonly fixes: Pick<FixesConfig, 'conditionalUnregister' | 'heartbeatRewritesMapping'>,
+    private readonly fixes: Pick<FixesConfig, 'conditionalUnregister' | 'heartbeatRewritesMapping' | 'nonblockingStaleSweep'>,
   ) {
     this.select = ctx.random('hub.select');
     this.loop = startActor(ctx, hubLoopMachine, { id: 'hub' });
@@ -112,10 +112,15 @@ export class AgentHub {
    * id travels; with `conditional-unregister` the caller's connection id goes along.
    */
   unregisterAgent(agentId: string, connection: string): void {
+    this.sendUnregister(agentId, connection);
+    this.wake();
+  }
+
+  /** A send on `unregister` from a goroutine of its own: into the buffer, or blocked until Run drains it. */
+  private sendUnregister(agentId: string, connection: string): void {
     const item: Unregister = { agentId, connection: this.fixes.conditionalUnregister ? connection : null };
     if (this.unregisterQueue.length < this.config.unregisterBuffer) this.unregisterQueue.push(item);
     else this.blockedUnregisters.push(item);
-    this.wake();
   }
 
   /**
@@ -322,7 +327,9 @@ export class AgentHub {
   /**
    * checkStaleConnections (agent_hub.go:384-405): collect ids with LastPing older than the
    * threshold under the read lock, then a **blocking** send of each on `unregister` from inside the
-   * Run goroutine itself; if the channel is full, nothing can ever drain it.
+   * Run goroutine itself; if the channel is full, nothing can ever drain it. With the design fix
+   * `nonblocking-stale-sweep` each send runs in a goroutine of its own: a send that finds the
+   * channel full waits as a blocked sender, like any UnregisterAgent caller, and Run drains it.
    */
   private checkStaleConnections(): void {
     const now = this.ctx.monotonic();
@@ -330,6 +337,11 @@ export class AgentHub {
     for (const conn of this.connections.values()) if (now - conn.lastPingUs > this.config.staleThresholdUs) stale.push(conn);
     for (const conn of stale) {
       this.ctx.record('hub.stale', { agent: conn.agentId, conn: conn.id, ageUs: now - conn.lastPingUs });
+      if (this.fixes.nonblockingStaleSweep) {
+        // The goroutine starts now; Run selects its send once the sweep returns (the `sweep` case wakes the loop again).
+        this.sendUnregister(conn.agentId, conn.id);
+        continue;
+      }
       if (this.unregisterQueue.length >= this.config.unregisterBuffer) {
         this.ctx.record('hub.deadlock', { agent: conn.agentId });
         this.loop.send({ type: 'DEADLOCK' });

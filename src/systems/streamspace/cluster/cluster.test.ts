@@ -69,3 +69,50 @@ describe('StreamSpace cluster, fault-free', () => {
     expect(cluster.sim.trace.events.some((e) => e.k === 'redis.publish' && e.d!['channel'] === `pod:${target}:commands` && e.d!['receivers'] === 1)).toBe(true);
   });
 });
+
+/**
+ * Node failures as the node lifecycle controller handles them (real-world §5.2 facts 2-4): NotReady
+ * takes a failed node's pods out of the endpoints after `nodeNotReadyUs`, eviction deletes and
+ * replaces them after `podEvictionUs`, and both belong to one failure.
+ */
+describe('StreamSpace cluster, node failures', () => {
+  const quiet = { workload: { requestIntervalUs: 0 } };
+  /** api-0's node, in the packed placement: api-0 is the first pod placed. */
+  const nodeOf = (cluster: StreamSpaceCluster, pod: string): string => cluster.podNode(pod);
+
+  test('a node that recovers before its eviction deadline and fails again is evicted 300 s after the second failure, not the first', () => {
+    const cluster = new StreamSpaceCluster({ seed: 3, config: quiet, simulation: { trace: { keepEvents: true } } });
+    const node = nodeOf(cluster, 'api-0');
+    const k = cluster.config.kubernetes;
+    cluster.sim.run({ until: 1 * MINUTE });
+    cluster.failNode(node);
+    cluster.sim.run({ until: 1 * MINUTE + 2 * MINUTE });
+    cluster.recoverNode(node);
+    cluster.sim.run({ until: 4 * MINUTE });
+    const second = cluster.sim.now;
+    cluster.failNode(node);
+    cluster.sim.run({ until: second + k.podEvictionUs + 10 * SECOND });
+    const evictions = events(cluster, 'k8s.evict').filter((e) => e.d!['node'] === node);
+    expect(evictions.length).toBeGreaterThan(0);
+    for (const e of evictions) expect(e.t).toBe(second + k.podEvictionUs);
+    // NotReady of the first failure came once, 40 s in; the second failure's once, 40 s after it.
+    expect(events(cluster, 'k8s.node-not-ready').filter((e) => e.d!['node'] === node).map((e) => e.t))
+      .toEqual([1 * MINUTE + k.nodeNotReadyUs, second + k.nodeNotReadyUs]);
+  });
+
+  test('an evicted API pod is out of the endpoints for good, and its replacement joins them once Ready', () => {
+    const cluster = new StreamSpaceCluster({ seed: 3, config: quiet, simulation: { trace: { keepEvents: true } } });
+    const node = nodeOf(cluster, 'api-0');
+    const k = cluster.config.kubernetes;
+    cluster.sim.run({ until: 1 * MINUTE });
+    cluster.failNode(node);
+    cluster.sim.run({ until: 1 * MINUTE + k.podEvictionUs + 2 * MINUTE });
+    expect(events(cluster, 'k8s.evict').map((e) => e.d!['pod'])).toContain('api-0');
+    // The node comes back with api-0's container still on it: the pod was deleted, so it stays out.
+    cluster.recoverNode(node);
+    cluster.sim.run({ until: cluster.sim.now + 2 * MINUTE });
+    expect(cluster.endpoints.endpoints).not.toContain('api-0');
+    expect(cluster.apiPods).not.toContain('api-0');
+    expect(cluster.endpoints.endpoints).toEqual(cluster.apiPods);
+  });
+});

@@ -30,6 +30,11 @@ interface Pod {
   gone: boolean;
   /** Its container is being killed by the kubelet after failed liveness probes: restart it when it exits. */
   livenessKill: boolean;
+  /**
+   * The replica it stands for: the creation index of the first pod, inherited by each replacement.
+   * With the design fix `fixed-agent-id` an agent pod's id comes from it (one Deployment per agent).
+   */
+  slot: number;
 }
 
 export interface StreamSpaceClusterOptions {
@@ -72,6 +77,11 @@ export class StreamSpaceCluster {
   private readonly pods = new Map<string, Pod>();
   private readonly nextPodIndex = { api: 0, agent: 0 };
   private placement = 0;
+  /**
+   * How many times each worker node has failed: a node's NotReady and eviction deadlines belong to
+   * one failure, and are void once the node has recovered since (a later failure starts its own).
+   */
+  private readonly nodeFailures = new Map<string, number>();
 
   constructor(options: StreamSpaceClusterOptions) {
     this.config = resolveConfig(options.config);
@@ -125,11 +135,17 @@ export class StreamSpaceCluster {
 
   /**
    * The agent id an agent pod runs as: the shared id, or `<agentId>-<POD_NAME>`
-   * (chart/templates/k8s-agent-deployment.yaml:43-52, spec §0).
+   * (chart/templates/k8s-agent-deployment.yaml:43-52, spec §0). With the design fix
+   * `fixed-agent-id` each agent is a Deployment of its own with a fixed AGENT_ID, named here after
+   * the first pod's name so that ids are the same as built until a pod is replaced.
    */
   agentIdOf(pod: string): string {
     const { topology } = this.config;
-    return topology.agentIdMode === 'shared' ? topology.sharedAgentId : `${topology.sharedAgentId}-${pod}`;
+    if (topology.agentIdMode === 'shared') return topology.sharedAgentId;
+    if (!this.config.fixes.fixedAgentId) return `${topology.sharedAgentId}-${pod}`;
+    const p = this.pods.get(pod);
+    if (p === undefined) throw new Error(`unknown pod '${pod}'`);
+    return `${topology.sharedAgentId}-agent-${p.slot}`;
   }
 
   podNode(pod: string): string {
@@ -146,11 +162,15 @@ export class StreamSpaceCluster {
 
   // ---- pods ----------------------------------------------------------------------------------
 
-  /** Schedules a new pod of a kind on the next worker node that is up (round robin), starting after `delayUs`. */
-  private addPod(kind: PodKind, delayUs: number): string {
-    const name = kind === 'api' || kind === 'agent' ? `${kind}-${this.nextPodIndex[kind]++}` : kind;
+  /**
+   * Schedules a new pod of a kind on the next worker node that is up (round robin), starting after
+   * `delayUs`; a replacement passes the slot of the pod it replaces.
+   */
+  private addPod(kind: PodKind, delayUs: number, slot?: number): string {
+    const index = kind === 'api' || kind === 'agent' ? this.nextPodIndex[kind]++ : 0;
+    const name = kind === 'api' || kind === 'agent' ? `${kind}-${index}` : kind;
     const node = this.nextNode();
-    this.pods.set(name, { kind, node, gone: false, livenessKill: false });
+    this.pods.set(name, { kind, node, gone: false, livenessKill: false, slot: slot ?? index });
     this.sim.addProcess({ name, node, boot: this.bootFor(kind, name), autoStart: false });
     this.sim.after(delayUs, () => {
       if (this.sim.node(node).up && !this.sim.process(name).alive) this.sim.start(name);
@@ -220,7 +240,7 @@ export class StreamSpaceCluster {
       this.sim.signal(name, 'SIGTERM');
       this.sim.after(this.config.kubernetes.terminationGraceUs, () => this.sim.crash(name), `sigkill ${name}`);
       // `replace: false` is a scale-down: the ReplicaSet wants fewer pods, so none replaces it.
-      if (options.replace ?? true) this.addPod(pod.kind, this.config.kubernetes.podReplacementUs);
+      if (options.replace ?? true) this.addPod(pod.kind, this.config.kubernetes.podReplacementUs, pod.slot);
       return;
     }
     this.sim.exit(name);
@@ -306,14 +326,21 @@ export class StreamSpaceCluster {
   failNode(node: string): void {
     this.sim.failNode(node);
     const k = this.config.kubernetes;
+    const failure = (this.nodeFailures.get(node) ?? 0) + 1;
+    this.nodeFailures.set(node, failure);
+    // When the node is Ready again the node lifecycle controller removes its unreachable NoExecute
+    // taint, and a pod tolerating it for tolerationSeconds is evicted only if the taint is still
+    // there when they run out (real-world §5.2 facts 3-4; Kubernetes' taint-and-toleration page):
+    // a deadline of an earlier failure must not fire into a later one.
+    const stillThisFailure = (): boolean => !this.sim.node(node).up && this.nodeFailures.get(node) === failure;
     const victims = [...this.pods].filter(([, p]) => p.node === node && !p.gone).map(([name]) => name);
     this.sim.after(k.nodeNotReadyUs, () => {
-      if (this.sim.node(node).up) return;
+      if (!stillThisFailure()) return;
       this.sim.trace.record(this.sim.now, 'k8s', 'k8s.node-not-ready', { node });
       for (const name of victims) this.endpoints.setReady(name, false);
     }, `not-ready ${node}`);
     this.sim.after(k.podEvictionUs, () => {
-      if (this.sim.node(node).up) return;
+      if (!stillThisFailure()) return;
       for (const name of victims) this.evict(name);
     }, `evict ${node}`);
   }
@@ -324,7 +351,11 @@ export class StreamSpaceCluster {
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.evict', { pod: name, node: pod.node });
     pod.gone = true;
     if (pod.kind === 'api' || pod.kind === 'agent') {
-      this.addPod(pod.kind, this.config.kubernetes.podReplacementUs);
+      // An evicted pod is deleted, and the endpoints list only pods that exist (real-world §5.1
+      // fact 2). NotReady usually took it out 40 s after the failure already; not when the node
+      // recovered and failed again in between.
+      if (pod.kind === 'api') this.endpoints.setReady(name, false);
+      this.addPod(pod.kind, this.config.kubernetes.podReplacementUs, pod.slot);
       return;
     }
     // The Service name moves to a new pod on a live node.
