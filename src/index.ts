@@ -6,7 +6,6 @@
 import type { AnySystem } from './contract/system.ts';
 import { replayTrace, type ReplayResult } from './harness/replay.ts';
 import { readTraceFile, systemOf, type TraceFile } from './harness/trace-file.ts';
-import { SYSTEMS } from './systems/index.ts';
 
 // fast-check itself, so that a system's own fault kinds build arbitraries with the same copy.
 export { default as fc } from 'fast-check';
@@ -16,7 +15,7 @@ export * from './sim-cluster/index.ts';
 
 // The System contract and what systems are made of.
 export { ConfigError, type AnySystem, type Deployment, type Deployments, type Fix, type Instance, type Profile, type RecoveryProbe, type Resolved, type System, type View } from './contract/system.ts';
-export { claimApplies, claimHolds, type Claim, type MetricDefinition, type MetricUnit, type Observation, type Observer, type ScenarioPlan, type ScenarioRun, type ScenarioSpec, type ScriptedAction } from './contract/scenario.ts';
+export { claimApplies, claimHolds, type Claim, type MetricDefinition, type MetricUnit, type Observation, type Observer, type ScenarioPlan, type ScenarioReport, type ScenarioRun, type ScenarioSpec, type ScriptedAction } from './contract/scenario.ts';
 export { Variation } from './contract/variation.ts';
 export {
   AT_PARAM, describeParams, faultProblem, faultSchema, MAX_FAULT_TIME_US, paramSchema, rolesOf, scheduleProblem, scheduleSchema,
@@ -51,8 +50,20 @@ export {
 } from './harness/trace-file.ts';
 export { caseOfExpectation, profileDrift, replayTrace, updateTrace, type ExpectationUpdate, type ReplayResult } from './harness/replay.ts';
 
-// The bundled systems.
-export { streamspace, SYSTEMS } from './systems/index.ts';
+// Building blocks of the bundled systems that another system reuses: the Redis keyspace (TTLs on
+// the Redis node's clock, LRU eviction), request/response over simulated connections, a
+// Kubernetes Service's endpoints and the kubelet's probes. They live with StreamSpace, which
+// defined them; a system under src/systems/ reaches them only through this entry.
+export { Keyspace, RedisError, type EvictionPolicy, type KeyEvent, type KeyspaceOptions, type SetOptions } from './systems/streamspace/redis/keyspace.ts';
+export { ok, RpcClient, serveRpc, serverError, type RpcClientOptions, type RpcErrorKind, type RpcHandler, type RpcResult } from './systems/streamspace/net/rpc.ts';
+export { ApiServiceEndpoints as ServiceEndpoints } from './systems/streamspace/cluster/api-service.ts';
+export { KubeletProbes, type KubeletHost } from './systems/streamspace/kube/kubelet-probes.ts';
+export type { ContainerProbes, ProbeSpec } from './systems/streamspace/config.ts';
+
+// The bundled systems. Kept last: a bundled system imports this entry, so every module above must
+// be evaluated before the registry (and through it the systems) is.
+export { hakgal, streamspace, SYSTEMS } from './systems/index.ts';
+import { SYSTEMS } from './systems/index.ts';
 export type { StreamSpaceConfig, ConfigOverrides as StreamSpaceOverrides } from './systems/streamspace/config.ts';
 export type { StreamSpaceCluster } from './systems/streamspace/cluster/cluster.ts';
 export type { ClusterView as StreamSpaceView, CommandLife, Execution as CommandExecution } from './systems/streamspace/invariants/cluster-view.ts';

@@ -73,7 +73,7 @@ describe('hasim fuzz on worker threads', () => {
     expect([...results(join(dir, 's1.jsonl')), ...results(join(dir, 's2.jsonl'))].sort()).toEqual(w1);
     expect(results(join(dir, 's1.jsonl')).map((l) => (JSON.parse(l) as { seed: number }).seed).sort()).toEqual([40, 42, 44]);
     expect(two.out.join('\n')).toMatch(/6 seeds, 6 passed, 0 violating[\s\S]*determinism self-check: 2 seeds rerun, 0 mismatches/);
-    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('tests="5" failures="0"');
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('tests="6" failures="0"');
   }, 60_000);
 
   test('a violation exits 1, is shrunk and saved, and the summary names its replay command; --json and annotations', async () => {
@@ -210,7 +210,7 @@ describe('hasim run and list', () => {
     expect(data['deployments']!.map((d) => d.name)).toEqual(['seed-000', 'helm-chart-default', 'helm-chart-ha', 'many-agents', 'swarm']);
     expect(data['scenarios']!.map((s) => s.name)).toContain('r000-api-and-redis-deletion');
     expect(data['faults']!.map((f) => f.name)).toContain('node-failure');
-    expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery']);
+    expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery', 'no-flapping']);
     expect(data['fixes']!.map((f) => f.name)).toEqual(DESIGN_FIXES.map((f) => f.name));
   });
 });

@@ -141,7 +141,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
       liveTriage: (now) => {
         triagedSoFar = now;
         const failing = now().unclassified.reduce((n, u) => n + u.count, 0);
-        io.err(`${isTty ? '\r\x1b[K' : ''}triage: ${failing} failing seeds into distinct bugs (docs/triage.md; --no-triage skips it)`);
+        io.err(`${isTty ? '\r\x1b[K' : ''}triage: ${failing} failing seeds into distinct bugs${budgetMs === null ? '' : ' until the budget ends'} (docs/triage.md; --no-triage skips it)`);
       },
       onBug: (b) => {
         const unwritten = store.failure(b.file);
@@ -166,7 +166,10 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
       campaign.catch(() => undefined); // it waits on tasks that never settle; nothing will come of it
       result = recorder.result(store, performance.now() - started, selfCheckEvery);
       const triaged = (triagedSoFar as (() => TriageRows) | null)?.() ?? null;
-      if (triaged !== null) Object.assign(result, { bugs: triaged.bugs, unclassified: triaged.unclassified, triage: { runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: 0 } });
+      if (triaged !== null) {
+        const triage: CampaignResult['triage'] = { runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: 0, complete: false, deadlineReached: triaged.deadlineReached, unfinished: triaged.unfinished };
+        Object.assign(result, { bugs: triaged.bugs, unclassified: triaged.unclassified, triage });
+      }
     } else result = first;
   } finally {
     if (io.signal !== undefined) io.signal.removeEventListener('abort', onSignal);

@@ -31,7 +31,11 @@ export const FUZZ_HELP = `hasim fuzz [flags]
   interrupted with nothing found.
 ${CASE_SPACE_HELP}
   --seeds N           seeds in the campaign, over all shards (default 1000 unless --budget is given)
-  --budget DURATION   stop starting seeds after this much wall time (e.g. 90s, 5m, 1h)
+  --budget DURATION   wall time for the whole command: seeds, shrinks and triage (e.g. 90s, 5m,
+                      1h). Seeds stop at the budget, or at half of it once a seed has failed (the
+                      other half is triage's); at the budget no run starts, shrinks are cancelled,
+                      and what was left undone is reported (triage incomplete, unfinished rounds,
+                      unclassified seeds)
   --seed-start S      the first seed (default 0)
   --workers N         worker threads (default: one per core; at most one per seed)
   --shard K/N         run shard K of N: every N-th seed from offset K-1; shards are disjoint and
@@ -128,7 +132,7 @@ export const MERGE_HELP = `hasim merge DIR... [--results FILE...] [--junit FILE]
   Exit 0 nothing found, 1 a violation or a determinism mismatch in any shard, 2 bad input (a
   missing directory, a corrupt file, shards of different profiles).`;
 
-export const TRIAGE_HELP = `hasim triage DIR [--workers N] [--max-bugs N] [--max-shrink-runs N] [--digest D] [--json]
+export const TRIAGE_HELP = `hasim triage DIR [--workers N] [--budget DURATION] [--max-bugs N] [--max-shrink-runs N] [--digest D] [--json]
   Regroups a findings directory (a campaign's --out: its violations.jsonl and counterexample files)
   into distinct bugs, as hasim fuzz does after a campaign: each bug has a signature (the invariant,
   the fault kinds of its minimal case, the design fixes that remove it), the failing seeds counted
@@ -136,9 +140,11 @@ export const TRIAGE_HELP = `hasim triage DIR [--workers N] [--max-bugs N] [--max
   rerun first (a seed that changed since the campaign is named); shrunk counterexamples already in
   DIR are reused; new minimal cases and bugs.json are written to DIR.
   --workers N          worker threads (default: one per core)
+  --budget DURATION    wall time for the reruns and triage: at its end no run starts, and the seeds
+                       not rerun, the rounds cut short and the seeds left are reported
   --max-bugs N         most bugs looked for per invariant (default 16)
   --max-shrink-runs N  shrink budget per counterexample, in runs (default 1000)
   --digest D           the case space to triage, when DIR holds campaigns over several
   --json               print the bugs as one JSON object
-  Exit 0 no failing seed, 1 a bug (or failing seeds no bug accounts for), 2 bad input (no such
+  Exit 0 no failing seed, 1 a bug (or failing seeds no bug accounts for or left unchecked), 2 bad input (no such
   directory, no violations.jsonl, a corrupt line), 130 interrupted with nothing found.`;

@@ -55,7 +55,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   // Each file on its own; one that cannot be written is reported after the verdict (exit 2).
   const outputs = new Outputs();
   const keepEvents = values.trace !== undefined || values.timeline;
-  const v = runCase(system, c, { keepEvents });
+  const v = runCase(system, c, { keepEvents, measure: true });
   let pageWritten = false;
   if (values.html !== undefined) {
     // Message events change the trace (and its hash), so the page's arrows come from a second run
@@ -82,6 +82,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
     out(JSON.stringify({
       profile: c.profile, ...(deployment === null ? {} : { deployment }), seed, schedule: c.schedule, outcome: v.outcome, violation: v.violation === null ? null : { invariant: v.violation.invariant, time: v.violation.time, message: v.violation.message },
       modelFailure: v.modelFailure, hash: v.hash, healAt: v.healAt, boundUs: v.boundUs, recoveryUs: v.recoveryUs, endAt: v.endAt, steps: v.steps,
+      figures: Object.fromEntries(v.figures.map((f) => [f.id, f.value])),
     }));
     outputs.throwIfFailed();
     return v.outcome === 'pass' ? 0 : 1;
@@ -93,6 +94,7 @@ export async function runCommand(argv: string[], out: (line: string) => void): P
   if (v.violation) out(`  ${v.violation.message}`);
   if (v.modelFailure) out(`  model failure: ${v.modelFailure}`);
   out(`recovery: ${v.recoveryUs === null ? 'never' : formatTime(v.recoveryUs)} after the heal; ${formatBound(v.bound)}`);
+  for (const f of v.figures) if (f.text !== '') out(f.text);
   out(`run ended at ${formatTime(v.endAt)} after ${v.steps} events; trace hash ${v.hash}`);
   if (values.timeline) {
     out('timeline:');

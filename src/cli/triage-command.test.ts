@@ -125,6 +125,53 @@ describe('hasim triage: input', () => {
     expect(out).toEqual([TRIAGE_HELP]);
   });
 
+  test('--budget: no run starts after it; seeds not rerun and rounds cut short are reported, never a complete triage; exit 1', async () => {
+    // Four fault-free as-built seeds, each failing no-lost-commands, recorded as a campaign records them.
+    const dir = tmp();
+    const space = { profile: 'streamspace-v2', maxFaults: 1, kinds: [] };
+    const lines = [0, 1, 2, 3].map((seed) => {
+      const r = runTask({ type: 'run', system: 'streamspace', space, seed });
+      if (r.type !== 'run') throw new Error('expected a run');
+      return JSON.stringify({ seed, outcome: r.result.outcome, hash: r.result.hash, system: 'streamspace', space });
+    });
+    writeFileSync(join(dir, 'violations.jsonl'), lines.join('\n') + '\n');
+    // A clock that moves one millisecond per task started: the budget ends at task k whatever the machine.
+    const budgeted = async (k: number): Promise<{ code: number; json: Record<string, unknown>; started: number }> => {
+      let t = 0;
+      const inner = inline(1, false)();
+      const executor = (): Executor => ({ ...inner, run: (task, signal) => {
+        t++;
+        return inner.run(task, signal);
+      } });
+      const out: string[] = [];
+      const code = await triageCommand([dir, '--budget', `${k}ms`, '--workers', '1', '--json'], { out: (l) => out.push(l), err: () => undefined, executor, now: () => t });
+      return { code, json: JSON.parse(out[0]!) as Record<string, unknown>, started: t };
+    };
+    // Two reruns start (two at once for one worker), then the budget has ended: nothing else starts.
+    const early = await budgeted(2);
+    expect(early.started).toBe(2);
+    expect(early.code).toBe(1);
+    expect(early.json).toMatchObject({ unchecked: [2, 3], failing: 2, bugs: [], triage: { complete: false, deadlineReached: true, runs: 0 } });
+    // Seed 0's first round: its fault-free schedule is minimal already, but the run that gives its verdict was refused.
+    expect((early.json['triage'] as { unfinished: unknown[] }).unfinished).toEqual([
+      { invariant: 'no-lost-commands', seed: 0, context: [], stage: 'signature', faultsFound: 0, faultsSoFar: 0 },
+    ]);
+    expect(early.json['unclassified']).toEqual([{ invariant: 'no-lost-commands', count: 2, seeds: [0, 1] }]);
+    expect(JSON.parse(readFileSync(join(dir, 'bugs.json'), 'utf8'))).toMatchObject({ complete: false, deadlineReached: true });
+    // Every seed rerun, triage cut while it attributes or counts: what it found is what an unbudgeted triage finds.
+    const whole = await triage([dir, '--json'], inline(1, false));
+    const all = JSON.parse(whole.out[0]!) as Bugs & { triage: { complete: boolean } };
+    expect(all.triage.complete).toBe(true);
+    const later = await budgeted(10);
+    expect(later.code).toBe(1);
+    expect(later.json).toMatchObject({ unchecked: [], failing: 4, triage: { complete: false, deadlineReached: true } });
+    for (const b of (later.json as unknown as Bugs).bugs) expect(all.bugs.map((x) => x.signature)).toContain(b.signature);
+    // A budget it does not reach changes nothing.
+    const ample = await budgeted(1_000_000);
+    expect(ample.json).toMatchObject({ unchecked: [], triage: { complete: true, deadlineReached: false, unfinished: [] } });
+    expect(shape(ample.json as unknown as Bugs)).toEqual(shape(all));
+  }, 60_000);
+
   test('a seed that no longer fails is named and left out', async () => {
     // Seed 0 of a fault-free hardened space passes; the line says it failed.
     const dir = tmp();

@@ -7,11 +7,11 @@ import { caseForSeed, type CaseSpace, type Shrunk } from '../harness/seeded-case
 import { readTraceFile, TraceFileError, type TraceFile } from '../harness/trace-file.ts';
 import { kindsOf, triage, triageSpace, type Bug, type ShrinkRequest, type TriageSeed } from '../harness/triage.ts';
 import { SYSTEMS } from '../systems/index.ts';
-import { parseCount, parseFlags, UsageError } from './args.ts';
+import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
 import { bugRow, executorTriageRunner, triageRows } from './campaign/campaign.ts';
 import { defaultWorkers, poolExecutor, type Executor } from './campaign/executor.ts';
 import { BUGS_FILE, caseSpaceDigest, FindingsStore } from './campaign/findings-store.ts';
-import { bugLines, bugsJson, bugWhat } from './campaign/summary.ts';
+import { bugLines, bugsJson, bugWhat, incompleteTriage } from './campaign/summary.ts';
 import type { SeedResult } from './campaign/tasks.ts';
 import { CASE_SPACE_FLAGS, caseSpaceFrom } from './case-space-flags.ts';
 import { DEFAULT_MAX_BUGS } from './fuzz-command.ts';
@@ -35,6 +35,8 @@ export interface TriageIo {
   executor?: (workers: number) => Executor;
   /** Interrupts triage like Ctrl-C (tests). Default: SIGINT and SIGTERM. */
   signal?: EventTarget;
+  /** The wall clock `--budget` is measured on (ms; tests pass their own). No run reads it. Default: performance.now. */
+  now?: () => number;
 }
 
 /** A failing seed as `violations.jsonl` records it. */
@@ -187,10 +189,15 @@ function shrunkFromFile(system: AnySystem, space: CaseSpace, d: OnDisk, invarian
 
 const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
 
-/** `hasim triage DIR`. Exit 1 when the directory's seeds hold a bug, 0 when they hold none, 2 on bad input, 130 interrupted with none. */
+/**
+ * `hasim triage DIR`. Exit 1 when the directory's seeds hold a bug (or failing seeds no bug accounts
+ * for, or recorded failing seeds the budget left unchecked), 0 when they hold none, 2 on bad input,
+ * 130 interrupted with none.
+ */
 export async function triageCommand(argv: string[], io: TriageIo): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
     workers: { type: 'string' },
+    budget: { type: 'string' },
     'max-bugs': { type: 'string' },
     'max-shrink-runs': { type: 'string' },
     digest: { type: 'string' },
@@ -209,6 +216,7 @@ export async function triageCommand(argv: string[], io: TriageIo): Promise<numbe
   const maxBugs = values['max-bugs'] === undefined ? DEFAULT_MAX_BUGS : parseCount('max-bugs', values['max-bugs']);
   if (maxBugs < 1) throw new UsageError('--max-bugs: must be at least 1');
   const maxShrinkRuns = values['max-shrink-runs'] === undefined ? 1000 : parseCount('max-shrink-runs', values['max-shrink-runs']);
+  const budgetMs = values.budget === undefined ? null : parseDuration('budget', values.budget) / 1000;
   const violations = join(dir, 'violations.jsonl');
   if (!existsSync(violations)) bad(`${dir}: no violations.jsonl (not a findings directory of hasim fuzz)`);
 
@@ -251,29 +259,44 @@ export async function triageCommand(argv: string[], io: TriageIo): Promise<numbe
   }
   const workers = Math.max(1, Math.min(workersWanted, seeds.length));
   const executor = (io.executor ?? poolExecutor)(workers);
-  const started = performance.now();
-  io.err(`hasim triage ${dir}: ${seeds.length} failing seeds of a ${space.profile} campaign (case space ${digest}), ${workers} worker${workers === 1 ? '' : 's'}`);
+  const now = io.now ?? (() => performance.now());
+  const started = now();
+  // The budget covers the reruns and triage: after it no run starts (those in flight finish).
+  const deadlineReached = (): boolean => budgetMs !== null && now() - started >= budgetMs;
+  io.err(`hasim triage ${dir}: ${seeds.length} failing seeds of a ${space.profile} campaign (case space ${digest}), ${workers} worker${workers === 1 ? '' : 's'}${budgetMs === null ? '' : `, budget ${values.budget}`}`);
   const store = new FindingsStore(dir, system, space, `hasim triage ${dir}`, (seed) => `npx hasim run --seed ${seed} (see ${violations})`);
   try {
-    // Every seed again, as the model is now: its outcome decides the invariant it is triaged for.
-    let now: SeedResult[];
-    try {
-      now = await Promise.all(seeds.map(async (r) => {
-        const done = await executor.run({ type: 'run', system: system.name, space, seed: r.seed }, stop.signal);
+    // Every seed again, as the model is now: its outcome decides the invariant it is triaged for. Twice
+    // as many at once as there are workers (so none waits), lowest first, so that the budget can
+    // stop the ones not started: those are left unchecked (null).
+    const rerun: Array<SeedResult | null> = seeds.map(() => null);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < seeds.length && !stop.signal.aborted && !deadlineReached()) {
+        const i = next++;
+        const done = await executor.run({ type: 'run', system: system.name, space, seed: seeds[i]!.seed }, stop.signal);
         if (done.type !== 'run') throw new Error(`expected a run result, got ${done.type}`);
-        return done.result;
-      }));
+        rerun[i] = done.result;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: workers * 2 }, lane));
+      if (stop.signal.aborted) throw new Error('interrupted');
     } catch (error) {
       // Runs cancelled by an interrupt reject: nothing was triaged yet.
       if (!stop.signal.aborted) throw error;
       io.out(values.json ? JSON.stringify({ dir, digest, profile: space.profile, seeds: seeds.length, interrupted: true, bugs: [], unclassified: [] }) : `hasim triage ${dir} (interrupted): stopped while rerunning the ${seeds.length} failing seeds; nothing triaged`);
       return 130;
     }
-    const changed = seeds.flatMap((r, i) => (now[i]!.outcome !== r.outcome || now[i]!.hash !== r.hash
-      ? [{ seed: r.seed, recorded: { outcome: r.outcome, hash: r.hash }, now: { outcome: now[i]!.outcome, hash: now[i]!.hash } }]
-      : []));
+    const unchecked = seeds.filter((_, i) => rerun[i] === null).map((r) => r.seed);
+    const changed = seeds.flatMap((r, i) => {
+      const n = rerun[i];
+      return n != null && (n.outcome !== r.outcome || n.hash !== r.hash)
+        ? [{ seed: r.seed, recorded: { outcome: r.outcome, hash: r.hash }, now: { outcome: n.outcome, hash: n.hash } }]
+        : [];
+    });
     for (const c of changed) io.err(`seed ${c.seed} changed since the campaign: ${c.recorded.outcome} (${c.recorded.hash.slice(0, 12)}) then, ${c.now.outcome} (${c.now.hash.slice(0, 12)}) now`);
-    const failing: SeedResult[] = now.filter((r) => r.outcome !== 'pass');
+    const failing = rerun.filter((r): r is SeedResult => r !== null && r.outcome !== 'pass');
     const triageSeeds: TriageSeed[] = failing.map((r) => ({ seed: r.seed, invariant: r.outcome, kinds: kindsOf(r.schedule ?? []) }));
 
     // Shrunk cases already on disk, reused when they still reproduce.
@@ -281,6 +304,8 @@ export async function triageCommand(argv: string[], io: TriageIo): Promise<numbe
     const files = new Map<string, string>();
     const reused = new Map<Shrunk, string>();
     const known = (request: ShrinkRequest): Shrunk | undefined => {
+      // Checking a file is a run too: none starts after the budget.
+      if (deadlineReached()) return undefined;
       for (const d of onDisk) {
         if (d.trace.seed !== request.seed || d.trace.expectations[0]!.outcome !== request.invariant) continue;
         if (!sameSet(d.context ?? [], request.fixes)) continue;
@@ -298,27 +323,34 @@ export async function triageCommand(argv: string[], io: TriageIo): Promise<numbe
       maxBugs,
       maxShrinkRuns,
       signal: stop.signal,
+      deadlineReached,
       onBug: (b) => {
         const file = fileOf(b);
         files.set(b.key, file);
         io.err(`bug ${b.id} (${b.signature.invariant}, seed ${b.example.case.seed}): ${bugWhat(bugRow(b, file))}: ${file}`);
       },
     });
-    const rows = triageRows(result, files);
+    // Seeds the budget left unchecked make the triage incomplete, whatever triage itself did.
+    const rows = { ...triageRows(result, files), ...(unchecked.length > 0 ? { complete: false, deadlineReached: true } : {}) };
     store.writeBugs(rows, result.interrupted);
     const outputs = new Outputs();
     for (const f of store.failures()) outputs.add(`DIR ${f}`);
-    const elapsedMs = Math.round(performance.now() - started);
+    const elapsedMs = Math.round(now() - started);
     if (values.json) {
       io.out(JSON.stringify({
-        dir, digest, profile: space.profile, seeds: seeds.length, failing: failing.length, changed, interrupted: result.interrupted,
-        bugs: bugsJson(rows.bugs), unclassified: rows.unclassified, triage: { runs: rows.runs, shrinks: rows.shrinks, elapsedMs },
+        dir, digest, profile: space.profile, seeds: seeds.length, failing: failing.length, changed, unchecked, interrupted: result.interrupted,
+        bugs: bugsJson(rows.bugs), unclassified: rows.unclassified,
+        triage: { runs: rows.runs, shrinks: rows.shrinks, elapsedMs, complete: rows.complete, deadlineReached: rows.deadlineReached, unfinished: rows.unfinished },
       }));
     } else {
-      const stopped = result.interrupted ? ' (interrupted)' : '';
+      const stopped = result.interrupted ? ' (interrupted)' : rows.deadlineReached ? ' (budget reached)' : '';
       io.out(`hasim triage ${dir}${stopped}: ${seeds.length} recorded failing seeds, ${failing.length} failing now, ${rows.bugs.length} distinct bug${rows.bugs.length === 1 ? '' : 's'}`);
       io.out(`  ${rows.runs} runs, ${rows.shrinks} shrinks, ${Math.round(elapsedMs / 1000)}s`);
-      for (const line of bugLines(rows.bugs, rows.unclassified)) io.out(line);
+      if (unchecked.length > 0) io.out(`  ${unchecked.length} recorded failing seeds not rerun before the budget ran out (${unchecked.slice(0, 10).join(', ')}${unchecked.length > 10 ? ', ...' : ''}): not triaged`);
+      const lines = bugLines(rows.bugs, rows.unclassified, rows);
+      // bugLines says nothing when there is no bug nor seed left; an incomplete triage must still say so.
+      const incomplete = incompleteTriage(rows);
+      for (const line of lines.length === 0 && incomplete !== null ? [`  ${incomplete}`] : lines) io.out(line);
       if (changed.length > 0) io.out(`  ${changed.length} seeds changed since the campaign (${changed.map((c) => c.seed).join(', ')}): the model is not the one the campaign ran`);
     }
     const failure = outputs.failure();
@@ -326,7 +358,7 @@ export async function triageCommand(argv: string[], io: TriageIo): Promise<numbe
       io.err(`hasim: ${failure}`);
       return 2;
     }
-    if (rows.bugs.length > 0 || rows.unclassified.length > 0) return 1;
+    if (rows.bugs.length > 0 || rows.unclassified.length > 0 || unchecked.length > 0) return 1;
     return result.interrupted ? 130 : 0;
   } finally {
     if (io.signal !== undefined) io.signal.removeEventListener('abort', onSignal);

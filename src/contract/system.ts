@@ -1,9 +1,9 @@
 import type fc from 'fast-check';
 import type { Micros, Simulation, SimulationOptions, TraceEvent } from '../sim-cluster/index.ts';
 import type { AnyFaultKind, Platform, TargetRoles } from '../faults/fault-kind.ts';
-import type { BoundTerm, Monitor } from '../invariants/monitor.ts';
+import type { BoundTerm, Monitor, RunWindow } from '../invariants/monitor.ts';
 import type { Explainer } from './explain.ts';
-import type { ScenarioReport, ScenarioSpec } from './scenario.ts';
+import type { MetricUnit, ScenarioReport, ScenarioSpec } from './scenario.ts';
 
 /**
  * The System contract: what a simulated system gives the harness. The harness (case, run, shrink,
@@ -59,6 +59,8 @@ export interface System<C = unknown, I extends Instance = Instance, V extends Vi
   invariants(config: C): ReadonlyArray<Monitor<V>>;
   /** How recovery after the heal is bounded and observed. */
   readonly recovery: RecoveryProbe<C, I, V>;
+  /** Figures measured on the runs that ask for them (`RunOptions.measure`) and reported with their verdicts (routing availability, say). Default: none. */
+  readonly measures?: RunMeasures<I, V>;
 
   /** How its runs are drawn and told (timeline page, key events). Default: faults and process lifecycle only. */
   readonly explain?: Explainer;
@@ -156,6 +158,25 @@ export interface RecoveryProbe<C, I, V> {
   atEnd(instance: I, view: V): void;
   /** When the probe found the system healthy, if it did. */
   recoveredAt(view: V): Micros | null;
+}
+
+/**
+ * What a system measures on a run that asks for it, besides its invariants: figures that no threshold judges for
+ * every schedule, reported with each verdict (`hasim run`, `--json`) and read by scenario metrics.
+ */
+export interface RunMeasures<I, V> {
+  /** Starts measuring at `fromUs` (the first fault, or a scenario's fault instant) up to `toUs` (the run's end). */
+  start(instance: I, view: V, fromUs: Micros, toUs: Micros): void;
+  /** The run's figures, read once it has ended (or halted). */
+  figures(view: V, window: RunWindow): RunFigure[];
+}
+
+export interface RunFigure {
+  id: string;
+  unit: MetricUnit;
+  value: number | null;
+  /** One line for `hasim run`, or '' when another figure's line tells it. */
+  text: string;
 }
 
 /**

@@ -2,7 +2,7 @@ import { SECOND, type Micros, type NetworkOptions, type TraceEvent, type TraceHa
 import { applySchedule, healTime, type FaultRegistry } from '../faults/apply.ts';
 import type { FaultRecord } from '../faults/fault-kind.ts';
 import { boundTotal, type BoundTerm, type Violation } from '../invariants/monitor.ts';
-import type { AnySystem, Instance, System, View } from '../contract/system.ts';
+import type { AnySystem, Instance, RunFigure, System, View } from '../contract/system.ts';
 import type { Observer, ScriptedAction } from '../contract/scenario.ts';
 
 /**
@@ -40,6 +40,8 @@ export interface Verdict {
   endAt: Micros;
   /** Time from the heal to health (the recovery probe succeeded), or null if never. */
   recoveryUs: Micros | null;
+  /** The system's per-run figures (`System.measures`), e.g. routing availability; empty if it has none. */
+  figures: RunFigure[];
   steps: number;
   /** The kept trace, when asked for. */
   events?: readonly TraceEvent[];
@@ -72,8 +74,14 @@ export interface RunOptions<I = unknown, V = unknown> {
   minHealAt?: Micros;
   /** Sampling set up right after the view; started once the run's window is known. */
   observe?: (instance: I, view: V) => Observer;
-  /** The observer's window starts here (default: the heal). */
+  /** The observer's window starts here (default: the heal), and the system's measures' (default: the first fault, or the heal without faults). */
   observeFrom?: Micros;
+  /**
+   * Take the system's per-run measures (`System.measures`) into `Verdict.figures`. Default false:
+   * campaigns, shrinking, triage and replay judge verdicts only, and sampling costs a run about a
+   * sixth more; `hasim run` and the scenarios ask for them. A measure never changes the trace.
+   */
+  measure?: boolean;
 }
 
 /** A finished run with what produced it, for callers that measure more than the verdict. */
@@ -144,7 +152,9 @@ export function execute<C, I extends Instance, V extends View>(system: System<C,
   applySchedule(registry, instance, view, c.schedule, healAt);
   system.recovery.start(instance, view, healAt);
   const endAt = healAt + boundUs + system.recovery.drainUs(c.config) + TAIL_US;
+  const measureFrom = options.observeFrom ?? c.schedule.reduce((t, f) => Math.min(t, f.at), healAt);
   observer?.start(options.observeFrom ?? healAt, endAt);
+  if (options.measure === true) system.measures?.start(instance, view, measureFrom, endAt);
   const result = sim.run({ until: endAt });
   if (result.status === 'until-reached') {
     system.recovery.atEnd(instance, view);
@@ -175,6 +185,7 @@ export function execute<C, I extends Instance, V extends View>(system: System<C,
     bound,
     endAt,
     recoveryUs: recoveredAt === null ? null : recoveredAt - healAt,
+    figures: options.measure === true ? system.measures?.figures(view, { healAt, boundUs, endAt }) ?? [] : [],
     steps: result.steps,
     ...(options.keepEvents ? { events: sim.trace.events } : {}),
   };

@@ -29,6 +29,7 @@ export function runScenario<C, I extends Instance, V extends View>(system: Syste
     ...(plan.healAt !== undefined ? { minHealAt: plan.healAt } : {}),
     ...(spec.observe ? { observe: (i: I, v: V) => spec.observe!(i, v, c.config) } : {}),
     observeFrom: plan.faultAt,
+    measure: true,
   });
   const events = verdict.events ?? [];
   const metrics = verdict.modelFailure === null

@@ -170,4 +170,41 @@ describe('triage', () => {
     expect(stopped.bugs.length).toBeGreaterThan(0);
     expect(stopped.bugs.flatMap((b) => b.seeds).length + stopped.unclassified.flatMap((u) => u.seeds).length).toBe(seeds.length);
   });
+
+  test('a deadline reached at run k: no run starts after it, what was found is part of the whole result, the rest is reported unfinished', async () => {
+    const whole = await triage(streamspace, space, seeds, scripted(cures, needsFault, () => 1));
+    expect(whole).toMatchObject({ complete: true, deadlineReached: false, unfinished: [] });
+    const bugOf = (b: Bug) => ({ key: b.key, context: b.context, schedule: b.example.case.schedule, hash: b.example.verdict.hash });
+    const stages = new Set<string>();
+    // The deadline is a function of the runs made so far, so where it falls does not depend on the machine.
+    for (let k = 0; k <= whole.runs; k += 7) {
+      let made = 0;
+      const cut = await triage(streamspace, space, seeds, scripted(cures, needsFault, () => 1), {
+        onRun: (n) => { made = n; },
+        deadlineReached: () => made >= k,
+      });
+      // Runs already started when it was reached finish (at most twice the concurrency of 3).
+      expect(cut.runs).toBeLessThanOrEqual(k + 6);
+      expect(cut).toMatchObject({ complete: false, deadlineReached: true, interrupted: false });
+      // Every bug reported is one of the whole result's, minimal and with the same signature; its seeds are some of its seeds.
+      for (const b of cut.bugs) {
+        const w = whole.bugs.find((x) => x.key === b.key)!;
+        expect(bugOf(b)).toEqual(bugOf(w));
+        expect(b.seeds.every((x) => w.seeds.includes(x))).toBe(true);
+      }
+      // Every failing seed is counted for a bug or left unclassified, never lost; a round cut short is a seed left.
+      const unclassified = cut.unclassified.flatMap((u) => u.seeds);
+      expect([...cut.bugs.flatMap((b) => b.seeds), ...unclassified].sort((x, y) => x - y)).toEqual(seeds.map((x) => x.seed));
+      for (const u of cut.unfinished) {
+        expect(unclassified).toContain(u.seed);
+        stages.add(u.stage);
+      }
+      if (k === 0) expect(cut.bugs).toEqual([]);
+    }
+    expect([...stages].sort()).toEqual(['shrink', 'signature']);
+    // A deadline that is never reached changes nothing.
+    const late = await triage(streamspace, space, seeds, scripted(cures, needsFault, () => 1), { deadlineReached: () => false });
+    expect(shape(late)).toEqual(shape(whole));
+    expect(late.runs).toBe(whole.runs);
+  });
 });

@@ -147,11 +147,35 @@ export function inlineTriageRunner(system: System<any, Instance, View>, space: C
 }
 
 /**
+ * A run triage did not start: the deadline was reached (or triage was stopped) before its turn. Runs
+ * already started finish; what they found stands.
+ */
+export class RunRefused extends Error {
+  constructor() {
+    super('triage run not started: the deadline was reached or triage was stopped');
+    this.name = 'RunRefused';
+  }
+}
+
+/**
+ * A shrink that a refused run cut short. The schedule it had reached still fails (every step it kept
+ * is a run that failed), but it is not 1-minimal, or (`minimal`) it is and its last run, the one that
+ * gives its verdict, was not made.
+ */
+export class ShrinkCut extends Error {
+  constructor(readonly faultsFound: number, readonly faultsSoFar: number, readonly minimal: boolean) {
+    super(`shrink cut short at ${faultsSoFar} of ${faultsFound} faults`);
+    this.name = 'ShrinkCut';
+  }
+}
+
+/**
  * The first of `candidates` for which `fails` holds, asking for up to `width` at once, and how many a
  * one-at-a-time search would have tried (up to and including it): the answer and the count do not
- * depend on `width`, which only lets runs overlap.
+ * depend on `width`, which only lets runs overlap. `cut`: a run was refused before the answer was
+ * known (a candidate tried after the one taken may be refused without cutting anything).
  */
-async function firstFailing<T>(candidates: Iterator<T>, width: number, limit: number, fails: (c: T) => Promise<boolean>): Promise<{ found: T | null; tried: number }> {
+async function firstFailing<T>(candidates: Iterator<T>, width: number, limit: number, fails: (c: T) => Promise<boolean>): Promise<{ found: T | null; tried: number; cut: boolean }> {
   let tried = 0;
   while (tried < limit) {
     const batch: T[] = [];
@@ -161,12 +185,17 @@ async function firstFailing<T>(candidates: Iterator<T>, width: number, limit: nu
       batch.push(next.value);
     }
     if (batch.length === 0) break;
-    const results = await Promise.all(batch.map(fails));
-    const i = results.indexOf(true);
-    if (i >= 0) return { found: batch[i]!, tried: tried + i + 1 };
+    const results = await Promise.allSettled(batch.map(fails));
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'rejected') {
+        if (r.reason instanceof RunRefused) return { found: null, tried: tried + i, cut: true };
+        throw r.reason;
+      }
+      if (r.value) return { found: batch[i]!, tried: tried + i + 1, cut: false };
+    }
     tried += batch.length;
   }
-  return { found: null, tried };
+  return { found: null, tried, cut: false };
 }
 
 /**
@@ -174,7 +203,9 @@ async function firstFailing<T>(candidates: Iterator<T>, width: number, limit: nu
  * \`shrinkSeed\` (fast-check's shrinker depth first, taking the first smaller schedule that still
  * fails, at most \`maxShrinkRuns\` runs; then the 1-minimal pass that drops single faults), with the
  * runs of each step asked of the runner \`concurrency\` at a time so that a shrink uses every worker.
- * The result, and the run counts it reports, are those of the one-at-a-time search.
+ * The result, and the run counts it reports, are those of the one-at-a-time search. A runner that
+ * refuses a run (\`RunRefused\`: the deadline) cuts the shrink short: it throws \`ShrinkCut\` with
+ * how far it got, never a case presented as minimal.
  */
 export async function triageShrink(system: System<any, Instance, View>, space: CaseSpace, runner: TriageRunner, r: ShrinkRequest, maxShrinkRuns = 1000): Promise<Shrunk> {
   const s = triageSpace(space, r.fixes, r.invariant);
@@ -189,6 +220,7 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
   for (;;) {
     const step = await firstFailing(arbitrary.shrink(current.value, current.context)[Symbol.iterator](), width, maxShrinkRuns - shrinkRuns, (c) => fails(c.value));
     shrinkRuns += step.tried;
+    if (step.cut) throw new ShrinkCut(faultsFound, current.value.length, false);
     if (step.found === null) break;
     current = step.found;
     shrinkSteps++;
@@ -199,10 +231,17 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
     const without = schedule.map((_, i) => schedule.filter((__, j) => j !== i));
     const step = await firstFailing(without[Symbol.iterator](), width, without.length, fails);
     minimizeRuns += step.tried;
+    if (step.cut) throw new ShrinkCut(faultsFound, schedule.length, false);
     if (step.found === null) break;
     schedule = step.found;
   }
-  const last = await runner.probe({ seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant, verdict: true });
+  let last: ProbeResult;
+  try {
+    last = await runner.probe({ seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant, verdict: true });
+  } catch (error) {
+    if (error instanceof RunRefused) throw new ShrinkCut(faultsFound, schedule.length, true);
+    throw error;
+  }
   return {
     invariant: r.invariant, case: { ...base, schedule }, verdict: last.verdict!,
     faultsFound, faultsShrunk: current.value.length, faultsMinimal: schedule.length, shrinkSteps, shrinkRuns, minimizeRuns,
@@ -283,6 +322,13 @@ export interface TriageOptions {
   maxShrinkRuns?: number;
   /** Aborting stops triage where it is; what was found is returned. */
   signal?: AbortSignal;
+  /**
+   * Whether the time given to triage is spent (a budget; the caller's wall clock, which no run ever
+   * reads). Asked before each run starts: once it holds, no run starts, the runs in flight finish and
+   * count, and the result says what was left undone (`complete: false`, `unfinished`, the seeds left
+   * unclassified). It decides how much is done, never what a run gives. Default: never.
+   */
+  deadlineReached?: () => boolean;
   /** Called when a bug is found, as soon as its signature is known (before later seeds are checked against it). */
   onBug?: (bug: Bug) => void;
   /** Called after each run of triage, with how many runs it made so far. */
@@ -291,15 +337,44 @@ export interface TriageOptions {
   live?: (now: () => TriageResult) => void;
 }
 
+/**
+ * A round the deadline (or a stop) cut short: a failing seed that no bug found before accounts for
+ * (so a further bug, or one already found reached another way), and how far it got.
+ */
+export interface Unfinished {
+  invariant: string;
+  seed: number;
+  /** The fixes that were on besides the space's (the bugs found before it). */
+  context: string[];
+  /** `shrink`: stopped while shrinking (the schedule is not minimal); `signature`: shrunk to minimal, signature not computed. */
+  stage: 'shrink' | 'signature';
+  /**
+   * Faults of the seed's schedule, and of the schedule shrunk so far: still failing (every step kept is a run
+   * that failed), and not always shorter (fast-check may shrink what a schedule is drawn from first).
+   */
+  faultsFound: number;
+  faultsSoFar: number;
+}
+
 export interface TriageResult {
-  /** By invariant, then by lowest seed. */
+  /** By invariant, then by lowest seed. Each one's case is minimal and its signature complete. */
   bugs: Bug[];
-  /** Failing seeds no bug accounts for (the cap was reached, or triage was stopped), per invariant. */
+  /** Failing seeds no bug accounts for (the cap was reached, or triage was stopped or ran out of time), per invariant. */
   unclassified: Array<{ invariant: string; seeds: number[] }>;
   /** Runs made (every run, those of shrinks included) and shrinks (cases already shrunk that were used instead are not counted). */
   runs: number;
   shrinks: number;
   interrupted: boolean;
+  /** Whether the deadline stopped triage (a run was refused). */
+  deadlineReached: boolean;
+  /**
+   * Whether triage did everything its bounds (`maxBugs`, `maxShrinkRuns`) allow: false when stopped
+   * or out of time. Then each bug is still minimal with its signature complete, but its seed count is
+   * a lower bound: a seed unclassified may not have been run with every bug's fixes yet.
+   */
+  complete: boolean;
+  /** The rounds cut short, one per invariant at most, by invariant. */
+  unfinished: Unfinished[];
 }
 
 /**
@@ -311,7 +386,9 @@ export interface TriageResult {
  * 2. the new bug's most specific remover (see `explainingFixes`) joins those fixes; when no single
  *    fix removes it, its minimal set does;
  * 3. every seed left is run once with those fixes on: a seed whose invariant goes away is counted
- *    for the new bug (adding its fixes is what made the difference).
+ *    for the new bug (adding its fixes is what made the difference). These checks are made lazily,
+ *    in seed order, only as far as the next seed they do not remove (the next round's): the bugs
+ *    come as early as they can under a deadline, and the result of a complete triage is the same.
  *
  * A bug that no fix removes gives no fix to check seeds with: the seeds left whose schedules hold
  * every kind of its minimal case are counted for it. Everything is a function of the seeds and the
@@ -323,15 +400,25 @@ export async function triage(system: System<any, Instance, View>, space: CaseSpa
   const stopped = (): boolean => options.signal?.aborted === true;
   let runs = 0;
   let shrinks = 0;
+  let deadlineReached = false;
+  let refused = false;
+  const concurrency = runner.concurrency ?? 1;
+  // Runs are started here, at most twice the runner's concurrency at once (so a worker never waits),
+  // rather than all queued in the runner: a run not yet started is one the deadline can still refuse.
+  const start = gate(concurrency * 2, () => {
+    if (!stopped() && options.deadlineReached?.() === true) deadlineReached = true;
+    refused ||= stopped() || deadlineReached;
+    return refused;
+  });
   const counted: TriageRunner = {
-    probe: async (p) => {
+    probe: (p) => start(async () => {
       const r = await runner.probe(p);
       runs++;
       options.onRun?.(runs);
       return r;
-    },
+    }),
     known: (r) => runner.known?.(r),
-    concurrency: runner.concurrency ?? 1,
+    concurrency,
   };
   const shrink = async (r: ShrinkRequest): Promise<Shrunk> => {
     const k = runner.known?.(r);
@@ -346,24 +433,58 @@ export async function triage(system: System<any, Instance, View>, space: CaseSpa
     byInvariant.set(s.invariant, list);
   }
 
+  /**
+   * How a bug accounts for later seeds of its invariant: a run with `fixes` on (the context once the
+   * bug's explaining fixes joined it), or, for a bug no fix removes (`fixes` null), its schedule
+   * holding every kind of the bug's minimal case.
+   */
+  interface Check {
+    bug: Bug;
+    fixes: string[] | null;
+  }
+  /** A failing seed no bug accounts for yet, with how many of its invariant's checks it has failed so far. */
+  interface Pending extends TriageSeed {
+    checked: number;
+    /** The bug whose check removed it, once one did. */
+    by?: Bug;
+  }
   /** One invariant's triage: the seeds no bug accounts for yet, the fixes they are checked with, its bugs. */
   interface State {
     invariant: string;
-    left: TriageSeed[];
+    left: Pending[];
     context: string[];
+    /** One per bug found, in the order found (a bug found again adds none). */
+    checks: Check[];
     bugs: Bug[];
+    /** The round the deadline cut short, if it did. */
+    unfinished: Unfinished | null;
   }
   const breadth = new Map(system.fixes.map((f) => [f.name, f.removes.length]));
-  /** The first half of a round: the lowest seed left, shrunk and attributed; null when stopped. */
-  const discover = async (st: State): Promise<{ bug: Bug; isNew: boolean } | null> => {
+  /** The first half of a round: `first` (the lowest seed left), shrunk and attributed; null when stopped or cut short (`st.unfinished` says how far it got). */
+  const discover = async (st: State, first: Pending): Promise<{ bug: Bug; isNew: boolean } | null> => {
     const { invariant } = st;
-    const first = st.left[0]!;
-    const shrunk = await shrink({ seed: first.seed, fixes: [...st.context], invariant });
+    const cut = (stage: Unfinished['stage'], faultsFound: number, faultsSoFar: number): null => {
+      st.unfinished = { invariant, seed: first.seed, context: [...st.context], stage, faultsFound, faultsSoFar };
+      return null;
+    };
+    let shrunk: Shrunk;
+    try {
+      shrunk = await shrink({ seed: first.seed, fixes: [...st.context], invariant });
+    } catch (error) {
+      if (error instanceof ShrinkCut) return cut(error.minimal ? 'signature' : 'shrink', error.faultsFound, error.faultsSoFar);
+      throw error;
+    }
     if (stopped()) return null;
     if (shrunk.verdict.outcome !== invariant) {
       throw new Error(`seed ${first.seed} shrunk for ${invariant} with fixes [${st.context.join(', ')}] ends in ${shrunk.verdict.outcome}: the shrink does not reproduce the violation`);
     }
-    const att = await attribute(system, space, counted, { seed: first.seed, schedule: shrunk.case.schedule, context: st.context, invariant });
+    let att: Attribution;
+    try {
+      att = await attribute(system, space, counted, { seed: first.seed, schedule: shrunk.case.schedule, context: st.context, invariant });
+    } catch (error) {
+      if (error instanceof RunRefused) return cut('signature', shrunk.faultsFound, shrunk.faultsMinimal);
+      throw error;
+    }
     if (stopped()) return null;
     const key = signatureKey(att.signature);
     let bug = st.bugs.find((b) => b.key === key);
@@ -374,68 +495,136 @@ export async function triage(system: System<any, Instance, View>, space: CaseSpa
       options.onBug?.(bug);
     }
     bug.seeds.push(first.seed);
-    st.left = st.left.slice(1);
+    st.left = st.left.filter((s) => s !== first);
     return { bug, isNew };
   };
   /**
-   * The second half: a new bug's explaining fixes join the context and every seed left is run once
-   * with them; `reference`: the bugs that tell how general a fix is.
+   * The second half: a new bug's explaining fixes join the context, and its check is what every
+   * seed left is checked with next; `reference`: the bugs that tell how general a fix is.
    */
-  const apply = async (st: State, found: { bug: Bug; isNew: boolean }, reference: readonly Bug[]): Promise<void> => {
+  const register = (st: State, found: { bug: Bug; isNew: boolean }, reference: readonly Bug[]): void => {
     const { bug, isNew } = found;
-    const { invariant } = st;
-    if (isNew) bug.explainedBy = explainingFixes(bug.signature, reference.filter((b) => b !== bug), breadth);
-    if (isNew && bug.explainedBy.length > 0) {
-      st.context = [...st.context, ...bug.explainedBy];
-      const results = await Promise.all(st.left.map((s) => counted.probe({ seed: s.seed, schedule: null, fixes: [...st.context], invariant })));
-      if (stopped()) return;
-      st.left = st.left.filter((s, i) => {
-        if (!removes(results[i]!.outcome, invariant)) return true;
-        bug.seeds.push(s.seed);
-        return false;
-      });
-    } else if (bug.explainedBy.length === 0) {
-      st.left = st.left.filter((s) => {
-        if (!bug.signature.kinds.every((k) => s.kinds.includes(k))) return true;
-        bug.seeds.push(s.seed);
-        return false;
-      });
+    // Past the deadline nothing more is done for a bug: its explaining fixes would be chosen against
+    // a reference that may lack a first bug cut short, and no seed can be run with them anyway.
+    if (refused || !isNew) return;
+    bug.explainedBy = explainingFixes(bug.signature, reference.filter((b) => b !== bug), breadth);
+    if (bug.explainedBy.length > 0) st.context = [...st.context, ...bug.explainedBy];
+    st.checks.push({ bug, fixes: bug.explainedBy.length > 0 ? [...st.context] : null });
+  };
+  /** Runs a seed's next checks, in order, until one removes its violation or none is left; a refused run leaves it where it got. */
+  const advance = async (st: State, s: Pending): Promise<void> => {
+    while (s.by === undefined && s.checked < st.checks.length) {
+      const check = st.checks[s.checked]!;
+      const removed = check.fixes === null
+        ? check.bug.signature.kinds.every((k) => s.kinds.includes(k))
+        : removes((await counted.probe({ seed: s.seed, schedule: null, fixes: check.fixes, invariant: st.invariant })).outcome, st.invariant);
+      s.checked++;
+      if (removed) s.by = check.bug;
     }
   };
-  const more = (st: State): boolean => st.left.length > 0 && st.bugs.length < maxBugs && !stopped();
+  /**
+   * The lowest seed left that every check so far fails to remove: the next round's seed, or null
+   * when none is (or the deadline refused a run). Seeds are checked lazily, a window of them at a
+   * time in seed order, so that the next bug is reached after checking only the seeds below it;
+   * each seed goes through the checks in the order the bugs were found, as if every seed had been
+   * checked at once when each bug was found: the bugs and their seeds are the same either way.
+   * With `all`, every seed left is checked through, and null returned (counting the seeds once
+   * no new round may start).
+   */
+  const nextUnexplained = async (st: State, all = false): Promise<Pending | null> => {
+    const width = Math.max(1, concurrency * 2);
+    try {
+      for (let i = 0; i < st.left.length; i += width) {
+        const window = st.left.slice(i, i + width);
+        const results = await Promise.allSettled(window.map((s) => advance(st, s)));
+        for (const r of results) {
+          if (r.status === 'rejected' && !(r.reason instanceof RunRefused)) throw r.reason;
+        }
+        if (refused) return null;
+        const stillFailing = window.find((s) => s.by === undefined);
+        if (stillFailing !== undefined && !all) return stillFailing;
+      }
+      return null;
+    } finally {
+      // Seeds a check removed are counted for its bug, and leave.
+      for (const s of st.left) if (s.by !== undefined) s.by.seeds.push(s.seed);
+      st.left = st.left.filter((s) => s.by === undefined);
+    }
+  };
+  // No round starts once a run was refused: its seeds' checks would be missing.
+  const more = (st: State): boolean => st.left.length > 0 && st.bugs.length < maxBugs && !stopped() && !refused;
 
   const invariants = [...byInvariant.keys()].sort();
-  const states: State[] = invariants.map((invariant) => ({ invariant, left: byInvariant.get(invariant)!, context: [], bugs: [] }));
+  const states: State[] = invariants.map((invariant) => ({
+    invariant, left: byInvariant.get(invariant)!.map((s) => ({ ...s, checked: 0 })), context: [], checks: [], bugs: [], unfinished: null,
+  }));
   const result = (): TriageResult => ({
     bugs: states.flatMap((st) => st.bugs.map((b) => ({ ...b, seeds: [...b.seeds].sort((x, y) => x - y) }))),
     unclassified: states.filter((st) => st.left.length > 0).map((st) => ({ invariant: st.invariant, seeds: st.left.map((s) => s.seed) })),
     runs,
     shrinks,
     interrupted: stopped(),
+    deadlineReached,
+    complete: !stopped() && !refused,
+    unfinished: states.flatMap((st) => (st.unfinished === null ? [] : [st.unfinished])),
   });
   options.live?.(result);
   try {
     // The first round of every invariant is discovered first: its bugs (the lowest failing seed of
     // each invariant, shrunk with no fix on) are the reference that tells every later choice how
     // general a fix is. Then each invariant goes on by itself; a round reads only the reference and
-    // its own invariant's bugs, so the order in which invariants finish changes nothing.
-    const firsts = await Promise.all(states.map((st) => (more(st) ? discover(st) : Promise.resolve(null))));
+    // its own invariant's bugs, so the order in which invariants finish changes nothing. Which
+    // invariants have a first round is decided before any starts, so a deadline cuts each one's alike.
+    const starting = states.map(more);
+    const firsts = await Promise.all(states.map((st, i) => (starting[i] === true ? discover(st, st.left[0]!) : Promise.resolve(null))));
     const reference = states.flatMap((st) => st.bugs);
     await Promise.all(states.map(async (st, i) => {
       const first = firsts[i];
       if (first === null || first === undefined || stopped()) return;
-      await apply(st, first, reference);
+      register(st, first, reference);
       while (more(st)) {
-        const found = await discover(st);
+        const next = await nextUnexplained(st);
+        if (next === null || stopped()) return;
+        const found = await discover(st, next);
         if (found === null) return;
-        await apply(st, found, [...reference.filter((b) => b.signature.invariant !== st.invariant), ...st.bugs]);
+        register(st, found, [...reference.filter((b) => b.signature.invariant !== st.invariant), ...st.bugs]);
       }
+      // The bug cap is reached: the seeds left are counted for the bugs found, the rest stay unclassified.
+      if (!stopped() && !refused) await nextUnexplained(st, true);
     }));
   } catch (error) {
     // Runs cancelled by the stop reject; what was found before stands.
     if (!stopped()) throw error;
   }
   return result();
+}
+
+/**
+ * Starts at most `slots` tasks at once, in the order asked. When a task's turn comes and `refuse()`
+ * holds, it is not started: it rejects with `RunRefused`.
+ */
+function gate(slots: number, refuse: () => boolean): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  // A finished task hands its slot to the next one waiting, so the order asked is the order started.
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else active--;
+  };
+  return async (task) => {
+    if (active < slots) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    if (refuse()) {
+      release();
+      throw new RunRefused();
+    }
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
 }
 
 /**

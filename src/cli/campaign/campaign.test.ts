@@ -11,7 +11,7 @@ import { runCampaign, type CampaignOptions } from './campaign.ts';
 import type { Executor } from './executor.ts';
 import { FindingsStore } from './findings-store.ts';
 import { parseShard, selfChecked, shardSeeds, shardSize } from './seed-range.ts';
-import { githubAnnotations, junitXml, progressLine, summaryLines } from './summary.ts';
+import { githubAnnotations, junitXml, progressLine, summaryJson, summaryLines, type BugRow } from './summary.ts';
 import type { SeedResult, Task, TaskResult } from './tasks.ts';
 
 const hashOf = (seed: number): string => seed.toString(16).padStart(64, '0');
@@ -355,6 +355,104 @@ describe('triage: distinct bugs', () => {
     expect(r.unclassified).toEqual([{ invariant: 'no-lost-commands', count: 6, seeds: [6, 9, 15, 18, 21, 27] }]);
     expect(summaryLines(r, 'x').join('\n')).toContain('unclassified: no-lost-commands, 6 seeds (6, 9, 15, 18, 21, 27) that no bug above accounts for');
     expect(junitXml(r, 'x', ['no-lost-commands'])).toContain('name="no-lost-commands: unclassified"');
+  });
+});
+
+describe('a budget bounds the whole campaign', () => {
+  /**
+   * A clock that moves one tick per task started, so that "the budget ends at task k" does not depend
+   * on the machine; `started` records the clock when each task was handed to the executor.
+   */
+  function ticking(inner: Executor & { tasks: Task[] }): { executor: Executor & { tasks: Task[] }; now: () => number; started: Array<{ task: Task; at: number }> } {
+    let t = 0;
+    const started: Array<{ task: Task; at: number }> = [];
+    return {
+      executor: { ...inner, run: (task, signal) => {
+        started.push({ task, at: t });
+        t++;
+        return inner.run(task, signal);
+      } },
+      now: () => t,
+      started,
+    };
+  }
+  const untilBudget = { start: 0, total: null, shard: { index: 1, count: 1 } };
+
+  test('seeds stop at half the budget once one failed; triage starts no run after it and reports what it left undone', async () => {
+    const whole = await runCampaign(fakeExecutor({ concurrency: 2 }), options(tmp(), { triage: {}, selfCheckEvery: 0 }));
+    const clock = ticking(fakeExecutor({ concurrency: 2 }));
+    const dir = tmp();
+    const r = await runCampaign(clock.executor, options(dir, { range: untilBudget, budgetMs: 60, now: clock.now, triage: {}, selfCheckEvery: 0 }));
+    const seedRuns = clock.started.filter((s) => s.task.type === 'run');
+    // Seed 0 fails at once: no seed starts after half the budget, and nothing at all after its end.
+    expect(r.budgetExhausted).toBe(true);
+    expect(Math.max(...seedRuns.map((s) => s.at))).toBeLessThan(30);
+    expect(Math.max(...clock.started.map((s) => s.at))).toBeLessThan(60);
+    expect(clock.started.filter((s) => s.task.type === 'probe').length).toBeGreaterThan(0);
+    expect(r.triage).toMatchObject({ complete: false, deadlineReached: true });
+    // Whatever bug it found is one of the unbudgeted campaign's; every failing seed is a bug's or unclassified.
+    for (const b of r.bugs!) expect(whole.bugs!.map((w) => w.id)).toContain(b.id);
+    const failing = r.invariants.reduce((n, i) => n + i.runs, 0);
+    expect(r.bugs!.reduce((n, b) => n + b.count, 0) + r.unclassified!.reduce((n, u) => n + u.count, 0)).toBe(failing);
+    expect(r.unclassified!.length).toBeGreaterThan(0);
+    // Said in the text, the JSON, the JUnit report and bugs.json.
+    const text = summaryLines(r, 'x').join('\n');
+    expect(text).toContain('(budget reached)');
+    expect(text).toContain('triage reached the end of its budget before it was done: each bug listed is minimal with its signature complete, but its seed count is a lower bound');
+    expect(JSON.parse(summaryJson(r, {})).triage).toMatchObject({ complete: false, deadlineReached: true });
+    const xml = junitXml(r, 'x', ['no-lost-commands', 'no-split-brain']);
+    expect(xml).toMatch(/skipped="1"/);
+    expect(xml).toMatch(/<testcase classname="x" name="triage">\s*<skipped message="triage reached the end of its budget before it was done/);
+    expect(xml).toMatch(/no bug accounts for them \(triage reached the end of its budget before it was done\)/);
+    expect(JSON.parse(readFileSync(join(dir, 'bugs.json'), 'utf8'))).toMatchObject({ complete: false, deadlineReached: true });
+  });
+
+  test('where the budget ends decides how much is done, never what: each cut is a part of the whole result', async () => {
+    const whole = await runCampaign(fakeExecutor({ concurrency: 2 }), options(tmp(), { triage: {}, selfCheckEvery: 0 }));
+    const byId = new Map(whole.bugs!.map((b) => [b.id, b]));
+    const withoutFile = (bugs: BugRow[] | null | undefined) => bugs?.map((b) => ({ ...b, example: { ...b.example, file: b.example.file.split('/').at(-1) } }));
+    const stages = new Set<string>();
+    // Seeds 0-29 take about 45 ticks (runs and example shrinks); triage the rest.
+    for (let budget = 50; budget <= 200; budget += 5) {
+      const clock = ticking(fakeExecutor({ concurrency: 2 }));
+      const r = await runCampaign(clock.executor, options(tmp(), { budgetMs: budget, now: clock.now, triage: {}, selfCheckEvery: 0, seedShare: 1 }));
+      expect(r.seedsRun).toBe(30);
+      expect(Math.max(...clock.started.map((s) => s.at))).toBeLessThan(budget);
+      for (const b of r.bugs!) {
+        const w = byId.get(b.id)!;
+        expect([b.signature, b.example.seed, b.example.faultsMinimal, b.context]).toEqual([w.signature, w.example.seed, w.example.faultsMinimal, w.context]);
+        expect(b.seeds.every((x) => w.seeds.includes(x))).toBe(true);
+      }
+      for (const u of r.triage!.unfinished) stages.add(u.stage);
+      if (r.triage!.complete) {
+        expect(withoutFile(r.bugs)).toEqual(withoutFile(whole.bugs));
+        expect(r.triage!.unfinished).toEqual([]);
+      }
+    }
+    expect(stages.size).toBeGreaterThan(0);
+  });
+
+  test('a budget that is not reached changes nothing: the same bugs as without one', async () => {
+    const whole = await runCampaign(fakeExecutor({ concurrency: 2 }), options(tmp(), { triage: {} }));
+    const clock = ticking(fakeExecutor({ concurrency: 2 }));
+    const r = await runCampaign(clock.executor, options(tmp(), { budgetMs: 1e9, now: clock.now, triage: {} }));
+    const withoutFile = (bugs: BugRow[] | null | undefined) => bugs?.map((b) => ({ ...b, example: { ...b.example, file: b.example.file.split('/').at(-1) } }));
+    expect(withoutFile(r.bugs)).toEqual(withoutFile(whole.bugs));
+    expect(r.results).toEqual(whole.results);
+    expect(r).toMatchObject({ budgetExhausted: false, triage: { complete: true, deadlineReached: false, unfinished: [] } });
+    expect(junitXml(r, 'x', ['no-lost-commands'])).not.toContain('skipped');
+  });
+
+  test('shrinks still running at the end of the budget are cancelled; triage starts nothing and names the rounds it could not do', async () => {
+    const clock = ticking(fakeExecutor({ concurrency: 2, hangShrinks: true }));
+    const r = await runCampaign(clock.executor, options(tmp(), { range: untilBudget, budgetMs: 20, now: clock.now, triage: {}, selfCheckEvery: 0 }));
+    expect(r.invariants.map((i) => [i.invariant, i.example?.shrunk ?? null])).toEqual([['no-lost-commands', null], ['no-split-brain', null]]);
+    expect(clock.started.filter((s) => s.task.type === 'probe')).toEqual([]);
+    expect(r.bugs).toEqual([]);
+    expect(r.triage).toMatchObject({ complete: false, deadlineReached: true, runs: 0 });
+    expect(r.triage!.unfinished.map((u) => [u.invariant, u.seed, u.stage])).toEqual([['no-lost-commands', 0, 'shrink'], ['no-split-brain', 3, 'shrink']]);
+    const text = summaryLines(r, 'x').join('\n');
+    expect(text).toMatch(/unfinished: no-lost-commands seed 0: stopped while shrinking, faults 1→1 so far: not minimal, no signature/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { invariantIds } from '../../harness/run-case.ts';
 import type { CaseSpace, Shrunk } from '../../harness/seeded-case.ts';
-import { kindsOf, triage, type Bug, type ShrinkRequest, type TriageResult, type TriageRunner, type TriageSeed } from '../../harness/triage.ts';
+import { kindsOf, triage, type Bug, type ShrinkRequest, type TriageResult, type TriageRunner, type TriageSeed, type Unfinished } from '../../harness/triage.ts';
 import { SYSTEMS } from '../../systems/index.ts';
 import type { TraceEvent } from '../../sim-cluster/index.ts';
 import type { Executor } from './executor.ts';
@@ -15,8 +15,20 @@ export interface CampaignOptions {
   system: string;
   space: CaseSpace;
   range: SeedRange;
-  /** Wall-clock budget (ms): no new seed starts after it. Default: none (run the whole range). */
+  /**
+   * Wall-clock budget (ms) of the whole campaign: seeds, shrinks and triage. Seeds stop starting at
+   * the budget, or at `seedShare` of it once a seed has failed and the campaign triages (the rest is
+   * triage's); shrinks still running at the budget are cancelled (their unshrunk counterexamples
+   * stay on disk); triage starts no run after it and reports what it left undone. The budget only
+   * decides how much is done: no run reads the wall clock. Default: none (run the whole range).
+   */
   budgetMs?: number | null;
+  /**
+   * The share of the budget seeds may use once a seed has failed, when the campaign triages. Default
+   * 0.5: a seed phase that finds failures leaves the other half to turn them into distinct bugs; one
+   * that finds none runs seeds to the end of the budget, since triage then has nothing to do.
+   */
+  seedShare?: number;
   /**
    * Determinism self-check: about one seed in `selfCheckEvery`, chosen by a hash of the seed
    * (`selfChecked` in seed-range.ts, so every shard and range gets its share), is run a second time,
@@ -100,8 +112,11 @@ export interface CampaignResult {
   /** The distinct bugs and the failing seeds none accounts for, when the campaign triaged (null or absent: it did not). */
   bugs?: BugRow[] | null;
   unclassified?: UnclassifiedRow[];
-  /** Triage's runs (single runs with fixes on, and shrinks) and wall time. */
-  triage?: { runs: number; shrinks: number; elapsedMs: number } | null;
+  /**
+   * Triage's runs (single runs with fixes on, and shrinks), wall time, whether it did all its bounds
+   * allow (false: stopped, or out of budget), whether the budget stopped it, and the rounds it cut short.
+   */
+  triage?: { runs: number; shrinks: number; elapsedMs: number; complete: boolean; deadlineReached: boolean; unfinished: Unfinished[] } | null;
 }
 
 /** Triage's bugs as the summaries show them. */
@@ -110,7 +125,16 @@ export interface TriageRows {
   unclassified: UnclassifiedRow[];
   runs: number;
   shrinks: number;
+  /** Whether triage did all its bounds allow: false when stopped or out of budget (`TriageResult.complete`). */
+  complete: boolean;
+  /** Whether the budget's deadline stopped it. */
+  deadlineReached: boolean;
+  /** The rounds the deadline (or a stop) cut short: seeds on their way to a bug, not shrunk to minimal or without a signature. */
+  unfinished: Unfinished[];
 }
+
+/** Triage of no failing seed: nothing to do, so complete. */
+const NOTHING_TO_TRIAGE: TriageRows = { bugs: [], unclassified: [], runs: 0, shrinks: 0, complete: true, deadlineReached: false, unfinished: [] };
 
 /** A triaged bug as a row: `file` is its example's trace file, `faultsFound` its seed's schedule size. */
 export function bugRow(b: Bug, file: string): BugRow {
@@ -134,6 +158,9 @@ export function triageRows(t: TriageResult, files: ReadonlyMap<string, string>):
     unclassified: t.unclassified.map((u) => ({ invariant: u.invariant, count: u.seeds.length, seeds: u.seeds.slice(0, 10) })),
     runs: t.runs,
     shrinks: t.shrinks,
+    complete: t.complete,
+    deadlineReached: t.deadlineReached,
+    unfinished: t.unfinished,
   };
 }
 
@@ -162,7 +189,13 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   let budgetExhausted = false;
 
   const stopped = (): boolean => options.signal?.aborted === true;
-  const overBudget = (): boolean => options.budgetMs != null && now() - t0 >= options.budgetMs;
+  const budgetMs = options.budgetMs ?? null;
+  const seedShare = options.seedShare ?? 0.5;
+  // Also once the timer that ends the wait for shrinks has fired: that is the budget's end too.
+  let budgetEnded = false;
+  const overBudget = (): boolean => budgetEnded || (budgetMs !== null && now() - t0 >= budgetMs);
+  // Seeds leave the rest of the budget to triage once there is something to triage.
+  const seedsOverBudget = (): boolean => overBudget() || (budgetMs !== null && options.triage != null && violations > 0 && now() - t0 >= seedShare * budgetMs);
 
   const startShrink = (r: SeedResult, file: string): void => {
     const key = `${r.outcome}/${r.seed}`;
@@ -234,7 +267,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   const inFlight = new Set<Promise<void>>();
   for (const seed of seeds) {
     if (stopped()) break;
-    if (overBudget()) {
+    if (seedsOverBudget()) {
       budgetExhausted = true;
       break;
     }
@@ -244,15 +277,29 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   }
   await Promise.all(inFlight);
   if (stopped()) for (const c of shrinks.values()) c.abort();
-  while (pendingShrinks.size > 0) await Promise.all(pendingShrinks);
+  const allShrunk = async (): Promise<void> => {
+    while (pendingShrinks.size > 0) await Promise.all(pendingShrinks);
+  };
+  if (budgetMs !== null && pendingShrinks.size > 0) {
+    // Shrinks run until the budget's end at most; then they are cancelled, as an interrupt does.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        budgetEnded = true;
+        resolve();
+      }, Math.max(0, t0 + budgetMs - now()));
+    });
+    await Promise.race([allShrunk(), deadline]);
+    clearTimeout(timer);
+    for (const c of shrinks.values()) c.abort();
+  }
+  await allShrunk();
 
   let triaged: TriageRows | null = null;
   let triageMs = 0;
   if (options.triage != null && !stopped()) {
     const t1 = now();
-    triaged = failing.length === 0
-      ? { bugs: [], unclassified: [], runs: 0, shrinks: 0 }
-      : await triageFailures(executor, options, failing, byInvariant, maxShrinkRuns);
+    triaged = failing.length === 0 ? NOTHING_TO_TRIAGE : await triageFailures(executor, options, failing, byInvariant, maxShrinkRuns, overBudget);
     triageMs = now() - t1;
   }
 
@@ -273,7 +320,9 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     results,
     bugs: triaged?.bugs ?? null,
     unclassified: triaged?.unclassified ?? [],
-    triage: triaged === null ? null : { runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: triageMs },
+    triage: triaged === null ? null : {
+      runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: triageMs, complete: triaged.complete, deadlineReached: triaged.deadlineReached, unfinished: triaged.unfinished,
+    },
   };
 }
 
@@ -281,9 +330,9 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
  * Triage on the campaign's executor, after its seeds: every run is a task, so the workers share it.
  * The first bug of each invariant is the invariant's example, shrunk already, and keeps its file;
  * every other bug's minimal case is written as a trace file of its own when it is found, and
- * `bugs.json` when triage ends (or stops).
+ * `bugs.json` when triage ends (or stops, or `deadlineReached` holds: no run starts after that).
  */
-async function triageFailures(executor: Executor, options: CampaignOptions, failing: readonly TriageSeed[], byInvariant: ReadonlyMap<string, InvariantSummary>, maxShrinkRuns: number): Promise<TriageRows> {
+async function triageFailures(executor: Executor, options: CampaignOptions, failing: readonly TriageSeed[], byInvariant: ReadonlyMap<string, InvariantSummary>, maxShrinkRuns: number, deadlineReached: () => boolean): Promise<TriageRows> {
   const { system: name, space, store, signal } = options;
   const system = SYSTEMS.find((s) => s.name === name);
   if (system === undefined) throw new Error(`unknown system '${name}'`);
@@ -302,6 +351,7 @@ async function triageFailures(executor: Executor, options: CampaignOptions, fail
     maxShrinkRuns,
     ...(options.triage?.maxBugs !== undefined ? { maxBugs: options.triage.maxBugs } : {}),
     ...(signal !== undefined ? { signal } : {}),
+    deadlineReached,
     onBug: (b) => {
       const file = fileOf(b);
       files.set(b.key, file);

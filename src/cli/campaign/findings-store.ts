@@ -178,7 +178,8 @@ export class FindingsStore {
     const path = join(this.dir, BUGS_FILE);
     const data = {
       format: BUGS_FORMAT, version: 1, system: this.system.name, profile: this.space.profile, digest: this.digest, space: this.space,
-      interrupted, runs: rows.runs, shrinks: rows.shrinks, bugs: rows.bugs, unclassified: rows.unclassified,
+      interrupted, complete: rows.complete, deadlineReached: rows.deadlineReached,
+      runs: rows.runs, shrinks: rows.shrinks, bugs: rows.bugs, unclassified: rows.unclassified, unfinished: rows.unfinished,
     };
     try {
       this.ensureDir();

@@ -1,6 +1,6 @@
 import { formatTime } from '../../sim-cluster/index.ts';
 import type { Shrunk } from '../../harness/seeded-case.ts';
-import { formatRemovers, type FixProbe } from '../../harness/triage.ts';
+import { formatRemovers, type FixProbe, type Unfinished } from '../../harness/triage.ts';
 import type { CampaignResult, DeterminismMismatch, Progress } from './campaign.ts';
 
 /**
@@ -58,6 +58,15 @@ export interface UnclassifiedRow {
   seeds: number[];
 }
 
+/** Whether triage finished, and what it left undone (a campaign's or `hasim triage`'s; a merge of shards does not know). */
+export interface TriageStatus {
+  /** False when triage was stopped or ran out of budget before it was done. */
+  complete: boolean;
+  /** Whether the budget's deadline is what stopped it. */
+  deadlineReached: boolean;
+  unfinished: readonly Unfinished[];
+}
+
 /** What the JUnit report and the annotations read: a campaign's result, or a merge of shards. */
 export interface ReportInput {
   /** Seeds run, or null when unknown (a merge of findings directories without results files). */
@@ -68,6 +77,8 @@ export interface ReportInput {
   /** The distinct bugs, when the failing seeds were triaged (absent or null: they were not). */
   bugs?: readonly BugRow[] | null;
   unclassified?: readonly UnclassifiedRow[];
+  /** How triage ended, when known (absent or null: not triaged, or a merge). */
+  triage?: TriageStatus | null;
 }
 
 /** Seeds per second, simulated seconds per wall second, and the ETA, from a progress snapshot. */
@@ -103,7 +114,7 @@ export function summaryLines(result: CampaignResult, header: string): string[] {
     `${header}: ${result.seedsRun} seeds${stop}, ${result.passed} passed, ${result.seedsRun - result.passed} violating`,
     `  ${r.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(r.simSecondsPerSecond)} simulated s per wall s, ${duration(result.elapsedMs)}`,
   ];
-  lines.push(...invariantLines(result.invariants), ...bugLines(result.bugs ?? null, result.unclassified ?? []), '', ...selfCheckLines(result.selfCheckEvery, result.selfChecks, result.mismatches));
+  lines.push(...invariantLines(result.invariants), ...bugLines(result.bugs ?? null, result.unclassified ?? [], result.triage), '', ...selfCheckLines(result.selfCheckEvery, result.selfChecks, result.mismatches));
   return lines;
 }
 
@@ -116,20 +127,39 @@ export function bugWhat(b: BugRow): string {
   return `${faults}, removed by ${formatRemovers(b)}${context}`;
 }
 
+/** A round triage cut short, in words: its seed, its context, and how far it got. */
+export function unfinishedWhat(u: Unfinished): string {
+  const context = u.context.length === 0 ? '' : ` (with ${u.context.join(', ')} on)`;
+  const how = u.stage === 'shrink'
+    ? `stopped while shrinking, faults ${u.faultsFound}→${u.faultsSoFar} so far: not minimal, no signature`
+    : `shrunk to minimal, faults ${u.faultsFound}→${u.faultsSoFar}, signature not computed`;
+  return `${u.invariant} seed ${u.seed}${context}: ${how}`;
+}
+
+/** What an incomplete triage left undone, as one sentence; null when it was complete. */
+export function incompleteTriage(status: TriageStatus | null | undefined): string | null {
+  if (status == null || status.complete) return null;
+  return `triage ${status.deadlineReached ? 'reached the end of its budget' : 'was interrupted'} before it was done: each bug listed is minimal with its signature complete, but its seed count is a lower bound, and the unclassified seeds were not all checked against every bug${status.unfinished.length === 0 ? '' : `; ${status.unfinished.length} further failing seed${status.unfinished.length === 1 ? ' was' : 's were'} on the way to a bug`}`;
+}
+
 /**
  * The distinct bugs: per bug its id, invariant, seeds, the minimal case's faults, what removes it,
- * and the replay command; then the failing seeds no bug accounts for. Nothing when not triaged.
+ * and the replay command; then the rounds triage cut short (`status`), the failing seeds no bug
+ * accounts for, and what an incomplete triage left undone. Nothing when not triaged.
  */
-export function bugLines(bugs: readonly BugRow[] | null, unclassified: readonly UnclassifiedRow[]): string[] {
+export function bugLines(bugs: readonly BugRow[] | null, unclassified: readonly UnclassifiedRow[], status?: TriageStatus | null): string[] {
   if (bugs === null || (bugs.length === 0 && unclassified.length === 0)) return [];
   const lines = ['', `  ${bugs.length} distinct bug${bugs.length === 1 ? '' : 's'} (invariant, fault kinds of the minimal case, the fixes that remove it: docs/triage.md)`];
   for (const b of bugs) {
     lines.push(`  ${b.id}  ${b.invariant.padEnd(22)} ${seedsWord(b.count).padStart(10)} from ${String(b.lowestSeed).padEnd(8)} ${bugWhat(b)}`);
     lines.push(`          npx hasim replay ${b.example.file}`);
   }
+  for (const u of status?.unfinished ?? []) lines.push(`  unfinished: ${unfinishedWhat(u)}`);
   for (const u of unclassified) {
     lines.push(`  unclassified: ${u.invariant}, ${seedsWord(u.count)} (${u.seeds.join(', ')}${u.count > u.seeds.length ? ', ...' : ''}) that no bug above accounts for`);
   }
+  const incomplete = incompleteTriage(status);
+  if (incomplete !== null) lines.push(`  ${incomplete}`);
   return lines;
 }
 
@@ -257,7 +287,10 @@ export function junitXml(result: ReportInput, suite: string, invariants: readonl
       failures++;
     }
     if (unclassified !== undefined) {
-      cases.push(failing(`${inv.invariant}: unclassified`, `${ofSeeds(unclassified.count, result.seedsRun)} ${verb} ${inv.invariant} and no bug accounts for them`, `failing seeds: ${unclassified.seeds.join(', ')}${unclassified.count > unclassified.seeds.length ? ', ...' : ''}`));
+      const unfinished = (result.triage?.unfinished ?? []).filter((u) => u.invariant === inv.invariant).map((u) => `unfinished: ${unfinishedWhat(u)}`);
+      const why = result.triage?.complete === false ? ` (${result.triage.deadlineReached ? 'triage reached the end of its budget' : 'triage was interrupted'} before it was done)` : '';
+      cases.push(failing(`${inv.invariant}: unclassified`, `${ofSeeds(unclassified.count, result.seedsRun)} ${verb} ${inv.invariant} and no bug accounts for them${why}`,
+        [`failing seeds: ${unclassified.seeds.join(', ')}${unclassified.count > unclassified.seeds.length ? ', ...' : ''}`, ...unfinished].join('\n')));
       failures++;
     }
   };
@@ -267,12 +300,15 @@ export function junitXml(result: ReportInput, suite: string, invariants: readonl
     else caseOf(inv, 'violate');
   }
   for (const inv of result.invariants.filter((i) => !invariants.includes(i.invariant))) caseOf(inv, 'end in');
+  // Triage that was not done is not a pass: a skipped case says so on the dashboard (the bugs and seeds above already fail the report).
+  const incomplete = incompleteTriage(result.triage);
+  if (incomplete !== null) cases.push(`    <testcase classname="${xml(suite)}" name="triage">\n      <skipped message="${xml(incomplete)}"/>\n    </testcase>`);
   if (result.mismatches.length === 0) cases.push(`    <testcase classname="${xml(suite)}" name="determinism self-check"/>`);
   else {
     cases.push(failing('determinism self-check', `${result.mismatches.length} seeds gave two trace hashes`, result.mismatches.map((m) => `seed ${m.seed}`).join('\n')));
     failures++;
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="${xml(suite)}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="${xml(suite)}" tests="${cases.length}" failures="${failures}" errors="0"${incomplete === null ? '' : ' skipped="1"'} time="${seconds}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
 }
 
 /** A bug's details: its example, its replay command, the fixes that remove it, its seeds. */
@@ -311,7 +347,10 @@ export function githubAnnotations(result: ReportInput): string[] {
       continue;
     }
     for (const b of bugs) lines.push(annotation(b.example.file, `hasim: bug ${b.id} (${b.invariant})`, `${ofSeeds(b.count, result.seedsRun)} violate ${b.invariant}: ${bugWhat(b)}. ${bugText(b)}`));
-    if (unclassified !== undefined) lines.push(annotation(undefined, `hasim: ${inv.invariant} (unclassified)`, `${ofSeeds(unclassified.count, result.seedsRun)} violate ${inv.invariant} and no bug accounts for them: ${unclassified.seeds.join(', ')}`));
+    if (unclassified !== undefined) {
+      const incomplete = incompleteTriage(result.triage);
+      lines.push(annotation(undefined, `hasim: ${inv.invariant} (unclassified)`, `${ofSeeds(unclassified.count, result.seedsRun)} violate ${inv.invariant} and no bug accounts for them: ${unclassified.seeds.join(', ')}${incomplete === null ? '' : `. ${incomplete}`}`));
+    }
   }
   for (const m of result.mismatches) lines.push(`::error title=${property('hasim: nondeterminism')}::${escape(`seed ${m.seed} gave two trace hashes; this is a framework bug`)}`);
   return lines;

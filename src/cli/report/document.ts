@@ -4,6 +4,7 @@ import { formatValue } from '../../harness/scenario.ts';
 import { claimTally, modelFailures, reportSystem, replayCommand, values, violationTally, type ReportData, type ScenarioResult } from './collect.ts';
 import { boundText, profileLabel as labelOf, QUANTILE_DEFINITION } from './definitions.ts';
 import { cdf, distribution } from './stats.ts';
+import { SYSTEMS } from '../../systems/index.ts';
 
 /** The report as a list of blocks, rendered as Markdown (markdown.ts) or HTML (html.ts). Text may hold `code`, **bold** and [links](#anchor). */
 export type Block =
@@ -19,8 +20,6 @@ export interface Chart {
   unit: MetricDefinition['unit'];
   series: Array<{ label: string; points: Array<{ x: number; y: number }>; never: number; runs: number }>;
 }
-
-const INVARIANTS = ['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery'];
 
 /** `held/checked` as a percentage, e.g. "37.2% (372/1000)", and the runs the claim did not apply to, if any. */
 export function heldText(held: number, checked: number, notApplicable = 0): string {
@@ -53,6 +52,7 @@ export function provenance(data: ReportData): string {
   const defaultProfiles = data.profiles.join(',') === report.defaultProfiles.join(',');
   const profileLabel = (p: string): string => labelOf(report, p);
   const flags = [
+    ...(data.system === SYSTEMS[0]!.name ? [] : [`--system ${data.system}`]),
     ...(everyScenario ? [] : [`--scenario ${names.join(',')}`]),
     ...(data.firstSeed === 0 ? [] : [`--seed-start ${data.firstSeed}`]),
     `--seeds ${data.lastSeed - data.firstSeed + 1}`,
@@ -147,9 +147,11 @@ function scenarioSection(s: ScenarioResult, report: ScenarioReport, system: stri
   out.push({ kind: 'charts', charts });
   out.push({ kind: 'heading', level: 3, text: 'Invariants' });
   const invariants: string[][] = [];
+  // The report's own system's invariants, in the order it checks them.
+  const ids = invariantIds(reportSystem(system));
   for (const p of s.profiles) {
     const tally = violationTally(p);
-    for (const inv of INVARIANTS) {
+    for (const inv of ids) {
       const t = tally.get(inv);
       const example = t === undefined ? '—' : `\`${replayCommand(s.name, t.seed, p.profile, system)}\`: ${t.message}`;
       invariants.push([inv, profileLabel(p.profile), `${t?.count ?? 0} of ${p.runs.length}`, example]);

@@ -1,4 +1,5 @@
 import { vocabulary, type Micros } from '../../sim-cluster/index.ts';
+import type { RpcErrorKind } from './net/rpc.ts';
 
 /**
  * The StreamSpace trace events that its view (`invariants/cluster-view.ts`) and checkers read, with
@@ -46,3 +47,40 @@ interface LeaseWritten {
 }
 
 export const events = vocabulary<StreamSpaceEvents>();
+
+/**
+ * Kinds recorded with plain `ctx.record` (a component's diagnostics, the kernel's actor states)
+ * whose details the explainer (`explain/`) reads. Declared here, with the component that records
+ * each, so that those reads are typed; recording them through `events.record` instead would change
+ * nothing in the trace (same kind, same details), only who checks the shape.
+ */
+export interface StreamSpaceDiagnostics {
+  /** The kernel's xstate adapter: an actor's state value changed (`agent` in k8s-agent.ts, `hub` in agent-hub.ts). */
+  'actor.state': { actor: string; state: unknown };
+  /** An API pod started with (true) or without (false, single-pod mode) its Redis hub (api-pod.ts). */
+  'api.redis-mode': { enabled: boolean };
+  /** The hub's register or unregister got an error back from Redis for one key (agent-hub.ts). */
+  'hub.redis-error': { op: 'set' | 'del' | 'del-if-value'; key: string; error: RpcErrorKind };
+  /** The hub found a connection whose last ping is older than the stale threshold (agent-hub.ts). */
+  'hub.stale': { agent: string; conn: string; ageUs: Micros };
+  /** readPump failed a read and goes to Reconnect (k8s-agent.ts). */
+  'agent.read-error': { agent: string; why: string };
+  /** Redis applied a SET (redis/server.ts). */
+  'redis.set': { key: string; value: string; ex: number | null };
+  /** Redis applied a DEL (or a compare-and-delete) that removed at least one key (redis/server.ts). */
+  'redis.del': { keys: string[]; removed: number };
+  /** A key's TTL ran out, or the keyspace evicted it (redis/keyspace.ts, through server.ts). */
+  'redis.expired': { key: string };
+  'redis.evicted': { key: string };
+  /** A Redis incarnation started with `keys` keys (redis/server.ts). */
+  'redis.start': { keys: number; fromSnapshot: boolean };
+  /** The dispatcher queued a command (command-dispatcher.ts). */
+  'dispatcher.queued': { command: string; depth: number };
+  /** The dispatcher marked a command failed (command-dispatcher.ts). */
+  'dispatcher.failed': { command: string; error: string; recorded: boolean };
+  /** SendCommandToAgent's outcome; `pod` on the publish path, `conn` on the local one (agent-hub.ts). */
+  'hub.send': { command: string; agent: string; path: 'local' | 'none' | 'redis-lookup' | 'publish'; conn?: string; pod?: string; ok: boolean; receivers?: number };
+}
+
+/** The typed reader of the diagnostic kinds (their producers record them with `ctx.record`). */
+export const diagnostics = vocabulary<StreamSpaceDiagnostics>();

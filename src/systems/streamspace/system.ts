@@ -8,8 +8,10 @@ import { STREAMSPACE_FAULT_KINDS, STREAMSPACE_PLATFORM, STREAMSPACE_ROLES } from
 import { boundedRecovery, recoveryBound, startRecoveryProber, unhealthyBecause } from './invariants/bounded-recovery.ts';
 import { ClusterView } from './invariants/cluster-view.ts';
 import { noDuplicateExecution } from './invariants/no-duplicate-execution.ts';
+import { noFlapping } from './invariants/no-flapping.ts';
 import { noLostCommands } from './invariants/no-lost-commands.ts';
 import { noSplitBrain } from './invariants/no-split-brain.ts';
+import { routingAvailability } from './invariants/routing-availability.ts';
 import { DESIGN_FIXES, PROFILES } from './profiles.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { STREAMSPACE_REPORT } from './scenarios/report.ts';
@@ -74,7 +76,7 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   platform: STREAMSPACE_PLATFORM,
   faults: STREAMSPACE_FAULT_KINDS,
   // The lost-command check waits for the longest command (start_session) before calling a command lost.
-  invariants: (config) => [noSplitBrain, noDuplicateExecution, noLostCommands(config.agent.startSessionUs[1]), boundedRecovery],
+  invariants: (config) => [noSplitBrain, noDuplicateExecution, noLostCommands(config.agent.startSessionUs[1]), boundedRecovery, noFlapping(config)],
   recovery: {
     bound: recoveryBound,
     drainUs: (config) => config.agent.startSessionUs[1],
@@ -84,6 +86,7 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
     },
     recoveredAt: (view) => view.recoveredAt,
   },
+  measures: routingAvailability,
   deployments: STREAMSPACE_DEPLOYMENTS,
   explain: streamspaceExplainer,
   scenarios: SCENARIOS,

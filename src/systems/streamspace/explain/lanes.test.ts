@@ -36,6 +36,19 @@ describe('lanes', () => {
     expect(states(lanes[0]!)).toEqual([[0, 10, 'up']]);
   });
 
+  test('an agent lane names the command holding its reader until the read deadline fails the read', () => {
+    const lanes = processLanes([
+      ev(0, 'agent-0', 'proc.start', { incarnation: 1 }),
+      ev(1, 'agent-0', 'agent.connected', { agent: 'a', pod: 'api-0', conn: 'c1' }),
+      ev(2, 'agent-0', 'actor.state', { actor: 'agent', state: 'executing' }),
+      ev(2, 'agent-0', 'agent.execute', { command: 'cmd-0', agent: 'a', action: 'start_session', session: 's', lease: null, transitions: null, electorLeads: null }),
+      ev(80, 'agent-0', 'agent.executed', { command: 'cmd-0', agent: 'a', ok: true }),
+      ev(80, 'agent-0', 'actor.state', { actor: 'agent', state: 'reading' }),
+      ev(80, 'agent-0', 'agent.read-error', { agent: 'a', why: 'read deadline' }),
+    ], 90 * SECOND);
+    expect(states(lanes[0]!)).toEqual([[0, 1, 'up'], [1, 2, 'up → api-0'], [2, 80, 'up, reader held by cmd-0 → api-0'], [80, 90, 'up']]);
+  });
+
   test('a pod whose readiness probe failed is marked NotReady on its own lane until it passes again or restarts', () => {
     const lanes = processLanes([
       ev(0, 'api-0', 'proc.start', { incarnation: 1 }),

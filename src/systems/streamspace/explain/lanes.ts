@@ -4,6 +4,7 @@ import type { Lane, Segment } from '../../../contract/explain.ts';
 import { ROUTING_KEY } from './narrate.ts';
 import { ClusterView } from '../invariants/cluster-view.ts';
 import { events as vocab } from '../events.ts';
+import { readerHolds } from './reader-holds.ts';
 
 export type { Lane, Segment } from '../../../contract/explain.ts';
 
@@ -40,6 +41,8 @@ interface ProcessState {
   ws: { pod: string; conn: string } | null;
   /** Its readiness probe has failed: out of the Service (kubelet.not-ready until kubelet.ready). */
   notReady: boolean;
+  /** The command holding its reader until the read deadline passes (agent replicas, `reader-holds.ts`). */
+  heldBy: string | null;
   builder: SegmentBuilder;
 }
 
@@ -58,11 +61,13 @@ function rank(name: string): number {
 /**
  * One lane per process that ever started, with its kernel states (up, paused, crashed, restarting,
  * exited). A process with a leader elector shows `leader` or `follower` while up, and the API pod
- * its agent WebSocket is connected to; a pod whose readiness probe failed is marked NotReady.
+ * its agent WebSocket is connected to, and the command that holds its reader while one runs past
+ * the read deadline; a pod whose readiness probe failed is marked NotReady.
  */
 export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[] {
   const elected = new Set(events.filter((e) => e.k.startsWith('elector.')).map((e) => e.p));
   const states = new Map<string, ProcessState>();
+  const holds = readerHolds(events);
   const show = (p: string, s: ProcessState, t: Micros): void => {
     if (s.base === null) return s.builder.set(t, null);
     const role = s.base === 'up' && elected.has(p) ? (s.leading ? 'leader' : 'follower') : s.base;
@@ -70,7 +75,8 @@ export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[]
     const live = s.base === 'up' || s.base === 'paused';
     const ws = s.ws !== null && live ? ` → ${s.ws.pod}` : '';
     const ready = s.notReady && live ? ', NotReady' : '';
-    s.builder.set(t, { tone: role, label: `${role}${suffix}${ready}${ws}` });
+    const held = s.heldBy !== null && live ? `, reader held by ${s.heldBy}` : '';
+    s.builder.set(t, { tone: role, label: `${role}${suffix}${ready}${held}${ws}` });
   };
   for (const e of events) {
     // The kubelet's readiness verdicts are about a pod: they go on that pod's lane.
@@ -78,12 +84,12 @@ export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[]
     let s = states.get(p);
     if (s === undefined) {
       if (e.k !== 'proc.start') continue;
-      states.set(p, (s = { base: null, leading: false, ws: null, notReady: false, builder: new SegmentBuilder(p) }));
+      states.set(p, (s = { base: null, leading: false, ws: null, notReady: false, heldBy: null, builder: new SegmentBuilder(p) }));
     }
     switch (e.k) {
       case 'proc.start':
         // A new container starts Ready as far as the probes go (model/kube/kubelet-probes.ts).
-        Object.assign(s, { base: 'up', leading: false, ws: null, notReady: false });
+        Object.assign(s, { base: 'up', leading: false, ws: null, notReady: false, heldBy: null });
         break;
       case 'kubelet.not-ready':
         s.notReady = true;
@@ -92,13 +98,13 @@ export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[]
         s.notReady = false;
         break;
       case 'proc.crash':
-        Object.assign(s, { base: 'crashed', leading: false, ws: null });
+        Object.assign(s, { base: 'crashed', leading: false, ws: null, heldBy: null });
         break;
       case 'proc.restart-scheduled':
         s.base = 'restarting';
         break;
       case 'proc.exit':
-        Object.assign(s, { base: 'exited', leading: false, ws: null });
+        Object.assign(s, { base: 'exited', leading: false, ws: null, heldBy: null });
         break;
       case 'proc.removed':
         s.base = null;
@@ -115,11 +121,19 @@ export function processLanes(events: readonly TraceEvent[], end: Micros): Lane[]
       case 'elector.stopped-leading':
         s.leading = false;
         break;
-      case 'agent.connected':
-        s.ws = { pod: String(e.d!['pod']), conn: String(e.d!['conn']) };
+      case 'agent.connected': {
+        const { pod, conn } = vocab.details(e, 'agent.connected')!;
+        s.ws = { pod, conn };
         break;
+      }
+      case 'agent.execute': {
+        const hold = holds.byExecute.get(e);
+        if (hold === undefined) continue;
+        s.heldBy = hold.command;
+        break;
+      }
       case 'agent.read-error':
-        s.ws = null;
+        Object.assign(s, { ws: null, heldBy: null });
         break;
       case 'conn.close':
         if (s.ws?.conn === e.d!['c']) s.ws = null;

@@ -1,7 +1,12 @@
-import { formatTime, type TraceEvent } from '../../../sim-cluster/index.ts';
+import { formatTime, type Micros, type TraceEvent } from '../../../sim-cluster/index.ts';
 import type { Violation } from '../../../invariants/monitor.ts';
 import type { Narrated } from '../../../contract/explain.ts';
 import { faultTarget } from '../../../faults/fault-kind.ts';
+import { REDIS } from '../cluster/cluster.ts';
+import { diagnostics, events } from '../events.ts';
+import { ClusterView } from '../invariants/cluster-view.ts';
+import { AGENT_KEY, AgentKeys, type FailureRun } from './agent-keys.ts';
+import { readerHolds, type ReaderHold, type ReaderHolds } from './reader-holds.ts';
 
 export type { Narrated, Topic } from '../../../contract/explain.ts';
 
@@ -12,7 +17,6 @@ const dur = (v: unknown): string => formatTime(Number(v));
 
 /** `agent:<id>:pod`: the Redis key that routes an agent's commands to the pod holding its connection. */
 export const ROUTING_KEY = /^agent:(.+):pod$/;
-const AGENT_KEY = /^agent:.+:(pod|connected)$/;
 
 /**
  * The events a reader looks for first when a run went wrong: faults applied and lifted, processes
@@ -56,23 +60,32 @@ const KEY_EVENTS: Record<string, (e: TraceEvent, d: Details) => Omit<Narrated, '
   'elector.renew-failed': (e, d) => ({ p: e.p, topic: 'leadership', what: `${e.p} failed to renew the Lease (${str(d['why'])})` }),
   'agent.register': (e, d) => (d['status'] === 200 ? null : { p: e.p, topic: 'connection', what: `${e.p} failed to register with ${str(d['pod'])} (status ${str(d['status'])})` }),
   'agent.connected': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} connected to ${str(d['pod'])} (${str(d['conn'])})` }),
-  'agent.read-error': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} lost its WebSocket (${str(d['why'])})` }),
   'agent.run-failed': (e) => ({ p: e.p, topic: 'connection', what: `${e.p}'s first Connect failed; Run gives up` }),
   'agent.stop': (e) => ({ p: e.p, topic: 'connection', what: `${e.p} stopped its agent` }),
   'agent.writer-exit': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p}'s writer died (lost a ${str(d['lost'])})` }),
-  'hub.register': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} hub registered ${str(d['agent'])} (${str(d['conn'])})` }),
-  'hub.replace': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} hub replaced ${str(d['old'])} by ${str(d['conn'])}` }),
-  'hub.unregister': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} hub unregistered ${str(d['agent'])} (${str(d['conn'])})` }),
-  'hub.unregister-stale': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} hub kept ${str(d['current'])}: the unregister named stale ${str(d['conn'])}` }),
-  'hub.stale': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} hub found ${str(d['conn'])} stale (last ping ${dur(d['ageUs'])} ago)` }),
-  'hub.deadlock': (e) => ({ p: e.p, topic: 'connection', what: `${e.p} hub deadlocked` }),
-  'redis.del': (e, d) => {
-    const keys = (d['keys'] as unknown[]).map(str).filter((k) => AGENT_KEY.test(k));
-    return keys.length === 0 ? null : { p: e.p, topic: 'routing', what: `Redis DEL ${keys.join(' ')}` };
+  'hub.register': (e) => {
+    const { agent, conn } = events.details(e, 'hub.register')!;
+    return { p: e.p, topic: 'connection', what: `${e.p} hub registered ${agent} (${conn})` };
   },
-  'redis.expired': (e, d) => (AGENT_KEY.test(str(d['key'])) ? { p: e.p, topic: 'routing', what: `Redis ${str(d['key'])} expired` } : null),
-  'redis.evicted': (e, d) => (AGENT_KEY.test(str(d['key'])) ? { p: e.p, topic: 'routing', what: `Redis evicted ${str(d['key'])}` } : null),
-  'redis.start': (e, d) => ({ p: e.p, topic: 'routing', what: `Redis started with ${str(d['keys'])} keys${d['fromSnapshot'] ? ' (from a snapshot)' : ''}` }),
+  'hub.replace': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} hub replaced ${str(d['old'])} by ${str(d['conn'])}` }),
+  'hub.unregister': (e) => {
+    const { agent, conn } = events.details(e, 'hub.unregister')!;
+    return { p: e.p, topic: 'connection', what: `${e.p} hub unregistered ${agent} (${conn})` };
+  },
+  'hub.unregister-stale': (e, d) => ({ p: e.p, topic: 'connection', what: `${e.p} hub kept ${str(d['current'])}: the unregister named stale ${str(d['conn'])}` }),
+  'hub.deadlock': (e) => ({ p: e.p, topic: 'connection', what: `${e.p} hub deadlocked` }),
+  'redis.expired': (e) => {
+    const { key } = diagnostics.details(e, 'redis.expired')!;
+    return AGENT_KEY.test(key) ? { p: e.p, topic: 'routing', what: `Redis ${key} expired` } : null;
+  },
+  'redis.evicted': (e) => {
+    const { key } = diagnostics.details(e, 'redis.evicted')!;
+    return AGENT_KEY.test(key) ? { p: e.p, topic: 'routing', what: `Redis evicted ${key}` } : null;
+  },
+  'redis.start': (e) => {
+    const { keys, fromSnapshot } = diagnostics.details(e, 'redis.start')!;
+    return { p: e.p, topic: 'routing', what: `Redis started with ${keys} keys${fromSnapshot ? ' (from a snapshot)' : ''}` };
+  },
   'recovery.healthy': () => ({ p: 'checker', topic: 'recovery', what: 'the recovery prober found the cluster healthy' }),
   'sim.model-failure': (e, d) => ({ p: e.p, topic: 'failure', what: `model failure: ${str(d['message'])}` }),
 };
@@ -92,49 +105,216 @@ function narrateFault(e: TraceEvent, d: Details): Omit<Narrated, 't'> {
  * Tells the key events of a run in order, and every step in the lives of the commands `commandIds`
  * (the ones a violation is about). Lease writes are told only when the holder changes (the renewals
  * every few seconds are not news), and so are writes of the Redis routing key (heartbeats may
- * rewrite it with the same value).
+ * rewrite it with the same value). Some events are told with what the trace says about their cause
+ * elsewhere: a read deadline with the command that held the agent's reader (`reader-holds.ts`), a
+ * DEL of agent keys with the pod that sent it and whom the key named, a failed register SET with
+ * what Redis holds after it, and the first routing failure for want of a key with why it is missing
+ * (`agent-keys.ts`); at the violation, the agents connected to a pod that Redis does not map.
  */
-export function narrateRun(events: readonly TraceEvent[], commandIds: ReadonlySet<string> = new Set()): Narrated[] {
-  const holders = new Map<string, string>();
-  const routes = new Map<string, string>();
-  const out: Narrated[] = [];
-  for (const e of events) {
-    const d: Details = e.d ?? {};
-    if (isAboutCommand(e, commandIds)) {
-      out.push(narrateCommandStep(e));
-      continue;
+export function narrateRun(trace: readonly TraceEvent[], commandIds: ReadonlySet<string> = new Set(), violation: Violation | null = null): Narrated[] {
+  const narrator = new Narrator(trace, commandIds);
+  let pending = violation;
+  for (const e of trace) {
+    if (pending !== null && e.t > pending.time) {
+      narrator.atViolation(pending.time);
+      pending = null;
     }
-    if (e.k === 'lease.create' || e.k === 'lease.update') {
-      const lease = str(d['lease']);
-      const holder = str(d['holder']);
-      if (holders.get(lease) === holder) continue;
-      holders.set(lease, holder);
-      out.push({ t: e.t, p: e.p, topic: 'leadership', what: holder === '' ? `Lease ${lease} released` : `Lease ${lease} now held by ${holder} (transitions ${str(d['transitions'])})` });
-      continue;
-    }
-    if (e.k === 'redis.set' && ROUTING_KEY.test(str(d['key']))) {
-      if (routes.get(str(d['key'])) === str(d['value'])) continue;
-      routes.set(str(d['key']), str(d['value']));
-      out.push({ t: e.t, p: e.p, topic: 'routing', what: `Redis ${str(d['key'])} = ${str(d['value'])}` });
-      continue;
-    }
-    forgetRoutes(e, d, routes);
-    if (e.k.startsWith('fault.') && e.k !== 'fault.end' && e.k !== 'fault.heal') {
-      out.push({ t: e.t, ...narrateFault(e, d) });
-      continue;
-    }
-    const told = KEY_EVENTS[e.k]?.(e, d) ?? null;
-    if (told === null) continue;
-    out.push(typeof told === 'string' ? { t: e.t, p: e.p, topic: 'process', what: told } : { t: e.t, ...told });
+    narrator.take(e);
   }
-  return out;
+  if (pending !== null) narrator.atViolation(pending.time);
+  return narrator.finish();
 }
 
-/** Drops the routing keys an event removes, so that writing them again is news. */
-function forgetRoutes(e: TraceEvent, d: Details, routes: Map<string, string>): void {
-  if (e.k === 'redis.start') routes.clear();
-  else if (e.k === 'redis.del') for (const key of d['keys'] as unknown[]) routes.delete(str(key));
-  else if (e.k === 'redis.expired' || e.k === 'redis.evicted' || (e.k === 'fault.redis-evict' && d['evicted'])) routes.delete(str(d['key']));
+class Narrator {
+  private readonly holders = new Map<string, string>();
+  private readonly routes = new Map<string, string>();
+  private readonly out: Narrated[] = [];
+  private readonly holds: ReaderHolds;
+  private readonly keys = new AgentKeys();
+  private readonly view = new ClusterView();
+  /** `<pod> <command>` → when that pod's dispatcher last queued the command (its routing reads come after). */
+  private readonly queuedAt = new Map<string, Micros>();
+  /** Connection → the agent replica that left it, when and why (an agent does not close the socket it leaves). */
+  private readonly left = new Map<string, { replica: string; t: Micros; why: string }>();
+  /** The first told failure of each run of routing failures, to count the rest on it at the end. */
+  private readonly runs = new Map<FailureRun, Narrated>();
+
+  constructor(trace: readonly TraceEvent[], private readonly commandIds: ReadonlySet<string>) {
+    this.holds = readerHolds(trace);
+  }
+
+  take(e: TraceEvent): void {
+    const told = this.tell(e);
+    if (told !== null) this.out.push(told);
+    this.observe(e);
+  }
+
+  /** Takes in what an event changes, once it is told (it is told with the state before it). */
+  private observe(e: TraceEvent): void {
+    const queued = diagnostics.details(e, 'dispatcher.queued');
+    if (queued !== undefined) this.queuedAt.set(`${e.p} ${queued.command}`, e.t);
+    const readError = diagnostics.details(e, 'agent.read-error');
+    const conn = this.view.agentConnections.get(e.p)?.conn;
+    if (readError !== undefined && conn !== undefined) this.left.set(conn, { replica: e.p, t: e.t, why: readError.why });
+    this.keys.apply(e);
+    this.view.apply(e);
+  }
+
+  /** At the violation: every agent some pod's hub holds whose routing key Redis lacks, and why. */
+  atViolation(t: Micros): void {
+    for (const [pod, hub] of [...this.view.hubs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!this.view.alive.has(pod) || !this.keys.usesRedis(pod)) continue;
+      for (const [agent, conn] of hub) {
+        const why = this.keys.missingNow(`agent:${agent}:pod`);
+        if (why !== null) this.out.push({ t, p: REDIS, topic: 'routing', what: `${pod} holds ${agent}'s connection ${conn}, but ${why}` });
+      }
+    }
+  }
+
+  finish(): Narrated[] {
+    for (const [run, first] of this.runs) {
+      if (run.count > 1) first.what += ` (the first of ${run.count} routing failures for want of ${run.key})`;
+    }
+    return this.out;
+  }
+
+  private tell(e: TraceEvent): Narrated | null {
+    const d: Details = e.d ?? {};
+    if (isAboutCommand(e, this.commandIds)) {
+      const step = narrateCommandStep(e);
+      const hold = this.holds.byExecute.get(e);
+      if (hold !== undefined) step.what += `: ${holdStarted(hold)}`;
+      const failure = this.routingFailure(e);
+      if (failure !== null && failure !== undefined) {
+        step.what += `: ${failure.why}`;
+        if (failure.first) this.runs.set(failure.run, step);
+      }
+      return step;
+    }
+    const failure = this.routingFailure(e);
+    if (failure !== undefined) {
+      // Only the first failure of a run is told; `finish` counts the others on it.
+      if (failure === null || !failure.first) return null;
+      const told: Narrated = { t: e.t, p: e.p, topic: 'routing', what: `${e.p} cannot route ${failure.command} to ${failure.agent}: ${failure.why}` };
+      this.runs.set(failure.run, told);
+      return told;
+    }
+    const told = this.tellKeyEvent(e, d);
+    return told === null ? null : { t: e.t, ...told };
+  }
+
+  private tellKeyEvent(e: TraceEvent, d: Details): Omit<Narrated, 't'> | null {
+    const written = events.details(e, 'lease.create') ?? events.details(e, 'lease.update');
+    if (written !== undefined) {
+      if (this.holders.get(written.lease) === written.holder) return null;
+      this.holders.set(written.lease, written.holder);
+      return { p: e.p, topic: 'leadership', what: written.holder === '' ? `Lease ${written.lease} released` : `Lease ${written.lease} now held by ${written.holder} (transitions ${written.transitions})` };
+    }
+    const set = diagnostics.details(e, 'redis.set');
+    if (set !== undefined) {
+      if (!ROUTING_KEY.test(set.key) || this.routes.get(set.key) === set.value) return null;
+      this.routes.set(set.key, set.value);
+      return { p: e.p, topic: 'routing', what: `Redis ${set.key} = ${set.value}` };
+    }
+    this.forgetRoutes(e);
+    if (e.k.startsWith('fault.') && e.k !== 'fault.end' && e.k !== 'fault.heal') return narrateFault(e, d);
+    const told = this.tellCause(e);
+    if (told !== undefined) return told;
+    const plain = KEY_EVENTS[e.k]?.(e, d) ?? null;
+    return typeof plain === 'string' ? { p: e.p, topic: 'process', what: plain } : plain;
+  }
+
+  /** The events told with their causes; undefined for the others. */
+  private tellCause(e: TraceEvent): Omit<Narrated, 't'> | null | undefined {
+    const hold = this.holds.byExecute.get(e);
+    if (hold !== undefined) return { p: e.p, topic: 'connection', what: `${e.p} runs ${hold.command} (${hold.action}) inside its reader: ${holdStarted(hold)}` };
+    const readError = diagnostics.details(e, 'agent.read-error');
+    if (readError !== undefined) {
+      const blamed = this.holds.byReadError.get(e);
+      return { p: e.p, topic: 'connection', what: `${e.p} lost its WebSocket (${readError.why})${blamed === undefined ? '' : `: ${holdEnded(blamed)}`}` };
+    }
+    const stale = diagnostics.details(e, 'hub.stale');
+    if (stale !== undefined) {
+      const left = this.left.get(stale.conn);
+      const why = left === undefined ? '' : `: ${left.replica} left it at ${formatTime(left.t)} (${left.why}) without closing it`;
+      return { p: e.p, topic: 'connection', what: `${e.p} hub found ${stale.conn} stale (last ping ${formatTime(stale.ageUs)} ago)${why}` };
+    }
+    const del = diagnostics.details(e, 'redis.del');
+    if (del !== undefined) {
+      const keys = del.keys.filter((k) => AGENT_KEY.test(k));
+      if (keys.length === 0) return null;
+      return { p: e.p, topic: 'routing', what: `Redis DEL ${keys.join(' ')}, ${this.keys.describeDel(keys, (agent) => this.holdersOf(agent))}` };
+    }
+    const redisError = diagnostics.details(e, 'hub.redis-error');
+    if (redisError !== undefined) {
+      const what = redisError.op === 'set' ? this.keys.describeFailedSet(e.p, redisError.key, redisError.error) : this.keys.describeFailedDel(e.p, redisError.key, redisError.error);
+      return { p: e.p, topic: 'routing', what };
+    }
+    return undefined;
+  }
+
+  /**
+   * A dispatch that failed for want of an agent key (IsAgentConnected reads `agent:<id>:connected`,
+   * SendCommandToAgent `agent:<id>:pod`), with why the key was missing since the command was
+   * queued on that pod; null for one that failed otherwise or whose key was not missing all along;
+   * undefined for other events.
+   */
+  private routingFailure(e: TraceEvent): { command: string; agent: string; why: string; run: FailureRun; first: boolean } | null | undefined {
+    let command: string;
+    let key: string;
+    let agent: string | undefined;
+    const failed = diagnostics.details(e, 'dispatcher.failed');
+    const send = diagnostics.details(e, 'hub.send');
+    if (failed !== undefined) {
+      if (failed.error !== 'agent is not connected') return null;
+      command = failed.command;
+      agent = this.view.commands.get(command)?.agentId;
+      key = `agent:${agent}:connected`;
+    } else if (send !== undefined) {
+      if (send.path !== 'redis-lookup' || send.ok) return null;
+      command = send.command;
+      agent = send.agent;
+      key = `agent:${agent}:pod`;
+    } else return undefined;
+    const from = this.queuedAt.get(`${e.p} ${command}`);
+    if (agent === undefined || from === undefined) return null;
+    const missing = this.keys.missingFor(e.p, key, from);
+    return missing === null ? null : { command, agent, ...missing };
+  }
+
+  private holdersOf(agent: string): { pod: string; conn: string }[] {
+    const out: { pod: string; conn: string }[] = [];
+    for (const [pod, hub] of this.view.hubs) {
+      const conn = hub.get(agent);
+      if (conn !== undefined && this.view.alive.has(pod)) out.push({ pod, conn });
+    }
+    return out;
+  }
+
+  /** Drops the routing keys an event removes, so that writing them again is news. */
+  private forgetRoutes(e: TraceEvent): void {
+    if (e.k === 'redis.start') this.routes.clear();
+    for (const key of diagnostics.details(e, 'redis.del')?.keys ?? []) this.routes.delete(key);
+    const gone = diagnostics.details(e, 'redis.expired') ?? diagnostics.details(e, 'redis.evicted');
+    if (gone !== undefined) this.routes.delete(gone.key);
+  }
+}
+
+/** The start of a hold, told with how it ends. */
+function holdStarted(hold: ReaderHold): string {
+  const until = hold.to === null ? 'to the end of the run' : `until it returns at ${formatTime(hold.to)} (${formatTime(hold.to - hold.from)} later)`;
+  return `nothing is read on ${hold.conn ?? 'its WebSocket'}, pongs included, ${until}`;
+}
+
+/** How many of the commands a hold left unread are named (a long hold may leave dozens). */
+const UNREAD_SHOWN = 3;
+
+/** The read-deadline failure a hold caused, told with the hold and what it left unread. */
+function holdEnded(hold: ReaderHold): string {
+  const shown = hold.unread.slice(0, UNREAD_SHOWN).map((u) => `${u.command} (written at ${formatTime(u.t)})`);
+  if (hold.unread.length > UNREAD_SHOWN) shown.push(`${hold.unread.length - UNREAD_SHOWN} more`);
+  const unread = shown.length === 0 ? '' : `; the commands written to ${hold.conn} meanwhile stay unread in it: ${shown.join(', ')}`;
+  return `${hold.command} (${hold.action}, started at ${formatTime(hold.from)}) held its reader for ${formatTime(hold.to! - hold.from)}, no pong was read meanwhile and the read deadline passed${unread}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Micros, TraceEvent } from '../../../sim-cluster/index.ts';
-import { events } from '../events.ts';
+import { diagnostics, events } from '../events.ts';
+import type { RoutingSeries } from './routing-availability.ts';
 
 /** One execution of a command by an agent replica: the effect record (`agent.execute`). */
 export interface Execution {
@@ -12,6 +13,14 @@ export interface Execution {
   electorLeads: boolean | null;
   /** running: in progress; completed: `agent.executed` seen; died: its process died first, or its effect was fenced off. */
   state: 'running' | 'completed' | 'died';
+}
+
+/** A WebSocket an agent replica opened to an API pod (`agent.connected`). */
+export interface AgentConnection {
+  t: Micros;
+  replica: string;
+  pod: string;
+  conn: string;
 }
 
 /** Everything the trace says about one command. */
@@ -44,15 +53,25 @@ export class ClusterView {
   readonly commands = new Map<string, CommandLife>();
   /** Agent replica → the connection it uses now (`agent.connected`). */
   readonly agentConnections = new Map<string, { pod: string; conn: string }>();
+  /** Agent id → every connection its replicas opened, in order (`agent.connected`): what `no-flapping` counts. */
+  readonly connectionsOpened = new Map<string, AgentConnection[]>();
+  /** Processes stopped by a pause (stop-the-world): alive, but nothing of them runs until they resume. */
+  readonly paused = new Set<string>();
+  /** API pod → whether its hub runs on Redis (`api.redis-mode`, chosen once at boot, spec §4). */
+  readonly redisMode = new Map<string, boolean>();
   /** When the recovery prober found the cluster healthy (`recovery.healthy`), and why it was not, last time it looked. */
   recoveredAt: Micros | null = null;
   lastUnhealthy: string | null = null;
+  /** The routing state sampled from the first fault on (`routingAvailability`, started by the harness on every run). */
+  routing: RoutingSeries | null = null;
 
   apply(e: TraceEvent): void {
     switch (e.k) {
       case 'proc.start':
         this.alive.add(e.p);
         this.hubs.delete(e.p);
+        this.paused.delete(e.p);
+        this.redisMode.delete(e.p);
         return;
       case 'proc.crash':
       case 'proc.exit':
@@ -61,6 +80,17 @@ export class ClusterView {
         this.hubs.delete(e.p);
         this.leading.delete(e.p);
         this.agentConnections.delete(e.p);
+        this.paused.delete(e.p);
+        this.redisMode.delete(e.p);
+        return;
+      case 'proc.pause':
+        this.paused.add(e.p);
+        return;
+      case 'proc.resume':
+        this.paused.delete(e.p);
+        return;
+      case 'api.redis-mode':
+        this.redisMode.set(e.p, diagnostics.details(e, 'api.redis-mode')!.enabled);
         return;
       case 'lease.create':
       case 'lease.update': {
@@ -87,6 +117,9 @@ export class ClusterView {
       case 'agent.connected': {
         const d = events.details(e, 'agent.connected')!;
         this.agentConnections.set(e.p, { pod: d.pod, conn: d.conn });
+        let opened = this.connectionsOpened.get(d.agent);
+        if (opened === undefined) this.connectionsOpened.set(d.agent, (opened = []));
+        opened.push({ t: e.t, replica: e.p, pod: d.pod, conn: d.conn });
         return;
       }
       case 'db.command.insert': {
@@ -133,6 +166,11 @@ export class ClusterView {
         this.recoveredAt ??= e.t;
         return;
     }
+  }
+
+  /** Whether a process runs now: alive and not paused (a paused pod serves nothing until it resumes). */
+  running(name: string): boolean {
+    return this.alive.has(name) && !this.paused.has(name);
   }
 
   /** The API pod whose hub holds `agentId` now (the first, if several do). */

@@ -1,12 +1,11 @@
 import { type Micros, type NetworkOptions, type TraceEvent } from '../../../sim-cluster/index.ts';
-import type { Claim, MetricDefinition, Observer, ScenarioSpec, ScriptedAction as ContractAction } from '../../../contract/scenario.ts';
+import type { Claim, MetricDefinition, ScenarioSpec, ScriptedAction as ContractAction } from '../../../contract/scenario.ts';
 import type { Variation } from '../../../contract/variation.ts';
 import type { StreamSpaceCluster } from '../cluster/cluster.ts';
 import type { ConfigOverrides, StreamSpaceConfig } from '../config.ts';
 import type { StreamSpaceFault } from '../faults.ts';
 import type { ClusterView } from '../invariants/cluster-view.ts';
-import { RoutingSeries } from './routing-series.ts';
-import { RoutingState } from './routing-state.ts';
+import type { RoutingSeries } from '../invariants/routing-availability.ts';
 import { formatSteps, timeline } from './timeline.ts';
 
 /** A StreamSpace scenario as the harness runs it. */
@@ -40,7 +39,7 @@ export interface Observation {
   faultAt: Micros;
   healAt: Micros;
   endAt: Micros;
-  /** The routing state from `faultAt` to `endAt`, sampled every SAMPLE_PERIOD_US. */
+  /** The routing state from `faultAt` to `endAt`, sampled every SAMPLE_PERIOD_US (the run's routing-availability measure). */
   routing: RoutingSeries;
 }
 
@@ -58,31 +57,17 @@ export interface ScenarioDefinition {
 /** The timeline in a run's account covers this long after the fault. */
 const TIMELINE_US: Micros = 3 * 60 * 1_000_000;
 
-/** Samples the routing state (can a command reach the agent's live connection?) over the measured window. */
-class RoutingObserver implements Observer {
-  series: RoutingSeries | null = null;
-  private readonly state: RoutingState;
-
-  constructor(private readonly cluster: StreamSpaceCluster, view: ClusterView) {
-    this.state = new RoutingState(cluster, view);
-  }
-
-  start(fromUs: Micros, toUs: Micros): void {
-    this.series = RoutingSeries.record(this.state, (at, run) => this.cluster.sim.at(at, run, 'scenario.sample'), fromUs, toUs);
-  }
-}
-
 /**
- * A StreamSpace scenario: every run samples routing availability from the fault on, and its
+ * A StreamSpace scenario: its routing metrics read the routing state the run's routing-availability
+ * measure sampled from the scenario's fault instant on (the harness starts it there), and its
  * account is the StreamSpace timeline (who held the agent, what Redis mapped) after the fault.
  */
 export function defineScenario(spec: ScenarioDefinition): Scenario {
   return {
     ...spec,
-    observe: (cluster, view) => new RoutingObserver(cluster, view),
     measure: (o) => spec.measure({
       cluster: o.instance, view: o.view, events: o.events, faultAt: o.faultAt, healAt: o.healAt, endAt: o.endAt,
-      routing: (o.observer as RoutingObserver).series!,
+      routing: o.view.routing!,
     }),
     timeline: (events, faultAt) => formatSteps(timeline(events, faultAt).filter((s) => s.atUs <= TIMELINE_US)),
   };

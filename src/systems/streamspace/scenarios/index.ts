@@ -4,7 +4,7 @@ import { REPORT_002_SCENARIOS, STALE_THRESHOLD_BEFORE_FIX } from './report-002.t
 import { REPORT_003_SCENARIOS } from './report-003.ts';
 
 export type { Observation, Scenario } from './define.ts';
-export { SAMPLE_PERIOD_US } from './routing-series.ts';
+export { SAMPLE_PERIOD_US } from '../invariants/routing-availability.ts';
 export { HAPPENS } from './common.ts';
 
 /**

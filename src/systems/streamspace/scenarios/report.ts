@@ -1,6 +1,6 @@
 import type { ScenarioReport } from '../../../contract/scenario.ts';
 import { HAPPENS } from './common.ts';
-import { SAMPLE_PERIOD_US } from './routing-series.ts';
+import { SAMPLE_PERIOD_US } from '../invariants/routing-availability.ts';
 
 /** `hasim report` for StreamSpace: its seed reports 000, 002 and 003 rerun as seeded scenarios. */
 export const STREAMSPACE_REPORT: ScenarioReport = {
