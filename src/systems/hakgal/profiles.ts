@@ -7,7 +7,7 @@ export const FIXES: Array<Fix & { field: keyof HakgalConfig['fixes'] }> = [
   {
     name: 'shared-secret', field: 'sharedSecret',
     change: 'the HMAC key comes from a Secret mounted in every pod instead of `secrets.token_bytes(32)` per process, so every pod and every restart computes the same session ids',
-    removes: ['restarted-pod-loses-every-session'],
+    removes: ['second-pod-loses-the-session', 'restarted-pod-loses-every-session'],
   },
   {
     name: 'version-checked-cache', field: 'versionCheckedCache',
