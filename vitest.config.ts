@@ -1,7 +1,8 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// Two projects: `quick` is what `npm test` runs (unit tests, bounded properties, trace replay);
-// `fuzz` is the long campaign run by `npm run fuzz`.
+// Three projects: `quick` is what `npm test` runs (unit tests, bounded properties, trace replay);
+// `fuzz` is the long campaign run by `npm run fuzz`; `browser` opens the HTML pages in headless
+// Chromium (`npm run test:browser`, which .ci/run runs after `npm test`).
 export default defineConfig({
   test: {
     projects: [
@@ -10,7 +11,17 @@ export default defineConfig({
         test: {
           name: 'quick',
           include: ['src/**/*.test.ts', 'properties/**/*.quick.test.ts', 'examples/two-node-lease/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'src/**/*.browser.test.ts'],
           testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['src/**/*.browser.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -1,43 +1,119 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Tinypool from 'tinypool';
 import { runCampaign } from '../src/cli/campaign/campaign.ts';
-import { poolExecutor } from '../src/cli/campaign/executor.ts';
+import type { Executor } from '../src/cli/campaign/executor.ts';
+import type { Task, TaskResult } from '../src/cli/campaign/tasks.ts';
 import { FindingsStore } from '../src/cli/campaign/findings-store.ts';
-import type { CaseSpace } from '../src/harness/seeded-case.ts';
-import type { BenchResult } from './measure.ts';
+import { DEPLOYMENT_SWARM, type CaseSpace } from '../src/harness/seeded-case.ts';
+import { peakRssMb, round, summarize, timedAsync, type BenchResult, type Timing } from './measure.ts';
 import { streamspace } from '../src/systems/index.ts';
 
 /**
  * The hardened profile, swarm schedules over every fault kind, in the seed-000 deployment (a space
  * without a deployment): `hasim fuzz --deployment seed-000`, the space docs/benchmarks.md measured.
- * `hasim fuzz`'s default draws a deployment per seed (docs/deployments.md gives its rate).
  */
-const DEFAULT_SPACE: CaseSpace = { profile: 'hardened', swarm: true };
+export const SEED_000_SPACE: CaseSpace = { profile: 'hardened', swarm: true };
+
+/** `hasim fuzz`'s default space: the same, with a deployment drawn and perturbed per seed (docs/deployments.md). */
+export const SWARM_SPACE: CaseSpace = { profile: 'hardened', swarm: true, deployment: DEPLOYMENT_SWARM };
+
+/** The worker bundle `hasim fuzz` starts (`npm run bench` builds dist/ first). */
+const WORKER = fileURLToPath(new URL('../dist/bin/campaign-worker.js', import.meta.url));
 
 /**
- * Seeds per second of a whole campaign (`runCampaign` on a worker pool, exactly what `hasim fuzz`
- * runs, self-check off) with `workers` threads. The pool first runs `warmupSeeds` untimed seeds so
- * that thread start-up and JIT warm-up are not charged to the measurement; then `seeds` other
- * seeds are timed. Each seed is one ~11-simulated-minute case (settle, faults, heal, bound, tail).
+ * `poolExecutor` on the shipped worker bundle: the seeds run the code `hasim fuzz` runs, not the
+ * TypeScript sources through a loader (which wraps every function to keep its name, and costs more).
  */
-export async function benchCampaignPool(workers: number, space: CaseSpace = DEFAULT_SPACE, seeds = 400, warmupSeeds = 60): Promise<BenchResult> {
+function bundledPool(workers: number): Executor {
+  if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run the benchmarks with npm run bench, which builds it`);
+  const pool = new Tinypool({ filename: WORKER, minThreads: workers, maxThreads: workers });
+  return {
+    concurrency: workers,
+    run: (task: Task, signal?: AbortSignal) => pool.run(task, signal === undefined ? {} : { signal }) as Promise<TaskResult>,
+    close: () => pool.destroy(),
+  };
+}
+
+/**
+ * Seeds per second of a whole campaign (`runCampaign` on a pool of the worker bundle, exactly what
+ * `hasim fuzz` runs, self-check off) with `workers` threads. The pool first runs `warmupSeeds` untimed seeds so
+ * that thread start-up and JIT warm-up are not charged to the measurement; then the same `seeds`
+ * seeds are timed `repeats` times. Reported: seeds/s of the median and of the fastest repeat, the
+ * CPU time per seed (every thread of the process: workers and the campaign's own), and the peak RSS
+ * of the process so far. Each seed is one ~11-simulated-minute case (settle, faults, heal, bound, tail).
+ */
+export async function benchCampaignPool(workers: number, space: CaseSpace = SEED_000_SPACE, seeds = 400, repeats = 3, warmupSeeds = 60): Promise<BenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'hasim-bench-'));
   const store = new FindingsStore(dir, streamspace, space, 'the campaign benchmark', (seed) => `seed ${seed}`);
-  const executor = poolExecutor(workers);
+  const executor = bundledPool(workers);
+  const campaign = (start: number, total: number): ReturnType<typeof runCampaign> =>
+    runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, range: { start, total, shard: { index: 1, count: 1 } } });
   try {
-    await runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, range: { start: 1_000_000, total: warmupSeeds, shard: { index: 1, count: 1 } } });
-    const r = await runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, range: { start: 0, total: seeds, shard: { index: 1, count: 1 } } });
+    await campaign(1_000_000, warmupSeeds);
+    const timings: Timing[] = [];
+    let last: Awaited<ReturnType<typeof runCampaign>> | undefined;
+    for (let i = 0; i < repeats; i++) {
+      const t = await timedAsync(() => campaign(0, seeds));
+      last = t.value;
+      timings.push(t);
+    }
+    const r = last!;
+    const { median, min } = summarize(timings);
+    const deployment = space.deployment === DEPLOYMENT_SWARM ? 'swarm' : space.deployment ?? 'seed-000';
     return {
-      bench: `campaign.${space.profile}-${workers}-worker${workers === 1 ? '' : 's'}`,
+      bench: `campaign.${space.profile}-${deployment}-${workers}-worker${workers === 1 ? '' : 's'}`,
       events: r.steps,
-      wallMs: Math.round(r.elapsedMs),
-      eventsPerMs: Math.round(r.steps / r.elapsedMs),
+      wallMs: Math.round(median.wallMs),
+      wallMinMs: Math.round(min.wallMs),
+      eventsPerMs: Math.round(r.steps / median.wallMs),
       simSeconds: r.simUs / 1e6,
-      speedup: Math.round(r.simUs / 1000 / r.elapsedMs),
+      speedup: Math.round(r.simUs / 1000 / median.wallMs),
       cases: r.seedsRun,
       violations: r.seedsRun - r.passed,
-      seedsPerSecond: Math.round((r.seedsRun / r.elapsedMs) * 1000 * 10) / 10,
+      seedsPerSecond: round((r.seedsRun / median.wallMs) * 1000, 1),
+      seedsPerSecondBest: round((r.seedsRun / min.wallMs) * 1000, 1),
+      cpuMsPerSeed: round(median.cpuMs / r.seedsRun, 1),
+      cpuUsPerEvent: round((median.cpuMs * 1000) / r.steps, 3),
+      peakRssMb: peakRssMb(),
+    };
+  } finally {
+    await executor.close();
+  }
+}
+
+/**
+ * `memory.campaign-20k` (run only when named: it takes minutes): 20,000 seeds of the seed-000 space
+ * on a pool of `workers`, with the process's RSS every 2,000 seeds and its peak. Flat means the
+ * readings stop growing once the pool is warm: a campaign keeps per seed only its result line.
+ */
+export async function benchCampaignMemory(workers = 2, seeds = 20_000): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'hasim-bench-'));
+  const space = SEED_000_SPACE;
+  const store = new FindingsStore(dir, streamspace, space, 'the memory benchmark', (seed) => `seed ${seed}`);
+  const executor = bundledPool(workers);
+  const rssMb: number[] = [];
+  try {
+    const t = await timedAsync(() => runCampaign(executor, {
+      system: streamspace.name, space, store, selfCheckEvery: 0, range: { start: 0, total: seeds, shard: { index: 1, count: 1 } },
+      onSeed: (p) => {
+        if (p.done % 2_000 === 0) rssMb.push(Math.round(process.memoryUsage().rss / 1e6));
+      },
+    }));
+    const r = t.value;
+    return {
+      bench: `memory.campaign-20k-${workers}-workers`,
+      events: r.steps,
+      wallMs: Math.round(t.wallMs),
+      eventsPerMs: Math.round(r.steps / t.wallMs),
+      cases: r.seedsRun,
+      violations: r.seedsRun - r.passed,
+      seedsPerSecond: round((r.seedsRun / t.wallMs) * 1000, 1),
+      cpuMsPerSeed: round(t.cpuMs / r.seedsRun, 1),
+      rssMbEvery2000Seeds: rssMb,
+      peakRssMb: peakRssMb(),
     };
   } finally {
     await executor.close();

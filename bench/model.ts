@@ -1,11 +1,13 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { StreamSpaceCluster } from '../src/systems/streamspace/cluster/cluster.ts';
 import { seedArbitrary } from '../src/faults/arbitraries.ts';
 import { caseOf, runCase } from '../src/harness/run-case.ts';
-import { scheduleArbitraryFor } from '../src/harness/seeded-case.ts';
+import { scheduleArbitraryFor, shrinkSeed, type CaseSpace } from '../src/harness/seeded-case.ts';
 import { streamspace } from '../src/systems/index.ts';
 import { MINUTE, SECOND } from '../src/sim-cluster/index.ts';
-import { measure, type BenchResult } from './measure.ts';
+import { measure, peakRssMb, round, summarize, timed, type BenchResult, type Timing } from './measure.ts';
 
 /**
  * The default StreamSpace topology (2 API pods with the Redis hub, 3 HA agents, Redis, PostgreSQL),
@@ -22,7 +24,55 @@ export function benchStreamSpace(traceMessages: boolean): BenchResult {
     const r = cluster.sim.run({ until: durationUs });
     cluster.sim.trace.hash();
     return { events: r.steps, simUs: durationUs, traceEvents: cluster.sim.trace.count, commands: cluster.postgres.allCommands().length };
+  }, 10, 40); // a run is short: enough warm-up runs that the figure is the warm model's, not the JIT's
+}
+
+/**
+ * `memory.streamspace-6h`: the same topology and workload for 6 simulated hours in one run, with the
+ * heap in use at every simulated hour (after a full collection), the CPU time of each hour and the
+ * process's peak RSS. The model keeps every command's row (the database) and life (the view), ~3.6k
+ * per simulated hour at this workload, so some growth is the system's own; docs/benchmarks.md says
+ * what else grows. CPU per hour shows quadratic paths: it must stay flat.
+ */
+export function benchSixHours(): BenchResult {
+  const hours = 6;
+  // A full collection before each reading, so that it shows what the run holds, not what it left
+  // for the collector (the bench's own process only; nothing on the simulation path sees it).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const cluster = new StreamSpaceCluster({
+    seed: 1,
+    config: { workload: { requestIntervalUs: 1 * SECOND, createFraction: 0.7, startUs: 1 * MINUTE } },
   });
+  const heapMb: number[] = [];
+  const hourCpuMs: number[] = [];
+  let steps = 0;
+  let wallMs = 0;
+  let cpuMs = 0;
+  for (let h = 1; h <= hours; h++) {
+    const hour = timed(() => cluster.sim.run({ until: h * 60 * MINUTE }));
+    steps = hour.value.steps;
+    wallMs += hour.wallMs;
+    cpuMs += hour.cpuMs;
+    hourCpuMs.push(Math.round(hour.cpuMs));
+    gc();
+    heapMb.push(round(process.memoryUsage().heapUsed / 1e6, 1));
+  }
+  cluster.sim.trace.hash();
+  return {
+    bench: 'memory.streamspace-6h',
+    events: steps,
+    wallMs: Math.round(wallMs),
+    eventsPerMs: Math.round(steps / wallMs),
+    cpuMs: Math.round(cpuMs),
+    cpuUsPerEvent: round((cpuMs * 1000) / steps, 3),
+    simSeconds: hours * 3600,
+    speedup: Math.round((hours * 3600 * 1000) / wallMs),
+    commands: cluster.postgres.allCommands().length,
+    heapMbByHour: heapMb,
+    cpuMsByHour: hourCpuMs,
+    peakRssMb: peakRssMb(),
+  };
 }
 
 /**
@@ -45,4 +95,37 @@ export function benchCampaign(profile = 'streamspace-v2', cases = 40): BenchResu
     }
     return { events, simUs, cases, violations };
   }, 3, 1);
+}
+
+/**
+ * `shrink.streamspace-v2-seed-10`: shrinking the counterexample of README's campaign (as built,
+ * seed-000 deployment, seed 10: no-split-brain, 5 faults found, 1 minimal) as a campaign shrinks it
+ * (`shrinkSeed`: fast-check's shrinker, then the 1-minimal pass). One untimed shrink of another seed
+ * warms the JIT; then `repeats` timed shrinks. cpuMs is what one shrink costs a worker.
+ */
+export function benchShrink(repeats = 3): BenchResult {
+  const space: CaseSpace = { profile: 'streamspace-v2', swarm: true };
+  shrinkSeed(streamspace, space, 3, 'no-lost-commands');
+  const timings: Timing[] = [];
+  let runs = 0;
+  let faults = '';
+  for (let i = 0; i < repeats; i++) {
+    const t = timed(() => shrinkSeed(streamspace, space, 10, 'no-split-brain'));
+    const s = t.value;
+    runs = s.shrinkRuns + s.minimizeRuns;
+    faults = `${s.faultsFound}->${s.faultsShrunk}->${s.faultsMinimal}`;
+    timings.push(t);
+  }
+  const { median, min } = summarize(timings);
+  return {
+    bench: 'shrink.streamspace-v2-seed-10',
+    events: 0,
+    wallMs: Math.round(median.wallMs),
+    wallMinMs: Math.round(min.wallMs),
+    eventsPerMs: 0,
+    cpuMs: Math.round(median.cpuMs),
+    candidateRuns: runs,
+    cpuMsPerRun: round(median.cpuMs / runs, 1),
+    faults,
+  };
 }

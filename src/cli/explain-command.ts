@@ -1,13 +1,9 @@
-import { basename, dirname, join } from 'node:path';
 import { formatTime } from '../sim-cluster/index.ts';
-import { registryOf, runCase, type Case } from '../harness/run-case.ts';
-import { faultEnd } from '../faults/apply.ts';
-import { caseOfExpectation } from '../harness/replay.ts';
-import { hashSchemeOf, readTraceFile, systemOf, TraceFileError } from '../harness/trace-file.ts';
+import { readTraceFile, systemOf, TraceFileError } from '../harness/trace-file.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { writeFailure, writeFileAtomic } from './atomic-write.ts';
-import { renderExplainHtml } from './explain/html.ts';
+import { explainPagePath, explainTrace } from './explain/page.ts';
 import { checkOutputPaths } from './output-paths.ts';
 
 export { EXPLAIN_HELP } from './help.ts';
@@ -32,31 +28,10 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
   const profile = values.profile ?? trace.expectations[0]!.profile;
   const profiles = system.profiles.map((p) => p.name);
   if (!profiles.includes(profile)) throw new UsageError(`--profile: unknown profile '${profile}' (known: ${profiles.join(', ')})`);
-  const target = values.out ?? join(dirname(file), `${basename(file, '.json')}.${profile}.html`);
+  const target = values.out ?? explainPagePath(file, profile);
   checkOutputPaths([{ flag: values.out === undefined ? '--out (default)' : '--out', path: target, kind: 'file' }]);
 
-  // The expectation's recorded configuration when the file has one for this profile; else the profile as defined now.
-  const recorded = trace.expectations.find((x) => x.profile === profile) ?? { profile, outcome: 'pass', hash: '' };
-  const c: Case = caseOfExpectation(system, trace, recorded);
-  const verdict = runCase(system, c, { hashScheme: hashSchemeOf(trace) });
-  // Message events change the hash but not the run: a second run supplies them for the arrows,
-  // while the verdict and hash come from the run the trace file describes.
-  const events = runCase(system, c, { keepEvents: true, traceMessages: true }).events!;
-  const expectation = trace.expectations.find((x) => x.profile === profile);
-  const matches = expectation === undefined ? verdict.outcome === 'pass' : verdict.outcome === expectation.outcome && verdict.hash === expectation.hash;
-  const comparison = expectation === undefined
-    ? `the trace names no expectation for ${profile}`
-    : `expected ${expectation.outcome}: ${verdict.outcome === expectation.outcome ? 'outcome matches' : 'OUTCOME DIFFERS'}, ${verdict.hash === expectation.hash ? 'hash matches' : 'HASH DIFFERS'}`;
-  const html = renderExplainHtml({
-    system,
-    title: `${trace.name} (${profile})`,
-    subtitle: trace.explanation,
-    events,
-    schedule: trace.schedule,
-    faultEnd: (f) => faultEnd(registryOf(system), f),
-    verdict,
-    notes: [`seed ${trace.seed}, ${trace.schedule.length} fault${trace.schedule.length === 1 ? '' : 's'}; ${comparison}`],
-  });
+  const { html, verdict, matches, comparison, expected } = explainTrace(trace, profile);
   try {
     writeFileAtomic(target, html);
   } catch (error) {
@@ -65,7 +40,7 @@ export function explainCommand(argv: string[], out: (line: string) => void): num
   if (values.json) {
     out(JSON.stringify({
       file, profile, html: target, bytes: Buffer.byteLength(html), match: matches,
-      outcome: verdict.outcome, expected: expectation?.outcome ?? null, hash: verdict.hash,
+      outcome: verdict.outcome, expected, hash: verdict.hash,
       violation: verdict.violation === null ? null : { invariant: verdict.violation.invariant, time: verdict.violation.time, message: verdict.violation.message },
     }));
   } else {

@@ -5,6 +5,7 @@ import type { WriteFs } from './atomic-write.ts';
 import { runCampaign, type CampaignResult, type Progress, type TriageRows } from './campaign/campaign.ts';
 import { defaultWorkers, poolExecutor, type Executor } from './campaign/executor.ts';
 import { FindingsStore } from './campaign/findings-store.ts';
+import { INDEX_FILE, writeCampaignIndex } from './campaign-index/write-index.ts';
 import { CampaignRecorder } from './campaign/partial-result.ts';
 import { parseShard, shardSize, WHOLE, type SeedRange } from './campaign/seed-range.ts';
 import { githubAnnotations, junitXml, progressLine, summaryJson, summaryLines } from './campaign/summary.ts';
@@ -53,6 +54,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     'max-shrink-runs': { type: 'string' },
     'no-triage': { type: 'boolean', default: false },
     'max-bugs': { type: 'string' },
+    html: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   });
   if (positionals.length > 0) throw new UsageError(`fuzz: unexpected argument '${positionals[0]}'`);
@@ -84,6 +86,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     { flag: '--out', path: join(values.out, 'violations.jsonl'), kind: 'file' },
     values.results !== undefined && { flag: '--results', path: values.results, kind: 'file' },
     values.junit !== undefined && { flag: '--junit', path: values.junit, kind: 'file' },
+    values.html && { flag: '--html', path: join(values.out, INDEX_FILE), kind: 'file' },
   ]);
 
   const spaceArgs = caseSpaceArgs(values);
@@ -187,6 +190,11 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   if (values.results !== undefined) outputs.write('--results', values.results, result.results.map((r) => JSON.stringify(r)).join('\n') + (result.results.length > 0 ? '\n' : ''));
   const checked = space.invariants ?? invariantIds(system);
   if (values.junit !== undefined) outputs.write('--junit', values.junit, junitXml(result, header, checked));
+  if (values.html) {
+    const range = { start, total, shard: `${shard.index}/${shard.count}` };
+    const index = writeCampaignIndex(values.out, { header, system, space, digest: store.digest, range, result, checked }, outputs, '--html');
+    io.err(`campaign index: ${index}`);
+  }
   // Annotations go to stderr, which the Actions runner reads too: stdout stays the summary alone (one JSON object with --json).
   if (env['GITHUB_ACTIONS'] === 'true') for (const line of githubAnnotations(result)) io.err(line);
   if (values.json) io.out(summaryJson(result, { profile: space.profile, ...(space.deployment !== undefined ? { deployment: space.deployment } : {}), seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out }));

@@ -50,6 +50,9 @@ ${CASE_SPACE_HELP}
                       (see hasim triage; docs/triage.md): one example per invariant only
   --max-bugs N        most bugs triage looks for per invariant (default 16); the failing seeds
                       left are reported unclassified
+  --html              at the end, write DIR/index.html (the case space, progress, every distinct
+                      bug with its minimal schedule, per-invariant and per-deployment tables, the
+                      self-check) and a timeline page beside each counterexample; see hasim serve
   --json              print the summary as one JSON object`;
 
 export const RUN_HELP = `hasim run --seed S [flags]
@@ -148,3 +151,12 @@ export const TRIAGE_HELP = `hasim triage DIR [--workers N] [--budget DURATION] [
   --json               print the bugs as one JSON object
   Exit 0 no failing seed, 1 a bug (or failing seeds no bug accounts for or left unchecked), 2 bad input (no such
   directory, no violations.jsonl, a corrupt line), 130 interrupted with nothing found.`;
+
+export const SERVE_HELP = `hasim serve DIR [--port N] [--json]
+  Serves a directory (a findings directory written with hasim fuzz --html) on 127.0.0.1 only, so
+  its index page and the timeline pages it links open in a browser: GET and HEAD, nothing outside
+  DIR, a directory serves its index.html or a listing. Runs until Ctrl-C (exit 0). The pages also
+  open straight from the disk; the server is for browsers or setups that will not.
+  --port N    the port (default 8080; 0 takes a free one)
+  --json      print {"dir", "url"} once listening
+  Exit 2 when DIR is not a directory or the port cannot be had.`;

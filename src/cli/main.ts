@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
 import { asksForHelp, commandHelp, commandsOf } from './command-help.ts';
 import { internalErrorLine, isBadInput, oneLine } from './internal-error.ts';
-import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, MERGE_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP, TRIAGE_HELP } from './help.ts';
+import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, MERGE_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP, SERVE_HELP, TRIAGE_HELP } from './help.ts';
 import { packageRoot } from './package-root.ts';
 
 // For bin/hasim.mjs: an error that escapes main (an uncaught exception in a callback) is reported the same way.
@@ -22,6 +22,7 @@ Commands:
   sample     run the kernel's sample cluster for one seed and print its trace hash
   merge      merge the findings of a campaign's shards into one summary and one JUnit report
   triage     regroup a findings directory's failing seeds into distinct bugs
+  serve      serve a findings directory's pages on 127.0.0.1
   version    print the version
   help       print this help
 
@@ -42,6 +43,8 @@ ${SAMPLE_HELP}
 ${MERGE_HELP}
 
 ${TRIAGE_HELP}
+
+${SERVE_HELP}
 
 Every command takes --json, and --help (or: hasim help <command>) for its own help.
 
@@ -109,6 +112,10 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       case 'triage': {
         const { triageCommand } = await import('./triage-command.ts');
         return await triageCommand(rest, { out, err });
+      }
+      case 'serve': {
+        const { serveCommand } = await import('./serve-command.ts');
+        return await serveCommand(rest, out);
       }
       case 'explain': {
         const { explainCommand } = await import('./explain-command.ts');

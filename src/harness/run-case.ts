@@ -1,7 +1,7 @@
 import { SECOND, type Micros, type NetworkOptions, type TraceEvent, type TraceHashScheme } from '../sim-cluster/index.ts';
 import { applySchedule, healTime, type FaultRegistry } from '../faults/apply.ts';
 import type { FaultRecord } from '../faults/fault-kind.ts';
-import { boundTotal, type BoundTerm, type Violation } from '../invariants/monitor.ts';
+import { boundTotal, type BoundTerm, type Monitor, type Violation } from '../invariants/monitor.ts';
 import type { AnySystem, Instance, RunFigure, System, View } from '../contract/system.ts';
 import type { Observer, ScriptedAction } from '../contract/scenario.ts';
 
@@ -123,12 +123,24 @@ export function execute<C, I extends Instance, V extends View>(system: System<C,
   const monitors = system.invariants(c.config).filter((m) => c.invariants === undefined || c.invariants.includes(m.id));
   const violations: Violation[] = [];
   const fired = new Set<string>();
+  // The online checks each kind of event goes to, in the monitors' order, found once per kind.
+  const checksByKind = new Map<string, Monitor<V>[]>();
+  const checksOf = (kind: string): Monitor<V>[] => {
+    let checks = checksByKind.get(kind);
+    if (checks === undefined) {
+      checks = monitors.filter((m) => m.onEvent !== undefined && (m.kinds === undefined || m.kinds.includes(kind)));
+      checksByKind.set(kind, checks);
+    }
+    return checks;
+  };
   sim.trace.subscribe((e) => {
     view.apply(e);
     if (!collectAll && violations.length > 0) return;
-    for (const m of monitors) {
+    const checks = checksOf(e.k);
+    for (let i = 0; i < checks.length; i++) {
+      const m = checks[i]!;
       if (fired.has(m.id)) continue;
-      const v = m.onEvent?.(e, view) ?? null;
+      const v = m.onEvent!(e, view);
       if (v === null) continue;
       fired.add(m.id);
       violations.push(v);

@@ -183,7 +183,16 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
   const maxShrinkRuns = options.maxShrinkRuns ?? 1000;
   const arbitrary = scheduleArbitraryFor(system, space);
   const configured = resolveSeed(system, space, seed);
-  const stillFails = (schedule: FaultRecord[]): boolean => runCase(system, caseOf(space, configured, seed, schedule)).outcome === invariant;
+  // The verdict of the last schedule that still failed: the shrunk result is usually that schedule,
+  // whose run then need not be repeated (a run is a pure function of its case).
+  const lastFailing: { key: string; verdict: Verdict | null } = { key: '', verdict: null };
+  const stillFails = (schedule: FaultRecord[]): boolean => {
+    const verdict = runCase(system, caseOf(space, configured, seed, schedule));
+    if (verdict.outcome !== invariant) return false;
+    lastFailing.key = JSON.stringify(schedule);
+    lastFailing.verdict = verdict;
+    return true;
+  };
   let current = scheduleValueForSeed(arbitrary, seed);
   const faultsFound = current.value.length;
   let shrinkSteps = 0;
@@ -204,10 +213,11 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
   }
   const minimal = minimize(current.value, stillFails);
   const c = caseOf(space, configured, seed, minimal.schedule);
+  const reused = lastFailing.verdict !== null && lastFailing.key === JSON.stringify(minimal.schedule) ? lastFailing.verdict : null;
   return {
     invariant,
     case: c,
-    verdict: runCase(system, c),
+    verdict: reused ?? runCase(system, c),
     faultsFound,
     faultsShrunk: current.value.length,
     faultsMinimal: minimal.schedule.length,

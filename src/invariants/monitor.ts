@@ -27,6 +27,11 @@ export interface Monitor<V> {
   readonly id: string;
   /** One paragraph: what must always hold. Printed by `hasim list`. */
   readonly definition: string;
+  /**
+   * The event kinds `onEvent` judges: it is not called for other kinds (most events concern no
+   * online check, and calling every check on every event showed in profiles). Default: every kind.
+   */
+  readonly kinds?: readonly string[];
   onEvent?(event: TraceEvent, view: V): Violation | null;
   atEnd?(view: V, window: RunWindow): Violation | null;
 }

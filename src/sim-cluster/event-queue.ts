@@ -8,7 +8,13 @@ import type { Micros } from './time.ts';
 export interface QueueEntry<Owner> {
   readonly time: Micros;
   readonly seq: number;
-  readonly run: () => void;
+  /** Called with `arg` when the entry fires. */
+  readonly run: (arg?: unknown) => void;
+  /**
+   * What `run` is called with: a callback shared by many entries (the network's segment arrival)
+   * takes its data from here, so that scheduling it makes no closure. Undefined for the others.
+   */
+  readonly arg: unknown;
   readonly owner: Owner | null;
   readonly label: string;
   index: number;
@@ -32,8 +38,8 @@ export class EventQueue<Owner> {
     return this.nextSeq;
   }
 
-  push(time: Micros, run: () => void, owner: Owner | null, label: string): QueueEntry<Owner> {
-    const entry: QueueEntry<Owner> = { time, seq: this.nextSeq++, run, owner, label, index: this.heap.length };
+  push(time: Micros, run: (arg?: unknown) => void, owner: Owner | null, label: string, arg?: unknown): QueueEntry<Owner> {
+    const entry: QueueEntry<Owner> = { time, seq: this.nextSeq++, run, arg, owner, label, index: this.heap.length };
     this.heap.push(entry);
     this.siftUp(entry.index);
     return entry;

@@ -104,6 +104,10 @@ interface Segment {
   heldSince: Micros;
   /** Consecutive losses of this segment so far. */
   losses: number;
+  /** When it was sent (queued by the sender), for the send→receive arrows of a trace with message events. */
+  sentAt: Micros;
+  /** The end that sent it. */
+  readonly from: ConnectionEnd;
 }
 
 /** What the network needs from the simulation that owns it. */
@@ -111,11 +115,15 @@ export interface NetworkHost {
   readonly now: Micros;
   /** Schedules kernel work (not owned by any process) at a true time. */
   schedule(time: Micros, run: () => void, label: string): void;
+  /** `schedule` of the call `fn(arg)`: `fn` can be shared, so that scheduling makes no closure. */
+  scheduleCall<T>(time: Micros, fn: (arg: T) => void, arg: T, label: string): void;
   /** Schedules work owned by a process incarnation after a true delay. */
   scheduleFor(proc: SimProcess, delayUs: Micros, run: () => void, label: string): TimerHandle;
   cancel(handle: TimerHandle | null): void;
   /** Runs `run` in the process if that incarnation is alive (deferred while paused); false if it is gone. */
   deliverTo(proc: SimProcess, incarnation: number, run: () => void, label: string): boolean;
+  /** `deliverTo` of the call `fn(a, b)`: no closure is made for it unless the process is paused. */
+  deliverCall<A, B>(proc: SimProcess, incarnation: number, fn: (a: A, b: B) => void, a: A, b: B, label: string): boolean;
   findProcess(name: string): SimProcess | undefined;
   readonly rng: RandomStream;
   record(p: string, k: string, d?: Record<string, unknown>): void;
@@ -421,18 +429,19 @@ export class Network {
     const copies = rng.chance(link.duplicateRate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const at = this.host.now + this.latency(link.latency);
-      this.host.schedule(at, () => this.arriveDatagram(from, to, payload), 'datagram');
+      const sent = this.host.now;
+      this.host.schedule(at, () => this.arriveDatagram(from, to, payload, sent), 'datagram');
     }
   }
 
-  private arriveDatagram(from: SimProcess, to: SimProcess, payload: unknown): void {
+  private arriveDatagram(from: SimProcess, to: SimProcess, payload: unknown, sent: Micros): void {
     if (!this.canReach(from, to)) {
       this.host.record(from.name, 'net.drop', { to: to.name, why: 'unreachable' });
       return;
     }
     const incarnation = to.incarnation;
     const delivered = this.host.deliverTo(to, incarnation, () => {
-      if (this.traceMessages) this.host.record(to.name, 'net.datagram', { from: from.name });
+      if (this.traceMessages) this.host.record(to.name, 'net.datagram', { from: from.name, sent });
       to.behaviour?.onDatagram?.(from.name, payload);
     }, 'datagram');
     if (!delivered) this.host.record(from.name, 'net.drop', { to: to.name, why: 'process-down' });
@@ -518,7 +527,7 @@ export class Network {
 
   /** @internal queues a segment from `end` towards its peer, in order. */
   transmit(end: ConnectionEnd, kind: SegmentKind, payload: unknown): void {
-    const segment: Segment = { kind, seq: end.sendSeq++, payload, heldSince: -1, losses: 0 };
+    const segment: Segment = { kind, seq: end.sendSeq++, payload, heldSince: -1, losses: 0, sentAt: this.host.now, from: end };
     if (end.held.length > 0) {
       this.hold(end, segment);
       return;
@@ -551,7 +560,7 @@ export class Network {
     }
     const at = Math.max(this.host.now + this.latency(link.latency), end.arrivalFloor);
     end.arrivalFloor = at;
-    this.host.schedule(at, () => this.arrive(end, segment), 'segment');
+    this.host.scheduleCall(at, this.arriveSegment, segment, 'segment');
   }
 
   private closed(end: ConnectionEnd): boolean {
@@ -574,6 +583,9 @@ export class Network {
     }
   }
 
+  /** A segment reaches its peer's host (a field: each send schedules it, rather than a closure). */
+  private readonly arriveSegment = (segment: Segment): void => this.arrive(segment.from, segment);
+
   private arrive(end: ConnectionEnd, segment: Segment): void {
     const peer = end.peer!;
     if (!this.canReach(end.process, peer.process)) {
@@ -588,10 +600,11 @@ export class Network {
       }
       return;
     }
-    this.host.deliverTo(peer.process, peer.incarnation, () => this.receive(peer, segment), 'recv');
+    this.host.deliverCall(peer.process, peer.incarnation, this.receiveSegment, peer, segment, 'recv');
   }
 
-  private receive(end: ConnectionEnd, segment: Segment): void {
+  /** Takes in a segment at the end it reached (a field: each delivery passes it on, rather than a closure). */
+  private readonly receiveSegment = (end: ConnectionEnd, segment: Segment): void => {
     if (end.state === 'closed') return;
     switch (segment.kind) {
       case 'synack':
@@ -602,7 +615,7 @@ export class Network {
         end.onOpen?.();
         return;
       case 'data':
-        if (this.traceMessages) this.host.record(end.local, 'net.recv', { c: end.id, n: segment.seq });
+        if (this.traceMessages) this.host.record(end.local, 'net.recv', { c: end.id, n: segment.seq, sent: segment.sentAt });
         end.onMessage?.(segment.payload);
         return;
       case 'fin':
@@ -615,7 +628,7 @@ export class Network {
         this.closeRemotely(end, 'reset');
         return;
     }
-  }
+  };
 
   private hold(end: ConnectionEnd, segment: Segment): void {
     if (segment.kind === 'rst') return; // RST is never retransmitted

@@ -63,6 +63,9 @@ export interface RunLimits {
 
 const KERNEL = 'sim';
 
+/** Calls a callback: `deliverTo` as a `deliverCall`. */
+const callIt = (run: () => void): void => run();
+
 /**
  * The deterministic simulation kernel: virtual time, an event queue ordered by (time, sequence),
  * seeded random streams, nodes with their own clocks, processes that crash, restart and pause,
@@ -101,9 +104,11 @@ export class Simulation {
         return sim.currentTime;
       },
       schedule: (time, run, label) => void this.queue.push(time, run, null, label),
+      scheduleCall: (time, fn, arg, label) => void this.queue.push(time, fn as (arg?: unknown) => void, null, label, arg),
       scheduleFor: (proc, delay, run, label) => this.scheduleOwned(proc, delay, run, label),
       cancel: (handle) => this.cancelOwned(handle),
       deliverTo: (proc, incarnation, run, label) => this.deliverTo(proc, incarnation, run, label),
+      deliverCall: (proc, incarnation, fn, a, b, label) => this.deliverCall(proc, incarnation, fn, a, b, label),
       findProcess: (name) => this.processesByName.get(name),
       rng: this.random.get('network'),
       record: (p, k, d) => this.trace.record(this.currentTime, p, k, d),
@@ -202,8 +207,12 @@ export class Simulation {
   }
 
   private deliverTo(proc: SimProcess, incarnation: number, run: () => void, label: string): boolean {
+    return this.deliverCall(proc, incarnation, callIt, run, undefined, label);
+  }
+
+  private deliverCall<A, B>(proc: SimProcess, incarnation: number, fn: (a: A, b: B) => void, a: A, b: B, label: string): boolean {
     if (proc.incarnation !== incarnation || !proc.alive) return false;
-    if (proc.status === 'paused') proc.deferred.push({ run, label });
+    if (proc.status === 'paused') proc.deferred.push({ run: () => fn(a, b), label });
     else {
       // Name the process while its callback runs, so a failure report points at it.
       const previousProcess = this.runningProcess;
@@ -211,7 +220,7 @@ export class Simulation {
       this.runningProcess = proc.name;
       this.runningLabel = label;
       try {
-        run();
+        fn(a, b);
       } finally {
         this.runningProcess = previousProcess;
         this.runningLabel = previousLabel;
@@ -257,7 +266,7 @@ export class Simulation {
       this.runningProcess = owner === null ? KERNEL : owner.process.name;
       this.runningLabel = next.label;
       try {
-        next.run();
+        next.run(next.arg);
       } catch (error) {
         this.fail(error);
       }

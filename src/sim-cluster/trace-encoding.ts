@@ -67,10 +67,31 @@ const TAG_OBJECT_END = 11;
 const MAX_ITEM = 9;
 
 /**
+ * What the encoder remembers of the last event of one kind, so that what recurs in the next one
+ * (its kind, process, detail keys and string values, position by position) is written from here
+ * instead of being looked up in the string table: that lookup was most of the encoder's cost.
+ * Only strings already in the table are remembered, so a hit writes exactly the bytes a lookup
+ * would have written, and a miss falls back to the lookup: the bytes do not depend on this memo.
+ */
+interface KindMemo {
+  readonly kind: number;
+  process: string;
+  processIndex: number;
+  /** Per position of the details' keys: the key last seen there and its index. */
+  readonly keys: string[];
+  readonly keyIndices: number[];
+  /** Per position: the last string value seen there (null if none yet) and its index. */
+  readonly values: Array<string | null>;
+  readonly valueIndices: number[];
+}
+
+/**
  * The `interned` scheme. Values follow JSON's data model, as the `lines` scheme does: object keys in
  * insertion order, keys whose value is undefined (or a function) left out, undefined in arrays and
- * non-finite numbers as null, -0 as 0. Details are plain data (DESIGN decision 6), so nothing else
- * (Maps, class instances, toJSON) needs a meaning here; a bigint or symbol is a model bug and throws.
+ * non-finite numbers as null, -0 as 0. Details are plain data (DESIGN decision 6): plain objects,
+ * arrays and primitives, so nothing else (Maps, class instances, toJSON, enumerable properties
+ * inherited from a prototype) needs a meaning here, and `for...in` lists exactly the keys
+ * `Object.keys` would, without building an array; a bigint or symbol is a model bug and throws.
  */
 class InternedEncoder implements TraceEncoder {
   private readonly hasher: Hash = createHash('sha256');
@@ -79,20 +100,63 @@ class InternedEncoder implements TraceEncoder {
   private used = 0;
   /** Index of each string written so far, in order of first occurrence. */
   private readonly strings = new Map<string, number>();
+  private readonly kinds = new Map<string, KindMemo>();
 
   add(t: Micros, p: string, k: string, d: Readonly<Record<string, unknown>> | undefined): void {
     this.reserve(MAX_ITEM);
     this.bytes[this.used] = d === undefined ? TAG_EVENT : TAG_EVENT_WITH_DETAILS;
     this.view.setFloat64(this.used + 1, t, true);
     this.used += MAX_ITEM;
-    this.string(p);
-    this.string(k);
-    if (d !== undefined) this.object(d);
+    let memo = this.kinds.get(k);
+    if (memo === undefined) {
+      // The process comes before the kind in the bytes, so it is interned first.
+      const processIndex = this.string(p);
+      memo = { kind: this.string(k), process: p, processIndex, keys: [], keyIndices: [], values: [], valueIndices: [] };
+      this.kinds.set(k, memo);
+    } else {
+      if (memo.process === p) this.seen(memo.processIndex);
+      else {
+        memo.processIndex = this.string(p);
+        memo.process = p;
+      }
+      this.seen(memo.kind);
+    }
+    if (d !== undefined) this.details(d, memo);
   }
 
   digest(): string {
     this.flush();
     return this.hasher.digest('hex');
+  }
+
+  /** An event's details: `object`, with the keys and string values of each position memoised. */
+  private details(d: Readonly<Record<string, unknown>>, memo: KindMemo): void {
+    this.tag(TAG_OBJECT);
+    const { keys, keyIndices, values, valueIndices } = memo;
+    let i = 0;
+    for (const key in d) {
+      const v = d[key];
+      if (v === undefined || typeof v === 'function') continue;
+      if (i === keys.length) {
+        keys.push(key);
+        keyIndices.push(this.string(key));
+        values.push(null);
+        valueIndices.push(0);
+      } else if (keys[i] === key) this.seen(keyIndices[i]!);
+      else {
+        keyIndices[i] = this.string(key);
+        keys[i] = key;
+      }
+      if (typeof v === 'string') {
+        if (values[i] === v) this.seen(valueIndices[i]!);
+        else {
+          valueIndices[i] = this.string(v);
+          values[i] = v;
+        }
+      } else this.value(v);
+      i++;
+    }
+    this.tag(TAG_OBJECT_END);
   }
 
   private value(v: unknown): void {
@@ -127,9 +191,7 @@ class InternedEncoder implements TraceEncoder {
 
   private object(o: Readonly<Record<string, unknown>>): void {
     this.tag(TAG_OBJECT);
-    const keys = Object.keys(o);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
+    for (const key in o) {
       const v = o[key];
       if (v === undefined || typeof v === 'function') continue;
       this.string(key);
@@ -146,16 +208,16 @@ class InternedEncoder implements TraceEncoder {
     for (let i = 0; i < a.length; i++) this.value(a[i]);
   }
 
-  private string(s: string): void {
+  /** Writes a string (its contents the first time, its index after that); returns its index. */
+  private string(s: string): number {
     const seen = this.strings.get(s);
-    this.reserve(5);
     if (seen !== undefined) {
-      this.bytes[this.used] = TAG_STRING_SEEN;
-      this.uint32(this.used + 1, seen);
-      this.used += 5;
-      return;
+      this.seen(seen);
+      return seen;
     }
-    this.strings.set(s, this.strings.size);
+    const index = this.strings.size;
+    this.strings.set(s, index);
+    this.reserve(5);
     this.bytes[this.used] = TAG_STRING_NEW;
     this.uint32(this.used + 1, s.length);
     this.used += 5;
@@ -164,6 +226,15 @@ class InternedEncoder implements TraceEncoder {
       this.view.setUint16(this.used, s.charCodeAt(i), true);
       this.used += 2;
     }
+    return index;
+  }
+
+  /** A string already written, by its index. */
+  private seen(index: number): void {
+    this.reserve(5);
+    this.bytes[this.used] = TAG_STRING_SEEN;
+    this.uint32(this.used + 1, index);
+    this.used += 5;
   }
 
   private uint32(at: number, n: number): void {

@@ -89,6 +89,24 @@ describe('hasim explain', () => {
     expect(r.out).toEqual([]);
   });
 
+  test('the violation links to the violated command\'s life; arrows start at their send', async () => {
+    const trace = fileURLToPath(new URL('../../../traces/leadership-lost-mid-command.json', import.meta.url));
+    const file = join(tmp(), 'page.html');
+    expect((await cli('explain', trace, '--out', file)).code).toBe(0);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toMatch(/<g class="mark violation"><line [^>]*tabindex="0">.*?<\/line><a href="#command-life" class="to-life"><text /);
+    const life = html.slice(html.indexOf('<h2 id="command-life">The violated command\'s life</h2>'));
+    expect(life.length).toBeLessThan(html.length);
+    const rows = life.slice(0, life.indexOf('</table>')).split('<tr').slice(1);
+    expect(rows.length).toBeGreaterThan(3);
+    for (const row of rows) expect(row).toMatch(/\bcmd-1\b/);
+    // Every arrow starts at its send instant, no later than its delivery.
+    const arrows = [...html.matchAll(/<line data-t1="(\d+)" data-t="(\d+)"/g)];
+    expect(arrows.length).toBeGreaterThan(100);
+    for (const [, sent, at] of arrows) expect(Number(sent)).toBeLessThanOrEqual(Number(at));
+    expect(arrows.some(([, sent, at]) => Number(sent) < Number(at))).toBe(true);
+  });
+
   test('tracing messages adds message events but leaves the run as it was', () => {
     const t = readTraceFile(TRACE, SYSTEMS);
     const c = caseOfExpectation(streamspace, t, t.expectations[0]!);

@@ -1,4 +1,6 @@
+import { scaleLinear } from 'd3-scale';
 import { formatTime, SECOND, type Micros } from '../../sim-cluster/index.ts';
+import { escapeHtml } from '../html-escape.ts';
 import type { FaultBand } from './fault-bands.ts';
 import type { Lane, Narrated } from '../../contract/explain.ts';
 import type { MessageArrow } from './messages.ts';
@@ -19,35 +21,52 @@ export interface FigureInput {
   arrows: readonly MessageArrow[];
   marks: readonly Mark[];
   end: Micros;
-  /** Initial horizontal scale, in pixels per simulated second. */
-  pxPerSecond: number;
+  /** Horizontal scales the page offers (pixels per simulated second), and the initial one's index. */
+  scales: readonly number[];
+  level: number;
+  /** Where the violation's mark links to: the violated command's life, when the page tells it. */
+  violationHref?: string;
 }
 
 export const LABEL_WIDTH = 190;
 const ROW = 22;
 const GROUP_GAP = 10;
-const AXIS = 18;
+export const AXIS = 18;
 const MARK_ROW = 16;
 const BAND_ROW = 15;
 const CHAR_PX = 6.2;
 /** Room left and right of the run, so that markers at its first and last instants show whole. */
 export const PAD = 10;
 
-/** Tick spacings in seconds; the page shows the smallest one at least TICK_MIN_PX apart (same rule in the page's script). */
-export const TICK_STEPS = [5, 10, 30, 60, 120, 300, 600];
-export const TICK_MIN_PX = 60;
+/** Ticks are about this far apart at every zoom level. */
+const TICK_MIN_PX = 70;
+/** Room a tick's label needs right of its line. */
+const TICK_LABEL_PX = 40;
 /** Bands and instants narrower than this are widened so they can be seen and hovered. */
 export const MIN_WIDTH_PX = 2;
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const x = (t: Micros, k: number, dx = 0): string => (Math.round(((t / SECOND) * k + dx) * 10) / 10).toString();
 const title = (text: string): string => `<title>${escapeHtml(text)}</title>`;
 
-export function tickStep(k: number): number {
-  return TICK_STEPS.find((s) => s * k >= TICK_MIN_PX) ?? TICK_STEPS.at(-1)!;
+/**
+ * The time axis's ticks at every zoom level, in seconds: d3-scale's nice ticks (1-2-5 steps) for the
+ * run's length at that level's width. The page draws the current level's; its script redraws them
+ * from this table when the zoom changes (a table, not an element per tick and level: a long run at
+ * the closest zoom has a thousand ticks).
+ */
+export function zoomTicks(end: Micros, scales: readonly number[]): number[][] {
+  const seconds = Math.max(end / SECOND, 1);
+  return scales.map((k) => {
+    const count = Math.max(2, Math.floor((seconds * k) / TICK_MIN_PX));
+    // A tick whose label would run past the run's end is left out at that level: it would be clipped.
+    return scaleLinear().domain([0, seconds]).ticks(count).filter((v) => (seconds - v) * k >= TICK_LABEL_PX);
+  });
+}
+
+/** One tick of the time axis; the page's script makes the same markup (`tick` in html.ts's SCRIPT). */
+function tick(s: number, k: number, height: number): string {
+  const t = Math.round(s * SECOND);
+  return `<g class="tick"><line data-t="${t}" x1="${x(t, k)}" x2="${x(t, k)}" y1="${AXIS - 4}" y2="${height}"/><text data-t="${t}" data-dx="2" x="${x(t, k, 2)}" y="12" class="tick-label">${Number(s.toPrecision(6))}s</text></g>`;
 }
 
 /** A horizontal interval; the page's script re-lays it out from `data-a`/`data-b` on zoom. */
@@ -100,7 +119,7 @@ function label(t: Micros, y: number, k: number, end: Micros, cls: string, text: 
  * page can keep the labels in view while the timeline scrolls.
  */
 export function renderFigure(f: FigureInput): { labels: string; timeline: string; height: number } {
-  const k = f.pxPerSecond;
+  const k = f.scales[f.level]!;
   const markRows = stackRows(f.marks.map((m) => ({ t: m.t, label: m.label })), k, f.end);
   const bandTop = AXIS + (markRows.length === 0 ? 0 : Math.max(...markRows) + 1) * MARK_ROW;
   const rows = stackRows(f.bands.map((b) => ({ t: b.from, label: b.label })), k, f.end);
@@ -125,17 +144,12 @@ export function renderFigure(f: FigureInput): { labels: string; timeline: string
     return `${swatch}<text x="${LABEL_WIDTH - 8}" y="${top + 15}" class="lane-label ${lane.kind}">${escapeHtml(lane.name)}${title(lane.title)}</text>`;
   });
 
-  const step = tickStep(k);
-  const ticks: string[] = [];
-  for (let s = 0; s * SECOND <= f.end; s += TICK_STEPS[0]!) {
-    const hidden = s % step === 0 ? '' : ' style="display:none"';
-    const t = s * SECOND;
-    ticks.push(`<g class="tick" data-s="${s}"${hidden}><line data-t="${t}" x1="${x(t, k)}" x2="${x(t, k)}" y1="${AXIS - 4}" y2="${height}"/><text data-t="${t}" data-dx="2" x="${x(t, k)}" y="12">${s}s</text></g>`);
-  }
+  const tickTable = zoomTicks(f.end, f.scales);
+  const ticks = tickTable[f.level]!.map((s) => tick(s, k, height));
 
   const bands = f.bands.map((b, i) => {
     const ly = bandTop + rows[i]! * BAND_ROW;
-    return `<g class="band">${span(b.from, b.to, k, `y="${ly}" height="${height - ly}" class="band-area"`, title(b.detail))}`
+    return `<g class="band">${span(b.from, b.to, k, `y="${ly}" height="${height - ly}" class="band-area" tabindex="0"`, title(b.detail))}`
       + `${label(b.from, ly + 11, k, f.end, 'band-label', b.label, b.detail)}</g>`;
   });
 
@@ -155,26 +169,33 @@ export function renderFigure(f: FigureInput): { labels: string; timeline: string
   const markers = f.markers.flatMap((m) => {
     const cy = mid(m.p);
     if (cy === undefined) return [];
-    return [`<circle data-t="${m.t}" cx="${x(m.t, k)}" cy="${cy + 5}" r="3.5" class="marker ${m.topic}">${title(`${formatTime(m.t)} ${m.what}`)}</circle>`];
+    return [`<circle data-t="${m.t}" cx="${x(m.t, k)}" cy="${cy + 5}" r="3.5" class="marker ${m.topic}" tabindex="0">${title(`${formatTime(m.t)} ${m.what}`)}</circle>`];
   });
 
   const arrows = f.arrows.flatMap((a) => {
     const y1 = mid(a.from);
     const y2 = mid(a.to);
     if (y1 === undefined || y2 === undefined || y1 === y2) return [];
+    // A dropped message stops halfway to its receiver, with a cross; a delivered one ends at it, one arrowhead short.
+    const end = a.dropped === null ? y2 + (y2 > y1 ? -4 : 4) : (y1 + y2) / 2;
+    const cls = a.dropped === null ? '' : ' class="dropped"';
     // Positioned by the page's script when shown: arrows are hidden at first.
-    return [`<line data-t="${a.t}" y1="${y1}" y2="${y2 + (y2 > y1 ? -4 : 4)}">${title(a.detail)}</line>`];
+    return [`<line data-t1="${a.sent}" data-t="${a.t}" y1="${y1}" y2="${end}"${cls}>${title(a.detail)}</line>`];
   });
 
   const marks = f.marks.map((m, i) => {
     const ly = AXIS + markRows[i]! * MARK_ROW;
-    return `<g class="mark ${m.tone}"><line data-t="${m.t}" x1="${x(m.t, k)}" x2="${x(m.t, k)}" y1="${ly}" y2="${height}">${title(m.detail)}</line>`
-      + `${label(m.t, ly + 12, k, f.end, '', m.label, m.detail)}</g>`;
+    const text = label(m.t, ly + 12, k, f.end, '', m.label, m.detail);
+    // The violation's label links to the violated command's whole life (a table under the figure).
+    const linked = m.tone === 'violation' && f.violationHref !== undefined ? `<a href="${escapeHtml(f.violationHref)}" class="to-life">${text}</a>` : text;
+    return `<g class="mark ${m.tone}"><line data-t="${m.t}" x1="${x(m.t, k)}" x2="${x(m.t, k)}" y1="${ly}" y2="${height}" tabindex="0">${title(m.detail)}</line>${linked}</g>`;
   });
 
-  const timeline = `<svg id="timeline" width="${width}" height="${height}" data-end="${f.end}" role="img" aria-label="timeline">`
-    + '<defs><marker id="head" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L6,3L0,6z" class="head"/></marker></defs>'
-    + `<g transform="translate(${PAD},0)"><g id="grid">${ticks.join('')}</g><g id="lanes">${lanes.join('')}</g><g id="bands">${bands.join('')}</g>`
+  // A group, not an image: its key events, faults and marks are focusable, each with its tooltip.
+  const timeline = `<svg id="timeline" width="${width}" height="${height}" data-end="${f.end}" data-scales="${JSON.stringify(f.scales)}" data-level="${f.level}" role="group" aria-label="timeline">`
+    + '<defs><marker id="head" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L6,3L0,6z" class="head"/></marker>'
+    + '<marker id="cross" viewBox="0 0 8 8" refX="4" refY="4" markerWidth="8" markerHeight="8"><path d="M1,1L7,7M7,1L1,7" class="cross"/></marker></defs>'
+    + `<g transform="translate(${PAD},0)"><g id="grid" data-ticks="${JSON.stringify(tickTable)}" data-y2="${height}">${ticks.join('')}</g><g id="lanes">${lanes.join('')}</g><g id="bands">${bands.join('')}</g>`
     + `<g id="markers">${markers.join('')}</g><g id="arrows" style="display:none">${arrows.join('')}</g><g id="marks">${marks.join('')}</g></g></svg>`;
   return { labels: `<svg class="labels" width="${LABEL_WIDTH}" height="${height}">${labels.join('')}</svg>`, timeline, height };
 }

@@ -4,7 +4,8 @@ import { formatBound } from '../../invariants/monitor.ts';
 import { formatSchedule } from '../../harness/report.ts';
 import type { Verdict } from '../../harness/run-case.ts';
 import { faultBands } from './fault-bands.ts';
-import { escapeHtml, LABEL_WIDTH, MIN_WIDTH_PX, PAD, renderFigure, TICK_MIN_PX, TICK_STEPS, type Mark } from './figure.ts';
+import { escapeHtml } from '../html-escape.ts';
+import { AXIS, LABEL_WIDTH, MIN_WIDTH_PX, PAD, renderFigure, type Mark } from './figure.ts';
 import { messageArrows } from './messages.ts';
 import type { Narrated } from '../../contract/explain.ts';
 import type { AnySystem } from '../../contract/system.ts';
@@ -72,7 +73,7 @@ function verdictHtml(v: Verdict): string {
 
 function keyEventsHtml(entries: readonly Narrated[]): string {
   const rows = entries.map((e) => `<tr class="${e.topic}"><td>${formatTime(e.t)}</td><td>${escapeHtml(e.p)}</td><td>${escapeHtml(e.what)}</td></tr>`);
-  return `<details open><summary>Key events (${entries.length})</summary><table class="events"><tbody>${rows.join('')}</tbody></table></details>`;
+  return `<details open id="key-events"><summary>Key events (${entries.length})</summary><table class="events"><tbody>${rows.join('')}</tbody></table></details>`;
 }
 
 const LEGEND: readonly [string, string][] = [
@@ -86,7 +87,7 @@ h1{font-size:18px;margin:0 0 4px}.sub{margin:0 0 8px;color:#444;max-width:110ch}
 .verdict{margin:4px 0}.facts{margin:4px 0;color:#555}.ok{color:#1b7a2b}.bad{color:#c62828}
 .controls{margin:10px 0;display:flex;gap:18px;align-items:center;flex-wrap:wrap}.note{color:#666}
 .legend span{display:inline-block;margin-right:10px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;border:1px solid #0003}
-.fig{display:flex;border:1px solid #ccc}.scroll{overflow-x:auto;flex:1}
+.fig{display:flex;border:1px solid #ccc}.scroll{overflow-x:auto;flex:1;cursor:grab}
 svg text{font:11px system-ui,sans-serif}.lane-label{text-anchor:end}.lane-label.process{font-weight:600}
 .lane-bg{fill:#f6f6f6}.seg{stroke:#fff;stroke-width:.5}.seg-label{pointer-events:none;fill:#111}
 .up{fill:#8fd19e;background:#8fd19e}.leader{fill:#2e7d32;background:#2e7d32}.follower{fill:#c5e8cc;background:#c5e8cc}
@@ -100,6 +101,10 @@ svg text{font:11px system-ui,sans-serif}.lane-label{text-anchor:end}.lane-label.
 .marker{stroke:#fff;stroke-width:1}.marker.fault{fill:#b71c1c}.marker.process{fill:#424242}.marker.leadership{fill:#f9a825}
 .marker.connection{fill:#1565c0}.marker.routing{fill:#00838f}.marker.command{fill:#6a1b9a}.marker.recovery{fill:#2e7d32}.marker.failure{fill:#d50000;r:5}
 #arrows line{stroke:#1e88e5;stroke-opacity:.55;stroke-width:1;marker-end:url(#head)}.head{fill:#1e88e5}
+#arrows line.dropped{stroke:#d50000;stroke-opacity:.8;stroke-dasharray:3 2;marker-end:url(#cross)}.cross{stroke:#d50000;stroke-width:1.5}
+#tip{position:absolute;max-width:60ch;background:#222;color:#fff;padding:4px 7px;border-radius:3px;font-size:12px;z-index:2;pointer-events:none}
+[tabindex]:focus{outline:2px solid #1565c0;outline-offset:1px}circle:focus,line:focus,rect:focus{stroke:#1565c0;stroke-width:3}
+h2{font-size:15px;margin:14px 0 4px}
 .mark line{stroke-width:1.5;stroke-dasharray:5 3}.mark text{font-weight:600}
 .mark.heal line{stroke:#1565c0}.mark.heal text{fill:#1565c0}.mark.bound line{stroke:#757575}.mark.bound text{fill:#757575}
 .mark.healthy line{stroke:#2e7d32}.mark.healthy text{fill:#2e7d32}
@@ -108,27 +113,81 @@ table.events{border-collapse:collapse;margin-top:6px}.events td{padding:1px 10px
 .events td:last-child{white-space:normal}.events tr.failure{color:#d50000;font-weight:600}.events tr.fault{color:#b71c1c}.events tr.command{color:#6a1b9a}
 `;
 
-/** Zoom (re-lays out every element from its data-* instants) and the message-arrow switch; no network, no libraries. */
+/**
+ * Zoom and pan, the tooltip, and the message-arrow switch; no network, no libraries. Zoom changes the
+ * level (a scale of SCALES), re-lays out every element from its data-* instants keeping the instant
+ * under the pointer (or the middle) in place, and shows that level's ticks; the select, the − and +
+ * buttons, + and − keys on the figure, and Ctrl (or ⌘) with the wheel all zoom. Dragging pans, as do
+ * the arrow keys on the focused figure. Everything with a tooltip that Tab reaches (key events,
+ * faults, the marks) shows it while focused, so no mouse is needed.
+ */
 const SCRIPT = `
 (function(){
-  var svg=document.getElementById('timeline'),end=+svg.dataset.end,steps=${JSON.stringify(TICK_STEPS)};
-  function layout(k){
-    var f=k/1e6,r=function(v){return Math.round(v*10)/10};
+  var svg=document.getElementById('timeline'),end=+svg.dataset.end,scales=JSON.parse(svg.dataset.scales),level=+svg.dataset.level;
+  var scroll=document.getElementById('scroll'),zoom=document.getElementById('zoom'),tip=document.getElementById('tip');
+  function layout(){
+    var f=scales[level]/1e6,r=function(v){return Math.round(v*10)/10};
     svg.setAttribute('width',Math.ceil(end*f)+${PAD * 2});
     svg.querySelectorAll('[data-a]').forEach(function(el){var a=+el.dataset.a,b=+el.dataset.b;el.setAttribute('x',r(a*f));el.setAttribute('width',r(Math.max(${MIN_WIDTH_PX},(b-a)*f)))});
     svg.querySelectorAll('[data-t]').forEach(function(el){var v=r(+el.dataset.t*f+(+el.dataset.dx||0));
-      if(el.tagName==='line'){el.setAttribute('x1',v);el.setAttribute('x2',v)}else if(el.tagName==='circle'){el.setAttribute('cx',v)}else{el.setAttribute('x',v)}});
+      if(el.tagName==='line'){el.setAttribute('x1',el.dataset.t1===undefined?v:r(+el.dataset.t1*f));el.setAttribute('x2',v)}else if(el.tagName==='circle'){el.setAttribute('cx',v)}else{el.setAttribute('x',v)}});
     svg.querySelectorAll('text[data-span]').forEach(function(el){el.style.display=(+el.dataset.span*f>=+el.dataset.w)?'':'none'});
-    var step=steps.find(function(s){return s*k>=${TICK_MIN_PX}})||steps[steps.length-1];
-    svg.querySelectorAll('.tick').forEach(function(el){el.style.display=(+el.dataset.s%step===0)?'':'none'});
   }
-  var zoom=document.getElementById('zoom');
-  zoom.addEventListener('change',function(){layout(+zoom.value)});
-  layout(+zoom.value);
+  var grid=document.getElementById('grid'),table=JSON.parse(grid.dataset.ticks);
+  function ticks(){
+    var f=scales[level]/1e6,ns=svg.namespaceURI;
+    grid.replaceChildren();
+    table[level].forEach(function(s){
+      var t=Math.round(s*1e6),x=Math.round(t*f*10)/10,g=document.createElementNS(ns,'g'),l=document.createElementNS(ns,'line'),tx=document.createElementNS(ns,'text');
+      g.setAttribute('class','tick');
+      l.setAttribute('data-t',t);l.setAttribute('x1',x);l.setAttribute('x2',x);l.setAttribute('y1',${AXIS - 4});l.setAttribute('y2',grid.dataset.y2);
+      tx.setAttribute('data-t',t);tx.setAttribute('data-dx',2);tx.setAttribute('x',Math.round((t*f+2)*10)/10);tx.setAttribute('y',12);tx.setAttribute('class','tick-label');
+      tx.textContent=(+s.toPrecision(6))+'s';
+      g.appendChild(l);g.appendChild(tx);grid.appendChild(g);
+    });
+  }
+  function setLevel(n,anchor){
+    n=Math.max(0,Math.min(scales.length-1,n));if(n===level)return;
+    var ax=anchor===undefined?scroll.clientWidth/2:anchor,t=(scroll.scrollLeft+ax-${PAD})/scales[level];
+    level=n;zoom.value=String(n);ticks();layout();scroll.scrollLeft=t*scales[level]+${PAD}-ax;
+  }
+  zoom.addEventListener('change',function(){setLevel(+zoom.value)});
+  document.getElementById('zoom-in').addEventListener('click',function(){setLevel(level+1)});
+  document.getElementById('zoom-out').addEventListener('click',function(){setLevel(level-1)});
+  scroll.addEventListener('wheel',function(e){if(!e.ctrlKey&&!e.metaKey)return;e.preventDefault();setLevel(level+(e.deltaY<0?1:-1),e.clientX-scroll.getBoundingClientRect().left)},{passive:false});
+  scroll.addEventListener('keydown',function(e){if(e.key==='+'||e.key==='=')setLevel(level+1);else if(e.key==='-')setLevel(level-1)});
+  var drag=null;
+  scroll.addEventListener('pointerdown',function(e){if(e.button===0&&e.target.closest('a')===null)drag={x:e.clientX,s:scroll.scrollLeft}});
+  window.addEventListener('pointermove',function(e){if(drag!==null)scroll.scrollLeft=drag.s-(e.clientX-drag.x)});
+  window.addEventListener('pointerup',function(){drag=null});
+  function show(el){
+    var t=el.querySelector('title');if(t===null)return;
+    tip.textContent=t.textContent;tip.hidden=false;
+    var b=el.getBoundingClientRect(),left=Math.max(4,Math.min(b.left,document.documentElement.clientWidth-tip.offsetWidth-4));
+    tip.style.left=(window.scrollX+left)+'px';tip.style.top=(window.scrollY+b.bottom+6)+'px';
+  }
+  svg.addEventListener('focusin',function(e){show(e.target)});
+  svg.addEventListener('focusout',function(){tip.hidden=true});
   var box=document.getElementById('show-arrows');
   box.addEventListener('change',function(){document.getElementById('arrows').style.display=box.checked?'':'none'});
+  layout();
 })();
 `;
+
+/**
+ * The violated command's whole life: the key events the system tells under the `command` topic,
+ * which are those of the command the violation is about (an Explainer narrates that one's life).
+ * Null when there are none (a violation about no command).
+ */
+function commandLife(entries: readonly Narrated[]): Narrated[] | null {
+  const life = entries.filter((e) => e.topic === 'command');
+  return life.length === 0 ? null : life;
+}
+
+function commandLifeHtml(life: readonly Narrated[]): string {
+  const rows = life.map((e) => `<tr class="${e.topic}"><td>${formatTime(e.t)}</td><td>${escapeHtml(e.p)}</td><td>${escapeHtml(e.what)}</td></tr>`);
+  return `<h2 id="command-life">The violated command's life</h2><table class="events"><tbody>${rows.join('')}</tbody></table>`;
+}
 
 /**
  * A self-contained HTML page explaining one run: one lane per process with its states (and, for
@@ -149,17 +208,19 @@ export function renderExplainHtml(input: ExplainInput): string {
   const focus = timeline.find((e) => e.topic === 'command')?.t ?? schedule[0]?.at ?? verdict.violation?.time ?? 0;
   const cap = input.messageCap ?? DEFAULT_MESSAGE_CAP;
   const messages = messageArrows(events, cap, focus);
-  const k = initialScale(end);
+  const level = SCALES.indexOf(initialScale(end));
+  const life = verdict.violation === null ? null : commandLife(timeline);
   // A run halted by a violation never reached its later faults: they are in the schedule, not on the timeline.
   const bands = faultBands(schedule, input.faultEnd, events, verdict.healAt).filter((b) => b.from <= end).map((b) => ({ ...b, to: Math.min(b.to, end) }));
-  const figure = renderFigure({ lanes, bands, markers, arrows: messages.arrows, marks: marksFor(events, verdict, end), end, pxPerSecond: k });
+  const figure = renderFigure({ lanes, bands, markers, arrows: messages.arrows, marks: marksFor(events, verdict, end), end, scales: SCALES, level, violationHref: life === null ? '#key-events' : '#command-life' });
 
+  const dropped = messages.dropped === 0 ? '' : `, ${messages.dropped} dropped (red, stopped halfway)`;
   const arrowsNote = messages.total === 0
     ? 'no message events in this trace (record them with message tracing on)'
     : messages.total > messages.arrows.length
-      ? `${messages.arrows.length} of ${messages.total} messages, ${formatTime(messages.arrows[0]!.t)} to ${formatTime(messages.arrows.at(-1)!.t)}; drawn at delivery (sends are not traced)`
-      : `${messages.total} messages, drawn at delivery (sends are not traced)`;
-  const scaleOptions = SCALES.map((s) => `<option value="${s}"${s === k ? ' selected' : ''}>${s} px/s</option>`).join('');
+      ? `${messages.arrows.length} of ${messages.total} messages, ${formatTime(messages.arrows[0]!.t)} to ${formatTime(messages.arrows.at(-1)!.t)}${dropped}; each from its send to its delivery`
+      : `${messages.total} messages${dropped}; each from its send to its delivery`;
+  const scaleOptions = SCALES.map((s, i) => `<option value="${i}"${i === level ? ' selected' : ''}>${s} px/s</option>`).join('');
   const legend = LEGEND.map(([cls, text]) => `<span><i class="${cls}"></i>${text}</span>`).join('');
 
   return `<!DOCTYPE html>
@@ -172,11 +233,13 @@ ${verdictHtml(verdict)}
 ${(input.notes ?? []).map((n) => `<p class="facts">${escapeHtml(n)}</p>`).join('\n')}
 <details><summary>Fault schedule (${schedule.length})</summary><pre>${escapeHtml(formatSchedule(schedule))}</pre></details>
 <div class="controls">
-<label>Scale <select id="zoom">${scaleOptions}</select></label>
+<span><button type="button" id="zoom-out" aria-label="zoom out">−</button> <label>Scale <select id="zoom">${scaleOptions}</select></label> <button type="button" id="zoom-in" aria-label="zoom in">+</button></span>
 <label><input type="checkbox" id="show-arrows"${messages.total === 0 ? ' disabled' : ''}> message arrows</label><span class="note">${escapeHtml(arrowsNote)}</span>
 </div>
-<div class="legend">${legend}<span class="note">red bands: faults in effect; hover anything for details</span></div>
-<div class="fig" style="min-height:${figure.height}px"><div style="width:${LABEL_WIDTH}px;flex:none">${figure.labels}</div><div class="scroll">${figure.timeline}</div></div>
+<div class="legend">${legend}<span class="note">red bands: faults in effect; hover anything, or Tab to it, for details; drag or arrow keys to pan, Ctrl+wheel or +/− to zoom</span></div>
+<div class="fig" style="min-height:${figure.height}px"><div style="width:${LABEL_WIDTH}px;flex:none">${figure.labels}</div><div class="scroll" id="scroll" tabindex="0" aria-label="timeline: arrow keys pan, + and − zoom">${figure.timeline}</div></div>
+<div id="tip" role="tooltip" hidden></div>
+${life === null ? '' : commandLifeHtml(life)}
 ${keyEventsHtml(timeline)}
 <script>${SCRIPT}</script>
 </body></html>

@@ -64,6 +64,11 @@ export class ClusterView {
   lastUnhealthy: string | null = null;
   /** The routing state sampled from the first fault on (`routingAvailability`, started by the harness on every run). */
   routing: RoutingSeries | null = null;
+  /**
+   * Replica → its executions still running, so that a crash or exit marks them died without
+   * scanning every command's executions (quadratic in long runs).
+   */
+  private readonly runningBy = new Map<string, Set<Execution>>();
 
   apply(e: TraceEvent): void {
     switch (e.k) {
@@ -74,8 +79,10 @@ export class ClusterView {
         this.redisMode.delete(e.p);
         return;
       case 'proc.crash':
-      case 'proc.exit':
-        for (const c of this.commands.values()) for (const x of c.executions) if (x.replica === e.p && x.state === 'running') x.state = 'died';
+      case 'proc.exit': {
+        const running = this.runningBy.get(e.p);
+        if (running !== undefined) for (const x of running) x.state = 'died';
+        this.runningBy.delete(e.p);
         this.alive.delete(e.p);
         this.hubs.delete(e.p);
         this.leading.delete(e.p);
@@ -83,6 +90,7 @@ export class ClusterView {
         this.paused.delete(e.p);
         this.redisMode.delete(e.p);
         return;
+      }
       case 'proc.pause':
         this.paused.add(e.p);
         return;
@@ -134,9 +142,13 @@ export class ClusterView {
       }
       case 'agent.execute': {
         const d = events.details(e, 'agent.execute')!;
-        this.commands.get(d.command)?.executions.push({
-          t: e.t, replica: e.p, agentId: d.agent, transitions: d.transitions, electorLeads: d.electorLeads, state: 'running',
-        });
+        const c = this.commands.get(d.command);
+        if (c === undefined) return;
+        const x: Execution = { t: e.t, replica: e.p, agentId: d.agent, transitions: d.transitions, electorLeads: d.electorLeads, state: 'running' };
+        c.executions.push(x);
+        let running = this.runningBy.get(e.p);
+        if (running === undefined) this.runningBy.set(e.p, (running = new Set()));
+        running.add(x);
         return;
       }
       case 'agent.executed': {
@@ -145,13 +157,13 @@ export class ClusterView {
         if (c === undefined) return;
         if (d.ok) c.executedOk++;
         const run = c.executions.find((x) => x.replica === e.p && x.state === 'running');
-        if (run !== undefined) run.state = 'completed';
+        if (run !== undefined) this.finish(run, 'completed');
         return;
       }
       case 'agent.fenced': {
         const c = this.commands.get(events.details(e, 'agent.fenced')!.command);
         const run = c?.executions.find((x) => x.replica === e.p && x.state === 'running');
-        if (run !== undefined) run.state = 'died';
+        if (run !== undefined) this.finish(run, 'died');
         return;
       }
       case 'db.command.status': {
@@ -166,6 +178,11 @@ export class ClusterView {
         this.recoveredAt ??= e.t;
         return;
     }
+  }
+
+  private finish(x: Execution, state: 'completed' | 'died'): void {
+    x.state = state;
+    this.runningBy.get(x.replica)?.delete(x);
   }
 
   /** Whether a process runs now: alive and not paused (a paused pod serves nothing until it resumes). */

@@ -15,6 +15,7 @@ export const noDuplicateExecution: Monitor<ClusterView> = {
   definition:
     'A command is never started again (agent.execute) after an execution of it completed, and no two executions of it both complete (agent.executed); '
     + 'attempts whose process died or whose effect was fenced off never took effect, so re-running them is a retry, not a duplicate.',
+  kinds: ['agent.execute', 'agent.executed'],
   onEvent(e: TraceEvent, view: ClusterView): Violation | null {
     const d = events.details(e, 'agent.execute') ?? events.details(e, 'agent.executed');
     if (d === undefined) return null;

@@ -16,6 +16,7 @@ export const noSplitBrain: Monitor<ClusterView> = {
   definition:
     'Every command a replica starts (agent.execute) or completes (agent.executed, when the platform changes) is started or completed while that replica holds the agent\'s Lease, '
     + 'as committed at the Kubernetes API server; acting after another replica acquired the lease, or after it was released, is split brain.',
+  kinds: ['agent.execute', 'agent.executed'],
   onEvent(e: TraceEvent, view: ClusterView): Violation | null {
     const started = events.details(e, 'agent.execute');
     const d = started ?? events.details(e, 'agent.executed');

@@ -136,8 +136,24 @@ function copyRow(row: CommandRow): CommandRow {
   return { ...row, payload: row.payload === null ? null : structuredClone(row.payload) };
 }
 
+/** Whether a row is one the scans below return (pending, sent or ack). */
+function unfinished(status: CommandStatus): boolean {
+  return status === 'pending' || status === 'sent' || status === 'ack';
+}
+
+/** The scans' order: `ORDER BY created_at`, ties in insertion order. */
+function scanBefore(a: CommandRow, b: CommandRow): boolean {
+  return a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.seq < b.seq);
+}
+
 export class PostgresStorage {
   private readonly commandsById = new Map<string, CommandRow>();
+  /**
+   * The unfinished rows in scan order, kept as rows change status (an index, as `status` and
+   * `created_at` would have in SQL): the dispatcher's and the reconciler's scans read this instead
+   * of copying, filtering and sorting the whole table on every scan, which grew with the run.
+   */
+  private readonly unfinishedRows: CommandRow[] = [];
   private readonly agentsById = new Map<string, AgentRow>();
   private nextSeq = 1;
   private readonly hasUpdatedAt: boolean;
@@ -177,6 +193,7 @@ export class PostgresStorage {
       updatedAt: this.hasUpdatedAt ? serverNow : null,
     };
     this.commandsById.set(stored.commandId, stored);
+    this.unfinishedRows.splice(this.scanPosition(stored), 0, stored);
     return copyRow(stored);
   }
 
@@ -242,9 +259,9 @@ export class PostgresStorage {
    * last update is older than `olderThan` (database clock), oldest first, for a reconciler.
    */
   listUnfinishedCommands(olderThan: Micros): CommandRow[] {
-    const rows = [...this.commandsById.values()].filter((r) => (r.status === 'pending' || r.status === 'sent' || r.status === 'ack') && (r.updatedAt ?? r.createdAt) < olderThan);
-    rows.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
-    return rows.map(copyRow);
+    const rows: CommandRow[] = [];
+    for (const r of this.unfinishedRows) if ((r.updatedAt ?? r.createdAt) < olderThan) rows.push(copyRow(r));
+    return rows;
   }
 
   /**
@@ -263,9 +280,9 @@ export class PostgresStorage {
   }
 
   listPendingCommands(): CommandRow[] {
-    const pending = [...this.commandsById.values()].filter((r) => r.status === 'pending');
-    pending.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
-    return pending.map(copyRow);
+    const pending: CommandRow[] = [];
+    for (const r of this.unfinishedRows) if (r.status === 'pending') pending.push(copyRow(r));
+    return pending;
   }
 
   /** Not a StreamSpace statement: the row as committed, for checkers and tests. */
@@ -367,7 +384,26 @@ export class PostgresStorage {
     row.status = to;
     setColumns(row);
     row.updatedAt = serverNow; // the BEFORE UPDATE trigger's NOW()
+    // Blind writes can move a row out of a final state as well as into one.
+    if (unfinished(from) !== unfinished(to)) {
+      const at = this.scanPosition(row);
+      if (unfinished(to)) this.unfinishedRows.splice(at, 0, row);
+      else this.unfinishedRows.splice(at, 1);
+    }
     return { commandId, agentId: row.agentId, from, to };
+  }
+
+  /** Where `row` is, or would go, in `unfinishedRows` (binary search; created_at and seq never change). */
+  private scanPosition(row: CommandRow): number {
+    const rows = this.unfinishedRows;
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (scanBefore(rows[mid]!, row)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private updateAgent(agentId: string, to: AgentStatus, lastHeartbeat: Micros | null, at: Micros): AgentWrite | null {

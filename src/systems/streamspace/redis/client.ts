@@ -139,6 +139,14 @@ export class RedisPubSub {
   private health: TimerHandle | undefined;
   private closed = false;
   private confirmed = false;
+  /**
+   * Dials made for the first confirmation. Client.Subscribe dials and writes SUBSCRIBE but discards
+   * the error (redis.go: `_ = pubsub.Subscribe(ctx, channels...)`), having recorded the channel
+   * (pubsub.go Subscribe); StreamSpace's first Receive then finds no connection and dials again,
+   * resubscribing (pubsub.go conn → newConn, resubscribe). So a failed first dial is retried once
+   * at once, and only the Receive's failure reaches the caller.
+   */
+  private firstDials = 0;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -158,11 +166,16 @@ export class RedisPubSub {
 
   private connect(): void {
     if (this.closed) return;
+    let opened = false;
+    if (!this.confirmed) this.firstDials++;
     const rpc = new RpcClient(this.ctx, {
       target: this.options.target ?? 'redis',
       connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
       // Receive has no read timeout: the subscription request waits as long as the connection lives.
       requestTimeoutUs: FOREVER_US,
+      onConnect: () => {
+        opened = true;
+      },
       onPush: (body) => {
         this.messageRead();
         this.handlers.onMessage((body as RedisPush).message);
@@ -179,6 +192,12 @@ export class RedisPubSub {
     rpc.call({ cmd: 'SUBSCRIBE', channel: this.channel } satisfies RedisCommand, (r) => {
       if (this.rpc !== rpc) return;
       if (!this.confirmed) {
+        if (!r.ok && !opened && this.firstDials === 1) {
+          // Subscribe's dial failed; the Receive dials again (see `firstDials`).
+          this.rpc = null;
+          this.connect();
+          return;
+        }
         // StreamSpace's first Receive; Channel(), and with it the health check, comes after it.
         this.confirmed = r.ok;
         this.handlers.onConfirm(r);

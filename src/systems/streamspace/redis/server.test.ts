@@ -85,6 +85,35 @@ describe('Redis server process (real-world §3)', () => {
     expect(results).toEqual(['OK', 'OK', 'old']);
   });
 
+  test('the first subscription dials twice before it gives up: Client.Subscribe\'s failed dial is ignored and the first Receive dials again (go-redis redis.go Subscribe, pubsub.go conn)', () => {
+    const confirm = (recoverAt: number) => {
+      const { sim, ctx } = setup();
+      sim.failNode('r');
+      const confirmations: Array<{ ok: boolean; at: number }> = [];
+      // As listenRedisCommands does (agent_hub.go:702-710): a failed first Receive ends the listener.
+      const sub: RedisPubSub = new RedisPubSub(ctx(), 'ch', {
+        onConfirm: (r) => {
+          confirmations.push({ ok: r.ok, at: sim.now });
+          if (!r.ok) sub.close();
+        },
+        onMessage: () => {},
+      });
+      sim.at(recoverAt, () => sim.recoverNode('r', true), 'recover');
+      sim.run({ until: 30 * SECOND });
+      return confirmations;
+    };
+    // Redis's node is back at 5.5 s: the first dial has timed out (5 s), the Receive's dial made at
+    // once gets through when its SYN is retransmitted, and the subscription is confirmed.
+    const back = confirm(5_500 * MS);
+    expect(back.map((c) => c.ok)).toEqual([true]);
+    expect(back[0]!.at).toBeGreaterThan(5_500 * MS);
+    expect(back[0]!.at).toBeLessThan(10 * SECOND);
+    // Down for both dials: one failure, reported when the second dial times out.
+    const down = confirm(20 * SECOND);
+    expect(down.map((c) => c.ok)).toEqual([false]);
+    expect(down[0]!.at).toBe(10 * SECOND);
+  });
+
   test('go-redis retries a command on a fresh connection; against a dead node it fails after MaxRetries', () => {
     const { sim, client, take, results } = setup();
     client.get('k', take);
