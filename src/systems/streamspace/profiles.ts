@@ -57,7 +57,7 @@ export const DESIGN_FIXES: DesignFix[] = [
   {
     name: 'agent-idempotent', field: 'agentIdempotent',
     change: 'the agent labels what it creates with the command id, skips a command id it is running, and answers `complete` at once for one whose effect already exists',
-    removes: ['db-write-errors-strand-pending'],
+    removes: ['db-write-errors-strand-pending', 'publish-retry-runs-command-twice'],
   },
   {
     name: 'writer-survives-errors', field: 'writerSurvivesErrors',
