@@ -29,8 +29,11 @@ export interface ExplainInput {
 }
 
 const DEFAULT_MESSAGE_CAP = 2000;
-/** Horizontal scales offered, in pixels per simulated second. */
-const SCALES = [0.5, 1, 2, 4, 8, 16, 32, 64, 128];
+/**
+ * Horizontal scales offered, in pixels per simulated second: up to 2 px per millisecond, where a
+ * message arrow's slope shows the usual latency of a link (0.2-5 ms) and not only held-back messages.
+ */
+const SCALES = [0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048];
 /** The initial scale is the largest that fits the run in about this many pixels. */
 const FIT_PX = 1400;
 
