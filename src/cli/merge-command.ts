@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { invariantIds } from '../harness/run-case.ts';
 import { readTraceFile, TraceFileError } from '../harness/trace-file.ts';
@@ -7,6 +7,7 @@ import { parseFlags, UsageError } from './args.ts';
 import type { DeterminismMismatch } from './campaign/campaign.ts';
 import { BUGS_FILE } from './campaign/findings-store.ts';
 import { bugLines, bugsJson, invariantLines, invariantsJson, junitXml, selfCheckLines, type BugRow, type InvariantRow, type ShrinkFigures, type UnclassifiedRow } from './campaign/summary.ts';
+import { isRecord, jsonLines, readText } from './json-lines.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { MERGE_HELP } from './help.ts';
@@ -112,37 +113,6 @@ function bad(message: string): never {
   throw new UsageError(`merge: ${message}`);
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    return bad(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-}
-
-/** The JSON objects of a JSON Lines file, each with where it is (`FILE:LINE`); a bad line is bad input. */
-function jsonLines(path: string): Array<{ value: Record<string, unknown>; where: string }> {
-  const lines = readText(path).split('\n');
-  const out: Array<{ value: Record<string, unknown>; where: string }> = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${path}:${i + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      bad(`${where}: not valid JSON (${(error as Error).message})`);
-    }
-    if (!isRecord(value)) bad(`${where}: expected a JSON object`);
-    out.push({ value, where });
-  });
-  return out;
-}
-
 function seedOf(v: Record<string, unknown>, where: string): number {
   const seed = v['seed'];
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) bad(`${where}: seed must be a non-negative integer, got ${JSON.stringify(seed)}`);
@@ -156,7 +126,7 @@ function stringOf(v: Record<string, unknown>, key: string, where: string): strin
 }
 
 function readViolations(path: string): ViolationRecord[] {
-  return jsonLines(path).map(({ value, where }) => ({
+  return jsonLines(path, bad).map(({ value, where }) => ({
     seed: seedOf(value, where),
     outcome: stringOf(value, 'outcome', where),
     hash: stringOf(value, 'hash', where),
@@ -167,7 +137,7 @@ function readViolations(path: string): ViolationRecord[] {
 }
 
 function readResults(path: string): ResultRecord[] {
-  return jsonLines(path).map(({ value, where }) => ({ seed: seedOf(value, where), outcome: stringOf(value, 'outcome', where), hash: stringOf(value, 'hash', where), where }));
+  return jsonLines(path, bad).map(({ value, where }) => ({ seed: seedOf(value, where), outcome: stringOf(value, 'outcome', where), hash: stringOf(value, 'hash', where), where }));
 }
 
 const FIGURES = ['faultsFound', 'faultsMinimal', 'shrinkSteps', 'shrinkRuns', 'minimizeRuns'] as const;
@@ -198,7 +168,7 @@ function readCounterexample(path: string): Counterexample | null {
  * creates the file first): no summary, not a corrupt one.
  */
 function readSummary(path: string): ShardSummary | null {
-  const text = readText(path);
+  const text = readText(path, bad);
   if (text.trim() === '') return null;
   const line = text.split('\n').filter((l) => l.trimStart().startsWith('{')).at(-1);
   if (line === undefined) bad(`${path}: no hasim fuzz --json summary in it`);
@@ -251,7 +221,7 @@ function readSummary(path: string): ShardSummary | null {
 export function readBugs(path: string, dir: string): { bugs: BugRow[]; unclassified: UnclassifiedRow[] } {
   let v: unknown;
   try {
-    v = JSON.parse(readText(path));
+    v = JSON.parse(readText(path, bad));
   } catch (error) {
     if (error instanceof UsageError) throw error;
     bad(`${path}: not valid JSON (${(error as Error).message})`);

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type AnySystem } from '../contract/system.ts';
 import { runCase } from '../harness/run-case.ts';
@@ -15,6 +15,7 @@ import { bugLines, bugsJson, bugWhat, incompleteTriage } from './campaign/summar
 import type { SeedResult } from './campaign/tasks.ts';
 import { CASE_SPACE_FLAGS, caseSpaceFrom } from './case-space-flags.ts';
 import { DEFAULT_MAX_BUGS } from './fuzz-command.ts';
+import { isRecord, jsonLines } from './json-lines.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { TRIAGE_HELP } from './help.ts';
@@ -53,7 +54,6 @@ function bad(message: string): never {
   throw new UsageError(`triage: ${message}`);
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 /** The case space a `violations.jsonl` line records (its `space`), checked field by field; null when the line has none. */
@@ -104,23 +104,8 @@ function spaceFromRerun(v: Record<string, unknown>, where: string): { system: An
 }
 
 function readRecorded(path: string): Recorded[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return bad(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
   const out: Recorded[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${path}:${i + 1}`;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (error) {
-      bad(`${where}: not valid JSON (${(error as Error).message})`);
-    }
-    if (!isRecord(v)) bad(`${where}: expected a JSON object`);
+  for (const { value: v, where } of jsonLines(path, bad)) {
     const seed = v['seed'];
     if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) bad(`${where}: seed must be a non-negative integer, got ${JSON.stringify(seed)}`);
     const outcome = v['outcome'];
@@ -138,7 +123,7 @@ function readRecorded(path: string): Recorded[] {
       throw error;
     }
     out.push({ seed, outcome, hash, where, ...found });
-  });
+  }
   return out;
 }
 

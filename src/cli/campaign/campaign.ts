@@ -116,7 +116,7 @@ export interface CampaignResult {
    * Triage's runs (single runs with fixes on, and shrinks), wall time, whether it did all its bounds
    * allow (false: stopped, or out of budget), whether the budget stopped it, and the rounds it cut short.
    */
-  triage?: { runs: number; shrinks: number; elapsedMs: number; complete: boolean; deadlineReached: boolean; unfinished: Unfinished[] } | null;
+  triage?: (Pick<TriageRows, 'runs' | 'shrinks' | 'complete' | 'deadlineReached' | 'unfinished'> & { elapsedMs: number }) | null;
 }
 
 /** Triage's bugs as the summaries show them. */

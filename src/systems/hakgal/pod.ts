@@ -1,5 +1,6 @@
 import { RpcClient, serveRpc, type ProcessContext, type ProcessBehaviour, type RpcResult } from '../../index.ts';
 import type { HakgalConfig } from './config.ts';
+import { hakgalEvents } from './events.ts';
 import type { CasReply, GuardReply, SessionCommand } from './redis.ts';
 import { formatBlob, hashedId, parseBlob, saltDays, sessionKey, type SessionBlob } from './session.ts';
 
@@ -45,7 +46,7 @@ export function hakgalPod(ctx: ProcessContext, config: HakgalConfig, register: (
   const redis = new RpcClient(ctx, { target: 'redis', connectTimeoutUs: config.redis.readTimeoutUs, requestTimeoutUs: config.redis.readTimeoutUs });
   const command = <T>(c: SessionCommand, cb: (r: RpcResult<T>) => void): void => redis.call<T>(c, cb);
   let created = 0;
-  ctx.record('pod.ready', { secret: shared ? 'shared' : 'per-process', ttlSeconds: session.ttlSeconds });
+  hakgalEvents.record(ctx, 'pod.ready', { secret: shared ? 'shared' : 'per-process', ttlSeconds: session.ttlSeconds });
 
   const handle = (r: PodRequest, reply: (x: PodReply) => void): void => {
     // tenant-id-validation: "a"+"b:c" and "a:b"+"c" would hash alike and share an ACL glob.
@@ -56,10 +57,10 @@ export function hakgalPod(ctx: ProcessContext, config: HakgalConfig, register: (
     /** Acts on the session as loaded: records what the decision rests on (the checkers judge it). */
     const serve = (hid: string, blob: SessionBlob, isFresh: boolean, attempt: number): void => {
       const key = sessionKey(r.tenant, hid);
-      const served = (b: SessionBlob, fromFresh: boolean): void => ctx.record('hk.serve', {
+      const served = (b: SessionBlob, fromFresh: boolean): void => hakgalEvents.record(ctx, 'hk.serve', {
         req: r.req, tenant: r.tenant, user: r.user, sid: b.sid, owner: JSON.stringify([b.tenant, b.user]), tx: b.tx, trajectory: b.trajectory, fresh: fromFresh,
       });
-      const executed = (b: SessionBlob): void => ctx.record('hk.transfer', { req: r.req, tenant: r.tenant, user: r.user, micro: r.micro, sid: b.sid });
+      const executed = (b: SessionBlob): void => hakgalEvents.record(ctx, 'hk.transfer', { req: r.req, tenant: r.tenant, user: r.user, micro: r.micro, sid: b.sid });
       const ok = (b: SessionBlob, didExecute: boolean, blocked: boolean): void => reply({ status: 200, sid: b.sid, tx: b.tx, trajectory: b.trajectory, executed: didExecute, blocked });
       const fail = (reason: string): void => reply({ status: 503, reason });
       const retry = (): void => {

@@ -1,5 +1,6 @@
 import { RpcClient, SECOND, type ProcessBehaviour, type ProcessContext, type ServiceEndpoints } from '../../index.ts';
 import type { HakgalConfig } from './config.ts';
+import { hakgalEvents } from './events.ts';
 import type { PodReply, PodRequest } from './pod.ts';
 
 /** When the first requests leave: the pods have started and connected. */
@@ -45,7 +46,7 @@ export function users(ctx: ProcessContext, config: HakgalConfig, service: Servic
         const roll = rng.int(0, 99);
         const op: PodRequest['op'] = roll < workload.microPercent + workload.transferPercent ? 'transfer' : 'chat';
         const r: PodRequest = { req: `${i}.${tab}.${++sent}`, tenant: identity.tenant, user: identity.user, op, micro: roll < workload.microPercent };
-        ctx.record('user.request', { req: r.req, tenant: r.tenant, user: r.user, pod: client.pod, op: r.op, micro: r.micro });
+        hakgalEvents.record(ctx, 'user.request', { req: r.req, tenant: r.tenant, user: r.user, pod: client.pod, op: r.op, micro: r.micro });
         const { rpc } = client;
         rpc.call<PodReply>(r, (res) => {
           if (!res.ok) {
@@ -57,7 +58,7 @@ export function users(ctx: ProcessContext, config: HakgalConfig, service: Servic
             ctx.record('user.error', { req: r.req, error: `${res.value.status} ${res.value.reason}` });
           } else {
             const a = res.value;
-            ctx.record('user.ack', { req: r.req, sid: a.sid, tx: a.tx, trajectory: a.trajectory, executed: a.executed, blocked: a.blocked });
+            hakgalEvents.record(ctx, 'user.ack', { req: r.req, sid: a.sid, tx: a.tx, trajectory: a.trajectory, executed: a.executed, blocked: a.blocked });
           }
           next();
         });

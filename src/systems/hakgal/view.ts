@@ -1,4 +1,5 @@
 import { MINUTE, SECOND, type Micros, type TraceEvent } from '../../index.ts';
+import { hakgalEvents } from './events.ts';
 
 /**
  * How close to its TTL a session may be before the checkers stop judging whether it should still
@@ -62,7 +63,6 @@ export class HakgalView {
   }
 
   apply(e: TraceEvent): void {
-    const d = e.d ?? {};
     switch (e.k) {
       case 'proc.start':
         this.alive.add(e.p);
@@ -72,10 +72,11 @@ export class HakgalView {
         this.alive.delete(e.p);
         return;
       case 'pod.ready':
-        this.ttlUs = (d['ttlSeconds'] as number) * SECOND;
+        this.ttlUs = hakgalEvents.details(e, 'pod.ready')!.ttlSeconds * SECOND;
         return;
       case 'user.request': {
-        const identity = identityKey(d['tenant'] as string, d['user'] as string);
+        const d = hakgalEvents.details(e, 'user.request')!;
+        const identity = identityKey(d.tenant, d.user);
         const l = this.ledger(identity);
         const idleUs = l.lastServedAt === null ? null : e.t - l.lastServedAt;
         // Idle past TTL − margin: the session may have expired; a new lifetime starts (nothing owed).
@@ -85,31 +86,34 @@ export class HakgalView {
           l.known = false;
           l.microExecuted = 0;
         }
-        this.requests.set(d['req'] as string, {
+        this.requests.set(d.req, {
           identity, startedAt: e.t, lifetime: l.lifetime, ackedAtStart: l.acked, knownAtStart: l.known,
           expired: idleUs !== null && idleUs > this.ttlUs + TTL_MARGIN_US, idleUs,
         });
         return;
       }
       case 'hk.serve': {
-        const l = this.ledger(identityKey(d['tenant'] as string, d['user'] as string));
+        const d = hakgalEvents.details(e, 'hk.serve')!;
+        const l = this.ledger(identityKey(d.tenant, d.user));
         l.lastServedAt = e.t;
         return;
       }
       case 'hk.transfer': {
-        const r = this.requests.get(d['req'] as string);
-        const l = this.ledger(identityKey(d['tenant'] as string, d['user'] as string));
-        if (d['micro'] === true && r !== undefined && r.lifetime === l.lifetime) l.microExecuted++;
+        const d = hakgalEvents.details(e, 'hk.transfer')!;
+        const r = this.requests.get(d.req);
+        const l = this.ledger(identityKey(d.tenant, d.user));
+        if (d.micro && r !== undefined && r.lifetime === l.lifetime) l.microExecuted++;
         return;
       }
       case 'user.ack': {
-        const r = this.requests.get(d['req'] as string);
+        const d = hakgalEvents.details(e, 'user.ack')!;
+        const r = this.requests.get(d.req);
         if (r === undefined) return;
         const l = this.ledger(r.identity);
         if (r.lifetime !== l.lifetime) return;
         l.known = true;
-        l.lastSid = d['sid'] as string;
-        if (d['executed'] === true) l.acked++;
+        l.lastSid = d.sid;
+        if (d.executed) l.acked++;
         return;
       }
       case 'hk.healthy':

@@ -1,4 +1,5 @@
 import type { Monitor, Violation } from '../../../index.ts';
+import { hakgalEvents } from '../events.ts';
 import { identityKey, type HakgalView } from '../view.ts';
 
 /**
@@ -13,8 +14,9 @@ export function rateLimitSafety(limit: number): Monitor<HakgalView> {
       `At most ${limit + 1} micro-transfers (amount < 1.0) are executed per user per session lifetime, counted on the hk.transfer `
       + `effects of every pod, whatever each pod's own count said (FinancialToolGuard blocks them once tx_count_1h > ${limit}).`,
     onEvent(e, view): Violation | null {
-      if (e.k !== 'hk.transfer' || e.d?.['micro'] !== true) return null;
-      const { tenant, user } = e.d as { tenant: string; user: string };
+      const d = hakgalEvents.details(e, 'hk.transfer');
+      if (d === undefined || !d.micro) return null;
+      const { tenant, user } = d;
       const l = view.identities.get(identityKey(tenant, user));
       if (l === undefined || l.microExecuted <= limit + 1) return null;
       return {

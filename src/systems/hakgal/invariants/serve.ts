@@ -1,21 +1,14 @@
 import { formatTime, type Monitor, type TraceEvent, type Violation } from '../../../index.ts';
+import { hakgalEvents, type HakgalEvents } from '../events.ts';
 import { identityKey, type HakgalView, type RequestSeen } from '../view.ts';
 
 /** A pod's `hk.serve`: the session it acted on for one request, as loaded. */
-interface Served {
-  req: string;
-  tenant: string;
-  user: string;
-  sid: string;
-  owner: string;
-  tx: number;
-  fresh: boolean;
-}
+type Served = Readonly<HakgalEvents['hk.serve']>;
 
 /** The served request's details and what the view saw of it, or null for a request it never saw leave. */
 function served(e: TraceEvent, view: HakgalView): { s: Served; r: RequestSeen } | null {
-  if (e.k !== 'hk.serve') return null;
-  const s = e.d as unknown as Served;
+  const s = hakgalEvents.details(e, 'hk.serve');
+  if (s === undefined) return null;
   const r = view.requests.get(s.req);
   return r === undefined ? null : { s, r };
 }

@@ -1,6 +1,7 @@
 import type { Micros, TraceEvent } from '../../../index.ts';
 import type { HakgalCluster } from '../cluster.ts';
 import { parseBlob } from '../session.ts';
+import { hakgalEvents, type HakgalEvents } from '../events.ts';
 import { identityKey } from '../view.ts';
 
 /** What a user had been told before the fault: its session and the state it acknowledged. */
@@ -10,16 +11,8 @@ interface Before {
   trajectory: number;
 }
 
-/** A pod's `hk.serve` details, as far as the measures read them. */
-interface Serve {
-  req: string;
-  tenant: string;
-  user: string;
-  sid: string;
-  tx: number;
-  trajectory: number;
-  fresh: boolean;
-}
+/** A pod's `hk.serve` details. */
+type Serve = Readonly<HakgalEvents['hk.serve']>;
 
 /**
  * Session survival across the scenario's fault, per user: the last session each user was
@@ -44,16 +37,18 @@ export function survival(events: readonly TraceEvent[], faultAt: Micros, afterAt
   const before = new Map<string, Before>();
   const after = new Map<string, Serve>();
   for (const e of events) {
-    const d = e.d ?? {};
-    if (e.k === 'user.request') {
-      identityOf.set(d['req'] as string, identityKey(d['tenant'] as string, d['user'] as string));
-      startedAt.set(d['req'] as string, e.t);
-    } else if (e.k === 'user.ack' && e.t < faultAt) {
-      const id = identityOf.get(d['req'] as string)!;
-      before.set(id, { sid: d['sid'] as string, tx: d['tx'] as number, trajectory: d['trajectory'] as number });
-    } else if (e.k === 'hk.serve' && (startedAt.get(d['req'] as string) ?? 0) > afterAt) {
-      const id = identityKey(d['tenant'] as string, d['user'] as string);
-      if (!after.has(id)) after.set(id, d as unknown as Serve);
+    const request = hakgalEvents.details(e, 'user.request');
+    const ack = hakgalEvents.details(e, 'user.ack');
+    const serve = hakgalEvents.details(e, 'hk.serve');
+    if (request !== undefined) {
+      identityOf.set(request.req, identityKey(request.tenant, request.user));
+      startedAt.set(request.req, e.t);
+    } else if (ack !== undefined && e.t < faultAt) {
+      const id = identityOf.get(ack.req)!;
+      before.set(id, { sid: ack.sid, tx: ack.tx, trajectory: ack.trajectory });
+    } else if (serve !== undefined && (startedAt.get(serve.req) ?? 0) > afterAt) {
+      const id = identityKey(serve.tenant, serve.user);
+      if (!after.has(id)) after.set(id, serve);
     }
   }
   let preserved = 0;
@@ -81,10 +76,11 @@ export function lostIncrements(cluster: HakgalCluster, events: readonly TraceEve
   const identityOf = new Map<string, string>();
   const acked = new Map<string, number>();
   for (const e of events) {
-    const d = e.d ?? {};
-    if (e.k === 'user.request') identityOf.set(d['req'] as string, identityKey(d['tenant'] as string, d['user'] as string));
-    else if (e.k === 'user.ack' && d['executed'] === true) {
-      const id = identityOf.get(d['req'] as string)!;
+    const request = hakgalEvents.details(e, 'user.request');
+    const ack = hakgalEvents.details(e, 'user.ack');
+    if (request !== undefined) identityOf.set(request.req, identityKey(request.tenant, request.user));
+    else if (ack !== undefined && ack.executed) {
+      const id = identityOf.get(ack.req)!;
       acked.set(id, (acked.get(id) ?? 0) + 1);
     }
   }
@@ -107,10 +103,11 @@ export function lostIncrements(cluster: HakgalCluster, events: readonly TraceEve
 export function extraSessions(events: readonly TraceEvent[]): number {
   const sids = new Map<string, Set<string>>();
   for (const e of events) {
-    if (e.k !== 'hk.serve') continue;
-    const id = identityKey(e.d!['tenant'] as string, e.d!['user'] as string);
+    const serve = hakgalEvents.details(e, 'hk.serve');
+    if (serve === undefined) continue;
+    const id = identityKey(serve.tenant, serve.user);
     if (!sids.has(id)) sids.set(id, new Set());
-    sids.get(id)!.add(e.d!['sid'] as string);
+    sids.get(id)!.add(serve.sid);
   }
   return [...sids.values()].reduce((n, s) => n + s.size - 1, 0);
 }

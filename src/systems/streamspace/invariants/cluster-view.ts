@@ -62,7 +62,7 @@ export class ClusterView {
   /** When the recovery prober found the cluster healthy (`recovery.healthy`), and why it was not, last time it looked. */
   recoveredAt: Micros | null = null;
   lastUnhealthy: string | null = null;
-  /** The routing state sampled from the first fault on (`routingAvailability`, started by the harness on every run). */
+  /** The routing state sampled from the first fault on (`routingAvailability`, on the runs that ask for measures). */
   routing: RoutingSeries | null = null;
   /**
    * Replica → its executions still running, so that a crash or exit marks them died without
