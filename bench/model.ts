@@ -6,6 +6,7 @@ import { seedArbitrary } from '../src/faults/arbitraries.ts';
 import { caseOf, runCase } from '../src/harness/run-case.ts';
 import { scheduleArbitraryFor, shrinkSeed, type CaseSpace } from '../src/harness/seeded-case.ts';
 import { streamspace } from '../src/systems/index.ts';
+import { NAMED_DEPLOYMENTS } from '../src/systems/streamspace/deployments.ts';
 import { MINUTE, SECOND } from '../src/sim-cluster/index.ts';
 import { measure, peakRssMb, round, summarize, timed, type BenchResult, type Timing } from './measure.ts';
 
@@ -25,6 +26,24 @@ export function benchStreamSpace(traceMessages: boolean): BenchResult {
     cluster.sim.trace.hash();
     return { events: r.steps, simUs: durationUs, traceEvents: cluster.sim.trace.count, commands: cluster.postgres.allCommands().length };
   }, 10, 40); // a run is short: enough warm-up runs that the figure is the warm model's, not the JIT's
+}
+
+/**
+ * `model.streamspace-load-1000`: seed 004's load on its own settings (deployment
+ * `r004-jewelry-shop`: 1,000 Locust users spawned at 50/s with 1-3 s think time, the auth session
+ * store, the HPA from 3 to 10 API pods), fault-free, 10 simulated minutes from the cluster's start,
+ * as built. Issue #14's target: at least 200x real time on one core.
+ */
+export function benchLoad(): BenchResult {
+  const durationUs = 10 * MINUTE;
+  const deployment = NAMED_DEPLOYMENTS.find((d) => d.name === 'r004-jewelry-shop')!;
+  const { config } = streamspace.resolve('streamspace-v2', deployment.overrides);
+  return measure('model.streamspace-load-1000', () => {
+    const cluster = new StreamSpaceCluster({ seed: 1, config });
+    const r = cluster.sim.run({ until: durationUs });
+    cluster.sim.trace.hash();
+    return { events: r.steps, simUs: durationUs, requests: cluster.loadRecord!.log.length, traceEvents: cluster.sim.trace.count };
+  }, 3, 1);
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { benchLimit, benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
 import type { BenchResult } from './measure.ts';
-import { benchCampaign, benchShrink, benchSixHours, benchStreamSpace } from './model.ts';
+import { benchCampaign, benchLoad, benchShrink, benchSixHours, benchStreamSpace } from './model.ts';
 import { benchCampaignMemory, benchCampaignPool, SWARM_SPACE } from './campaign.ts';
 import { benchCliStartup } from './startup.ts';
 
@@ -25,6 +25,7 @@ const benches: Bench[] = [
   ['kernel.xstate-cluster (guard off)', () => benchSampleCluster(false, false)],
   ['model.streamspace-10min', () => benchStreamSpace(false)],
   ['model.streamspace-10min (message trace)', () => benchStreamSpace(true)],
+  ['model.streamspace-load-1000', () => benchLoad()],
   ['memory.streamspace-6h', () => benchSixHours()],
   ['shrink.streamspace-v2-seed-10', () => benchShrink()],
   ['campaign.verdicts-1-worker', () => benchCampaign()],

@@ -1,5 +1,5 @@
 import { ConfigError, type AnySystem } from '../contract/system.ts';
-import { DEPLOYMENT_SWARM, resolveSeed, type CaseSpace } from '../harness/seeded-case.ts';
+import { DEPLOYMENT_SWARM, resolveSeed, swarmDeployments, type CaseSpace } from '../harness/seeded-case.ts';
 import { invariantIds } from '../harness/run-case.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import { parseCount, readJsonFlag, UsageError } from './args.ts';
@@ -102,7 +102,7 @@ export function caseSpaceFrom(values: CaseSpaceValues): SystemCaseSpace {
   try {
     system.resolve(profile, space.config ?? {}, space.fixes ?? []);
     // The overrides on top of each deployment they may meet (every named one, in swarm mode).
-    const names = deployment === DEPLOYMENT_SWARM ? system.deployments!.named.map((d) => d.name) : deployment === undefined ? [] : [deployment];
+    const names = deployment === DEPLOYMENT_SWARM ? swarmDeployments(system.deployments!).map((d) => d.name) : deployment === undefined ? [] : [deployment];
     for (const name of names) resolveSeed(system, { ...space, deployment: name }, 0);
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(`--config ${values.config ?? ''}: ${error.message}`);

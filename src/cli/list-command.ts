@@ -1,6 +1,7 @@
 import { describeParams } from '../faults/fault-kind.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import type { AnySystem } from '../contract/system.ts';
+import { swarmDeployments } from '../harness/seeded-case.ts';
 import { systemFrom } from './case-space-flags.ts';
 import { parseFlags, UsageError } from './args.ts';
 
@@ -19,7 +20,7 @@ function sections(system: AnySystem): Record<string, Item[]> {
     profiles: system.profiles.map((p) => ({ name: p.name, summary: p.description })),
     deployments: deploymentItems(system),
     fixes: system.fixes.map((f) => ({ name: f.name, summary: f.change, details: `removes: ${f.removes.join(', ')}` })),
-    faults: system.faults.map((k) => ({ name: k.kind, summary: k.summary, details: `parameters: at, ${describeParams(k)}` })),
+    faults: system.faults.map((k) => ({ name: k.kind, summary: k.summary, details: `parameters: at, ${describeParams(k)}${k.drawn === 'when-named' ? '; drawn only when named with --faults' : ''}` })),
     invariants: monitors.map((m) => ({ name: m.id, summary: m.definition })),
     scenarios: (system.scenarios ?? []).map((s) => ({ name: s.name, summary: `(seed report ${s.report}) ${s.summary}`, details: `metrics: ${s.metrics.map((m) => m.id).join(', ')}` })),
   };
@@ -27,7 +28,8 @@ function sections(system: AnySystem): Record<string, Item[]> {
 
 /**
  * The named deployments, each with its overrides, then `swarm` with the ranges it perturbs them
- * within; none for a system without deployments.
+ * within; none for a system without deployments. A deployment swarm mode does not draw
+ * (`Deployment.inSwarm: false`) says so at the end of its summary, and `swarm` names the ones it draws.
  */
 function deploymentItems(system: AnySystem): Item[] {
   const deployments = system.deployments;
@@ -35,12 +37,13 @@ function deploymentItems(system: AnySystem): Item[] {
   return [
     ...deployments.named.map((d, i) => ({
       name: d.name,
-      summary: `${d.description}${i === 0 ? ' (the defaults: the cases a space without a deployment runs)' : ''}`,
+      summary: `${d.description}${i === 0 ? ' (the defaults: the cases a space without a deployment runs)' : ''}`
+        + (d.inSwarm === false ? ' (named only: swarm mode does not draw it)' : ''),
       details: `overrides: ${JSON.stringify(d.overrides)}`,
     })),
     {
       name: 'swarm',
-      summary: 'each seed draws one of the deployments above and perturbs it within these ranges: '
+      summary: `each seed draws one of ${swarmDeployments(deployments).map((d) => d.name).join(', ')} and perturbs it within these ranges: `
         + deployments.ranges.map((r) => `${r.what} ${r.range}`).join('; '),
       details: `why: ${deployments.ranges.map((r) => `${r.what}: ${r.why}`).join('; ')}`,
     },

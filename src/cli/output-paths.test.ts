@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { drawnByDefault } from '../faults/fault-kind.ts';
 import type { Verdict } from '../harness/run-case.ts';
 import { streamspace } from '../systems/index.ts';
 import { UsageError } from './args.ts';
@@ -204,11 +205,13 @@ describe('counterexample file names carry a digest of the case space', () => {
     const base = d({ profile: 'hardened' });
     expect(base).toMatch(/^[0-9a-f]{6}$/);
     expect(d({ profile: 'hardened', swarm: true, maxFaults: 8 })).toBe(base);
-    expect(d({ profile: 'hardened', kinds: streamspace.faults.map((k) => k.kind as string).reverse() })).toBe(base);
+    // The default space is the kinds drawn by default; naming every kind adds the opt-in ones (`drawn: 'when-named'`).
+    expect(d({ profile: 'hardened', kinds: drawnByDefault(streamspace.faults).map((k) => k.kind as string).reverse() })).toBe(base);
     expect(d({ profile: 'hardened', config: { agent: { a: 1, b: 2 } } })).toBe(d({ profile: 'hardened', config: { agent: { b: 2, a: 1 } } }));
     const others = [
       d({ profile: 'streamspace-v2' }), d({ profile: 'hardened', swarm: false }), d({ profile: 'hardened', maxFaults: 3 }),
-      d({ profile: 'hardened', kinds: ['crash'] }), d({ profile: 'hardened', invariants: ['no-split-brain'] }),
+      d({ profile: 'hardened', kinds: ['crash'] }), d({ profile: 'hardened', kinds: streamspace.faults.map((k) => k.kind as string) }),
+      d({ profile: 'hardened', invariants: ['no-split-brain'] }),
       d({ profile: 'hardened', config: { agent: { a: 1 } } }), d({ profile: 'hardened', fixes: ['x'] }),
     ];
     expect(new Set([base, ...others]).size).toBe(others.length + 1);

@@ -115,6 +115,12 @@ export interface Deployment {
   /** One line: what it runs and where its values come from. */
   description: string;
   overrides: unknown;
+  /**
+   * Whether swarm mode draws it. Default true; false for a deployment that only some fault kinds
+   * and scenarios are for, or too heavy to draw among the others (a load of 1,000 users): it is
+   * run by naming it.
+   */
+  inSwarm?: boolean;
 }
 
 /**

@@ -103,6 +103,14 @@ export interface FaultKind<F extends FaultRecord = FaultRecord, I = never, V = n
   readonly kind: F['kind'];
   /** One line: what the fault does. Printed by `hasim list`. */
   readonly summary: string;
+  /**
+   * Whether a case space that names no kinds draws it. `by-default` (the default): every case space
+   * may draw it. `when-named`: only a space that names it (`--faults`, `CaseSpace.kinds`) draws it;
+   * for kinds that only make sense on some deployments (a user load, an HPA), and for kinds added
+   * after campaigns stated claims over the default space, whose seeds must keep naming the same
+   * schedules. Schedules given explicitly (`--schedule`, trace files, scenarios) may hold any kind.
+   */
+  readonly drawn?: 'by-default' | 'when-named';
   /** Every parameter but `kind` and `at`, with its schema. */
   readonly params: { readonly [K in Exclude<keyof F, 'kind' | 'at'>]-?: ParamSchema };
   /** The fault without its instant (`at` comes from the schedule's gaps). */
@@ -121,6 +129,11 @@ export interface FaultKind<F extends FaultRecord = FaultRecord, I = never, V = n
  * record types, each checked against its own type where it is defined.
  */
 export type AnyFaultKind<I, V> = FaultKind<any, I, V>;
+
+/** The kinds a case space that names none draws from (`FaultKind.drawn`), in the system's order. */
+export function drawnByDefault<K extends { readonly drawn?: 'by-default' | 'when-named' }>(kinds: readonly K[]): K[] {
+  return kinds.filter((k) => k.drawn !== 'when-named');
+}
 
 /** Latest instant a fault may start or last, so that a bad schedule cannot simulate for months. */
 export const MAX_FAULT_TIME_US: Micros = 24 * 60 * MINUTE;

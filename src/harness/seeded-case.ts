@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { scheduleArbitrary, swarmScheduleArbitrary } from '../faults/arbitraries.ts';
-import type { FaultRecord } from '../faults/fault-kind.ts';
-import { ConfigError, type Instance, type Resolved, type System, type View } from '../contract/system.ts';
+import { drawnByDefault, type FaultRecord } from '../faults/fault-kind.ts';
+import { ConfigError, type Deployment, type Deployments, type Instance, type Resolved, type System, type View } from '../contract/system.ts';
 import { runCase, type Case, type Verdict } from './run-case.ts';
 import { minimize } from './minimize.ts';
 
@@ -18,7 +18,7 @@ export interface CaseSpace {
   config?: unknown;
   /** Design fixes switched on besides the profile's. Default: none. */
   fixes?: readonly string[];
-  /** Fault kinds that may appear (names). Default: every kind of the system. */
+  /** Fault kinds that may appear (names). Default: every kind of the system drawn by default (`FaultKind.drawn`). */
   kinds?: readonly string[];
   /** Swarm mode: each seed first draws a subset of kinds and an intensity. Default: true. */
   swarm?: boolean;
@@ -47,9 +47,12 @@ export interface SeedDeployment {
 
 type AnySystemOf<C> = System<C, Instance, View>;
 
-/** The schedule arbitrary of a case space: the system's kinds (or the chosen ones, in the system's order). */
+/**
+ * The schedule arbitrary of a case space: the system's kinds drawn by default (or the chosen ones,
+ * in the system's order).
+ */
 export function scheduleArbitraryFor<C>(system: AnySystemOf<C>, space: CaseSpace): fc.Arbitrary<FaultRecord[]> {
-  const kinds = space.kinds === undefined ? system.faults : system.faults.filter((k) => space.kinds!.includes(k.kind));
+  const kinds = space.kinds === undefined ? drawnByDefault(system.faults) : system.faults.filter((k) => space.kinds!.includes(k.kind));
   const timing = system.faultTiming ?? {};
   const options = {
     kinds, roles: system.roles, startUs: system.settleUs,
@@ -82,7 +85,7 @@ export function deploymentForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, s
   const deployments = system.deployments;
   if (deployments === undefined) throw new ConfigError(`system '${system.name}' has no deployments`);
   if (space.deployment === DEPLOYMENT_SWARM) {
-    const arbitrary = fc.constantFrom(...deployments.named).chain((d) => deployments.perturb(d).map((overrides): SeedDeployment => ({ name: d.name, perturbed: true, overrides })));
+    const arbitrary = fc.constantFrom(...swarmDeployments(deployments)).chain((d) => deployments.perturb(d).map((overrides): SeedDeployment => ({ name: d.name, perturbed: true, overrides })));
     return arbitrary.generate(deploymentRandom(seed), undefined).value;
   }
   const named = deployments.named.find((d) => d.name === space.deployment);
@@ -225,4 +228,9 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
     shrinkRuns,
     minimizeRuns: minimal.runs,
   };
+}
+
+/** The named deployments swarm mode draws from: those not marked `inSwarm: false`. */
+export function swarmDeployments(deployments: Deployments<unknown>): Deployment[] {
+  return deployments.named.filter((d) => d.inSwarm !== false);
 }

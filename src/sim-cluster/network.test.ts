@@ -1,8 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import type { CloseReason, ConnectionEnd, LinkOptions } from './network.ts';
+import { DEFAULT_NETWORK_OPTIONS, type CloseReason, type ConnectionEnd, type LinkOptions } from './network.ts';
 import { Simulation } from './simulation.ts';
 import { MS, SECOND } from './time.ts';
 
+/** The default link, with its jitter and tail: deliveries depend on the random draws. */
+const DEFAULT_LINK: LinkOptions = DEFAULT_NETWORK_OPTIONS.link;
 const FIXED: LinkOptions = { latency: { baseUs: 1 * MS, jitterUs: 0, tailChance: 0, tailUs: 0 }, dropRate: 0, duplicateRate: 0 };
 
 interface Log {
@@ -409,5 +411,102 @@ describe('process cuts (a NetworkPolicy between pods)', () => {
     const a = hashOf();
     expect(a).toEqual(hashOf());
     expect(a.kinds).toEqual(['net.process-cut', 'net.process-isolate', 'net.process-heal', 'net.process-rejoin']);
+  });
+});
+
+describe('egress rules (an egress NetworkPolicy)', () => {
+  /** Selects the client and any process whose name starts with `late` (a pod selector). */
+  const selected = (p: { name: string }): boolean => p.name === 'client' || p.name.startsWith('late');
+
+  test('kept: a selected process cannot dial the target (the SYN is dropped: it times out), its established connection keeps flowing', () => {
+    const { sim, server, client, accepted, dial } = pair();
+    const established = dial();
+    sim.run();
+    sim.network.addEgressRule({ from: selected, to: new Set(['server']), existing: 'kept' });
+    established.send('old conn');
+    accepted[0]!.send('reply');
+    const fresh = dial(5 * SECOND);
+    const t0 = sim.now;
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['old conn']);
+    expect(client.received.map(([, m]) => m)).toEqual(['reply']);
+    expect(client.closes).toEqual([[t0 + 5 * SECOND, fresh.id, 'connect-timeout']]);
+    expect(accepted).toHaveLength(1);
+  });
+
+  test('a process added while the rule is installed is selected too; one the rule does not select dials as before; datagrams are dropped', () => {
+    const { sim, server, clientCtx } = pair();
+    sim.network.addEgressRule({ from: selected, to: new Set(['server']), existing: 'kept' });
+    const outcomes: Record<string, string> = {};
+    for (const name of ['late-1', 'other']) {
+      sim.addProcess({
+        name, node: 'c', boot: (ctx) => {
+          ctx.connect('server', { onOpen: () => void (outcomes[name] = 'open'), onClose: (r) => void (outcomes[name] = r) }, { timeoutUs: 5 * SECOND });
+          return {};
+        },
+      });
+    }
+    clientCtx().sendDatagram('server', 'dropped');
+    sim.run();
+    expect(outcomes).toEqual({ 'late-1': 'connect-timeout', other: 'open' });
+    expect(server.received).toEqual([]);
+  });
+
+  test('cut: established connections stall both ways, their ends unaware; removing the rule delivers the held data in order', () => {
+    const { sim, server, client, accepted, dial } = pair();
+    const end = dial();
+    sim.run();
+    const rule = sim.network.addEgressRule({ from: selected, to: new Set(['server']), existing: 'cut' });
+    end.send('a');
+    accepted[0]!.send('b');
+    sim.run({ until: sim.now + 30 * SECOND });
+    expect([server.received, client.received, server.closes, client.closes]).toEqual([[], [], [], []]);
+    sim.network.removeEgressRule(rule);
+    end.send('c');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['a', 'c']);
+    expect(client.received.map(([, m]) => m)).toEqual(['b']);
+  });
+
+  test('a dial in progress connects at its next SYN once the rule is removed', () => {
+    const { sim, client, dial } = pair();
+    const rule = sim.network.addEgressRule({ from: selected, to: new Set(['server']), existing: 'kept' });
+    dial(30 * SECOND);
+    sim.run({ until: 2500 * MS });
+    sim.network.removeEgressRule(rule);
+    sim.run();
+    // SYNs at 0, 1 s, 3 s (Linux backoff): the one at 3 s gets through.
+    expect(client.opened).toEqual([3 * SECOND + 2 * MS]);
+  });
+
+  test('healAll removes every rule; removing one already removed does nothing; rules are traced', () => {
+    const { sim, server, clientCtx } = pair();
+    const kinds: string[] = [];
+    sim.trace.subscribe((e) => void (e.k.startsWith('net.egress') && kinds.push(e.k)));
+    const kept = sim.network.addEgressRule({ from: selected, to: new Set(['server']), existing: 'kept' });
+    const cut = sim.network.addEgressRule({ from: selected, to: new Set(['server']), existing: 'cut' });
+    sim.network.removeEgressRule(kept);
+    sim.network.healAll();
+    sim.network.removeEgressRule(cut);
+    clientCtx().sendDatagram('server', 'through');
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['through']);
+    expect(kinds).toEqual(['net.egress-deny', 'net.egress-deny', 'net.egress-allow']);
+  });
+
+  test('a rule that selects nothing changes no delivery and no random draw', () => {
+    const times = (withRule: boolean): number[] => {
+      const { sim, server, dial, clientCtx } = pair(DEFAULT_LINK, 3);
+      if (withRule) sim.network.addEgressRule({ from: () => false, to: new Set(['server']), existing: 'cut' });
+      const end = dial();
+      sim.run();
+      for (let i = 0; i < 50; i++) {
+        end.send(i);
+        clientCtx().sendDatagram('server', -i);
+      }
+      sim.run();
+      return server.received.map(([t]) => t);
+    };
+    expect(times(true)).toEqual(times(false));
   });
 });

@@ -94,6 +94,37 @@ export interface ConnectOptions {
   keepAlive?: KeepAliveOptions;
 }
 
+/**
+ * An egress NetworkPolicy: the processes `from` selects may not open flows (a connection's SYN, a
+ * datagram) to the processes named in `to`; the packets are dropped, so a dial retries its SYN and
+ * times out. Kubernetes leaves it to the network plugin whether a policy also stops connections
+ * established before it (kubernetes/website#43438: "implementation defined"); `existing` says which:
+ * - `kept`: established connections keep flowing, as with plugins that judge a connection once, at
+ *   its first packet, and let its conntrack entry carry the rest (Calico's iptables dataplane,
+ *   projectcalico/calico#2759 and #6399; Antrea, antrea-io/antrea#5381; kube-network-policies by
+ *   default, kubernetes-sigs/network-policy-api#305);
+ * - `cut`: their packets are dropped too, both ways (the flow is denied), as with plugins that judge
+ *   every packet of the original direction (Cilium, cilium/cilium#2700; OVN-Kubernetes, whose ACLs
+ *   apply to existing connections, network-policy-api#305). The ends are not told: their data is
+ *   held as in a partition, until the rule goes or their own timeouts fire.
+ */
+export interface EgressRule {
+  /**
+   * Selects the processes the policy applies to (a pod selector). It is asked at each new flow (and,
+   * for `cut`, at each packet), so processes added while the rule is installed match too.
+   */
+  readonly from: (process: SimProcess) => boolean;
+  /** The process names (Services) the selected processes may not reach. */
+  readonly to: ReadonlySet<string>;
+  /** Whether connections established before the rule keep flowing (`kept`) or are dropped (`cut`). */
+  readonly existing: 'kept' | 'cut';
+}
+
+/** An installed egress rule, for `Network.removeEgressRule`. */
+export interface EgressRuleHandle {
+  readonly id: number;
+}
+
 type SegmentKind = 'data' | 'fin' | 'rst' | 'synack';
 
 interface Segment {
@@ -218,6 +249,11 @@ export class ConnectionEnd {
  * but it hits only the processes named, wherever they run, including two processes on one node,
  * which a node partition never separates. Cuts follow a process's name: a process restarted in
  * place is still cut, a replacement under a new name is not.
+ *
+ * An egress rule (`addEgressRule`) stands for an egress NetworkPolicy: it selects processes by a
+ * predicate rather than by name, so a pod created while it is installed is selected too, and it
+ * denies new flows only, or established ones as well, as network plugins differ (`EgressRule`).
+ * With no rule installed, nothing about it is consulted or drawn.
  */
 export class Network {
   readonly options: NetworkOptions;
@@ -229,6 +265,11 @@ export class Network {
   private readonly processCuts = new Map<string, number>();
   /** Process name → how many isolations cut it off from every other process. */
   private readonly isolatedProcesses = new Map<string, number>();
+  /** Installed egress rules by id, in the order they were added. */
+  private readonly egressRules = new Map<number, EgressRule>();
+  /** How many installed egress rules cut established flows: `canReach` looks at rules only when some do. */
+  private cuttingRules = 0;
+  private nextEgressRuleId = 0;
   /** Ends holding undelivered segments, re-examined on heal and node recovery. */
   private readonly holding = new Set<ConnectionEnd>();
   private nextConnId = 0;
@@ -289,11 +330,13 @@ export class Network {
     this.heal([node], this.otherNodes(node));
   }
 
-  /** Removes every partition, between nodes and between processes. */
+  /** Removes every partition, between nodes and between processes, and every egress rule. */
   healAll(): void {
     this.blocked.fill(0);
     this.processCuts.clear();
     this.isolatedProcesses.clear();
+    this.egressRules.clear();
+    this.cuttingRules = 0;
     this.host.record('net', 'net.heal-all');
     this.flushHeld();
   }
@@ -339,6 +382,32 @@ export class Network {
     this.flushHeld();
   }
 
+  /**
+   * Installs an egress rule (see `EgressRule`): from now on the processes it selects cannot open
+   * flows to its targets, and with `existing: 'cut'` the flows they have with them stop too.
+   */
+  addEgressRule(rule: EgressRule): EgressRuleHandle {
+    const id = this.nextEgressRuleId++;
+    this.egressRules.set(id, rule);
+    if (rule.existing === 'cut') this.cuttingRules++;
+    this.host.record('net', 'net.egress-deny', { rule: id, to: [...rule.to], existing: rule.existing });
+    return { id };
+  }
+
+  /**
+   * Removes an egress rule: held segments of the flows it cut are sent again, and SYNs it dropped
+   * get through at their next retry. Nothing happens for a rule already removed (`healAll` removes
+   * every rule).
+   */
+  removeEgressRule(handle: EgressRuleHandle): void {
+    const rule = this.egressRules.get(handle.id);
+    if (rule === undefined) return;
+    this.egressRules.delete(handle.id);
+    if (rule.existing === 'cut') this.cuttingRules--;
+    this.host.record('net', 'net.egress-allow', { rule: handle.id });
+    this.flushHeld();
+  }
+
   /** Whether a segment from node `from` to node `to` would get through right now (process cuts aside). */
   reachable(from: SimNode, to: SimNode): boolean {
     return to.up && this.blocked[from.index * this.nodes.length + to.index] === 0;
@@ -347,10 +416,34 @@ export class Network {
   /** Whether a segment from process `from` to process `to` would get through right now: their nodes, then process cuts. */
   canReach(from: SimProcess, to: SimProcess): boolean {
     if (!this.reachable(from.node, to.node)) return false;
-    if (this.processCuts.size === 0 && this.isolatedProcesses.size === 0) return true;
+    if (this.processCuts.size === 0 && this.isolatedProcesses.size === 0 && this.cuttingRules === 0) return true;
     if (from.name === to.name) return true;
     if (this.isolatedProcesses.has(from.name) || this.isolatedProcesses.has(to.name)) return false;
-    return !this.processCuts.has(`${from.name}\n${to.name}`);
+    if (this.processCuts.has(`${from.name}\n${to.name}`)) return false;
+    return this.cuttingRules === 0 || !this.flowCut(from, to);
+  }
+
+  /**
+   * Whether a new flow from `from` to `to` (a SYN, a datagram) gets through right now: reachable,
+   * and no egress rule denies it.
+   */
+  private canOpen(from: SimProcess, to: SimProcess): boolean {
+    return this.canReach(from, to) && (this.egressRules.size === 0 || !this.egressDenies(from, to));
+  }
+
+  /** Whether an egress rule keeps `from` from opening flows to `to`. */
+  private egressDenies(from: SimProcess, to: SimProcess): boolean {
+    for (const rule of this.egressRules.values()) if (rule.to.has(to.name) && rule.from(from)) return true;
+    return false;
+  }
+
+  /** Whether a `cut` egress rule denies the flow between `a` and `b`, whichever of them sends. */
+  private flowCut(a: SimProcess, b: SimProcess): boolean {
+    for (const rule of this.egressRules.values()) {
+      if (rule.existing !== 'cut') continue;
+      if ((rule.to.has(b.name) && rule.from(a)) || (rule.to.has(a.name) && rule.from(b))) return true;
+    }
+    return false;
   }
 
   /** Overrides the options of the directed link from → to (bursts of loss, delay or duplication). */
@@ -439,6 +532,11 @@ export class Network {
       this.host.record(from.name, 'net.drop', { to: to.name, why: 'unreachable' });
       return;
     }
+    // A datagram is judged as a flow of its own: an egress rule drops it whatever `existing` says.
+    if (this.egressRules.size > 0 && this.egressDenies(from, to)) {
+      this.host.record(from.name, 'net.drop', { to: to.name, why: 'egress-policy' });
+      return;
+    }
     const incarnation = to.incarnation;
     const delivered = this.host.deliverTo(to, incarnation, () => {
       if (this.traceMessages) this.host.record(to.name, 'net.datagram', { from: from.name, sent });
@@ -480,11 +578,12 @@ export class Network {
       this.host.schedule(this.host.now, () => this.refuse(client), 'refused');
       return;
     }
-    if (!this.canReach(from, to)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
+    // A SYN an egress rule denies is dropped like one lost in a partition: retried, then timed out.
+    if (!this.canOpen(from, to)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
     const at = this.host.now + this.latency(this.link(from.node, to.node).latency);
     this.host.schedule(at, () => {
       if (client.state !== 'connecting') return;
-      if (!this.canReach(from, to)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
+      if (!this.canOpen(from, to)) return this.retrySyn(client, target, deadline, retryUs, keepAlive);
       if (!to.alive || to.behaviour === null || to.behaviour.onAccept === undefined) {
         // The host is up but nothing listens: RST comes back.
         this.sendControlBack(to, from, () => this.refuse(client));

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnySystem } from '../../contract/system.ts';
+import { drawnByDefault } from '../../faults/fault-kind.ts';
 import { invariantIds } from '../../harness/run-case.ts';
 import { resolveSeed, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, type TraceFile } from '../../harness/trace-file.ts';
@@ -42,7 +43,7 @@ export function caseSpaceDigest(system: AnySystem, space: CaseSpace): string {
     profile: space.profile,
     fixes: sorted(space.fixes ?? []),
     config: space.config ?? {},
-    kinds: sorted(space.kinds ?? system.faults.map((k) => k.kind as string)),
+    kinds: sorted(space.kinds ?? drawnByDefault(system.faults).map((k) => k.kind as string)),
     swarm: space.swarm ?? true,
     maxFaults: space.maxFaults ?? 8,
     invariants: sorted(space.invariants ?? invariantIds(system)),

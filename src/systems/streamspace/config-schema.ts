@@ -1,10 +1,11 @@
 import * as v from 'valibot';
 import { MINUTE, MS, SECOND } from '../../sim-cluster/index.ts';
-import { boolean, integer, number, object, oneOf, pipeOf, problemOf, rule, shown, type RangeOptions } from '../../faults/schema.ts';
+import { boolean, integer, number, object, oneOf, pipeOf, problemOf, rule, shown, type AnyPipeItem, type RangeOptions } from '../../faults/schema.ts';
 import type {
-  AgentConfig, ApiPodConfig, ApiWebSocketConfig, ContainerProbes, DispatcherConfig, ElectionConfig, FixesConfig, HubConfig, KubernetesConfig,
-  PodProbes, ProbeSpec, StreamSpaceConfig, TopologyConfig, WorkloadConfig,
+  AgentConfig, ApiCpuConfig, ApiPodConfig, ApiWebSocketConfig, AuthConfig, ContainerProbes, DispatcherConfig, ElectionConfig, FixesConfig,
+  HpaConfig, HubConfig, KubernetesConfig, LoadConfig, PodProbes, ProbeSpec, RedisConfig, StreamSpaceConfig, TopologyConfig, WorkloadConfig,
 } from './config.ts';
+import type { HorizontalPodAutoscalerBehavior, HPAScalingPolicy, HPAScalingRules } from './hpa/config.ts';
 
 /**
  * The schema of StreamSpace's configuration: every field of `config.ts` with its type and bounds,
@@ -17,8 +18,8 @@ import type {
  * simulating: counts are at least 1 where a zero would leave nothing to run and at most a small
  * multiple of the seed-000 deployment; a timer that re-arms itself runs at most every 100 ms; no
  * timeout, delay or period is longer than an hour (the recovery bound B adds several of them, and
- * a run lasts its schedule plus B). Each field says why its bounds are what they are; docs/cli.md
- * has the table.
+ * a run lasts its schedule plus B). Each field says why its bounds are what they are;
+ * docs/trace-files.md has the table.
  */
 
 const HOUR = 60 * MINUTE;
@@ -87,6 +88,11 @@ const FIXES: Entries<FixesConfig> = {
   hubForReplicas: boolean('design fix hub-for-replicas'),
   nonblockingStaleSweep: boolean('design fix nonblocking-stale-sweep'),
   fixedAgentId: boolean('design fix fixed-agent-id'),
+  keepSessionsOnStart: boolean('design fix keep-sessions-on-start'),
+  namespacedCacheKeys: boolean('design fix namespaced-cache-keys'),
+  retryCacheEnable: boolean('design fix retry-cache-enable'),
+  detachedInvalidateContext: boolean('design fix detached-invalidate-context'),
+  sessionsNoEviction: boolean('design fix sessions-noeviction'),
   reconcileEveryUs: period('redelivery: reconciler period (µs)'),
   redeliverAfterUs: timeout('redelivery: how long a row may stay unfinished before it is dispatched again (µs)'),
 };
@@ -135,6 +141,7 @@ const API = (hub: v.GenericSchema, ws: v.GenericSchema, dispatcher: v.GenericSch
   // With the wait-for-redis fix the timeout is also the period of the retried PING.
   redisPingTimeoutUs: period('timeout of the start-up Redis PING, and the retry period with wait-for-redis (µs)', 'it is also the period of a retried PING: a shorter one multiplies a run\'s events'),
   startupUs: delay('time from process start to the HTTP server listening (µs)'),
+  cacheEnabled: boolean('CACHE_ENABLED: the Redis cache on DB 0 and the auth session store'),
 });
 
 const AGENT: Entries<AgentConfig> = {
@@ -191,6 +198,8 @@ const KUBERNETES = (probes: v.GenericSchema): Entries<KubernetesConfig> => ({
   nodeNotReadyUs: delay('a failed node is marked NotReady after this (µs)'),
   podEvictionUs: delay('pods on a NotReady node are evicted and replaced after this (µs)'),
   probes: probes as v.GenericSchema<unknown, PodProbes>,
+  apiPdbMinAvailable: v.nullable(count(0, 20, 'the API pods\' PodDisruptionBudget minAvailable (null: no budget, as the chart has none)',
+    'Kubernetes allows 0: every pod may be evicted', 'topology.apiReplicas is at most 20: a higher minimum blocks every eviction, as 20 already does')),
 });
 
 // The Kubernetes Probe API: periodSeconds and timeoutSeconds have a minimum of 1, the thresholds
@@ -216,6 +225,119 @@ const WORKLOAD: Entries<WorkloadConfig> = {
   startUs: delay('when the first request is sent (µs)'),
 };
 
+/** Seconds a Redis key lives: `EX` takes a positive number of seconds. */
+const ttlSeconds = (max: number, doc: string, maxWhy: string): v.GenericSchema<number> =>
+  integer(1, max, { doc, minWhy: 'Redis EX takes a positive number of seconds', maxWhy });
+
+const AUTH: Entries<AuthConfig> = {
+  tokenTtlSeconds: ttlSeconds(30 * 24 * 60 * 60, 'JWT TokenDuration and the session:{jti} TTL (whole seconds)', 'a month outlasts any run (the code\'s is a day, api/cmd/main.go:322)'),
+  cachePingTimeoutUs: timeout('deadline of the cache\'s start-up PING (µs)'),
+  clearSessionsTimeoutUs: timeout('deadline of ClearAllSessions at start-up (µs)'),
+  responseCacheTtlSeconds: ttlSeconds(24 * 60 * 60, 'TTL of the cached GET /sessions answer (whole seconds)', 'a day outlasts any run'),
+  cacheRetryEveryUs: period('with retry-cache-enable: how often a pod whose cache PING failed tries again (µs)'),
+  detachedContextTimeoutUs: timeout('with detached-invalidate-context: the deadline of the cache\'s detached context (µs)'),
+};
+
+const CORES_WHY = '64 cores, a large node: no container of the API is given more';
+/** CPU in millicores, as `resources` gives it. */
+const millicores = (min: number, doc: string, minWhy: string): v.GenericSchema<number> => integer(min, 64_000, { doc, minWhy, maxWhy: CORES_WHY });
+/** CPU time of one piece of work (µs of CPU); 0 makes it free. */
+const cpuCost = (doc: string): v.GenericSchema<number> =>
+  us(0, HOUR, { doc, maxWhy: 'an hour of CPU per request outlasts every client timeout (load.requestTimeoutUs is at most 1 h)' });
+
+const API_CPU: Entries<ApiCpuConfig> = {
+  requestMillicores: millicores(1, 'resources.requests.cpu (millicores): the HPA\'s utilisation is usage / request', 'the HPA divides by the request: a pod without one has no utilisation'),
+  limitMillicores: millicores(1, 'resources.limits.cpu (millicores): the CFS quota the pod\'s work runs at', 'the CFS quota: a pod with no CPU does no work'),
+  requestCpuUs: cpuCost('CPU of one authenticated API request (µs of CPU)'),
+  loginCpuUs: cpuCost('CPU of a login: the bcrypt compare and the token\'s signing (µs of CPU)'),
+  idleMillicores: millicores(0, 'constant background usage: the Go runtime, the hub\'s sweeps, the probes (millicores)', 'zero: no background usage'),
+};
+
+/**
+ * Kubernetes refuses a container whose CPU request is above its limit (pkg/apis/core/validation:
+ * "must be less than or equal to cpu limit"); the CFS quota caps usage at the limit, so a background
+ * usage at or above it would leave the requests no CPU.
+ */
+const API_CPU_RULES = [
+  rule<ApiCpuConfig>((c) => c.requestMillicores <= c.limitMillicores, (c) =>
+    `must be ≤ limitMillicores (${c.limitMillicores} here), got ${c.requestMillicores}: Kubernetes requires a CPU request of at most the limit`, ['requestMillicores']),
+  rule<ApiCpuConfig>((c) => c.idleMillicores < c.limitMillicores, (c) =>
+    `must be less than limitMillicores (${c.limitMillicores} here), got ${c.idleMillicores}: the CFS quota caps usage at the limit, so the requests would get no CPU`, ['idleMillicores']),
+];
+
+const WEIGHT = (task: string): v.GenericSchema<number> => integer(0, 1000, {
+  doc: `Locust @task weight of ${task}`, minWhy: '0 never runs the task', maxWhy: 'only the ratios matter: 1000 gives a task a share as fine as 0.1 % next to another of weight 1',
+});
+
+const LOAD = (taskWeights: v.GenericSchema): Entries<LoadConfig> => ({
+  mode: oneOf(['off', 'closed', 'open'] as const, { doc: 'off: no users; closed: Locust\'s model, each user waits for its answer and thinks; open: Poisson arrivals whatever the answers' }),
+  users: count(1, 20_000, 'Locust -u: users spawned (closed), or the pool of logged-in users arrivals are drawn from (open)',
+    'at least one user runs (mode off runs none)', 'each is a simulated client with its token, timers and requests in flight: 20,000 is 20 times seed 004\'s 1,000, which keeps a run\'s memory and time bounded'),
+  spawnRatePerSecond: number(1, 10_000, {
+    doc: 'Locust -r: users started per second',
+    minWhy: 'slower than one a second, seed 004\'s 1,000 users take over a quarter of an hour just to start',
+    maxWhy: '10,000 a second starts the most users (20,000) in 2 s, as good as at once',
+  }),
+  thinkUs: range('wait_time = between(a, b): think time, uniform in'),
+  arrivalsPerSecond: number(1, 20_000, {
+    doc: 'open mode: requests per second (Poisson)',
+    minWhy: 'fewer than one a second is no load (mode off runs none)',
+    maxWhy: 'each arrival is a request through the model: 20,000 a second is 40 times seed 004\'s 1,000 users (about 500 a second) and 72 million requests an hour',
+  }),
+  startUs: delay('when the first user starts (µs)'),
+  runUs: v.nullable(us(1, HOUR, {
+    doc: 'Locust -t: how long the users run once started (µs); null: to the end of the run',
+    minWhy: 'a run of 0 starts no user: mode off says so',
+    maxWhy: 'an hour at the highest arrival rate is already 72 million requests',
+  })),
+  taskWeights: taskWeights as v.GenericSchema<unknown, LoadConfig['taskWeights']>,
+  requestTimeoutUs: timeout('the client\'s request timeout (µs)'),
+  reloginOnUnauthorized: boolean('after a 401 the user logs in again before its next task'),
+});
+
+// The Kubernetes autoscaling API's validation (pkg/apis/autoscaling/validation/validation.go):
+// minReplicas > 0, maxReplicas ≥ minReplicas, averageUtilization > 0; each scaling rule has a
+// stabilizationWindowSeconds of 0 to MaxStabilizationWindowSeconds (3600), a selectPolicy of Max,
+// Min or Disabled and at least one policy; a policy's value is above zero and its periodSeconds
+// from 1 to MaxPeriodSeconds (1800). The behavior block is validated after defaulting, which fills
+// only what a manifest leaves out (v2/defaults.go): a rule may omit any field, but policies it
+// gives must be at least one.
+const HPA_REPLICAS_WHY = 'topology.apiReplicas is at most 20: each replica is a simulated pod';
+const HPA = (behavior: v.GenericSchema): Entries<HpaConfig> => ({
+  enabled: boolean('api.autoscaling.enabled'),
+  minReplicas: count(1, 20, 'minReplicas', 'Kubernetes: minReplicas must be greater than 0', HPA_REPLICAS_WHY),
+  maxReplicas: count(1, 20, 'maxReplicas', 'Kubernetes: maxReplicas must be greater than 0', HPA_REPLICAS_WHY),
+  targetCpuPercent: integer(1, 1000, {
+    doc: 'targetCPUUtilizationPercentage, of the CPU request',
+    minWhy: 'Kubernetes: averageUtilization must be greater than 0',
+    maxWhy: 'usage is capped at the limit: 1000 % is a limit ten times the request, past the chart\'s five',
+  }),
+  behavior: behavior as v.GenericSchema<unknown, HorizontalPodAutoscalerBehavior | null>,
+});
+
+const HPA_RULES = [
+  rule<HpaConfig>((h) => h.maxReplicas >= h.minReplicas, (h) =>
+    `must be ≥ minReplicas (${h.minReplicas} here), got ${h.maxReplicas}: Kubernetes requires maxReplicas ≥ minReplicas`, ['maxReplicas']),
+];
+
+const HPA_POLICY: Entries<HPAScalingPolicy> = {
+  type: oneOf(['Pods', 'Percent'] as const, { doc: 'Pods: change by value pods; Percent: by value % of the current replicas' }),
+  value: count(1, 1000, 'pods or percent a policy allows per period', 'Kubernetes: value must be greater than zero',
+    'Kubernetes sets no maximum; a step is clamped to maxReplicas (at most 20) anyway'),
+  periodSeconds: count(1, 1800, 'the window the policy\'s value holds for (seconds)', 'Kubernetes: periodSeconds must be greater than zero', 'Kubernetes: MaxPeriodSeconds is 1800'),
+};
+
+const REDIS: Entries<RedisConfig> = {
+  // Redis's `maxmemory 0` means no limit; the model takes a limit always: 64 GiB, past any run's
+  // keys, stands for none.
+  maxmemoryBytes: integer(1024 * 1024, 64 * 1024 * 1024 * 1024, {
+    doc: 'maxmemory (bytes); 64 GiB stands for no limit (Redis\'s maxmemory 0)',
+    minWhy: 'Redis warns at start-up that a maxmemory below 1 MB is likely a mistake (server.c)',
+    maxWhy: '64 GiB holds millions of sessions: no run comes near it, so it stands for Redis\'s unlimited maxmemory 0',
+  }),
+  evictionPolicy: oneOf(['allkeys-lru', 'volatile-lru', 'noeviction'] as const, { doc: 'maxmemory-policy: the policies the model implements' }),
+};
+
 const SECTION_DOCS: Record<keyof StreamSpaceConfig, string> = {
   fixes: 'the named design fixes (docs/fixes.md) and the redelivery timings',
   topology: 'replicas, nodes and the agent id',
@@ -224,6 +346,18 @@ const SECTION_DOCS: Record<keyof StreamSpaceConfig, string> = {
   election: 'client-go leader election of the agents; leaseDurationUs > renewDeadlineUs > jitterFactor × retryPeriodUs, as client-go\'s NewLeaderElector requires',
   kubernetes: 'the simulated Kubernetes: pod lifecycle, node failure, kubelet probes',
   workload: 'the seeded user requests',
+  auth: 'the auth session store and the response cache on Redis DB 0',
+  apiCpu: 'the API pod\'s CPU (requests, limits) and what requests cost; requestMillicores ≤ limitMillicores and idleMillicores < limitMillicores',
+  load: 'users as Locust runs them, against the API through the ingress',
+  hpa: 'the API Deployment\'s HorizontalPodAutoscaler; maxReplicas ≥ minReplicas, as Kubernetes requires',
+  redis: 'the Redis server\'s memory settings',
+};
+
+/** The rules between fields of a section, checked on the resolved configuration only (an override gives some fields). */
+const SECTION_RULES: Partial<Record<keyof StreamSpaceConfig, AnyPipeItem[]>> = {
+  election: ELECTION_RULES,
+  apiCpu: API_CPU_RULES,
+  hpa: HPA_RULES,
 };
 
 /**
@@ -241,6 +375,26 @@ function build(): { config: v.GenericSchema<unknown, StreamSpaceConfig>; overrid
       (c) => `must be 1 for a liveness probe (the Kubernetes Probe API), got ${c.liveness?.successThreshold}`, ['liveness', 'successThreshold']),
   );
   const probes = section<PodProbes>('kubernetes.probes', { api: container('api'), agent: container('agent'), redis: container('redis'), postgres: container('postgres') }, 'the kubelet probes per pod kind (the Helm chart\'s)', { nested: true });
+  const taskWeights = pipeOf<LoadConfig['taskWeights']>(
+    section<LoadConfig['taskWeights']>('load.taskWeights', { list: WEIGHT('list sessions'), create: WEIGHT('create a session'), delete: WEIGHT('delete a session'), logout: WEIGHT('log out and in again') },
+      'Locust @task weights: list sessions, create a session, delete one, log out and in again', { nested: true }),
+    v.check((w: LoadConfig['taskWeights']) => w.list + w.create + w.delete + w.logout > 0, (issue) =>
+      `must have at least one weight above 0 (a user with no task has nothing to do), got ${shown(issue.input)}`),
+  );
+  // As in a manifest, a behavior may leave out a direction and a rule any field: the HPA model fills
+  // them with the Kubernetes defaults (`hpa/config.ts` resolveBehavior). A policy has every field.
+  const rules = (direction: 'scaleUp' | 'scaleDown'): v.GenericSchema<unknown, HPAScalingRules> => optionalSection(`hpa.behavior.${direction}`, {
+    stabilizationWindowSeconds: count(0, 3600, 'stabilizationWindowSeconds', 'Kubernetes: 0 or more (0: no stabilisation)', 'Kubernetes: MaxStabilizationWindowSeconds is 3600'),
+    selectPolicy: oneOf(['Max', 'Min', 'Disabled'] as const, { doc: 'which policy wins: the one allowing the largest change, the smallest, or none (no scaling this way)' }),
+    policies: pipeOf<HPAScalingPolicy[]>(
+      v.array(section<HPAScalingPolicy>(`hpa.behavior.${direction}.policies[]`, HPA_POLICY, 'an HPAScalingPolicy, every field given', { nested: true }), (issue) => `must be an array of scaling policies, got ${shown(issue.input)}`),
+      v.minLength(1, 'must have at least one policy (Kubernetes: "must specify at least one Policy"; leave policies out for the defaults)'),
+      v.maxLength(10, (issue) => `must have at most 10 policies (Kubernetes sets no maximum; 10 is past any HPA's, whose default has 2), got ${(issue.input as unknown[]).length}`),
+      v.description('the scaling policies, 1 to 10 of them'),
+    ),
+  }, `HPAScalingRules of ${direction}; a field left out takes the Kubernetes default`) as v.GenericSchema<unknown, HPAScalingRules>;
+  const behavior = v.nullable(optionalSection('hpa.behavior', { scaleUp: rules('scaleUp'), scaleDown: rules('scaleDown') },
+    'the HPA behavior block as a manifest gives it: a direction or field left out takes the Kubernetes defaults (null: no block, as in the chart); an override replaces the block whole'));
   const entries: Record<keyof StreamSpaceConfig, v.ObjectEntries> = {
     fixes: FIXES as v.ObjectEntries,
     topology: TOPOLOGY as v.ObjectEntries,
@@ -249,12 +403,18 @@ function build(): { config: v.GenericSchema<unknown, StreamSpaceConfig>; overrid
     election: ELECTION as v.ObjectEntries,
     kubernetes: KUBERNETES(probes) as v.ObjectEntries,
     workload: WORKLOAD as v.ObjectEntries,
+    auth: AUTH as v.ObjectEntries,
+    apiCpu: API_CPU as v.ObjectEntries,
+    load: LOAD(taskWeights) as v.ObjectEntries,
+    hpa: HPA(behavior) as v.ObjectEntries,
+    redis: REDIS as v.ObjectEntries,
   };
   const sections = Object.keys(entries).join(', ');
   const unknownSection = (): string => `unknown section (known: ${sections})`;
   const whole = Object.fromEntries(Object.entries(entries).map(([name, e]) => {
     const s = section(name, e as Entries<unknown>, SECTION_DOCS[name as keyof StreamSpaceConfig]);
-    return [name, name === 'election' ? pipeOf(s, ...ELECTION_RULES) : s];
+    const rules = SECTION_RULES[name as keyof StreamSpaceConfig];
+    return [name, rules === undefined ? s : pipeOf(s, ...rules)];
   }));
   const config = object(whole, { doc: 'A resolved StreamSpace configuration, every field', notObject: 'must be an object of sections', unknown: unknownSection });
   const partial = Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, v.optional(optionalSection(name, e, SECTION_DOCS[name as keyof StreamSpaceConfig]))]));

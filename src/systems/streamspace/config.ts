@@ -1,4 +1,5 @@
 import { MINUTE, MS, SECOND, type Micros } from '../../sim-cluster/index.ts';
+import { STREAMSPACE_CHART_HPA, type HorizontalPodAutoscalerBehavior } from './hpa/config.ts';
 
 /**
  * Every constant of the StreamSpace v2 model, with the spec section it comes from. A profile or a
@@ -49,6 +50,120 @@ export interface ApiPodConfig {
   redisPingTimeoutUs: Micros;
   /** Time from process start to the HTTP server listening, besides the Redis PING (DB connect, migrations). */
   startupUs: Micros;
+  /**
+   * CACHE_ENABLED (api/cmd/main.go:93): the Redis cache on DB 0 and, through it, the auth
+   * SessionStore (`api-pod/session-auth.ts`). The chart sets it with `redis.enabled`
+   * (chart/templates/api-deployment.yaml:94-96), so the seed-000 deployment ran it too; it is off in
+   * the deployments of seed reports 000-003 because nobody logged in there: its only effect was one
+   * SCAN of an empty DB 0 at each pod start. The seed-004 deployments, where users log in, turn it on.
+   */
+  cacheEnabled: boolean;
+}
+
+/**
+ * The auth session store and the response cache on Redis DB 0 (spec seeds-001-004 §0 item 2):
+ * api/internal/auth/{session_store.go,jwt.go,middleware.go}, api/internal/cache/{cache.go,middleware.go}.
+ */
+export interface AuthConfig {
+  /** JWTConfig.TokenDuration (api/cmd/main.go:322): 24 h; the `session:{jti}` TTL is the same (jwt.go CreateSession). */
+  tokenTtlSeconds: number;
+  /** cache.NewCache's start-up PING deadline (cache.go: 5 s); failing it disables the cache for the process's life. */
+  cachePingTimeoutUs: Micros;
+  /** ClearAllSessions' context at start-up (api/cmd/main.go:331: 10 s). */
+  clearSessionsTimeoutUs: Micros;
+  /** CacheMiddleware's TTL on GET /sessions (api/cmd/main.go:614: 30 s). */
+  responseCacheTtlSeconds: number;
+  /** Design fix `retry-cache-enable`: how often a pod whose cache PING failed tries again. */
+  cacheRetryEveryUs: Micros;
+  /** Design fix `detached-invalidate-context`: the deadline of the detached context. */
+  detachedContextTimeoutUs: Micros;
+}
+
+/**
+ * The API pod's CPU (chart/values.yaml:236-242: requests 200m, limits 1000m) and what requests cost.
+ * The costs are assumptions, not measurements: StreamSpace publishes no profile. They are stated
+ * here so that a scenario can vary them, and the HPA's behaviour can be read against them.
+ */
+export interface ApiCpuConfig {
+  /** resources.requests.cpu: the HPA's utilisation is usage / request. */
+  requestMillicores: number;
+  /** resources.limits.cpu: the CFS quota; work beyond it queues (the pod is a FIFO processor at this rate). */
+  limitMillicores: number;
+  /** CPU of one authenticated API request (Gin routing, JWT HMAC check, JSON in and out): 2 ms, assumed. */
+  requestCpuUs: Micros;
+  /**
+   * CPU of a login: VerifyPassword's bcrypt compare at bcrypt.DefaultCost 10 (2^10 Blowfish
+   * expansions, about 50-80 ms on one core of a current server; tokenhash.go:224 uses DefaultCost)
+   * plus the token's signing: 60 ms, assumed.
+   */
+  loginCpuUs: Micros;
+  /** The Go runtime, the hub's sweeps and the kubelet's probes: a constant background usage. */
+  idleMillicores: number;
+}
+
+/**
+ * Users, as Locust runs them (seed 004: 1,000 users, spawn 50/s, `wait_time = between(1, 3)`; spec
+ * seeds-001-004 §2 "Locust load"), against the API through the ingress. `load/load-generator.ts`.
+ */
+export interface LoadConfig {
+  /**
+   * `off`: no users (the deployments of seed reports 000-003, which keep their `workload`);
+   * `closed`: Locust's model, each user waits for its answer and then thinks; `open`: requests
+   * arrive as a Poisson process whatever the answers, so a slow or stuck API shows its full
+   * latency (the closed model's coordinated omission: a stuck user sends nothing, so its
+   * requests are never counted as slow).
+   */
+  mode: 'off' | 'closed' | 'open';
+  /** Locust `-u`: users spawned (closed), or the pool of logged-in users arrivals are drawn from (open). */
+  users: number;
+  /** Locust `-r`: users started per second. */
+  spawnRatePerSecond: number;
+  /** `wait_time = between(a, b)`: think time, uniform in [a, b]. */
+  thinkUs: readonly [Micros, Micros];
+  /** Open mode: requests per second (Poisson). */
+  arrivalsPerSecond: number;
+  /** When the first user starts (after the cluster has settled). */
+  startUs: Micros;
+  /** How long the users run once started (Locust `-t`); null: to the end of the run. */
+  runUs: Micros | null;
+  /**
+   * The task weights (Locust `@task(weight)`): list sessions, create a session (an agent command),
+   * delete one of the user's sessions (an agent command), log out and in again. A user logs in once
+   * when it starts (`on_start`). Default 100:1:1:1: reads dominate, and a user starts or stops a
+   * desktop about once in 100 tasks (with 1,000 users about 5 session commands a second, each a
+   * pod start or stop on the cluster); seed 004's own task mix (a shop's pages) has no equivalent.
+   */
+  taskWeights: { list: number; create: number; delete: number; logout: number };
+  /** The client's request timeout (Locust's HttpUser: requests.Session with a timeout set by the test). */
+  requestTimeoutUs: Micros;
+  /**
+   * After a 401, the user logs in again before its next task, as the StreamSpace UI sends a user to
+   * the login page; with false it keeps its token (a script without re-login).
+   */
+  reloginOnUnauthorized: boolean;
+}
+
+/** The API Deployment's HorizontalPodAutoscaler (chart/templates/hpa.yaml; `hpa/`). */
+export interface HpaConfig {
+  /** api.autoscaling.enabled (chart default false). */
+  enabled: boolean;
+  minReplicas: number;
+  maxReplicas: number;
+  /** targetCPUUtilizationPercentage, of the CPU request. */
+  targetCpuPercent: number;
+  /**
+   * `spec.behavior`, as in the manifest: null when it has none (the chart), which is not quite the
+   * documented defaults (`hpa/config.ts` HpaSpec says how).
+   */
+  behavior: HorizontalPodAutoscalerBehavior | null;
+}
+
+/** The Redis server's memory settings (chart/values.yaml:503-509). */
+export interface RedisConfig {
+  /** `maxmemory 200mb`. */
+  maxmemoryBytes: number;
+  /** `maxmemory-policy allkeys-lru`. */
+  evictionPolicy: 'allkeys-lru' | 'volatile-lru' | 'noeviction';
 }
 
 export interface AgentConfig {
@@ -158,6 +273,8 @@ export interface KubernetesConfig {
    * chart declares none). `src/systems/streamspace/kube/kubelet-probes.ts` runs them.
    */
   probes: PodProbes;
+  /** The API pods' PodDisruptionBudget `minAvailable`; null: none (the chart defines none). */
+  apiPdbMinAvailable: number | null;
 }
 
 /**
@@ -240,6 +357,16 @@ export interface FixesConfig {
   nonblockingStaleSweep: boolean;
   /** AGENT_ID is fixed per agent Deployment instead of derived from POD_NAME (§0), so a replacement pod is the same agent and the rows addressed to its predecessor reach it. */
   fixedAgentId: boolean;
+  /** The API pod no longer runs ClearAllSessions at start-up (api/cmd/main.go:326-336): a pod start, restart or scale-up no longer logs every user out; logout and the TTL still end sessions. */
+  keepSessionsOnStart: boolean;
+  /** The cache keys of the session routes and the pattern their writes invalidate share a namespace of their own (`cache:sessions:*`) instead of `session:*`, which is the auth store's. */
+  namespacedCacheKeys: boolean;
+  /** A pod whose start-up cache PING failed keeps trying and enables its cache (and session checks) once Redis answers, instead of running without it, accepting every token, for its whole life. */
+  retryCacheEnable: boolean;
+  /** The cache's background writes (the response SET, the pattern invalidation) run with a context of their own instead of the request's, which net/http cancels as soon as the handler returns. */
+  detachedInvalidateContext: boolean;
+  /** Redis runs `maxmemory-policy noeviction`: under memory pressure writes fail instead of evicting the auth sessions (and the hub's keys). */
+  sessionsNoEviction: boolean;
   /** Redelivery: reconciler period. */
   reconcileEveryUs: Micros;
   /** Redelivery: how long a row may stay unfinished before it is dispatched again (longer than the longest command). */
@@ -254,6 +381,11 @@ export interface StreamSpaceConfig {
   election: ElectionConfig;
   kubernetes: KubernetesConfig;
   workload: WorkloadConfig;
+  auth: AuthConfig;
+  apiCpu: ApiCpuConfig;
+  load: LoadConfig;
+  hpa: HpaConfig;
+  redis: RedisConfig;
 }
 
 /** A probe with the chart's initialDelaySeconds and periodSeconds and Kubernetes' defaults for the rest. */
@@ -287,6 +419,11 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     hubForReplicas: false,
     nonblockingStaleSweep: false,
     fixedAgentId: false,
+    keepSessionsOnStart: false,
+    namespacedCacheKeys: false,
+    retryCacheEnable: false,
+    detachedInvalidateContext: false,
+    sessionsNoEviction: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },
@@ -314,6 +451,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     redisEnabled: true,
     redisPingTimeoutUs: 5 * SECOND,
     startupUs: 2 * SECOND,
+    cacheEnabled: false,
   },
   agent: {
     heartbeatIntervalUs: 30 * SECOND,
@@ -369,11 +507,50 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
         readiness: probe('answers', 10, 5),
       },
     },
+    apiPdbMinAvailable: null,
   },
   workload: {
     requestIntervalUs: 1 * SECOND,
     createFraction: 0.7,
     startUs: 1 * MINUTE,
+  },
+  auth: {
+    tokenTtlSeconds: 24 * 60 * 60,
+    cachePingTimeoutUs: 5 * SECOND,
+    clearSessionsTimeoutUs: 10 * SECOND,
+    responseCacheTtlSeconds: 30,
+    cacheRetryEveryUs: 5 * SECOND,
+    detachedContextTimeoutUs: 5 * SECOND,
+  },
+  apiCpu: {
+    requestMillicores: 200,
+    limitMillicores: 1000,
+    requestCpuUs: 2 * MS,
+    loginCpuUs: 60 * MS,
+    idleMillicores: 5,
+  },
+  load: {
+    mode: 'off',
+    users: 1000,
+    spawnRatePerSecond: 50,
+    thinkUs: [1 * SECOND, 3 * SECOND],
+    arrivalsPerSecond: 500,
+    startUs: 1 * MINUTE,
+    runUs: null,
+    taskWeights: { list: 100, create: 1, delete: 1, logout: 1 },
+    requestTimeoutUs: 30 * SECOND,
+    reloginOnUnauthorized: true,
+  },
+  hpa: {
+    enabled: false,
+    minReplicas: STREAMSPACE_CHART_HPA.spec.minReplicas,
+    maxReplicas: STREAMSPACE_CHART_HPA.spec.maxReplicas,
+    targetCpuPercent: STREAMSPACE_CHART_HPA.spec.targetCPUUtilizationPercentage,
+    behavior: STREAMSPACE_CHART_HPA.spec.behavior,
+  },
+  redis: {
+    maxmemoryBytes: 200 * 1024 * 1024,
+    evictionPolicy: 'allkeys-lru',
   },
 };
 
@@ -406,5 +583,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): StreamSpaceConfi
   // pods are started with, so it applies here, and the resolved configuration (recorded in trace
   // files, printed by `hasim run`) shows the hub that actually runs.
   if (out.fixes.hubForReplicas && out.topology.apiReplicas > 1) out.api.redisEnabled = true;
+  // Design fix `sessions-noeviction` is a Redis setting, applied the same way.
+  if (out.fixes.sessionsNoEviction) out.redis.evictionPolicy = 'noeviction';
   return out;
 }

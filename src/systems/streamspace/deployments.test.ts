@@ -52,7 +52,7 @@ describe('named deployments', () => {
 
   test('an unknown deployment is a ConfigError naming the known ones', () => {
     expect(() => deploymentForSeed(streamspace, { profile: 'hardened', deployment: 'prod' }, 0))
-      .toThrow("unknown deployment 'prod' (known: seed-000, helm-chart-default, helm-chart-ha, many-agents, swarm)");
+      .toThrow("unknown deployment 'prod' (known: seed-000, helm-chart-default, helm-chart-ha, many-agents, r004-chart-autoscaling, r004-jewelry-shop, swarm)");
   });
 });
 
@@ -78,6 +78,9 @@ describe('swarm mode perturbs within the documented ranges', () => {
         expect([10 * SECOND, 15 * SECOND, 30 * SECOND]).toContain(a.startSessionMedianUs);
         expect([0.5, 0.8, 1.2]).toContain(a.startSessionSigma);
       }
+      // Swarm draws only deployments without a user load or an HPA (the seed-004 ones are named only).
+      expect(config.load.mode).toBe('off');
+      expect(config.hpa.enabled).toBe(false);
       note('name', name);
       note('api', t.apiReplicas);
       note('agents>5', t.agentReplicas > 5);
@@ -89,7 +92,9 @@ describe('swarm mode perturbs within the documented ranges', () => {
       note('interval', config.workload.requestIntervalUs);
       note('distribution', a.startSessionDistribution);
     }
-    expect([...seen.get('name')!].sort()).toEqual(NAMED_DEPLOYMENTS.map((d) => d.name).sort());
+    // Every deployment swarm mode draws (`inSwarm` not false) comes up, and no other.
+    expect([...seen.get('name')!].sort()).toEqual(NAMED_DEPLOYMENTS.filter((d) => d.inSwarm !== false).map((d) => d.name).sort());
+    expect(NAMED_DEPLOYMENTS.filter((d) => d.inSwarm === false).map((d) => d.name)).toEqual(['r004-chart-autoscaling', 'r004-jewelry-shop']);
     expect(seen.get('api')!.size).toBe(5);
     expect(seen.get('agents>5')!.size).toBe(2);
     expect(seen.get('agents')!.has(1)).toBe(true);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { MS, SECOND, type Micros } from '../../sim-cluster/index.ts';
 import type { Deployment, Deployments } from '../../contract/system.ts';
 import type { ConfigOverrides, StreamSpaceConfig, TopologyConfig } from './config.ts';
+import { JEWELRY_SHOP_HPA, STREAMSPACE_CHART_HPA, type HpaParameterSet } from './hpa/config.ts';
 
 /**
  * The ways StreamSpace is deployed that campaigns run: named deployments (topology, placement,
@@ -35,6 +36,57 @@ const LOG_NORMAL_START: ConfigOverrides['agent'] = {
 interface StreamSpaceDeployment extends Deployment {
   overrides: ConfigOverrides;
 }
+
+/**
+ * Seed 004's user load (spec seeds-001-004 §2): Locust's 1,000 users spawned at 50/s with
+ * `between(1, 3)` think time, logging in against the auth session store (CACHE_ENABLED, set by the
+ * chart with redis.enabled: chart/templates/api-deployment.yaml:94-96). The background `workload`
+ * is off: the users' session requests replace it. The agents are seed 000's (3 replicas sharing one
+ * id with HA), the documented HA setup.
+ */
+const SEED_004_LOAD: ConfigOverrides = {
+  topology: { agentReplicas: 3, agentIdMode: 'shared', agentHa: true, workerNodes: 3, placement: 'packed' },
+  api: { redisEnabled: true, cacheEnabled: true },
+  agent: LOG_NORMAL_START,
+  workload: { requestIntervalUs: 0 },
+  load: { mode: 'closed', users: 1000, spawnRatePerSecond: 50, thinkUs: [1 * SECOND, 3 * SECOND] },
+};
+
+/** An HPA parameter set as the `hpa` section, enabled. */
+function hpaOf(set: HpaParameterSet): ConfigOverrides['hpa'] {
+  const { minReplicas, maxReplicas, targetCPUUtilizationPercentage, behavior } = set.spec;
+  return { enabled: true, minReplicas, maxReplicas, targetCpuPercent: targetCPUUtilizationPercentage, behavior };
+}
+
+/** The seed-004 deployments: named only (`inSwarm: false`), for the r004 scenarios and `--deployment`. */
+const LOAD_DEPLOYMENTS: readonly StreamSpaceDeployment[] = [
+  {
+    name: 'r004-chart-autoscaling',
+    description: 'seed 004\'s load (1,000 Locust users, spawn 50/s, think 1-3 s) on the Helm chart with api.autoscaling.enabled and redis.enabled: '
+      + 'HPA min 2, max 10, CPU 80% with the default behavior, no PodDisruptionBudget; seed 000\'s agents; 3 worker nodes',
+    inSwarm: false,
+    overrides: {
+      ...SEED_004_LOAD,
+      // api.replicaCount 2; the chart's HPA (hpa/config.ts STREAMSPACE_CHART_HPA).
+      topology: { ...SEED_004_LOAD.topology, apiReplicas: 2 },
+      hpa: hpaOf(STREAMSPACE_CHART_HPA),
+      kubernetes: { apiPdbMinAvailable: null },
+    },
+  },
+  {
+    name: 'r004-jewelry-shop',
+    description: 'seed 004\'s own settings on StreamSpace: 3 API pods, HPA min 3, max 10, CPU 70% with its behavior block (up 100% or 2 pods per 15 s, down 50% per 60 s after 300 s), '
+      + 'PodDisruptionBudget minAvailable 2, 1,000 Locust users; seed 000\'s agents; 3 worker nodes',
+    inSwarm: false,
+    overrides: {
+      ...SEED_004_LOAD,
+      topology: { ...SEED_004_LOAD.topology, apiReplicas: 3 },
+      // Seed 004's own HPA manifest (hpa/config.ts JEWELRY_SHOP_HPA).
+      hpa: hpaOf(JEWELRY_SHOP_HPA),
+      kubernetes: { apiPdbMinAvailable: 2 },
+    },
+  },
+];
 
 export const NAMED_DEPLOYMENTS: readonly StreamSpaceDeployment[] = [
   {
@@ -104,6 +156,7 @@ export const NAMED_DEPLOYMENTS: readonly StreamSpaceDeployment[] = [
       workload: { requestIntervalUs: 250 * MS },
     },
   },
+  ...LOAD_DEPLOYMENTS,
 ];
 
 /** Request intervals swarm mode draws (a request every 250 ms to every 5 s: 4 to 0.2 requests a second). */
@@ -195,7 +248,9 @@ function describe(c: StreamSpaceConfig): string {
   const start = a.startSessionDistribution === 'uniform'
     ? `uniform in ${s(a.startSessionUs[0])}-${s(a.startSessionUs[1])}`
     : `log-normal (median ${s(a.startSessionMedianUs)}, σ ${a.startSessionSigma}) within ${s(a.startSessionUs[0])}-${s(a.startSessionUs[1])}`;
-  const load = c.workload.requestIntervalUs === 0 ? 'no requests' : `a request every ${s(c.workload.requestIntervalUs)}`;
+  const users = c.load.mode === 'off' ? '' : `, ${c.load.users} users (${c.load.mode})`;
+  const hpa = c.hpa.enabled ? `, HPA ${c.hpa.minReplicas}-${c.hpa.maxReplicas} at ${c.hpa.targetCpuPercent}% CPU` : '';
+  const load = (c.workload.requestIntervalUs === 0 ? 'no background requests' : `a request every ${s(c.workload.requestIntervalUs)}`) + users + hpa;
   return `${plural(t.apiReplicas, 'API pod')} (Redis hub ${c.api.redisEnabled ? 'on' : 'off'}), ${plural(t.agentReplicas, 'agent replica')} with ${ids}, HA ${t.agentHa ? 'on' : 'off'}, `
     + `${t.placement} on ${plural(t.workerNodes, 'worker node')}, ${load}, start_session ${start}`;
 }

@@ -65,13 +65,13 @@ export interface StreamSpaceDiagnostics {
   'hub.stale': { agent: string; conn: string; ageUs: Micros };
   /** readPump failed a read and goes to Reconnect (k8s-agent.ts). */
   'agent.read-error': { agent: string; why: string };
-  /** Redis applied a SET (redis/server.ts). */
-  'redis.set': { key: string; value: string; ex: number | null };
+  /** Redis applied a SET (redis/server.ts). `db` only for a database other than the hub's DB 1 (the cache's DB 0). */
+  'redis.set': { key: string; value: string; ex: number | null; db?: number };
   /** Redis applied a DEL (or a compare-and-delete) that removed at least one key (redis/server.ts). */
-  'redis.del': { keys: string[]; removed: number };
+  'redis.del': { keys: string[]; removed: number; db?: number };
   /** A key's TTL ran out, or the keyspace evicted it (redis/keyspace.ts, through server.ts). */
-  'redis.expired': { key: string };
-  'redis.evicted': { key: string };
+  'redis.expired': { key: string; db?: number };
+  'redis.evicted': { key: string; db?: number };
   /** A Redis incarnation started with `keys` keys (redis/server.ts). */
   'redis.start': { keys: number; fromSnapshot: boolean };
   /** The dispatcher queued a command (command-dispatcher.ts). */

@@ -5,6 +5,7 @@ import { MAX_FAULT_TIME_US, type FaultKind, type Platform, type Target, type Tar
 import { clockDrift, clockJump, crash, deletion, isolate, linkBurst, nodeFailure, partition, pause, podIsolate, podPartition, type GenericFault } from '../../faults/generic.ts';
 import { KUBE_API, POSTGRES, REDIS, type StreamSpaceCluster } from './cluster/cluster.ts';
 import type { ClusterView } from './invariants/cluster-view.ts';
+import { SEED_004_FAULT_KINDS, type Seed004Fault } from './faults-004.ts';
 
 /** How stale a Redis snapshot restored by `redis-restart` with `fromSnapshot` is (an RDB save a minute old). */
 export const SNAPSHOT_STALENESS_US: Micros = 60 * SECOND;
@@ -19,7 +20,7 @@ export type PgWriteErrors = { kind: 'pg-write-errors'; at: Micros; durationUs: M
 export type KubeApiFault = { kind: 'kube-api'; at: Micros; mode: 'slow' | 'error' | 'blackhole'; extraLatencyUs: Micros; durationUs: Micros };
 
 /** Every fault a StreamSpace schedule may hold. */
-export type StreamSpaceFault = GenericFault | RedisRestart | RedisEvict | PgWriteErrors | KubeApiFault;
+export type StreamSpaceFault = GenericFault | RedisRestart | RedisEvict | PgWriteErrors | KubeApiFault | Seed004Fault;
 export type StreamSpaceFaultKind = StreamSpaceFault['kind'];
 
 type Kind<F extends StreamSpaceFault> = FaultKind<F, StreamSpaceCluster, ClusterView>;
@@ -37,7 +38,7 @@ export const redisRestart: Kind<RedisRestart> = {
   prepare(f, { instance, sim }) {
     if (!f.fromSnapshot) return;
     sim.at(Math.max(0, f.at - SNAPSHOT_STALENESS_US), () => {
-      if (instance.redis.live !== null) instance.redis.snapshot = instance.redis.live.snapshot();
+      if (instance.redis.live !== null) instance.redis.save();
     }, 'fault.redis-snapshot');
   },
   apply(f, { instance, sim, record, until }) {
@@ -122,6 +123,9 @@ export const kubeApi: Kind<KubeApiFault> = {
 export const STREAMSPACE_FAULT_KINDS = [
   crash, deletion, pause, isolate, partition, linkBurst, clockJump, clockDrift, redisRestart, redisEvict, pgWriteErrors, kubeApi, nodeFailure,
   podPartition, podIsolate,
+  // Seed 004's (faults-004.ts): drawn only when a case space names them, so the default space and
+  // its seeds stay as they were.
+  ...SEED_004_FAULT_KINDS,
 ] as const;
 
 /**

@@ -109,6 +109,31 @@ export const DESIGN_FIXES: DesignFix[] = [
     change: 'each agent runs as a Deployment of its own with AGENT_ID fixed in its env, as the raw manifest does (deployment.yaml:29-30), instead of `<agentId>-<POD_NAME>` (chart/templates/k8s-agent-deployment.yaml:43-52): a pod replaced after a deletion or an eviction comes back as the same agent, so redelivery brings it the rows its predecessor left unfinished instead of addressing an id no pod will have again',
     removes: ['replaced-agent-pod-strands-commands'],
   },
+  {
+    name: 'keep-sessions-on-start', field: 'keepSessionsOnStart',
+    change: 'the API pod no longer runs ClearAllSessions at start-up (api/cmd/main.go:326-336): a pod start, restart or scale-up no longer logs every user out; logout and the TTL still end sessions',
+    removes: [],
+  },
+  {
+    name: 'namespaced-cache-keys', field: 'namespacedCacheKeys',
+    change: 'the cache keys of the session routes and the pattern their writes invalidate share a namespace of their own (`cache:sessions:*`) instead of `session:*`, which is the auth store\'s',
+    removes: [],
+  },
+  {
+    name: 'retry-cache-enable', field: 'retryCacheEnable',
+    change: 'a pod whose start-up cache PING failed keeps trying and enables its cache (and session checks) once Redis answers, instead of running without it, accepting every token, for its whole life',
+    removes: [],
+  },
+  {
+    name: 'detached-invalidate-context', field: 'detachedInvalidateContext',
+    change: 'the cache\'s background writes (the response SET, the pattern invalidation) run with a context of their own instead of the request\'s, which net/http cancels as soon as the handler returns',
+    removes: [],
+  },
+  {
+    name: 'sessions-noeviction', field: 'sessionsNoEviction',
+    change: 'Redis runs `maxmemory-policy noeviction`: under memory pressure writes fail instead of evicting the auth sessions (and the hub\'s keys)',
+    removes: [],
+  },
 ];
 
 const allFixes = Object.fromEntries(DESIGN_FIXES.map((f) => [f.field, true]));

@@ -1,4 +1,4 @@
-import { ConfigError, type Resolved, type System } from '../../contract/system.ts';
+import { ConfigError, type Resolved, type RunMeasures, type System } from '../../contract/system.ts';
 import { StreamSpaceCluster } from './cluster/cluster.ts';
 import { resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
 import { configProblem, overridesProblem, withoutSchemaKey } from './config-schema.ts';
@@ -7,10 +7,14 @@ import { streamspaceExplainer } from './explain/index.ts';
 import { STREAMSPACE_FAULT_KINDS, STREAMSPACE_PLATFORM, STREAMSPACE_ROLES } from './faults.ts';
 import { boundedRecovery, recoveryBound, startRecoveryProber, unhealthyBecause } from './invariants/bounded-recovery.ts';
 import { ClusterView } from './invariants/cluster-view.ts';
+import { hpaConverges } from './invariants/hpa-converges.ts';
 import { noDuplicateExecution } from './invariants/no-duplicate-execution.ts';
 import { noFlapping } from './invariants/no-flapping.ts';
 import { noLostCommands } from './invariants/no-lost-commands.ts';
+import { noLostSession } from './invariants/no-lost-session.ts';
 import { noSplitBrain } from './invariants/no-split-brain.ts';
+import { requestMeasures } from './invariants/request-availability.ts';
+import { revocation } from './invariants/revocation.ts';
 import { routingAvailability } from './invariants/routing-availability.ts';
 import { DESIGN_FIXES, PROFILES } from './profiles.ts';
 import { SCENARIOS } from './scenarios/index.ts';
@@ -30,6 +34,16 @@ function checked(overrides: unknown): ConfigOverrides {
   const problem = overridesProblem(overrides);
   if (problem !== null) throw new ConfigError(problem);
   return withoutSchemaKey(overrides as Record<string, unknown>) as ConfigOverrides;
+}
+
+/** Several measures as one: each started in turn, their figures in order. */
+function allOf<I, V>(...measures: ReadonlyArray<RunMeasures<I, V>>): RunMeasures<I, V> {
+  return {
+    start(instance, view, fromUs, toUs) {
+      for (const m of measures) m.start(instance, view, fromUs, toUs);
+    },
+    figures: (view, window) => measures.flatMap((m) => m.figures(view, window)),
+  };
 }
 
 /**
@@ -76,7 +90,12 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   platform: STREAMSPACE_PLATFORM,
   faults: STREAMSPACE_FAULT_KINDS,
   // The lost-command check waits for the longest command (start_session) before calling a command lost.
-  invariants: (config) => [noSplitBrain, noDuplicateExecution, noLostCommands(config.agent.startSessionUs[1]), boundedRecovery, noFlapping(config)],
+  // The session and HPA checks judge only what the load generator and the HPA record: on a
+  // configuration without them they never fire.
+  invariants: (config) => [
+    noSplitBrain, noDuplicateExecution, noLostCommands(config.agent.startSessionUs[1]), boundedRecovery, noFlapping(config),
+    noLostSession(config), revocation, hpaConverges(config),
+  ],
   recovery: {
     bound: recoveryBound,
     drainUs: (config) => config.agent.startSessionUs[1],
@@ -86,7 +105,8 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
     },
     recoveredAt: (view) => view.recoveredAt,
   },
-  measures: routingAvailability,
+  // Routing availability on every measured run; request availability, latency and RTOs besides on a run with a load.
+  measures: allOf(routingAvailability, requestMeasures),
   deployments: STREAMSPACE_DEPLOYMENTS,
   explain: streamspaceExplainer,
   scenarios: SCENARIOS,

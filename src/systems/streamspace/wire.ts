@@ -20,13 +20,34 @@ export type WsFrame =
   | { ws: 'pong' }
   | { ws: 'close' };
 
-/** The HTTP requests an API pod serves (over RpcClient/serveRpc, one request per connection). */
+/**
+ * A user's JWT as the model carries it: its `jti` (the session id, `session:{jti}` in Redis) and the
+ * user it names. The signature is always valid: every API pod shares JWT_SECRET (api/cmd/main.go:309),
+ * so any pod accepts any token its session store accepts.
+ */
+export interface Token {
+  jti: string;
+  user: number;
+}
+
+/**
+ * The HTTP requests an API pod serves (over RpcClient/serveRpc). The agents' requests and the
+ * background `workload` carry no token; the users of the load generator (`load/`) do, and go
+ * through AuthMiddleware when the pod runs its session store (`api.cacheEnabled`).
+ */
 export type HttpRequest =
   | { op: 'register-agent'; agentId: string }
   | { op: 'ws-upgrade'; agentId: string }
-  | { op: 'create-session'; sessionId: string; agentId: string; requestId: string }
-  | { op: 'delete-session'; sessionId: string; agentId: string; requestId: string }
+  | { op: 'create-session'; sessionId: string; agentId: string; requestId: string; token?: Token }
+  | { op: 'delete-session'; sessionId: string; agentId: string; requestId: string; token?: Token }
   /** Admin `POST /agents/:id/command` (§5.2): IsAgentConnected first (503 if false), then insert and dispatch. */
-  | { op: 'admin-command'; agentId: string; action: string; requestId: string };
+  | { op: 'admin-command'; agentId: string; action: string; requestId: string }
+  /** `POST /api/v1/auth/login` (auth/handlers.go:236): the token's jti is chosen by the pod. */
+  | { op: 'login'; user: number }
+  /** `POST /api/v1/auth/logout` (auth/handlers.go:345), behind AuthMiddleware. */
+  | { op: 'logout'; token: Token }
+  /** `GET /api/v1/sessions` (api/cmd/main.go:614), behind AuthMiddleware and CacheMiddleware. */
+  | { op: 'list-sessions'; token: Token };
 
-export type HttpResponse = { status: number; body?: string };
+/** `token`: the JWT a login answers with. */
+export type HttpResponse = { status: number; body?: string; token?: Token };

@@ -1,12 +1,14 @@
 import type { BootFn, ConnectionEnd, ProcessContext } from '../../../sim-cluster/index.ts';
 import { ok, serveRpc, type RpcResult } from '../net/rpc.ts';
-import type { ApiPodConfig, FixesConfig } from '../config.ts';
-import type { HttpRequest, HttpResponse } from '../wire.ts';
+import type { ApiCpuConfig, ApiPodConfig, AuthConfig, FixesConfig } from '../config.ts';
+import type { HttpRequest, HttpResponse, Token } from '../wire.ts';
 import { AgentHub } from './agent-hub.ts';
 import { AgentSocket, type CommandRowsPort } from './agent-socket.ts';
 import { CommandDispatcher, type DispatchedCommand, type DispatcherRowsPort } from './command-dispatcher.ts';
 import type { HubDbPort, HubRedisPort, PubSubPort } from './ports.ts';
+import type { PodCpu } from './cpu.ts';
 import { startRedisListener } from './redis-listener.ts';
+import { SessionAuth, type CachePort } from './session-auth.ts';
 
 /** Everything the API pod reads and writes in PostgreSQL. */
 export interface ApiDbPort extends HubDbPort, CommandRowsPort, DispatcherRowsPort {
@@ -18,6 +20,8 @@ export interface ApiDbPort extends HubDbPort, CommandRowsPort, DispatcherRowsPor
   agentExists(agentId: string, cb: (r: RpcResult<boolean>) => void): void;
   /** Design fix `redeliver-unfinished`: rows pending/sent/ack not updated for `staleUs`. */
   listUnfinishedCommands(staleUs: number, cb: (r: RpcResult<DispatchedCommand[]>) => void): void;
+  /** The users' reads (postgres/statements.ts): login's two SELECTs, AuthMiddleware's GetUser, ListSessions. */
+  userRead(stmt: 'auth.verify-password' | 'auth.user-groups' | 'auth.get-user' | 'sessions.list', user: number, cb: (r: RpcResult<unknown>) => void): void;
 }
 
 /** Clients of one API-pod incarnation, built at boot (connections die with the process). */
@@ -27,6 +31,8 @@ export interface ApiPodClients {
   pubsub: PubSubPort;
   /** The start-up PING (§4: 5 s). */
   ping(cb: (r: RpcResult<unknown>) => void): void;
+  /** The cache's own go-redis client on DB 0 (api/internal/cache/cache.go). */
+  cache: CachePort;
 }
 
 export interface ApiPodOptions {
@@ -37,6 +43,10 @@ export interface ApiPodOptions {
   clients(ctx: ProcessContext): ApiPodClients;
   /** Tells the load balancer whether this pod takes new connections (readiness). */
   setReady(ready: boolean): void;
+  /** The auth session store's settings (used when `config.cacheEnabled`). */
+  auth: AuthConfig;
+  /** The pod's CPU and what users' requests cost on it. */
+  cpu: { config: ApiCpuConfig; meter: PodCpu };
 }
 
 /**
@@ -99,13 +109,83 @@ export function apiPod(options: ApiPodOptions): BootFn {
       ctx.record('api.redis-wait', { error: r.message });
       ctx.setTimer(config.redisPingTimeoutUs, ping, 'api.redis-retry');
     });
-    ctx.setTimer(config.startupUs, () => (config.redisEnabled ? ping() : startHub(false)), 'api.startup');
+    const auth = config.cacheEnabled ? new SessionAuth(ctx, clients.cache, options.auth, options.fixes) : null;
+    options.cpu.meter.restart();
+    // api/cmd/main.go: the cache (line 91) and ClearAllSessions (line 326) come before the hub's
+    // Redis (line 370 on) and the HTTP server.
+    const afterCache = (): void => (config.redisEnabled ? ping() : startHub(false));
+    ctx.setTimer(config.startupUs, () => (auth === null ? afterCache() : auth.start(afterCache)), 'api.startup');
+
+    /**
+     * A user's request (seed 004's load), through AuthMiddleware when the session store runs: the
+     * answer leaves once the pod's CPU has done the request's work (`cpu.ts`).
+     */
+    const userRequest = (
+      request: Extract<HttpRequest, { op: 'login' | 'logout' | 'list-sessions' }> | { op: 'create-session' | 'delete-session'; token: Token },
+      reply: (r: RpcResult<HttpResponse>) => void,
+      proceed: (respond: (response: HttpResponse) => void) => void,
+    ): void => {
+      const cost = request.op === 'login' ? options.cpu.config.loginCpuUs : options.cpu.config.requestCpuUs;
+      const respond = (response: HttpResponse): void => {
+        ctx.setTimer(options.cpu.meter.run(cost), () => reply(ok(response)), 'api.respond');
+      };
+      if (request.op === 'login') return login(request.user, respond);
+      const token = request.token;
+      authenticate(token, (status) => {
+        if (status !== 200) return respond({ status });
+        switch (request.op) {
+          case 'logout':
+            return auth === null ? respond({ status: 200 }) : auth.deleteSession(token.jti, () => respond({ status: 200 }));
+          case 'list-sessions':
+            return listSessions(token.user, respond);
+          default:
+            return proceed(respond);
+        }
+      });
+    };
+
+    /** AuthMiddleware (middleware.go:240-270): the session check, then GetUser; either failing is a 401. */
+    const authenticate = (token: Token, cb: (status: number) => void): void => {
+      const getUser = (): void => clients.db.userRead('auth.get-user', token.user, (r) => cb(r.ok ? 200 : 401));
+      if (auth === null) return getUser();
+      auth.validate(token.jti, (check) => (check === 'valid' ? getUser() : cb(401)));
+    };
+
+    /** Login (auth/handlers.go:236-300): VerifyPassword, GetUserGroups (errors ignored), the token, CreateSession. */
+    let tokens = 0;
+    const login = (user: number, respond: (response: HttpResponse) => void): void => {
+      clients.db.userRead('auth.verify-password', user, (verified) => {
+        if (!verified.ok) return respond({ status: 401 });
+        clients.db.userRead('auth.user-groups', user, () => {
+          // GenerateSessionID is 32 random bytes (session_store.go:79-85); the model names the pod
+          // and incarnation instead, which is as unique and keeps runs readable.
+          const token: Token = { jti: `${ctx.name}.${ctx.incarnation}.${tokens++}`, user };
+          if (auth === null) return respond({ status: 200, token });
+          auth.createSession(token.jti, () => respond({ status: 200, token }));
+        });
+      });
+    };
+
+    /** GET /sessions behind CacheMiddleware: a hit answers from Redis; a miss queries and (tries to) store. */
+    const listSessions = (user: number, respond: (response: HttpResponse) => void): void => {
+      const query = (): void => clients.db.userRead('sessions.list', user, (r) => {
+        if (!r.ok) return respond({ status: 500 });
+        auth?.storeList(user);
+        respond({ status: 200 });
+      });
+      if (auth === null) return query();
+      auth.cachedList(user, (hit) => (hit ? respond({ status: 200 }) : query()));
+    };
 
     const handle = (request: HttpRequest, reply: (r: RpcResult<HttpResponse>) => void, conn: ConnectionEnd): void => {
       const h = hub;
       const d = dispatcher;
       if (h === null || d === null) return reply(ok({ status: 503 }));
       switch (request.op) {
+        case 'login':
+        case 'logout':
+        case 'list-sessions':
+          return userRequest(request, reply, () => {});
         case 'register-agent':
           clients.db.upsertAgentOnRegister(request.agentId, (r) => reply(ok({ status: r.ok ? 200 : 500 })));
           return;
@@ -138,14 +218,20 @@ export function apiPod(options: ApiPodOptions): BootFn {
         case 'delete-session': {
           const action = request.op === 'create-session' ? 'start_session' : 'stop_session';
           const row = { commandId: request.requestId, agentId: request.agentId, sessionId: request.sessionId, action };
-          clients.db.insertCommand(row, (r) => {
-            if (!r.ok) return reply(ok({ status: 500 }));
+          const token = request.token;
+          const write = (answer: (status: number) => void): void => clients.db.insertCommand(row, (r) => {
+            if (!r.ok) return answer(500);
             ctx.record('api.command-accepted', { command: row.commandId, agent: row.agentId, action });
             const queued = d.dispatch(row);
             // Create reports success even when dispatch fails; delete answers 500 (§5.2).
-            reply(ok({ status: queued || action === 'start_session' ? 200 : 500 }));
+            const status = queued || action === 'start_session' ? 200 : 500;
+            // InvalidateCacheMiddleware runs after a 2xx (cache/middleware.go).
+            if (status === 200) auth?.invalidateSessions();
+            answer(status);
           });
-          return;
+          // The background workload's requests carry no token and take no CPU of their own.
+          if (token === undefined) return write((status) => reply(ok({ status })));
+          return userRequest({ op: request.op, token }, reply, (respond) => write((status) => respond({ status })));
         }
       }
     };

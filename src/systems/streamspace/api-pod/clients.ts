@@ -5,6 +5,7 @@ import type { CommandRow } from '../postgres/tables.ts';
 import { RedisClient, RedisPubSub } from '../redis/client.ts';
 import type { ApiPodClients } from './api-pod.ts';
 import type { DispatchedCommand } from './command-dispatcher.ts';
+import type { CachePort } from './session-auth.ts';
 
 export interface ApiPodClientTargets {
   /** Process name of PostgreSQL. */
@@ -17,6 +18,22 @@ export interface ApiPodClientTargets {
   guardedStatusWrites: boolean;
 }
 
+/**
+ * The cache's client (api/internal/cache/cache.go NewCache): go-redis on DB 0, a client of its own
+ * besides the hub's (DB 1), with the same timeouts and retries as the model's go-redis client.
+ */
+function cachePort(redis: RedisClient): CachePort {
+  return {
+    ping: (timeoutUs, cb) => redis.ping(cb, timeoutUs),
+    exists: (key, cb) => redis.exists([key], cb),
+    get: (key, cb) => redis.get(key, cb),
+    set: (key, value, exSeconds, cb) => redis.set(key, value, exSeconds, cb),
+    del: (keys, cb, deadline) => redis.del(keys, cb, deadline === undefined ? undefined : { deadline }),
+    // go-redis's Scan(ctx, cursor, match, 0): no COUNT, the server's default of 10.
+    scan: (cursor, match, cb, deadline) => redis.scan(cursor, match, 0, cb, deadline === undefined ? undefined : { deadline }),
+  };
+}
+
 /** Binds the API pod's ports to a lib/pq-like PostgreSQL client and go-redis clients. */
 export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets): ApiPodClients {
   const pg = new PostgresClient(ctx, { target: targets.postgres, guardedStatusWrites: targets.guardedStatusWrites });
@@ -24,6 +41,9 @@ export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets)
     commandId: row.commandId, agentId: row.agentId, action: row.action, sessionId: row.sessionId ?? '',
   });
   const redis = new RedisClient(ctx, { target: targets.redis });
+  // The users' reads (seed 004's load) take connections of their own from database/sql's pool
+  // (MaxOpenConns 25, api/internal/db/database.go), with the statement timeouts kept per connection.
+  const users = new PostgresClient(ctx, { target: targets.postgres, timeouts: 'per-connection' });
   return {
     db: {
       setAgentOnline: (agentId, cb) => pg.setAgentOnline(agentId, cb),
@@ -41,6 +61,7 @@ export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets)
       insertCommand: (row, cb) => pg.insertCommand({ ...row, payload: null }, cb),
       upsertAgentOnRegister: (agentId, cb) => pg.upsertAgentOnRegister(agentId, cb),
       agentExists: (agentId, cb) => pg.getAgent(agentId, (r) => cb(r.ok ? ok(r.value !== null) : (r as RpcResult<never>))),
+      userRead: (stmt, user, cb) => users.userRead(stmt, user, cb),
     },
     redis: {
       set: (key, value, ex, cb) => redis.set(key, value, ex, cb),
@@ -54,5 +75,6 @@ export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets)
       subscribe: (channel, handlers) => new RedisPubSub(ctx, channel, handlers, { target: targets.redis }),
     },
     ping: (cb) => redis.ping(cb, targets.pingTimeoutUs),
+    cache: cachePort(new RedisClient(ctx, { target: targets.redis, db: 0, timeouts: 'per-connection' })),
   };
 }

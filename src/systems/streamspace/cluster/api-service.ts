@@ -17,6 +17,8 @@ export class ApiServiceEndpoints implements ApiService {
   private readonly serving = new Set<string>();
   /** Pods the kubelet's readiness probe has marked NotReady. */
   private readonly probeFailing = new Set<string>();
+  /** Told when a pod's readiness changes (the Ready condition's transitions, which the HPA reads). */
+  onChange: ((pod: string, ready: boolean) => void) | null = null;
 
   setReady(pod: string, ready: boolean): void {
     if (ready) this.serving.add(pod);
@@ -32,8 +34,11 @@ export class ApiServiceEndpoints implements ApiService {
   }
 
   private update(pod: string): void {
-    if (this.serving.has(pod) && !this.probeFailing.has(pod)) this.ready.add(pod);
+    const was = this.ready.has(pod);
+    const now = this.serving.has(pod) && !this.probeFailing.has(pod);
+    if (now) this.ready.add(pod);
     else this.ready.delete(pod);
+    if (now !== was) this.onChange?.(pod, now);
   }
 
   isReady(pod: string): boolean {

@@ -2,6 +2,7 @@ import { Simulation, type BootFn, type SimulationOptions } from '../../../sim-cl
 import { agentReplica } from '../agent/agent-replica.ts';
 import { apiPod } from '../api-pod/api-pod.ts';
 import { apiPodClients } from '../api-pod/clients.ts';
+import { PodCpu } from '../api-pod/cpu.ts';
 import { resolveConfig, type ConfigOverrides, type StreamSpaceConfig } from '../config.ts';
 import { kubeApiServer, healthyKubeApi, type KubeApiFaults } from '../kube/api-server.ts';
 import { KubeletProbes } from '../kube/kubelet-probes.ts';
@@ -11,6 +12,8 @@ import { PostgresStorage } from '../postgres/tables.ts';
 import { redisServer, RedisStorage } from '../redis/server.ts';
 import { ApiServiceEndpoints } from './api-service.ts';
 import { SessionPlatform } from './platform.ts';
+import { HorizontalPodAutoscaler, MetricsServer, type ScaledPod, type ScaleTarget } from '../hpa/index.ts';
+import { loadGenerator, LoadRecord, type LoadControl } from '../load/load-generator.ts';
 import { workload } from './workload.ts';
 
 /** Process names of the cluster's fixed services (their Service DNS names). */
@@ -18,6 +21,8 @@ export const REDIS = 'redis';
 export const POSTGRES = 'postgres';
 export const KUBE_API = 'kube-api';
 export const USERS = 'users';
+/** The seed-004 load generator (Locust), on the ingress node. */
+export const LOCUST = 'locust';
 export const CONTROL_PLANE_NODE = 'control-plane';
 export const INGRESS_NODE = 'ingress';
 
@@ -34,6 +39,15 @@ interface Pod {
    * The replica it stands for: the creation index of the first pod, inherited by each replacement.
    * With the design fix `fixed-agent-id` an agent pod's id comes from it (one Deployment per agent).
    */
+  slot: number;
+}
+
+/** A pod the ReplicaSet or StatefulSet created while no worker node could take it (Pending). */
+interface PendingPod {
+  name: string;
+  kind: PodKind;
+  /** How long after it is placed it starts (as for any new pod). */
+  delayUs: number;
   slot: number;
 }
 
@@ -74,6 +88,18 @@ export class StreamSpaceCluster {
   readonly workerNodes: string[] = [];
   /** The kubelets' liveness and readiness probes. */
   readonly kubelet: KubeletProbes;
+  /** The users' requests and outcomes, when the configuration runs a load (`load.mode`). */
+  readonly loadRecord: LoadRecord | null;
+  /** Each API pod's CPU, for its requests' service time and the HPA's metrics. */
+  readonly apiCpu = new Map<string, PodCpu>();
+  /** The metrics-server and the API Deployment's HPA, when the configuration enables it (`hpa.enabled`). */
+  readonly metricsServer: MetricsServer | null = null;
+  readonly hpa: HorizontalPodAutoscaler | null = null;
+  /** The API Deployment's spec.replicas (the HPA and `scaleApi` write it). */
+  private apiReplicasSpec: number;
+  /** When each API pod's container last started, and when its readiness last changed (the HPA reads both). */
+  private readonly apiStartedAt = new Map<string, number>();
+  private readonly apiReadyChangedAt = new Map<string, number>();
   private readonly pods = new Map<string, Pod>();
   private readonly nextPodIndex = { api: 0, agent: 0 };
   private placement = 0;
@@ -82,6 +108,10 @@ export class StreamSpaceCluster {
    * one failure, and are void once the node has recovered since (a later failure starts its own).
    */
   private readonly nodeFailures = new Map<string, number>();
+  /** Cordoned worker nodes (`kubectl cordon`: spec.unschedulable): no new pod is placed on them. */
+  private readonly cordoned = new Set<string>();
+  /** Pods created while every worker node that is up was cordoned, oldest first: placed when one is uncordoned. */
+  private readonly pending: PendingPod[] = [];
 
   constructor(options: StreamSpaceClusterOptions) {
     this.config = resolveConfig(options.config);
@@ -94,6 +124,7 @@ export class StreamSpaceCluster {
       this.workerNodes.push(`node-${i}`);
     }
     this.sim.addProcess({ name: KUBE_API, node: CONTROL_PLANE_NODE, boot: kubeApiServer(this.leases, this.kubeFaults) });
+    this.apiReplicasSpec = topology.apiReplicas;
     for (let i = 0; i < topology.apiReplicas; i++) this.addPod('api', 0);
     for (let i = 0; i < topology.agentReplicas; i++) this.addPod('agent', topology.agentStartUs);
     this.kubelet = new KubeletProbes({
@@ -115,6 +146,58 @@ export class StreamSpaceCluster {
       name: USERS, node: INGRESS_NODE,
       boot: workload({ config: this.config.workload, endpoints: this.endpoints, agentIds: () => this.agentIds() }),
     });
+    if (this.config.hpa.enabled) {
+      this.endpoints.onChange = (pod) => this.apiReadyChangedAt.set(pod, this.sim.now);
+      const target = this.apiScaleTarget();
+      this.metricsServer = new MetricsServer(target, { scrapeable: (pod) => this.sim.node(this.podNode(pod.name)).up });
+      const { minReplicas, maxReplicas, targetCpuPercent, behavior } = this.config.hpa;
+      this.hpa = new HorizontalPodAutoscaler(target, this.metricsServer, {
+        spec: { minReplicas, maxReplicas, targetCPUUtilizationPercentage: targetCpuPercent, cpuRequestMilli: this.config.apiCpu.requestMillicores, behavior },
+      });
+      this.metricsServer.start(this.sim);
+      this.hpa.start(this.sim);
+    }
+    this.loadRecord = this.config.load.mode === 'off' ? null : new LoadRecord();
+    if (this.loadRecord !== null) {
+      this.sim.addProcess({
+        name: LOCUST, node: INGRESS_NODE,
+        boot: loadGenerator(this.config.load, { endpoints: () => this.endpoints.endpoints, agentIds: () => this.agentIds(), now: () => this.sim.now }, this.loadRecord),
+      });
+    }
+  }
+
+  /**
+   * The API Deployment as the HPA sees it: spec.replicas, and every API pod the ReplicaSet made,
+   * Pending (not started), running, or terminating (deleted, its process still up).
+   */
+  private apiScaleTarget(): ScaleTarget {
+    return {
+      replicas: () => this.apiReplicasSpec,
+      scale: (replicas) => this.scaleApi(replicas),
+      pods: () => {
+        const out: ScaledPod[] = [];
+        for (const [name, pod] of this.pods) {
+          if (pod.kind !== 'api') continue;
+          const alive = this.sim.process(name).alive;
+          if (pod.gone && !alive) continue;
+          out.push({
+            name,
+            startedAt: alive ? this.apiStartedAt.get(name) ?? null : null,
+            ready: this.endpoints.isReady(name),
+            readyChangedAt: this.apiReadyChangedAt.get(name) ?? 0,
+            deleting: pod.gone,
+            cpu: this.cpuOf(name),
+          });
+        }
+        return out;
+      },
+    };
+  }
+
+  /** What the `load-spike` fault drives: absent when the configuration runs no load. */
+  get load(): LoadControl | undefined {
+    const control = this.loadRecord?.control;
+    return control === null ? undefined : control;
   }
 
   /** Running API pods (not deleted), in creation order. */
@@ -170,34 +253,54 @@ export class StreamSpaceCluster {
     const index = kind === 'api' || kind === 'agent' ? this.nextPodIndex[kind]++ : 0;
     const name = kind === 'api' || kind === 'agent' ? `${kind}-${index}` : kind;
     const node = this.nextNode();
-    this.pods.set(name, { kind, node, gone: false, livenessKill: false, slot: slot ?? index });
-    this.sim.addProcess({ name, node, boot: this.bootFor(kind, name), autoStart: false });
-    this.sim.after(delayUs, () => {
-      if (this.sim.node(node).up && !this.sim.process(name).alive) this.sim.start(name);
-    }, `schedule ${name}`);
+    if (node === null) this.holdPending({ name, kind, delayUs, slot: slot ?? index });
+    else this.placePod(name, kind, node, delayUs, slot ?? index);
     return name;
   }
 
-  private nextNode(): string {
+  /**
+   * Binds a pod to a node and starts it there after `delayUs`, unless it was deleted meanwhile (a
+   * drain may evict a pod placed on a node it empties before the pod started).
+   */
+  private placePod(name: string, kind: PodKind, node: string, delayUs: number, slot: number): void {
+    const pod: Pod = { kind, node, gone: false, livenessKill: false, slot };
+    this.pods.set(name, pod);
+    this.sim.addProcess({ name, node, boot: this.bootFor(kind, name), autoStart: false });
+    this.sim.after(delayUs, () => {
+      if (!pod.gone && this.sim.node(node).up && !this.sim.process(name).alive) this.sim.start(name);
+    }, `schedule ${name}`);
+  }
+
+  /** The next worker node that is up and not cordoned (round robin), or null: see `noSchedulableNode`. */
+  private nextNode(): string | null {
     if (this.config.topology.placement === 'one-per-node') return this.leastLoadedNode();
     for (let i = 0; i < this.workerNodes.length; i++) {
       const node = this.workerNodes[this.placement++ % this.workerNodes.length]!;
-      if (this.sim.node(node).up) return node;
+      if (this.sim.node(node).up && !this.cordoned.has(node)) return node;
     }
-    throw new Error('no worker node is up to schedule a pod on');
+    return this.noSchedulableNode();
   }
 
-  /** The up worker node running the fewest live pods, the lowest-numbered among equals. */
-  private leastLoadedNode(): string {
+  /** The up, uncordoned worker node running the fewest live pods, the lowest-numbered among equals. */
+  private leastLoadedNode(): string | null {
     const load = new Map(this.workerNodes.map((n) => [n, 0]));
     for (const pod of this.pods.values()) if (!pod.gone) load.set(pod.node, (load.get(pod.node) ?? 0) + 1);
     let best: string | null = null;
     for (const node of this.workerNodes) {
-      if (!this.sim.node(node).up) continue;
+      if (!this.sim.node(node).up || this.cordoned.has(node)) continue;
       if (best === null || load.get(node)! < load.get(best)!) best = node;
     }
-    if (best === null) throw new Error('no worker node is up to schedule a pod on');
-    return best;
+    return best ?? this.noSchedulableNode();
+  }
+
+  /**
+   * No node takes a new pod. When every node that is up is cordoned, the pod stays Pending (null)
+   * until one is uncordoned, as the scheduler leaves it; with every worker node down the model
+   * stops with an error, as it did before nodes could be cordoned.
+   */
+  private noSchedulableNode(): null {
+    if (this.workerNodes.some((n) => this.sim.node(n).up)) return null;
+    throw new Error('no worker node is up to schedule a pod on');
   }
 
   private bootFor(kind: PodKind, name: string): BootFn {
@@ -207,6 +310,8 @@ export class StreamSpaceCluster {
         return apiPod({
           config: c.api,
           fixes: c.fixes,
+          auth: c.auth,
+          cpu: { config: c.apiCpu, meter: this.cpuOf(name) },
           clients: (ctx) => apiPodClients(ctx, { postgres: POSTGRES, redis: REDIS, pingTimeoutUs: c.api.redisPingTimeoutUs, guardedStatusWrites: c.fixes.guardedStatusWrites }),
           setReady: (ready) => this.endpoints.setReady(name, ready),
         });
@@ -218,10 +323,21 @@ export class StreamSpaceCluster {
         });
       }
       case 'redis':
-        return redisServer(this.redis);
+        // chart/values.yaml:503-509: maxmemory 200mb, allkeys-lru (noeviction with fix `sessions-noeviction`).
+        return redisServer(this.redis, { maxmemoryBytes: c.redis.maxmemoryBytes, evictionPolicy: c.redis.evictionPolicy });
       case 'postgres':
         return bootPostgres(this.postgres, this.postgresFaults);
     }
+  }
+
+  /** The API pod's CPU meter, made with the pod. */
+  private cpuOf(pod: string): PodCpu {
+    let cpu = this.apiCpu.get(pod);
+    if (cpu === undefined) {
+      cpu = new PodCpu(this.config.apiCpu, () => this.sim.now);
+      this.apiCpu.set(pod, cpu);
+    }
+    return cpu;
   }
 
   /**
@@ -230,15 +346,21 @@ export class StreamSpaceCluster {
    * grace period a pod still running is killed. Redis and PostgreSQL have no SIGTERM hook in the
    * model: they shut down cleanly at once.
    */
-  deletePod(name: string, options: { replace?: boolean } = {}): void {
+  deletePod(name: string, options: { replace?: boolean; force?: boolean } = {}): void {
     const pod = this.pods.get(name);
     if (pod === undefined || pod.gone) return;
-    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.delete-pod', { pod: name, kind: pod.kind });
+    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.delete-pod', { pod: name, kind: pod.kind, ...(options.force ? { force: true } : {}) });
     if (pod.kind === 'api' || pod.kind === 'agent') {
       pod.gone = true;
       this.endpoints.setReady(name, false);
-      this.sim.signal(name, 'SIGTERM');
-      this.sim.after(this.config.kubernetes.terminationGraceUs, () => this.sim.crash(name), `sigkill ${name}`);
+      if (options.force) {
+        // `kubectl delete pod --grace-period=0 --force` (seed 004's chaos script): the object is
+        // gone at once and the kubelet kills the container without the stop signal's grace.
+        this.sim.crash(name);
+      } else {
+        this.sim.signal(name, 'SIGTERM');
+        this.sim.after(this.config.kubernetes.terminationGraceUs, () => this.sim.crash(name), `sigkill ${name}`);
+      }
       // `replace: false` is a scale-down: the ReplicaSet wants fewer pods, so none replaces it.
       if (options.replace ?? true) this.addPod(pod.kind, this.config.kubernetes.podReplacementUs, pod.slot);
       return;
@@ -257,6 +379,7 @@ export class StreamSpaceCluster {
    * replacement. Only used by scenarios that scale; the initial size is `topology.apiReplicas`.
    */
   scaleApi(replicas: number): void {
+    this.apiReplicasSpec = replicas;
     const live = this.apiPods;
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.scale', { deployment: 'api', from: live.length, to: replicas });
     for (let i = live.length; i < replicas; i++) this.addPod('api', this.config.kubernetes.podReplacementUs);
@@ -273,6 +396,7 @@ export class StreamSpaceCluster {
       if (e.k === 'proc.start') {
         const started = this.pods.get(e.p);
         if (started !== undefined) started.livenessKill = false;
+        if (started?.kind === 'api') this.apiStartedAt.set(e.p, e.t);
         return;
       }
       if (e.k !== 'proc.exit') return;
@@ -373,5 +497,139 @@ export class StreamSpaceCluster {
       this.endpoints.setReady(name, false);
       this.sim.start(name);
     }
+    // Pods left Pending while no node could take them are scheduled now.
+    this.placePending();
+  }
+
+  // ---- cordon, drain, Pending pods -----------------------------------------------------------
+
+  /** `kubectl cordon`: the scheduler places no new pod on the node; the pods on it keep running. */
+  cordon(node: string): void {
+    if (this.cordoned.has(node)) return;
+    this.cordoned.add(node);
+    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.cordon', { node });
+  }
+
+  /** `kubectl uncordon`: the node takes new pods again, Pending ones first; no pod moves back to it. */
+  uncordon(node: string): void {
+    if (!this.cordoned.delete(node)) return;
+    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.uncordon', { node });
+    this.placePending();
+  }
+
+  /** Every cordoned node, in the order they were cordoned. */
+  get cordonedNodes(): string[] {
+    return [...this.cordoned];
+  }
+
+  /**
+   * The kind of a pod by name, including pods being deleted (a terminating pod keeps its labels,
+   * so policies that select it still do), or null for a name that is no pod (anymore).
+   */
+  podKind(name: string): PodKind | null {
+    return this.pods.get(name)?.kind ?? null;
+  }
+
+  /** The pods bound to a node and not deleted, in creation order: what `kubectl drain` lists. */
+  podsOn(node: string): string[] {
+    return [...this.pods].filter(([, p]) => p.node === node && !p.gone).map(([name]) => name);
+  }
+
+  /** Pods no node could take yet (every node that is up was cordoned), oldest first. */
+  get pendingPods(): string[] {
+    return this.pending.map((p) => p.name);
+  }
+
+  /**
+   * A pod no node can take stays Pending (`k8s.pod-pending`). Redis and PostgreSQL keep a process
+   * under their Service name, never started by the cluster, on a node that is up: the Service
+   * resolves and its dials are refused (no endpoint), and the checkers that look Redis up still
+   * find it. (A fault that starts Redis in place, such as `redis-restart`'s end, may start it there
+   * meanwhile; the replacement stops it when it is placed.)
+   */
+  private holdPending(pod: PendingPod): void {
+    this.pending.push(pod);
+    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.pod-pending', { pod: pod.name, kind: pod.kind });
+    if ((pod.kind === 'redis' || pod.kind === 'postgres') && !this.sim.hasProcess(pod.name)) {
+      const node = this.workerNodes.find((n) => this.sim.node(n).up)!;
+      this.sim.addProcess({ name: pod.name, node, boot: this.bootFor(pod.kind, pod.name), autoStart: false });
+    }
+  }
+
+  /** The scheduler's retry: places Pending pods, oldest first, while some node takes them. */
+  placePending(): void {
+    while (this.pending.length > 0 && this.workerNodes.some((n) => this.sim.node(n).up)) {
+      const node = this.nextNode();
+      if (node === null) return;
+      const pod = this.pending.shift()!;
+      if (this.sim.hasProcess(pod.name)) {
+        this.sim.exit(pod.name);
+        this.sim.removeProcess(pod.name);
+      }
+      this.sim.trace.record(this.sim.now, 'k8s', 'k8s.pod-scheduled', { pod: pod.name, node });
+      this.placePod(pod.name, pod.kind, node, pod.delayUs, pod.slot);
+    }
+  }
+
+  /**
+   * The Eviction API (`POST pods/<name>/eviction`, kubernetes pkg/registry/core/pod/storage/
+   * eviction.go), as `kubectl drain` calls it. `gone`: the pod no longer exists or is already
+   * being deleted (NotFound, or canIgnorePDB for a pod with a deletionTimestamp: nothing more
+   * happens). `refused`: 429 TooManyRequests, the API pods' PodDisruptionBudget allows no
+   * disruption now (`pdbRefuses`); the caller may retry. `evicted`: the pod is deleted:
+   * - an API or agent pod gracefully, replaced by its ReplicaSet on another node (`deletePod`);
+   * - Redis (a Deployment) and PostgreSQL (a StatefulSet) stop at once (no SIGTERM hook in the
+   *   model, as in `deletePod`) and are recreated on another node under the same Service name:
+   *   Redis empty (no persistence, spec §0, as after `evict`), PostgreSQL with its data. The
+   *   latter assumes network-attached storage whose volume follows the pod; with a node-local
+   *   volume (k3d's local-path provisioner) the PV's node affinity would keep it Pending instead.
+   *   On a node that is down the deletion cannot complete (its kubelet does not answer): they are
+   *   left to the node lifecycle's eviction (`failNode`), as any pod of a failed node.
+   */
+  evictPod(name: string): 'evicted' | 'refused' | 'gone' {
+    const pod = this.pods.get(name);
+    if (pod === undefined || pod.gone) return 'gone';
+    if (pod.kind === 'api' && this.pdbRefuses(name)) {
+      this.sim.trace.record(this.sim.now, 'k8s', 'k8s.evict-refused', { pod: name, node: pod.node, healthy: this.healthyApiPods() });
+      return 'refused';
+    }
+    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.evict', { pod: name, node: pod.node });
+    if (pod.kind === 'api' || pod.kind === 'agent') {
+      this.deletePod(name);
+      return 'evicted';
+    }
+    if (!this.sim.node(pod.node).up) return 'evicted';
+    pod.gone = true;
+    this.sim.exit(name);
+    this.sim.removeProcess(name);
+    this.pods.delete(name);
+    this.addPod(pod.kind, this.config.kubernetes.podReplacementUs, pod.slot);
+    return 'evicted';
+  }
+
+  /** The API pods' PodDisruptionBudget `minAvailable` (`kubernetes.apiPdbMinAvailable`; null: none, the chart's default). */
+  private get apiPdbMinAvailable(): number | null {
+    return this.config.kubernetes.apiPdbMinAvailable;
+  }
+
+  /** API pods that are Ready and not being deleted: the budget's currentHealthy (the disruption controller's count). */
+  private healthyApiPods(): number {
+    return this.apiPods.filter((p) => this.endpoints.isReady(p)).length;
+  }
+
+  /**
+   * Whether the API pods' PodDisruptionBudget refuses evicting `name` now (eviction.go): a pod
+   * still Pending (never started) ignores the budget (canIgnorePDB); an unready pod may go while
+   * the budget is met (currentHealthy >= desiredHealthy > 0) without using a disruption; any other
+   * needs disruptionsAllowed = currentHealthy - minAvailable > 0 (checkAndDecrement). The count is
+   * read live: an evicted pod leaves it at once, as the decrement and DisruptedPods make it do
+   * before the disruption controller's next pass.
+   */
+  private pdbRefuses(name: string): boolean {
+    const minAvailable = this.apiPdbMinAvailable;
+    if (minAvailable === null || this.sim.process(name).incarnation === 0) return false;
+    const healthy = this.healthyApiPods();
+    if (!this.endpoints.isReady(name) && minAvailable > 0 && healthy >= minAvailable) return false;
+    return healthy - minAvailable <= 0;
   }
 }

@@ -1,6 +1,9 @@
 import type { Micros, TraceEvent } from '../../../sim-cluster/index.ts';
 import { diagnostics, events } from '../events.ts';
+import { hpaEvents } from '../hpa/events.ts';
+import { loadEvents } from '../load/events.ts';
 import type { RoutingSeries } from './routing-availability.ts';
+import type { MeasuredRequests } from './request-availability.ts';
 
 /** One execution of a command by an agent replica: the effect record (`agent.execute`). */
 export interface Execution {
@@ -37,6 +40,25 @@ export interface CommandLife {
   statusBy: string;
 }
 
+/** A rescale the HPA wrote (`hpa.scale`, hpa/events.ts). */
+export interface HpaScale {
+  t: Micros;
+  from: number;
+  to: number;
+  reason: string;
+  event: TraceEvent;
+}
+
+/** A user's last login (`load.login`, load/load-generator.ts): the session its later requests use. */
+export interface LoadLogin {
+  t: Micros;
+  jti: string;
+  event: TraceEvent;
+}
+
+/** The process `faults/apply.ts` records fault applications under. */
+const FAULTS_PROCESS = 'faults';
+
 /**
  * The cluster's state as the trace tells it, maintained event by event: who holds which lease, which
  * pod's hub holds which agent's connection, which replicas believe they lead, which processes are up,
@@ -64,6 +86,18 @@ export class ClusterView {
   lastUnhealthy: string | null = null;
   /** The routing state sampled from the first fault on (`routingAvailability`, on the runs that ask for measures). */
   routing: RoutingSeries | null = null;
+  /** The load's request log, on the runs with a load that ask for measures (`requestMeasures`). */
+  requests: MeasuredRequests | null = null;
+  /** The load's start, spikes, spike ends and stop (`load.start`, `load.spike`, `load.spike-end`, `load.stop`), in order. */
+  readonly loadChanges: TraceEvent[] = [];
+  /** Each load user's last login, by user id: what `no-lost-session` and `revocation` show as evidence. */
+  readonly logins = new Map<number, LoadLogin>();
+  /** Every rescale the HPA wrote, in order: the replica history `hpa-converges` judges. */
+  readonly hpaScales: HpaScale[] = [];
+  /** The HPA's last recorded sync (`hpa.sync`: its metric and recommendation), for messages. */
+  lastHpaSync: TraceEvent | null = null;
+  /** The instants at which faults acted (a `fault.<kind>` event), in order, one per instant. */
+  readonly faultInstants: Micros[] = [];
   /**
    * Replica → its executions still running, so that a crash or exit marks them died without
    * scanning every command's executions (quadratic in long runs).
@@ -177,6 +211,30 @@ export class ClusterView {
       case 'recovery.healthy':
         this.recoveredAt ??= e.t;
         return;
+      case 'load.login': {
+        const d = loadEvents.details(e, 'load.login')!;
+        this.logins.set(d.user, { t: e.t, jti: d.jti, event: e });
+        return;
+      }
+      case 'load.start':
+      case 'load.spike':
+      case 'load.spike-end':
+      case 'load.stop':
+        this.loadChanges.push(e);
+        return;
+      case 'hpa.scale': {
+        const d = hpaEvents.details(e, 'hpa.scale')!;
+        this.hpaScales.push({ t: e.t, from: d.from, to: d.to, reason: d.reason, event: e });
+        return;
+      }
+      case 'hpa.sync':
+        this.lastHpaSync = e;
+        return;
+      case 'fault.end':
+      case 'fault.heal':
+        return;
+      default:
+        if (e.p === FAULTS_PROCESS && this.faultInstants.at(-1) !== e.t) this.faultInstants.push(e.t);
     }
   }
 

@@ -28,6 +28,8 @@ export interface PostgresClientOptions {
   requestTimeoutUs?: Micros;
   /** Design fix `guarded-status-writes`: status UPDATEs only move rows forward. Default false (as built). */
   guardedStatusWrites?: boolean;
+  /** How statement timeouts are kept (net/rpc.ts `RpcClientOptions.timeouts`). Default `per-call`. */
+  timeouts?: 'per-call' | 'per-connection';
 }
 
 export const DEFAULT_PG_CONNECT_TIMEOUT_US: Micros = 127 * SECOND;
@@ -52,6 +54,7 @@ export class PostgresClient {
       target: options.target ?? 'postgres',
       connectTimeoutUs: options.connectTimeoutUs ?? DEFAULT_PG_CONNECT_TIMEOUT_US,
       requestTimeoutUs: options.requestTimeoutUs ?? DEFAULT_PG_REQUEST_TIMEOUT_US,
+      timeouts: options.timeouts ?? 'per-call',
     });
     this.guarded = options.guardedStatusWrites ?? false;
   }
@@ -132,6 +135,11 @@ export class PostgresClient {
   /** HandleAgentConnection's lookup (§3 step 2); null: no row (404). */
   getAgent(agentId: string, cb: (r: RpcResult<AgentRow | null>) => void): void {
     this.send({ stmt: 'ws.agent-lookup', agentId }, cb);
+  }
+
+  /** A user's read (seed 004's load): answers true, or the connection's or server's error. */
+  userRead(stmt: 'auth.verify-password' | 'auth.user-groups' | 'auth.get-user' | 'sessions.list', user: number, cb: (r: RpcResult<unknown>) => void): void {
+    this.send({ stmt, user }, cb);
   }
 
   private send<T>(statement: Statement, cb: (r: RpcResult<T>) => void): void {

@@ -143,6 +143,11 @@ function apply(ctx: ProcessContext, storage: PostgresStorage, s: Statement, clie
     }
     case 'ws.agent-lookup':
       return ok(storage.getAgent(s.agentId));
+    case 'auth.verify-password':
+    case 'auth.user-groups':
+    case 'auth.get-user':
+    case 'sessions.list':
+      return ok(true);
   }
 }
 
@@ -172,8 +177,12 @@ function agentWritten(ctx: ProcessContext, by: Statement['stmt'], agentId: strin
   return ok(1);
 }
 
+const READS: ReadonlySet<Statement['stmt']> = new Set([
+  'dispatcher.scan-pending', 'reconciler.scan-unfinished', 'ws.agent-lookup', 'auth.verify-password', 'auth.user-groups', 'auth.get-user', 'sessions.list',
+]);
+
 function isWrite(s: Statement): boolean {
-  return s.stmt !== 'dispatcher.scan-pending' && s.stmt !== 'reconciler.scan-unfinished' && s.stmt !== 'ws.agent-lookup';
+  return !READS.has(s.stmt);
 }
 
 /** The row keys a statement names, for `db.write-error`. */

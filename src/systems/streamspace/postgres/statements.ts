@@ -24,4 +24,15 @@ export type Statement =
   | { stmt: 'hub.unregister'; agentId: string; at: Micros }
   | { stmt: 'hub.heartbeat'; agentId: string; at: Micros }
   | { stmt: 'ws.capacity'; agentId: string; capacity: number; at: Micros }
-  | { stmt: 'ws.agent-lookup'; agentId: string };
+  | { stmt: 'ws.agent-lookup'; agentId: string }
+  /**
+   * The users' reads (seed 004's load; the model keeps no users or sessions tables: every user
+   * exists and is active, and the answers carry nothing the model uses). Each is one indexed SELECT:
+   * UserDB.VerifyPassword by username and GetUserGroups at login (auth/handlers.go:236-262),
+   * GetUser in AuthMiddleware for every authenticated request (middleware.go:258), and the
+   * ListSessions handler's query of the user's sessions.
+   */
+  | { stmt: 'auth.verify-password'; user: number }
+  | { stmt: 'auth.user-groups'; user: number }
+  | { stmt: 'auth.get-user'; user: number }
+  | { stmt: 'sessions.list'; user: number };

@@ -1,7 +1,7 @@
 import type { ProcessContext, RandomStream, TimerHandle } from '../../../sim-cluster/index.ts';
 import { MS, SECOND, type Micros } from '../../../sim-cluster/index.ts';
 import { RpcClient, type RpcResult } from '../net/rpc.ts';
-import type { RedisCommand, RedisPush } from './server.ts';
+import type { RedisCommand, RedisPush, ScanReply } from './server.ts';
 
 /** A timeout that never fires in any simulated run (about 31 years): go-redis's Receive has none. */
 const FOREVER_US: Micros = 1e15;
@@ -18,7 +18,28 @@ export interface RedisClientOptions {
   maxRetries?: number;
   /** MinRetryBackoff 8 ms and MaxRetryBackoff 512 ms: the backoff before retry n is jittered in [0, min(max, min·2^n)]. */
   retryBackoffUs?: readonly [Micros, Micros];
+  /**
+   * Options.DB: the logical database of every keyed command this client sends (a command that names
+   * its own `db` keeps it). Default: none, i.e. the server's `DEFAULT_DB` (the AgentHub's DB 1).
+   * StreamSpace's cache client (cache.go NewCache) uses 0.
+   */
+  db?: number;
+  /** How command timeouts are kept (net/rpc.ts `RpcClientOptions.timeouts`). Default `per-call`. */
+  timeouts?: 'per-call' | 'per-connection';
 }
+
+/**
+ * A Go `context.Context` deadline for one command (or a loop of them), on the caller's monotonic
+ * clock. go-redis stops at it: no retry starts after it (`internal.Sleep(ctx, backoff)` returns
+ * `ctx.Err()`), and a dial or read in progress fails at it (the conn deadline is the earlier of the
+ * timeout and the context's, `Conn.deadline`).
+ */
+export interface CommandContext {
+  deadline?: Micros;
+}
+
+/** What go-redis returns once a context's deadline has passed. */
+const DEADLINE_EXCEEDED: RpcResult<never> = { ok: false, error: 'timeout', message: 'context deadline exceeded' };
 
 /**
  * A go-redis v9 client for the commands StreamSpace sends, with go-redis's retry rules: a command
@@ -48,10 +69,37 @@ export class RedisClient {
       target: this.options.target ?? 'redis',
       connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
       requestTimeoutUs: this.readTimeoutUs,
+      timeouts: this.options.timeouts ?? 'per-call',
     });
   }
 
-  command<T>(command: RedisCommand, cb: (r: RpcResult<T>) => void, attempt = 0): void {
+  /**
+   * Sends one command with go-redis's retries, in this client's database (`db`) unless the command
+   * names one. With `context.deadline` the command fails with `context deadline exceeded` (a
+   * `timeout`) at the deadline, whatever it is waiting for, and no retry starts after it; a request
+   * already sent may still be applied by Redis.
+   */
+  command<T>(command: RedisCommand, cb: (r: RpcResult<T>) => void, context: CommandContext = {}): void {
+    const routed = this.inDatabase(command);
+    const { deadline } = context;
+    if (deadline === undefined) return this.attempt(routed, cb, 0, undefined);
+    const left = deadline - this.ctx.monotonic();
+    if (left <= 0) return cb(DEADLINE_EXCEEDED);
+    let done = false;
+    const timer = this.ctx.setTimer(left, () => {
+      if (done) return;
+      done = true;
+      cb(DEADLINE_EXCEEDED);
+    }, 'redis.context-deadline');
+    this.attempt<T>(routed, (r) => {
+      if (done) return;
+      done = true;
+      this.ctx.cancelTimer(timer);
+      cb(r);
+    }, 0, deadline);
+  }
+
+  private attempt<T>(command: RedisCommand, cb: (r: RpcResult<T>) => void, attempt: number, deadline: Micros | undefined): void {
     this.rpc.call<T>(command, (r) => {
       if (r.ok || r.error === 'server' || attempt >= this.maxRetries) return cb(r);
       // A bad connection is discarded (pool.Remove); the retry dials a new one.
@@ -61,8 +109,19 @@ export class RedisClient {
       }
       const [min, max] = this.backoff;
       const delay = this.rng.int(0, Math.min(max, min * 2 ** attempt));
-      this.ctx.setTimer(delay, () => this.command(command, cb, attempt + 1), 'redis.retry');
+      this.ctx.setTimer(delay, () => {
+        // The context's deadline passed during the backoff: its timer has already answered.
+        if (deadline !== undefined && this.ctx.monotonic() >= deadline) return;
+        this.attempt(command, cb, attempt + 1, deadline);
+      }, 'redis.retry');
     });
+  }
+
+  /** The command in this client's database, as go-redis's SELECT on every new connection puts it. */
+  private inDatabase(command: RedisCommand): RedisCommand {
+    const db = this.options.db;
+    if (db === undefined || command.cmd === 'PING' || command.cmd === 'PUBLISH' || command.cmd === 'SUBSCRIBE' || command.db !== undefined) return command;
+    return { ...command, db };
   }
 
   ping(cb: (r: RpcResult<unknown>) => void, timeoutUs?: Micros): void {
@@ -90,8 +149,29 @@ export class RedisClient {
     this.command({ cmd: 'GET', key }, cb);
   }
 
-  del(key: string, cb: (r: RpcResult<unknown>) => void): void {
-    this.command({ cmd: 'DEL', keys: [key] }, cb);
+  /** DEL key [key ...], as go-redis `Del(ctx, keys...)`: replies how many keys were removed. */
+  del(keys: string | readonly string[], cb: (r: RpcResult<number>) => void, context?: CommandContext): void {
+    this.command({ cmd: 'DEL', keys: typeof keys === 'string' ? [keys] : [...keys] }, cb, context);
+  }
+
+  /** EXISTS key [key ...], as go-redis `Exists(ctx, keys...)`: how many exist. Touches no key's LRU. */
+  exists(keys: readonly string[], cb: (r: RpcResult<number>) => void, context?: CommandContext): void {
+    this.command({ cmd: 'EXISTS', keys: [...keys] }, cb, context);
+  }
+
+  /**
+   * One SCAN round trip, as go-redis `Scan(ctx, cursor, match, count)`: an empty `match` and a
+   * `count` of 0 are left out of the command (commands.go), so the server's defaults apply (every
+   * key, COUNT 10). Cache.DeletePattern's `Scan(ctx, 0, pattern, 0).Iterator()` is this call from
+   * cursor 0 and again with each returned cursor until it is 0, stopping at the first error
+   * (ScanIterator.Next), then one `del` of every key found if there are any; the loop is the
+   * caller's (the API pod's session store), which also owns the context.
+   */
+  scan(cursor: number, match: string, count: number, cb: (r: RpcResult<ScanReply>) => void, context?: CommandContext): void {
+    const command: RedisCommand = { cmd: 'SCAN', cursor };
+    if (match !== '') command.match = match;
+    if (count > 0) command.count = count;
+    this.command(command, cb, context);
   }
 
   /** Design fix `conditional-unregister`: delete `key` and `alsoKeys` only if `key` still holds `value`. */

@@ -1,7 +1,8 @@
 /**
  * Redis conformance: ONE command script run against three targets, compared step by step.
  *
- *   a. the keyspace model (`keyspace.ts`), on a virtual clock advanced by the script;
+ *   a. the keyspace model (`keyspace.ts`, its databases in `databases.ts`), on a virtual clock
+ *      advanced by the script;
  *   b. ioredis-mock, its clock (`Date`) faked and advanced by the script;
  *   c. real redis-server, on real time:
  *      - a throwaway server this suite starts (it can be crashed and restarted, and FLUSHALL
@@ -15,6 +16,11 @@
  * the real answers, step by step) everywhere. ioredis-mock must match them except at the steps in
  * MOCK_DIFFERENCES, where it must give exactly the recorded wrong answer: a mock upgrade that fixes
  * or adds a difference fails this suite until the list is updated.
+ *
+ * Besides the script, maxmemory cases run on a server of the suite's own and check only what real
+ * Redis makes testable (its LRU is sampled, on a 1 s clock): the OOM reply under noeviction; under
+ * allkeys-lru that every write succeeds, that the database written a second earlier loses keys and
+ * the newer one none, and that the model's per-key memory estimate is within 20 % of real usage.
  *
  * Sections cited as §N are from spec/real-world-semantics.md; "SS §N" is
  * spec/streamspace-v2-behavior.md; mock facts are from notes/toolchain.md §4.
@@ -30,12 +36,16 @@ import { afterAll, describe, expect, test, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { MS } from '../../../sim-cluster/time.ts';
-import { Keyspace, RedisError, type ExpireOptions, type KeyspaceSnapshot, type SetOptions } from './keyspace.ts';
+import { RedisDatabases, type RedisDatabasesOptions, type RedisSnapshot } from './databases.ts';
+import { RedisError, type ExpireOptions, type Keyspace, type SetOptions } from './keyspace.ts';
+import { keyMemoryBytes } from './memory.ts';
 
 // ------------------------------------------------------------------ the script
 
 type Reply = string | number | null | { error: string };
-type Client = 'a' | 'pub' | 's1' | 's2';
+/** `a` and the others start in DB 0, as every new connection; `c1` SELECTs 1 (the AgentHub's database). */
+type Client = 'a' | 'pub' | 's1' | 's2' | 'c1';
+const CLIENTS: readonly Client[] = ['a', 'pub', 's1', 's2', 'c1'];
 type RestartMode = 'without-persistence' | 'with-persistence';
 
 type Step =
@@ -43,6 +53,12 @@ type Step =
   | { id: string; client: Client; cmd: [string, ...string[]]; expect: Reply; toleranceMs?: number }
   /** Script time moves on by `ms` (the model's and the mock's clocks jump; the real targets sleep). */
   | { id: string; advanceMs: number }
+  /**
+   * A full SCAN iteration from cursor 0 with `MATCH scan` (and `COUNT count`), as go-redis's
+   * ScanIterator: the set of keys returned, sorted (the order and the grouping into calls are the
+   * implementation's).
+   */
+  | { id: string; client: Client; scan: string; count?: number; expect: string[] }
   /** The messages a client's application received since the last look, as `<channel> <message>`. */
   | { id: string; inbox: Client; expect: string[] }
   /** The client's connection closes (FIN); it reconnects, without subscriptions, when next used. */
@@ -148,6 +164,32 @@ const SCRIPT: Step[] = [
   { id: 's78', client: 'a', cmd: ['GET', 'k:t'], expect: null },
   { id: 's78b', client: 'a', cmd: ['GET', 'k:y'], expect: null },
   { id: 's79', client: 'a', cmd: ['DEL', 'k:x'], expect: 1 },
+  // --- databases, EXISTS and SCAN MATCH (cache.go DeletePattern; SS seeds §2). DB 0 holds k:n and
+  // the two agent keys here.
+  { id: 'd01', client: 'c1', cmd: ['SELECT', '1'], expect: 'OK' },
+  { id: 'd02', client: 'c1', cmd: ['SET', 'agent:9:pod', 'pod-x', 'EX', '300'], expect: 'OK' },
+  { id: 'd03', client: 'a', cmd: ['EXISTS', 'agent:9:pod'], expect: 0 }, // another database
+  { id: 'd04', client: 'c1', cmd: ['EXISTS', 'agent:9:pod', 'agent:9:pod'], expect: 2 },
+  { id: 'd05', client: 'a', cmd: ['SET', 'session:aaa', 's', 'EX', '86400'], expect: 'OK' },
+  { id: 'd06', client: 'a', cmd: ['SET', 'session:bbb', 's', 'EX', '86400'], expect: 'OK' },
+  { id: 'd07', client: 'a', cmd: ['SET', 'session:user:7:ccc', 's', 'EX', '86400'], expect: 'OK' },
+  { id: 'd08', client: 'a', cmd: ['SET', 'response:e3b0', 'r', 'EX', '30'], expect: 'OK' },
+  { id: 'd09', client: 'a', cmd: ['SET', 'k:*', 'v'], expect: 'OK' },
+  { id: 'd10', client: 'a', cmd: ['SET', 'k:a', 'v'], expect: 'OK' },
+  { id: 'd11', client: 'a', scan: 'session:*', expect: ['session:aaa', 'session:bbb', 'session:user:7:ccc'] },
+  { id: 'd12', client: 'a', scan: 'session:*', count: 1, expect: ['session:aaa', 'session:bbb', 'session:user:7:ccc'] },
+  { id: 'd13', client: 'a', scan: 'session:user:*:*', expect: ['session:user:7:ccc'] },
+  { id: 'd14', client: 'a', scan: 'k:\\*', expect: ['k:*'] },
+  { id: 'd15', client: 'a', scan: 'k:[^a]', expect: ['k:*', 'k:n'] },
+  { id: 'd16', client: 'a', scan: 'k:?', count: 2, expect: ['k:*', 'k:a', 'k:n'] },
+  { id: 'd17', client: 'a', scan: 'agent:[0-9]:*', expect: ['agent:1:connected', 'agent:1:pod'] }, // not DB 1's agent:9:pod
+  { id: 'd18', client: 'c1', scan: '*', expect: ['agent:9:pod'] },
+  { id: 'd19', client: 'a', scan: 'nomatch*', expect: [] },
+  { id: 'd20', client: 'a', cmd: ['SCAN', 'abc'], expect: { error: 'ERR invalid cursor' } },
+  { id: 'd21', client: 'a', cmd: ['SCAN', '0', 'COUNT', '0'], expect: ERR_SYNTAX },
+  { id: 'd22', client: 'a', cmd: ['DEL', 'session:aaa', 'session:bbb', 'session:user:7:ccc', 'response:e3b0', 'k:*', 'k:a'], expect: 6 },
+  { id: 'd23', client: 'a', cmd: ['DEL'], expect: { error: "ERR wrong number of arguments for 'del' command" } },
+  { id: 'd24', client: 'c1', cmd: ['DEL', 'agent:9:pod'], expect: 1 },
   // --- pub/sub (§3.1)
   { id: 'p01', client: 'pub', cmd: ['PUBLISH', 'ch:pod-a', 'm0'], expect: 0 },
   { id: 'p02', client: 's1', cmd: ['SUBSCRIBE', 'ch:pod-a'], expect: 1 },
@@ -174,8 +216,11 @@ const SCRIPT: Step[] = [
   { id: 'p23', inbox: 's2', expect: ['ch:pod-a m7'] },
   // --- from here on the steps need a server of the suite's own (see needsOwnServer)
   { id: 'o01', client: 'a', cmd: ['DBSIZE'], expect: 3 }, // k:n, agent:1:pod, agent:1:connected
+  { id: 'o01b', client: 'c1', cmd: ['SET', 'k:db1', 'v'], expect: 'OK' },
+  { id: 'o01c', client: 'c1', cmd: ['DBSIZE'], expect: 1 },
   { id: 'o02', client: 'a', cmd: ['FLUSHALL'], expect: 'OK' },
   { id: 'o03', client: 'a', cmd: ['DBSIZE'], expect: 0 },
+  { id: 'o03b', client: 'c1', cmd: ['EXISTS', 'k:db1'], expect: 0 }, // FLUSHALL empties every database
   { id: 'o04', client: 'a', cmd: ['GET', 'agent:1:pod'], expect: null },
   { id: 'o05', client: 'pub', cmd: ['PUBLISH', 'ch:pod-a', 'm8'], expect: 1 }, // FLUSHALL keeps subscriptions
   { id: 'o06', inbox: 's2', expect: ['ch:pod-a m8'] },
@@ -218,7 +263,8 @@ const SCRIPT: Step[] = [
  */
 interface MockDifference {
   step: string;
-  mock: Reply | string[];
+  /** The mock's answer (a raw SCAN reply where the mock answers instead of failing). */
+  mock: Reply | string[] | [string, string[]];
   why: string;
 }
 const MOCK_DIFFERENCES: MockDifference[] = [
@@ -236,6 +282,10 @@ const MOCK_DIFFERENCES: MockDifference[] = [
   { step: 's53', mock: 1, why: 'EXPIRE NX XX is accepted instead of an error' },
   { step: 's57', mock: -1, why: 'SET KEEPTTL drops the TTL (toolchain.md §4)' },
   { step: 's72c', mock: null, why: 'SET PX over an expired, not yet removed key deletes the new key (the stale deadline is checked before the new one is set)' },
+  { step: 'd14', mock: [], why: 'MATCH does not honour a backslash escape: k:\\* does not match the key k:*' },
+  { step: 'd15', mock: ['k:a'], why: 'MATCH [^a] is not a negated class: it matches k:a and neither k:* nor k:n' },
+  { step: 'd20', mock: { error: 'Cursor must be integer' }, why: 'an invalid SCAN cursor gets its own error text' },
+  { step: 'd21', mock: ['0', []], why: 'SCAN COUNT 0 is accepted instead of a syntax error' },
   // One bug from here on: disconnect() removes the client from the mock's subscription map but
   // leaves its listener on the shared channel emitter, so a disconnected client keeps counting in
   // PUBLISH and keeps receiving, on every later step, until the port's state is dropped.
@@ -244,6 +294,7 @@ const MOCK_DIFFERENCES: MockDifference[] = [
   { step: 'p17', mock: 1, why: 'the leaked listener of p12 counts' },
   { step: 'p21', mock: 2, why: 'the resubscribed s2 plus its leaked old listener' },
   { step: 'p23', mock: ['ch:pod-a m5', 'ch:pod-a m7', 'ch:pod-a m7'], why: 'the leaked listener received m5 and a second m7' },
+  { step: 'o03b', mock: 1, why: 'FLUSHALL empties only the calling client\'s database' },
   { step: 'o05', mock: 2, why: 'the leaked listener counts' },
   { step: 'o06', mock: ['ch:pod-a m8', 'ch:pod-a m8'], why: 'and receives a second copy' },
   { step: 'o15', mock: 'pod-b', why: 'no persistence model: state outlives the "restart", so writes after SAVE survive' },
@@ -259,6 +310,8 @@ const MOCK_DIFFERENCES: MockDifference[] = [
 interface Target {
   readonly name: string;
   exec(client: Client, argv: readonly string[]): Promise<Reply>;
+  /** A full SCAN iteration (see the `scan` step): every key returned, sorted, or the first error. */
+  scanAll(client: Client, match: string, count: number | undefined): Promise<string[] | { error: string }>;
   /** Messages the client's application received since the last call, as `<channel> <message>`. */
   inbox(client: Client): Promise<string[]>;
   disconnect(client: Client): Promise<void>;
@@ -268,7 +321,7 @@ interface Target {
   close(): Promise<void>;
 }
 
-type Results = Map<string, Reply | string[]>;
+type Results = Map<string, Reply | string[] | { error: string }>;
 
 function needsOwnServer(step: Step): boolean {
   if ('restart' in step) return true;
@@ -294,6 +347,8 @@ async function runSteps(target: Target, results: Results, options: { stopAtOwnSe
       await target.advanceTo(now);
     } else if ('cmd' in step) {
       results.set(step.id, await target.exec(step.client, step.cmd));
+    } else if ('scan' in step) {
+      results.set(step.id, await target.scanAll(step.client, step.scan, step.count));
     } else if ('inbox' in step) {
       results.set(step.id, await target.inbox(step.inbox));
     } else if ('disconnect' in step) {
@@ -304,20 +359,50 @@ async function runSteps(target: Target, results: Results, options: { stopAtOwnSe
   }
 }
 
-/** The keyspace model, with a minimal argv dispatcher standing in for the future server process. */
+/**
+ * The keyspace model (every database of a server, databases.ts), with a minimal argv dispatcher
+ * standing in for the server process. Pub/sub lives in DB 0's keyspace here (it is instance-wide).
+ */
 class ModelTarget implements Target {
   readonly name = 'keyspace model';
   /** Wall clock of the Redis node at script time 0: not on a ms boundary, to exercise ms rounding. */
   private static readonly BASE = 1_700_000_000_000 * MS + 371;
-  private ks = new Keyspace();
+  private dbs: RedisDatabases;
   private nowUs = ModelTarget.BASE;
-  private saved: KeyspaceSnapshot | undefined;
+  private saved: RedisSnapshot | undefined;
   /** Each logical client's current connection number: a reconnect is a new connection id. */
   private conn = new Map<Client, number>();
+  /** The database each connection SELECTed; a new connection starts in DB 0. */
+  private selected = new Map<string, number>();
   private inboxes = new Map<Client, string[]>();
+
+  /** `options`: the server's maxmemory settings, for the eviction cases (default: none, as the script). */
+  constructor(private readonly options: RedisDatabasesOptions = {}) {
+    this.dbs = new RedisDatabases(options);
+  }
+
+  /** The model's databases, for the eviction cases' checks. */
+  get databases(): RedisDatabases {
+    return this.dbs;
+  }
 
   private connId(client: Client): string {
     return `${client}#${this.conn.get(client) ?? 0}`;
+  }
+
+  private keyspaceOf(client: Client): Keyspace {
+    return this.dbs.db(this.selected.get(this.connId(client)) ?? 0);
+  }
+
+  async scanAll(client: Client, match: string, count: number | undefined): Promise<string[] | { error: string }> {
+    const keys: string[] = [];
+    let cursor = 0;
+    do {
+      const [next, found] = this.keyspaceOf(client).scan(this.nowUs, cursor, { match, count });
+      keys.push(...found);
+      cursor = next;
+    } while (cursor !== 0);
+    return keys.sort();
   }
 
   async exec(client: Client, argv: readonly string[]): Promise<Reply> {
@@ -332,9 +417,28 @@ class ModelTarget implements Target {
   private dispatch(client: Client, argv: readonly string[]): Reply {
     const [name, ...args] = argv;
     const now = this.nowUs;
-    const ks = this.ks;
+    const ks = this.keyspaceOf(client);
+    const pubsub = this.dbs.db(0);
     const arg = (i: number): string => args[i] ?? fail(`${name}: missing argument ${i}`);
-    switch (name!.toUpperCase()) {
+    const upper = name!.toUpperCase();
+    if ((upper === 'DEL' || upper === 'EXISTS') && args.length === 0) {
+      throw new RedisError(`ERR wrong number of arguments for '${upper.toLowerCase()}' command`);
+    }
+    this.dbs.beforeCommand(upper);
+    switch (upper) {
+      case 'SELECT': {
+        const db = parseInteger(arg(0));
+        this.dbs.db(db);
+        this.selected.set(this.connId(client), db);
+        return 'OK';
+      }
+      case 'SCAN': {
+        // Only a SCAN's errors are compared step by step; a full iteration is a `scan` step.
+        if (!/^\d+$/.test(arg(0))) throw new RedisError('ERR invalid cursor');
+        const options = parseScanOptions(args.slice(1));
+        ks.scan(now, Number(arg(0)), options);
+        return fail('a successful SCAN belongs in a `scan` step');
+      }
       case 'GET':
         return ks.get(now, arg(0));
       case 'SET':
@@ -354,19 +458,19 @@ class ModelTarget implements Target {
       case 'DBSIZE':
         return ks.dbsize(now);
       case 'FLUSHALL':
-        return ks.flushAll();
+        return this.dbs.flushAll();
       case 'SAVE':
-        this.saved = ks.snapshot();
+        this.saved = this.dbs.snapshot();
         return 'OK';
       case 'PUBLISH': {
-        const receivers = ks.publish(arg(0), arg(1));
+        const receivers = pubsub.publish(arg(0), arg(1));
         for (const id of receivers) this.inboxOf(id.split('#')[0] as Client).push(`${arg(0)} ${arg(1)}`);
         return receivers.length;
       }
       case 'SUBSCRIBE':
-        return ks.subscribe(this.connId(client), arg(0));
+        return pubsub.subscribe(this.connId(client), arg(0));
       case 'UNSUBSCRIBE':
-        return ks.unsubscribe(this.connId(client), arg(0));
+        return pubsub.unsubscribe(this.connId(client), arg(0));
       default:
         return fail(`the model dispatcher has no ${name}`);
     }
@@ -383,18 +487,18 @@ class ModelTarget implements Target {
   }
 
   async disconnect(client: Client): Promise<void> {
-    this.ks.dropClient(this.connId(client));
+    this.dbs.db(0).dropClient(this.connId(client));
     this.conn.set(client, (this.conn.get(client) ?? 0) + 1);
   }
 
   async restart(mode: RestartMode): Promise<void> {
     // Every connection dies with the server; clients come back on new connections.
-    for (const c of ['a', 'pub', 's1', 's2'] as const) this.conn.set(c, (this.conn.get(c) ?? 0) + 1);
+    for (const c of CLIENTS) this.conn.set(c, (this.conn.get(c) ?? 0) + 1);
     if (mode === 'with-persistence' && this.saved) {
-      this.ks = Keyspace.fromSnapshot(this.saved, this.nowUs);
+      this.dbs = RedisDatabases.fromSnapshot(this.saved, this.nowUs, this.options);
     } else {
       // No persistence: the data directory is empty too (no volume, §3.2.6).
-      this.ks = new Keyspace();
+      this.dbs = new RedisDatabases(this.options);
       this.saved = undefined;
     }
   }
@@ -433,6 +537,19 @@ function parseSetOptions(tokens: readonly string[]): SetOptions {
   return opts;
 }
 
+/** SCAN's options after the cursor (db.c scanGenericCommand step 1). */
+function parseScanOptions(tokens: readonly string[]): { match?: string; count?: number } {
+  const opts: { match?: string; count?: number } = {};
+  for (let i = 0; i < tokens.length; i += 2) {
+    const t = tokens[i]!.toUpperCase();
+    if (i + 1 >= tokens.length) throw new RedisError('ERR syntax error');
+    if (t === 'COUNT') opts.count = parseInteger(tokens[i + 1]!);
+    else if (t === 'MATCH') opts.match = tokens[i + 1]!;
+    else throw new RedisError('ERR syntax error');
+  }
+  return opts;
+}
+
 function parseExpireOptions(tokens: readonly string[]): ExpireOptions {
   const opts: ExpireOptions = {};
   for (const raw of tokens) {
@@ -460,14 +577,32 @@ class MockTarget implements Target {
     vi.setSystemTime(MockTarget.EPOCH_MS);
   }
 
-  private client(name: Client): InstanceType<typeof RedisMock> {
+  private client(name: Client, db?: number): InstanceType<typeof RedisMock> {
     let c = this.clients.get(name);
-    if (!c) {
-      c = new RedisMock({ port: this.port });
+    if (!c || db !== undefined) {
+      c?.disconnect();
+      // The mock has no SELECT: a client of another database is a new one with the `db` option.
+      c = new RedisMock({ port: this.port, db: db ?? 0 });
       c.on('message', (channel: string, message: string) => this.inboxOf(name).push(`${channel} ${message}`));
       this.clients.set(name, c);
     }
     return c;
+  }
+
+  async scanAll(client: Client, match: string, count: number | undefined): Promise<string[] | { error: string }> {
+    const c = this.client(client);
+    const keys: string[] = [];
+    let cursor = '0';
+    try {
+      do {
+        const [next, found] = (await (count === undefined ? c.scan(cursor, 'MATCH', match) : c.scan(cursor, 'MATCH', match, 'COUNT', count))) as [string, string[]];
+        keys.push(...found);
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+    return keys.sort();
   }
 
   private inboxOf(client: Client): string[] {
@@ -478,6 +613,10 @@ class MockTarget implements Target {
 
   async exec(client: Client, argv: readonly string[]): Promise<Reply> {
     const [name, ...args] = argv;
+    if (name!.toUpperCase() === 'SELECT') {
+      this.client(client, Number(args[0]));
+      return 'OK';
+    }
     const c = this.client(client) as unknown as Record<string, (...a: string[]) => Promise<unknown>>;
     const method = c[name!.toLowerCase()];
     if (typeof method !== 'function') throw new Error(`ioredis-mock has no ${name}`);
@@ -589,6 +728,8 @@ class RealTarget implements Target {
         case 'FLUSHALL':
         case 'DBSIZE':
         case 'SAVE':
+        case 'SELECT':
+        case 'SCAN': // only its errors are steps; MATCH patterns go through `scanAll`
           return (await c.call(upper, ...args)) as Reply;
         default: // the first argument is the key or channel
           return (await c.call(upper, p(args[0]!), ...args.slice(1))) as Reply;
@@ -596,6 +737,23 @@ class RealTarget implements Target {
     } catch (e) {
       return { error: (e as Error).message };
     }
+  }
+
+  async scanAll(client: Client, match: string, count: number | undefined): Promise<string[] | { error: string }> {
+    const c = this.client(client);
+    const keys: string[] = [];
+    let cursor = '0';
+    try {
+      do {
+        const args = ['MATCH', this.prefix + match, ...(count === undefined ? [] : ['COUNT', String(count)])];
+        const [next, found] = (await c.call('SCAN', cursor, ...args)) as [string, string[]];
+        keys.push(...found.map((k) => k.slice(this.prefix.length)));
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+    return keys.sort();
   }
 
   async inbox(client: Client): Promise<string[]> {
@@ -639,9 +797,12 @@ class RealTarget implements Target {
 
   async close(): Promise<void> {
     if (this.prefix) {
-      // Leave a shared server as it was.
-      const keys = await this.admin.keys(`${this.prefix}*`);
-      if (keys.length > 0) await this.admin.del(...keys);
+      // Leave a shared server as it was, in both databases the script writes.
+      for (const db of [0, 1]) {
+        await this.admin.select(db);
+        const keys = await this.admin.keys(`${this.prefix}*`);
+        if (keys.length > 0) await this.admin.del(...keys);
+      }
     }
     for (const c of [...this.clients.values(), this.admin]) c.disconnect();
   }
@@ -802,9 +963,10 @@ async function model(): Promise<Results> {
 describe('Redis conformance script', () => {
   test('the script covers every modelled command and every kind of step', () => {
     const commands = new Set(SCRIPT.flatMap((s) => ('cmd' in s ? [s.cmd[0]] : [])));
-    for (const c of ['SET', 'GET', 'DEL', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'TTL', 'PTTL', 'FLUSHALL', 'DBSIZE', 'SAVE', 'PUBLISH', 'SUBSCRIBE', 'UNSUBSCRIBE']) {
+    for (const c of ['SET', 'GET', 'DEL', 'EXISTS', 'EXPIRE', 'PEXPIRE', 'TTL', 'PTTL', 'FLUSHALL', 'DBSIZE', 'SAVE', 'PUBLISH', 'SUBSCRIBE', 'UNSUBSCRIBE', 'SELECT', 'SCAN']) {
       expect(commands, c).toContain(c);
     }
+    expect(SCRIPT.some((s) => 'scan' in s)).toBe(true);
     expect(SCRIPT.some((s) => 'disconnect' in s)).toBe(true);
     expect(SCRIPT.filter((s) => 'restart' in s).map((s) => ('restart' in s ? s.restart : ''))).toEqual(['with-persistence', 'without-persistence']);
     expect(new Set(SCRIPT.map((s) => s.id)).size).toBe(SCRIPT.length);
@@ -822,7 +984,9 @@ describe('Redis conformance script', () => {
     const found = mismatches(mock, expectedOf, true);
     const rows = MOCK_DIFFERENCES.map((d) => {
       const step = SCRIPT.find((s) => s.id === d.step)!;
-      const cmd = 'cmd' in step ? `${step.client}: ${step.cmd.join(' ')}` : 'inbox' in step ? `inbox ${step.inbox}` : '';
+      const cmd = 'cmd' in step
+        ? `${step.client}: ${step.cmd.join(' ')}`
+        : 'scan' in step ? `${step.client}: SCAN ... MATCH ${step.scan}` : 'inbox' in step ? `inbox ${step.inbox}` : '';
       return `  ${d.step.padEnd(5)} ${cmd.padEnd(44)} real ${show(expectedOf(step)).padEnd(52)} mock ${show(mock.get(d.step)).padEnd(16)} ${d.why}`;
     });
     console.log(`ioredis-mock ${mockVersion} vs real Redis 7.0 (${MOCK_DIFFERENCES.length} differences):\n${rows.join('\n')}`);
@@ -869,6 +1033,107 @@ describe('Redis conformance script', () => {
       expect(mismatches(real, expectedOf), 'real Redis vs the recorded answers').toEqual([]);
       const m = await model();
       expect(mismatches(real, (s) => m.get(s.id)), 'real Redis vs the model').toEqual([]);
+    });
+  });
+
+  const evictionTitle = binProbe.ok
+    ? `maxmemory on a real redis-server ${binProbe.version} (what is testable: Redis's LRU is sampled on a 1 s clock)`
+    : `maxmemory on a real redis-server — SKIPPED: ${binProbe.reason}`;
+  describe.skipIf(!binProbe.ok)(evictionTitle, () => {
+    let server: OwnServer | undefined;
+    const clients: Redis[] = [];
+    afterAll(async () => {
+      for (const c of clients) c.disconnect();
+      await server?.stop();
+    });
+    const connect = async (db: number): Promise<Redis> => {
+      server ??= await OwnServer.start();
+      const c = new Redis(server.url, { db, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      clients.push(c);
+      return c;
+    };
+    const info = async (c: Redis, field: string): Promise<number> => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(await c.info())![1]);
+    const reply = async (p: Promise<unknown>): Promise<Reply> => {
+      try {
+        return (await p) as Reply;
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    };
+
+    test('noeviction: over maxmemory, SET is refused with the OOM text while GET, EXISTS and DEL run; the model agrees', async () => {
+      const c = await connect(0);
+      await c.flushall();
+      await c.config('SET', 'maxmemory-policy', 'noeviction');
+      // The server's own memory (about 0.9 MB) is over 1 byte: what the model counts as pressure (memory.ts).
+      await c.config('SET', 'maxmemory', '1');
+      const script: string[][] = [['SET', 'session:a', 's', 'EX', '86400'], ['GET', 'session:a'], ['EXISTS', 'session:a'], ['DEL', 'session:a'], ['EXPIRE', 'session:a', '10']];
+      const real: Reply[] = [];
+      for (const argv of script) real.push(await reply(c.call(argv[0]!, ...argv.slice(1))));
+      await c.config('SET', 'maxmemory', '0');
+      const model = new ModelTarget({ maxmemoryBytes: 1, evictionPolicy: 'noeviction', pressureBytes: 900_000 });
+      const modelled: Reply[] = [];
+      for (const argv of script) modelled.push(await model.exec('a', argv));
+      expect(real).toEqual([{ error: "OOM command not allowed when used memory > 'maxmemory'." }, null, 0, 0, 0]);
+      expect(modelled).toEqual(real);
+    });
+
+    test('allkeys-lru across databases: every write succeeds, the older database loses keys and the newer one none; the per-key estimate is within 20 %', async () => {
+      const hubKeys = 3000;
+      const sessions = 1000;
+      const headroom = 100_000;
+      const hubKey = (i: number) => `agent:${i}:pod`;
+      const sessionKey = (i: number) => `session:${i.toString(16).padStart(36, '0')}`;
+      const hubValue = 'x'.repeat(200);
+      const sessionValue = 'y'.repeat(100);
+
+      const c0 = await connect(0);
+      const c1 = await connect(1);
+      await c0.flushall();
+      await c0.config('SET', 'maxmemory', '0');
+      await c0.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      await c0.config('RESETSTAT');
+      const before = await info(c0, 'used_memory');
+      for (let i = 0; i < hubKeys; i += 100) {
+        const p = c1.pipeline();
+        for (let j = i; j < i + 100; j++) p.set(hubKey(j), hubValue, 'EX', 300);
+        await p.exec();
+      }
+      const afterHub = await info(c0, 'used_memory');
+      // Redis's LRU clock ticks once a second: the sessions must be written in a later tick than the
+      // hub keys for "older" to mean anything to real Redis.
+      await sleep(1500);
+      await c0.config('SET', 'maxmemory', String(afterHub + headroom));
+      const setReplies = new Set<unknown>();
+      for (let i = 0; i < sessions; i += 50) {
+        const p = c0.pipeline();
+        for (let j = i; j < i + 50; j++) p.set(sessionKey(j), sessionValue, 'EX', 86400);
+        for (const [err, r] of (await p.exec())!) setReplies.add(err ? err.message : r);
+      }
+      const real = { setReplies: [...setReplies], db0: await c0.dbsize(), db1: await c1.dbsize(), evicted: await info(c0, 'evicted_keys') };
+      await c0.config('SET', 'maxmemory', '0');
+
+      // The model, with its own estimate of what the hub keys take plus the same headroom.
+      const hubBytes = Array.from({ length: hubKeys }, (_, i) => keyMemoryBytes(hubKey(i), hubValue.length, true)).reduce((a, b) => a + b, 0);
+      const model = new ModelTarget({ maxmemoryBytes: hubBytes + headroom });
+      await model.exec('c1', ['SELECT', '1']);
+      for (let i = 0; i < hubKeys; i++) await model.exec('c1', ['SET', hubKey(i), hubValue, 'EX', '300']);
+      const modelReplies = new Set<unknown>();
+      for (let i = 0; i < sessions; i++) modelReplies.add(await model.exec('a', ['SET', sessionKey(i), sessionValue, 'EX', '86400']));
+      const hub = model.databases.db(1);
+      const modelled = { setReplies: [...modelReplies], db0: model.databases.db(0).storedKeys, db1: hub.storedKeys, evicted: hub.stats.evictedKeys };
+      console.log(`allkeys-lru across databases: real ${JSON.stringify(real)}, model ${JSON.stringify(modelled)}; bytes per hub key: real ${((afterHub - before) / hubKeys).toFixed(1)}, estimate ${(hubBytes / hubKeys).toFixed(1)}`);
+
+      for (const r of [real, modelled]) {
+        expect(r.setReplies).toEqual(['OK']);
+        expect(r.db0).toBe(sessions);
+        expect(r.db1).toBeLessThan(hubKeys);
+        expect(r.evicted).toBe(hubKeys - r.db1);
+      }
+      // The model's LRU is exact: the hub keys gone are exactly the first ones written.
+      expect(hub.lastAccess(hubKey(modelled.evicted - 1))).toBeUndefined();
+      expect(hub.lastAccess(hubKey(modelled.evicted))).toBeDefined();
+      expect(Math.abs((afterHub - before) / hubBytes - 1)).toBeLessThan(0.2);
     });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { MINUTE, MS, SECOND } from '../../../sim-cluster/time.ts';
 import { Keyspace, RedisError, type KeyEvent } from './keyspace.ts';
+import { EXPIRE_OVERHEAD_BYTES, KEY_OVERHEAD_BYTES, keyMemoryBytes } from './memory.ts';
 
 // Sections cited as §N are from spec/real-world-semantics.md; "SS §N" is spec/streamspace-v2-behavior.md.
 
@@ -476,5 +477,189 @@ describe('persistence and restart (§3.2.5)', () => {
         { key: 'p', value: 'w', expiresAtMs: null },
       ],
     });
+  });
+});
+
+describe('SCAN (db.c scanGenericCommand, scan-order.ts)', () => {
+  /** A full iteration: every call's reply, until the cursor comes back 0. */
+  function iterate(ks: Keyspace, now: number, options: { match?: string; count?: number } = {}): Array<[number, string[]]> {
+    const replies: Array<[number, string[]]> = [];
+    let cursor = 0;
+    do {
+      const reply = ks.scan(now, cursor, options);
+      replies.push(reply);
+      cursor = reply[0];
+    } while (cursor !== 0 && replies.length < 10_000);
+    return replies;
+  }
+
+  test('a full iteration returns every key once; COUNT (default 10) bounds each call; cursor 0 ends it', () => {
+    const ks = new Keyspace();
+    for (let i = 0; i < 25; i++) ks.set(T0, `k${i}`, 'v');
+    const replies = iterate(ks, T0);
+    expect(replies.map(([, keys]) => keys.length)).toEqual([10, 10, 5]);
+    expect(replies.at(-1)![0]).toBe(0);
+    expect(replies.flatMap(([, keys]) => keys).sort()).toEqual(ks.keys(T0).sort());
+    expect(iterate(ks, T0, { count: 100 })).toHaveLength(1);
+    expect(iterate(new Keyspace(), T0)).toEqual([[0, []]]);
+  });
+
+  test('MATCH filters after the keys are collected: a call may return none with a non-zero cursor (7.0 step 3)', () => {
+    const ks = new Keyspace();
+    for (let i = 0; i < 30; i++) ks.set(T0, `response:${i}`, 'v');
+    ks.set(T0, 'session:a', 'v');
+    ks.set(T0, 'session:b', 'v');
+    const replies = iterate(ks, T0, { match: 'session:*' });
+    // Thirty response keys first: three calls come back empty before the sessions' page.
+    expect(replies).toEqual([[expect.any(Number), []], [expect.any(Number), []], [expect.any(Number), []], [0, ['session:a', 'session:b']]]);
+    // StreamSpace's DeleteUserSessions pattern never matches a `session:{jti}` key (SS seeds §2).
+    expect(iterate(ks, T0, { match: 'session:user:*:*' }).flatMap(([, keys]) => keys)).toEqual([]);
+  });
+
+  test('the pattern "*" is not applied at all, so it also returns the empty key (db.c use_pattern)', () => {
+    const ks = new Keyspace();
+    ks.set(T0, '', 'v');
+    ks.set(T0, 'a', 'v');
+    expect(ks.scan(T0, 0, { match: '*' })).toEqual([0, ['', 'a']]);
+    expect(ks.scan(T0, 0, { match: '?*' })).toEqual([0, ['a']]);
+  });
+
+  test('matching keys past their deadline are expired by the SCAN that visits them; non-matching ones are left stored', () => {
+    const events: string[] = [];
+    const ks = new Keyspace({ onKeyEvent: (e, k) => events.push(`${e}:${k}`) });
+    ks.set(T0, 'session:old', 'v', { px: 10 });
+    ks.set(T0, 'response:old', 'v', { px: 10 });
+    ks.set(T0, 'session:live', 'v');
+    const later = T0 + 20 * MS;
+    expect(ks.scan(later, 0, { match: 'session:*' })).toEqual([0, ['session:live']]);
+    expect(events).toEqual(['expired:session:old']);
+    expect(ks.storedKeys).toBe(2); // response:old waits for active expiry
+  });
+
+  test('SCAN touches no key: the LRU order is unchanged', () => {
+    const ks = new Keyspace();
+    for (const k of ['a', 'b', 'c']) ks.set(T0, k, 'v');
+    ks.scan(T0, 0, { match: 'a' });
+    ks.scan(T0, 0);
+    expect(ks.evictOne()).toBe('a');
+  });
+
+  test('argument errors carry Redis 7.0 reply texts', () => {
+    const ks = new Keyspace();
+    expect(redisError(() => ks.scan(T0, -1))).toBe('ERR invalid cursor');
+    expect(redisError(() => ks.scan(T0, 1.5))).toBe('ERR invalid cursor');
+    expect(redisError(() => ks.scan(T0, 0, { count: 0 }))).toBe('ERR syntax error');
+    expect(redisError(() => ks.scan(T0, 0, { count: 2.5 }))).toBe('ERR value is not an integer or out of range');
+  });
+
+  test('cursors stay valid across compaction of removed keys', () => {
+    const ks = new Keyspace();
+    for (let i = 0; i < 500; i++) ks.set(T0, `k${i}`, 'v');
+    const [cursor, first] = ks.scan(T0, 0, { count: 100 });
+    expect(first).toHaveLength(100);
+    // Most keys go, the order array is compacted; the held cursor still resumes after `first`.
+    for (let i = 0; i < 450; i++) ks.del(T0, `k${i}`);
+    const rest = iterate(ks, T0).flatMap(([, keys]) => keys);
+    const resumed: string[] = [];
+    for (let c = cursor; ; ) {
+      const [next, keys] = ks.scan(T0, c);
+      resumed.push(...keys);
+      if (next === 0) break;
+      c = next;
+    }
+    expect(resumed).toEqual(rest);
+    expect(resumed).toHaveLength(50);
+  });
+
+  test('property: a key present for the whole iteration is returned; every returned key existed at that call (redis.io SCAN guarantees)', () => {
+    const key = fc.integer({ min: 0, max: 39 }).map((i) => `k${i}`);
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key }),
+      fc.record({ kind: fc.constant('del' as const), key }),
+      fc.record({ kind: fc.constant('get' as const), key }),
+      fc.record({ kind: fc.constant('expire' as const), key, ms: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 3 }) }),
+    );
+    const step = fc.record({ count: fc.integer({ min: 1, max: 12 }), match: fc.constantFrom(undefined, '*', 'k1*', 'k?', 'k[2-3]*'), between: fc.array(mutation, { maxLength: 6 }) });
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { maxLength: 40 }), fc.array(step, { minLength: 1, maxLength: 60 }), (initial, steps) => {
+        const ks = new Keyspace();
+        let now = T0;
+        for (const k of initial) ks.set(now, k, 'v');
+        const pattern = steps[0]!.match;
+        const matches = (k: string) => pattern === undefined || pattern === '*' || new RegExp(`^${pattern.replace('*', '.*').replace('?', '.')}$`).test(k);
+        // Keys present from the start and never removed or re-created (so never absent) during the iteration.
+        const throughout = new Set(ks.keys(now));
+        const returned = new Set<string>();
+        let cursor = 0;
+        let calls = 0;
+        for (const s of [...steps, ...Array.from({ length: 100 }, () => ({ count: 12, match: pattern, between: [] }))]) {
+          const [next, keys] = ks.scan(now, cursor, { count: s.count, match: pattern });
+          calls++;
+          for (const k of keys) {
+            expect(ks.peek(now, k), `${k} returned but absent`).toBeDefined();
+            expect(matches(k)).toBe(true);
+            returned.add(k);
+          }
+          cursor = next;
+          if (cursor === 0) break;
+          for (const m of s.between) {
+            if (m.kind === 'advance') now += m.ms * MS;
+            else if (m.kind === 'set') {
+              if (ks.peek(now, m.key) === undefined) throughout.delete(m.key);
+              ks.set(now, m.key, 'v2');
+            } else if (m.kind === 'del') {
+              ks.del(now, m.key);
+              throughout.delete(m.key);
+            } else if (m.kind === 'get') ks.get(now, m.key);
+            else if (ks.pexpire(now, m.key, m.ms) === 1) throughout.delete(m.key); // it will go before the end
+          }
+          // A key that expired meanwhile was not present throughout.
+          for (const k of throughout) if (ks.peek(now, k) === undefined) throughout.delete(k);
+        }
+        expect(cursor).toBe(0);
+        expect(calls).toBeLessThanOrEqual(steps.length + 100);
+        for (const k of throughout) if (matches(k)) expect(returned.has(k), `${k} present throughout but not returned`).toBe(true);
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+});
+
+describe('memory estimate (memory.ts)', () => {
+  test('usedBytes follows every change: new keys, TTLs set and cleared, overwrites, valueBytes, deletes, FLUSHALL', () => {
+    const ks = new Keyspace();
+    expect(ks.usedBytes).toBe(0);
+    ks.set(T0, 'session:abc', 'x'.repeat(100));
+    const persistent = 'session:abc'.length + 100 + KEY_OVERHEAD_BYTES;
+    expect(ks.usedBytes).toBe(persistent);
+    ks.expire(T0, 'session:abc', 60);
+    expect(ks.usedBytes).toBe(persistent + EXPIRE_OVERHEAD_BYTES);
+    ks.set(T0, 'session:abc', 'y', { keepTtl: true });
+    expect(ks.usedBytes).toBe(persistent - 99 + EXPIRE_OVERHEAD_BYTES);
+    ks.set(T0, 'session:abc', 'stand-in', { valueBytes: 4096 });
+    expect(ks.usedBytes).toBe(keyMemoryBytes('session:abc', 4096, false)); // SET without KEEPTTL cleared the TTL
+    ks.set(T0, 'response:1', 'r', { ex: 30 });
+    expect(ks.usedBytes).toBe(keyMemoryBytes('session:abc', 4096, false) + keyMemoryBytes('response:1', 1, true));
+    ks.del(T0, 'session:abc');
+    expect(ks.usedBytes).toBe(keyMemoryBytes('response:1', 1, true));
+    ks.expireDue(T0 + 31 * SECOND);
+    expect(ks.usedBytes).toBe(0);
+    ks.set(T0, 'a', 'b');
+    ks.flushAll();
+    expect(ks.usedBytes).toBe(0);
+    expect(() => ks.set(T0, 'a', 'b', { valueBytes: -1 })).toThrow(RangeError);
+  });
+
+  test('valueBytes survives a snapshot; values without it keep the plain snapshot shape', () => {
+    const ks = new Keyspace();
+    ks.set(T0, 'big', 'digest', { valueBytes: 10_000 });
+    ks.set(T0, 'small', 'v');
+    const snap = ks.snapshot();
+    expect(snap.entries).toEqual([
+      { key: 'big', value: 'digest', expiresAtMs: null, valueBytes: 10_000 },
+      { key: 'small', value: 'v', expiresAtMs: null },
+    ]);
+    expect(Keyspace.fromSnapshot(snap, T0).usedBytes).toBe(ks.usedBytes);
   });
 });

@@ -1,4 +1,7 @@
 import { MS, type Micros } from '../../../sim-cluster/time.ts';
+import { stringMatch } from './glob.ts';
+import { EXPIRE_OVERHEAD_BYTES, keyMemoryBytes } from './memory.ts';
+import { ScanOrder } from './scan-order.ts';
 
 /**
  * The data a single Redis server holds: one logical database of string keys with absolute expiry
@@ -7,19 +10,23 @@ import { MS, type Micros } from '../../../sim-cluster/time.ts';
  * integer µs (spec real-world-semantics §3.2.1: Redis reads the host's wall clock, so a clock jump on
  * the Redis node moves every deadline; the caller passes `NodeClock.wall`).
  *
- * A simulated Redis server process owns one Keyspace and decides everything this class does not:
- * network latency, when a dead connection is noticed (`dropClient`), the active-expiry timer
- * (`nextExpiryAt`/`expireDue`), eviction faults, persistence and restarts.
+ * A simulated Redis server process owns one Keyspace per database (through `RedisDatabases`) and
+ * decides everything this class does not: network latency, when a dead connection is noticed
+ * (`dropClient`), the active-expiry timer (`nextExpiryAt`/`expireDue`), eviction faults, persistence
+ * and restarts.
  *
  * Restart (real-world-semantics §3.2.5, §3.1.4): a Redis restart loses **every subscription** (they
  * belong to connections, which all die) and, without persistence, **every key**. The server process
- * models it by dropping this object and building either a fresh `new Keyspace()` (no persistence:
- * StreamSpace's internal Redis runs `appendonly no` with no volume, streamspace-v2-behavior §0) or
- * `Keyspace.fromSnapshot(savedAt, now)` (RDB: the dataset as of the last save, possibly minutes old).
+ * models it by dropping these objects and building either fresh ones (no persistence: StreamSpace's
+ * internal Redis runs `appendonly no` with no volume, streamspace-v2-behavior §0) or loading the
+ * last save (`Keyspace.fromSnapshot`, `RedisDatabases.fromSnapshot`; RDB: the dataset as of the last
+ * save, possibly minutes old).
  *
- * One logical database only: AgentHub's keys live in DB 1 (streamspace-v2-behavior §0). The cache's
- * DB 0 shares the same maxmemory, which the model represents by eviction (`evictOne`/`evictKey`)
- * rather than by holding the cache's keys.
+ * One logical database: a server holds several (`RedisDatabases`, databases.ts), AgentHub's keys in
+ * DB 1 and the API's session store and response cache in DB 0 (streamspace-v2-behavior §0,
+ * api/internal/cache/cache.go). What spans databases is decided there: `maxmemory` over all of them
+ * (this class keeps its own `usedBytes`) and LRU across them (the access stamps come from an
+ * `LruClock` the databases share).
  *
  * Replies mirror Redis 7.0 replies (`'OK'`, `null` for a nil bulk reply, integers); error replies are
  * thrown as `RedisError` with the exact text a real server sends.
@@ -32,6 +39,9 @@ export class RedisError extends Error {
     this.name = 'RedisError';
   }
 }
+
+/** The OOM error reply (server.c `shared.oomerr`): a write refused because memory could not be freed. */
+export const ERR_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /** Which keys `evictOne` may choose, as Redis's `maxmemory-policy` (redis.conf). */
 export type EvictionPolicy = 'allkeys-lru' | 'volatile-lru' | 'noeviction';
@@ -58,6 +68,24 @@ export interface KeyspaceOptions {
    * and `evicted` keyspace notifications. Default: none. Use it to trace removals.
    */
   onKeyEvent?: (event: KeyEvent, key: string) => void;
+  /**
+   * Where the access stamps that order keys for LRU come from. The databases of one server share
+   * one clock, so their least recently used keys can be compared (evict.c picks victims across all
+   * databases). Default: a clock of this keyspace's own.
+   */
+  lruClock?: LruClock;
+}
+
+/**
+ * A counter stamping every key access, so "least recently used" can be compared across keyspaces.
+ * Redis stamps objects with a 24-bit clock of 1 s resolution (server.h `LRU_CLOCK_RESOLUTION`) and
+ * compares sampled idle times; the model's stamps are exact and never tie (see `evictOne`).
+ */
+export class LruClock {
+  private last = 0;
+  next(): number {
+    return ++this.last;
+  }
 }
 
 /** Options of SET (redis.io/commands/set). At most one of `ex`, `px`, `keepTtl`; not both `nx` and `xx`. */
@@ -72,6 +100,20 @@ export interface SetOptions {
   xx?: boolean;
   /** `KEEPTTL`: keep the key's current deadline instead of clearing it. */
   keepTtl?: boolean;
+  /**
+   * Not a Redis option: the size in bytes the value stands for, when the model stores a short
+   * stand-in for a large value (a cached JSON body). Counts toward `usedBytes` instead of the
+   * stand-in's length. Default: the value's length. A non-negative integer.
+   */
+  valueBytes?: number;
+}
+
+/** Options of SCAN (redis.io/commands/scan). */
+export interface ScanOptions {
+  /** `MATCH pattern`, a glob as `stringMatch` (glob.ts). Default: every key. */
+  match?: string;
+  /** `COUNT count`: how many keys to visit in this call, at least 1. Default 10 (db.c `scanGenericCommand`). */
+  count?: number;
 }
 
 /** Options of EXPIRE/PEXPIRE, new in Redis 7.0 (redis.io/commands/expire). */
@@ -101,6 +143,8 @@ export interface SnapshotEntry {
    * Redis stores it (§3.2.1: "absolute Unix timestamps in milliseconds"), or null for no expiry.
    */
   readonly expiresAtMs: number | null;
+  /** The value's modelled size when it was set with `valueBytes`; absent otherwise. */
+  readonly valueBytes?: number;
 }
 
 export interface KeyspaceStats {
@@ -111,9 +155,19 @@ export interface KeyspaceStats {
 }
 
 interface Entry {
+  readonly key: string;
   value: string;
+  /** The value's size in bytes as counted against maxmemory (`SetOptions.valueBytes`, else its length). */
+  valueBytes: number;
+  /** Whether `valueBytes` was given rather than taken from the value (kept in snapshots). */
+  declaredBytes: boolean;
   /** Absolute deadline in wall-clock ms, or undefined for a persistent key. */
   expiresAtMs: number | undefined;
+  /** Access stamp from the LRU clock: larger is more recent. */
+  lru: number;
+  /** Position in SCAN order (scan-order.ts). */
+  slot: number;
+  scanIndex: number;
 }
 
 /** One pending deadline in the expiry heap. Stale once the key's entry or deadline has changed. */
@@ -126,7 +180,7 @@ interface Deadline {
 
 const ERR_SYNTAX = 'ERR syntax error';
 const ERR_NOT_INTEGER = 'ERR value is not an integer or out of range';
-const ERR_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+const ERR_INVALID_CURSOR = 'ERR invalid cursor';
 
 export class Keyspace {
   /**
@@ -150,12 +204,18 @@ export class Keyspace {
   private readonly policy: EvictionPolicy;
   private readonly onKeyEvent: ((event: KeyEvent, key: string) => void) | undefined;
   private readonly counters: KeyspaceStats = { expiredKeys: 0, evictedKeys: 0 };
+  private readonly lruClock: LruClock;
+  /** Stored keys in SCAN order. */
+  private readonly scanOrder = new ScanOrder<Entry>();
+  /** Estimated memory of the stored keys (memory.ts), kept up to date on every change. */
+  private used = 0;
 
   constructor(options: KeyspaceOptions = {}) {
     this.maxKeys = options.maxKeys ?? Infinity;
     if (!(this.maxKeys >= 1)) throw new RangeError(`maxKeys must be at least 1, got ${options.maxKeys}`);
     this.policy = options.evictionPolicy ?? 'allkeys-lru';
     this.onKeyEvent = options.onKeyEvent;
+    this.lruClock = options.lruClock ?? new LruClock();
   }
 
   /**
@@ -168,14 +228,20 @@ export class Keyspace {
   static fromSnapshot(snapshot: KeyspaceSnapshot, now: Micros, options: KeyspaceOptions = {}): Keyspace {
     if (snapshot.format !== 'hasim-redis-keyspace/1') throw new Error(`unknown snapshot format ${String(snapshot.format)}`);
     const ks = new Keyspace(options);
-    const nowMs = toMs(now);
-    for (const e of snapshot.entries) {
-      if (e.expiresAtMs !== null && e.expiresAtMs < nowMs) continue;
-      const entry: Entry = { value: e.value, expiresAtMs: undefined };
-      ks.data.set(e.key, entry);
-      ks.setDeadline(e.key, entry, e.expiresAtMs ?? undefined);
-    }
+    for (const e of snapshot.entries) ks.load(now, e);
     return ks;
+  }
+
+  /**
+   * Loads one key of a snapshot as the most recently used, unless its deadline passed before `now`
+   * (see `fromSnapshot`); returns whether it was loaded. For loading several databases' keys
+   * interleaved in their common LRU order (`RedisDatabases.fromSnapshot`). The key must be absent.
+   */
+  load(now: Micros, e: SnapshotEntry): boolean {
+    if (e.expiresAtMs !== null && e.expiresAtMs < toMs(now)) return false;
+    if (this.data.has(e.key)) throw new Error(`snapshot entry ${e.key} loaded twice`);
+    this.insert(e.key, e.value, e.valueBytes, e.expiresAtMs ?? undefined);
+    return true;
   }
 
   // ---------------------------------------------------------------- strings and keys
@@ -193,7 +259,10 @@ export class Keyspace {
    */
   set(now: Micros, key: string, value: string, options: SetOptions = {}): 'OK' | null {
     const nowMs = toMs(now);
-    const { ex, px, nx = false, xx = false, keepTtl = false } = options;
+    const { ex, px, nx = false, xx = false, keepTtl = false, valueBytes } = options;
+    if (valueBytes !== undefined && !(Number.isSafeInteger(valueBytes) && valueBytes >= 0)) {
+      throw new RangeError(`valueBytes must be a non-negative integer, got ${valueBytes}`);
+    }
     // t_string.c parseExtendedStringArgumentsOrReply: conflicting flags are a syntax error.
     if ((nx && xx) || (ex !== undefined && px !== undefined) || (keepTtl && (ex !== undefined || px !== undefined))) {
       throw new RedisError(ERR_SYNTAX);
@@ -211,13 +280,15 @@ export class Keyspace {
     if ((nx && existing) || (xx && !existing)) return null;
     if (existing) {
       if (!keepTtl) this.setDeadline(key, existing, expiresAtMs);
+      const bytes = valueBytes ?? value.length;
+      this.used += bytes - existing.valueBytes;
       existing.value = value;
+      existing.valueBytes = bytes;
+      existing.declaredBytes = valueBytes !== undefined;
       return 'OK';
     }
     this.makeRoomForOneKey();
-    const entry: Entry = { value, expiresAtMs: undefined };
-    this.data.set(key, entry);
-    this.setDeadline(key, entry, expiresAtMs);
+    this.insert(key, value, valueBytes, expiresAtMs);
     return 'OK';
   }
 
@@ -246,13 +317,49 @@ export class Keyspace {
 
   /**
    * EXISTS key [key ...]: how many of the named keys exist, counting a key named twice twice
-   * (redis.io/commands/exists). Does not touch LRU (db.c: `LOOKUP_NOTOUCH`).
+   * (redis.io/commands/exists). Does not touch LRU (db.c `existsCommand`: `LOOKUP_NOTOUCH`), so the
+   * auth middleware's EXISTS on every request (auth SessionStore.ValidateSession) does not keep a
+   * session from being the LRU victim; a key past its deadline is expired on the way (lazy expiry).
    */
   exists(now: Micros, ...keys: string[]): number {
     const nowMs = toMs(now);
     let n = 0;
     for (const key of keys) if (this.lookup(key, nowMs, false)) n++;
     return n;
+  }
+
+  /**
+   * SCAN cursor [MATCH pattern] [COUNT count] (db.c `scanGenericCommand`, Redis 7.0): returns
+   * `[nextCursor, keys]`. Each call visits up to `count` stored keys from `cursor` on (scan-order.ts
+   * explains the cursor and its guarantee), then filters them as 7.0 does after collecting: keys not
+   * matching the pattern are dropped, then matching keys past their deadline are expired (lazily,
+   * counted and reported as expiries) and dropped. So a call may return fewer than `count` keys, or
+   * none, with a non-zero cursor; go-redis's iterator then asks again. Touches no key's LRU (SCAN
+   * reads the dict directly). Redis collects whole buckets, so it may return a few more than
+   * `count`; the model returns at most `count`.
+   * Errors as Redis: a cursor that is not a non-negative integer gives `ERR invalid cursor`, a
+   * `count` below 1 `ERR syntax error`.
+   */
+  scan(now: Micros, cursor: number, options: ScanOptions = {}): [number, string[]] {
+    if (!Number.isSafeInteger(cursor) || cursor < 0) throw new RedisError(ERR_INVALID_CURSOR);
+    const count = options.count ?? 10;
+    if (!Number.isSafeInteger(count)) throw new RedisError(ERR_NOT_INTEGER);
+    if (count < 1) throw new RedisError(ERR_SYNTAX);
+    const nowMs = toMs(now);
+    const pattern = options.match;
+    // db.c: the pattern "*" is not applied at all (`use_pattern = !(patlen == 1 && pat[0] == '*')`).
+    const usePattern = pattern !== undefined && pattern !== '*';
+    const { items, next } = this.scanOrder.page(cursor, count);
+    const keys: string[] = [];
+    for (const entry of items) {
+      if (usePattern && !stringMatch(pattern, entry.key)) continue;
+      if (isPast(entry, nowMs)) {
+        this.expireEntry(entry.key, entry);
+        continue;
+      }
+      keys.push(entry.key);
+    }
+    return [next, keys];
   }
 
   /** EXPIRE key seconds [NX|XX|GT|LT]. See `pexpire`. */
@@ -306,6 +413,8 @@ export class Keyspace {
     this.data.clear();
     this.heap = [];
     this.volatileCount = 0;
+    this.scanOrder.clear();
+    this.used = 0;
     return 'OK';
   }
 
@@ -322,6 +431,19 @@ export class Keyspace {
   /** Keys stored right now, including keys past their deadline that no access or sweep removed yet. */
   get storedKeys(): number {
     return this.data.size;
+  }
+
+  /**
+   * Estimated memory of the stored keys (memory.ts `keyMemoryBytes`), keys past their deadline
+   * included until removed, as in Redis's `used_memory`.
+   */
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** The LRU access stamp of a stored key (larger is more recent), or undefined. No side effects. */
+  lastAccess(key: string): number | undefined {
+    return this.data.get(key)?.lru;
   }
 
   /**
@@ -452,13 +574,21 @@ export class Keyspace {
    * the limit the real algorithm approaches; faults that need "any key may go" use `evictKey`.
    */
   evictOne(): string | undefined {
+    const victim = this.evictionCandidate();
+    if (victim !== undefined) this.evictKey(victim.key);
+    return victim?.key;
+  }
+
+  /**
+   * The key `evictOne` would evict and its LRU stamp, without evicting it; undefined when no key
+   * qualifies. `RedisDatabases` compares the candidates of all databases (evict.c fills one
+   * eviction pool from every database).
+   */
+  evictionCandidate(): { key: string; lastAccess: number } | undefined {
     if (this.policy === 'noeviction') return undefined;
     for (const [key, entry] of this.data) {
       if (this.policy === 'volatile-lru' && entry.expiresAtMs === undefined) continue;
-      this.remove(key, entry);
-      this.counters.evictedKeys++;
-      this.onKeyEvent?.('evicted', key);
-      return key;
+      return { key, lastAccess: entry.lru };
     }
     return undefined;
   }
@@ -485,7 +615,10 @@ export class Keyspace {
    */
   snapshot(): KeyspaceSnapshot {
     const entries: SnapshotEntry[] = [];
-    for (const [key, e] of this.data) entries.push({ key, value: e.value, expiresAtMs: e.expiresAtMs ?? null });
+    for (const [key, e] of this.data) {
+      const entry = { key, value: e.value, expiresAtMs: e.expiresAtMs ?? null };
+      entries.push(e.declaredBytes ? { ...entry, valueBytes: e.valueBytes } : entry);
+    }
     return { format: 'hasim-redis-keyspace/1', entries };
   }
 
@@ -506,8 +639,21 @@ export class Keyspace {
     if (touch) {
       this.data.delete(key);
       this.data.set(key, entry);
+      entry.lru = this.lruClock.next();
     }
     return entry;
+  }
+
+  /** Stores a new key as the most recently used, with its deadline, SCAN slot and memory. */
+  private insert(key: string, value: string, valueBytes: number | undefined, expiresAtMs: number | undefined): void {
+    const bytes = valueBytes ?? value.length;
+    const entry: Entry = {
+      key, value, valueBytes: bytes, declaredBytes: valueBytes !== undefined, expiresAtMs: undefined, lru: this.lruClock.next(), slot: 0, scanIndex: 0,
+    };
+    this.data.set(key, entry);
+    this.scanOrder.add(entry);
+    this.used += keyMemoryBytes(key, bytes, false);
+    this.setDeadline(key, entry, expiresAtMs);
   }
 
   private expireGeneric(nowMs: number, key: string, ttlMs: number, options: ExpireOptions, cmd: string): 0 | 1 {
@@ -536,14 +682,21 @@ export class Keyspace {
 
   private setDeadline(key: string, entry: Entry, whenMs: number | undefined): void {
     if (entry.expiresAtMs === whenMs) return;
-    if (entry.expiresAtMs === undefined) this.volatileCount++;
-    else if (whenMs === undefined) this.volatileCount--;
+    if (entry.expiresAtMs === undefined) {
+      this.volatileCount++;
+      this.used += EXPIRE_OVERHEAD_BYTES;
+    } else if (whenMs === undefined) {
+      this.volatileCount--;
+      this.used -= EXPIRE_OVERHEAD_BYTES;
+    }
     entry.expiresAtMs = whenMs;
     if (whenMs !== undefined) this.addDeadline(key, entry);
   }
 
   private remove(key: string, entry: Entry): void {
     this.data.delete(key);
+    this.scanOrder.remove(entry);
+    this.used -= keyMemoryBytes(key, entry.valueBytes, entry.expiresAtMs !== undefined);
     if (entry.expiresAtMs !== undefined) this.volatileCount--;
     // Any heap entry for it is now stale: `data.get(key) !== entry`. Mark the entry too, so a
     // re-created key with an identical deadline cannot revive it.

@@ -1,22 +1,50 @@
 import type { BootFn, ConnectionEnd, ProcessContext, TimerHandle } from '../../../sim-cluster/index.ts';
 import { SECOND, type Micros } from '../../../sim-cluster/index.ts';
 import { ok, pushRpc, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
-import { Keyspace, RedisError, type KeyspaceOptions, type KeyspaceSnapshot } from './keyspace.ts';
+import { RedisDatabases, type RedisSnapshot } from './databases.ts';
+import { Keyspace, RedisError, type EvictionPolicy, type KeyspaceOptions, type KeyspaceSnapshot } from './keyspace.ts';
 
-/** The commands the StreamSpace model sends (spec streamspace-v2-behavior §4), as wire requests. */
+/**
+ * The database a command without `db` runs in: DB 1, AgentHub's (streamspace-v2-behavior §0), which
+ * every command used before the model held other databases.
+ */
+export const DEFAULT_DB = 1;
+
+/**
+ * The commands the StreamSpace model sends (spec streamspace-v2-behavior §4), as wire requests.
+ *
+ * `db` is the logical database (0-15) of a keyed command; absent means `DEFAULT_DB`. Real clients
+ * send `SELECT db` once per new connection (go-redis `initConn`, only when `Options.DB > 0`) and the
+ * connection stays in that database; a per-command `db` is equivalent for clients that use one
+ * database each, as StreamSpace's do (cache.go: DB 0; the AgentHub: DB 1). The SELECT round trip on
+ * a new connection is not modelled. Pub/sub ignores databases (pubsub.c), so PUBLISH and SUBSCRIBE
+ * have no `db`.
+ */
 export type RedisCommand =
   | { cmd: 'PING' }
-  | { cmd: 'SET'; key: string; value: string; ex?: number; px?: number; nx?: boolean; xx?: boolean }
-  | { cmd: 'GET'; key: string }
-  | { cmd: 'DEL'; keys: string[] }
-  | { cmd: 'EXPIRE'; key: string; seconds: number }
+  | {
+    cmd: 'SET'; key: string; value: string; ex?: number; px?: number; nx?: boolean; xx?: boolean; db?: number;
+    /** Not a Redis argument: the value's modelled size in bytes (keyspace.ts `SetOptions.valueBytes`). */
+    valueBytes?: number;
+  }
+  | { cmd: 'GET'; key: string; db?: number }
+  /** DEL key [key ...]: replies how many keys were removed. At least one key. */
+  | { cmd: 'DEL'; keys: string[]; db?: number }
+  /** EXISTS key [key ...]: replies how many of the keys exist (a key named twice counts twice). No LRU touch. */
+  | { cmd: 'EXISTS'; keys: string[]; db?: number }
+  /** SCAN cursor [MATCH pattern] [COUNT count]: replies `ScanReply`. */
+  | { cmd: 'SCAN'; cursor: number; match?: string; count?: number; db?: number }
+  | { cmd: 'EXPIRE'; key: string; seconds: number; db?: number }
   | { cmd: 'PUBLISH'; channel: string; message: string }
   | { cmd: 'SUBSCRIBE'; channel: string }
   /**
    * Design fix `conditional-unregister`: an EVAL'd compare-and-delete script, atomic in Redis:
    * if GET key == value then DEL key and `alsoKeys`; returns the number of keys removed.
    */
-  | { cmd: 'DEL_IF_VALUE'; key: string; value: string; alsoKeys: string[] };
+  | { cmd: 'DEL_IF_VALUE'; key: string; value: string; alsoKeys: string[]; db?: number };
+
+/** SCAN's reply: the cursor to continue from (0: the iteration is complete) and this call's keys. */
+export type ScanReply = [nextCursor: number, keys: string[]];
 
 /** A pub/sub message pushed to a subscribed connection. */
 export interface RedisPush {
@@ -25,14 +53,69 @@ export interface RedisPush {
 }
 
 /**
- * What outlives a Redis process: the last RDB snapshot, if persistence is on. StreamSpace's chart
- * runs Redis with no persistence (§0: appendonly no, no save), so by default a restart is empty.
- * The running keyspace is exposed for fault injection (eviction of a chosen key) and checkers.
+ * What outlives a Redis process: the last RDB snapshot, if persistence is on, and the memory
+ * pressure a fault puts on the server. StreamSpace's chart runs Redis with no persistence (§0:
+ * appendonly no, no save), so by default a restart is empty. The running incarnation's databases are
+ * exposed for fault injection (eviction of a chosen key, memory pressure) and checkers.
  */
 export class RedisStorage {
-  snapshot: KeyspaceSnapshot | null = null;
-  /** The keyspace of the running incarnation, or null while Redis is down. */
+  /** The last RDB save of every database, or null (a restart starts empty). */
+  saved: RedisSnapshot | null = null;
+  /** The databases of the latest incarnation (null before Redis first starts). */
+  databases: RedisDatabases | null = null;
+  /**
+   * The default database's keyspace (`DEFAULT_DB`, AgentHub's) of the latest incarnation, null
+   * before Redis first starts; `db(0)` reaches the API's database. Pub/sub lives here too.
+   */
   live: Keyspace | null = null;
+  private pressure = 0;
+
+  /**
+   * The default database's part of the last save: reading gives it alone; writing a single
+   * database's snapshot saves it as the whole dataset (the default database holding it all), and
+   * null clears the save. `save()` keeps every database.
+   */
+  get snapshot(): KeyspaceSnapshot | null {
+    return this.saved === null ? null : RedisDatabases.databaseSnapshot(this.saved, DEFAULT_DB);
+  }
+
+  set snapshot(snapshot: KeyspaceSnapshot | null) {
+    this.saved = snapshot === null ? null : RedisDatabases.fromDatabaseSnapshot(snapshot, DEFAULT_DB);
+  }
+
+  /** An RDB save of every database of the latest incarnation, now (a `SAVE`). */
+  save(): void {
+    if (this.databases !== null) this.saved = this.databases.snapshot();
+  }
+
+  /** Database `index` of the latest incarnation (created empty if unused), or null before Redis first starts. */
+  db(index: number): Keyspace | null {
+    return this.databases?.db(index) ?? null;
+  }
+
+  /**
+   * Bytes of other data counted against `maxmemory` (`RedisDatabases.pressureBytes`), for this
+   * incarnation and every later one, until set back to 0. Without `maxmemoryBytes` it changes
+   * nothing. Setting it evicts nothing by itself: the server evicts before its next command, as
+   * Redis does; `performEvictions` evicts at once.
+   */
+  get pressureBytes(): number {
+    return this.pressure;
+  }
+
+  set pressureBytes(bytes: number) {
+    if (this.databases !== null) this.databases.pressureBytes = bytes;
+    this.pressure = bytes;
+  }
+
+  /**
+   * Evicts now, as the writes that brought the pressure would have (each runs `performEvictions`
+   * first): call it only while Redis is up, or the keys of a dead incarnation are evicted. Returns
+   * false when memory stays over the limit (see `RedisDatabases.performEvictions`).
+   */
+  performEvictions(): boolean {
+    return this.databases?.performEvictions() ?? true;
+  }
 }
 
 export interface RedisServerOptions {
@@ -43,8 +126,23 @@ export interface RedisServerOptions {
   snapshotEveryUs?: Micros;
   /** Service time of one command: uniform in [min, max] µs. Default 50-200 µs (Redis is in-memory). */
   serviceUs?: readonly [Micros, Micros];
-  /** Keyspace options (maxKeys, eviction policy). */
+  /**
+   * Options of the default database's keyspace (`maxKeys`, a key-count stand-in for maxmemory that
+   * evicts within that database only; its `evictionPolicy` is the server's, see `evictionPolicy`).
+   */
   keyspace?: KeyspaceOptions;
+  /**
+   * `maxmemory` in bytes over every database (databases.ts `RedisDatabasesOptions.maxmemoryBytes`,
+   * memory.ts for the per-key estimate). Before each command the server evicts until memory is
+   * under it, and refuses SET with the OOM error when it cannot. Default: none (`maxmemory 0`).
+   * StreamSpace's chart: `200mb` = 209,715,200 bytes.
+   */
+  maxmemoryBytes?: number;
+  /**
+   * `maxmemory-policy`, for every database. Default `keyspace.evictionPolicy`, else `'allkeys-lru'`
+   * (the chart's, values.yaml:507). Giving both with different values is an error.
+   */
+  evictionPolicy?: EvictionPolicy;
   /**
    * TCP keepalive on client connections (`tcp-keepalive 300`: probes after 300 s idle, every 100 s,
    * 3 of them): how long a half-open subscriber keeps counting in PUBLISH (real-world §3.1).
@@ -61,33 +159,40 @@ export interface RedisServerOptions {
 export function redisServer(storage: RedisStorage, options: RedisServerOptions = {}): BootFn {
   const [serviceMin, serviceMax] = options.serviceUs ?? [50, 200];
   const keepAlive = options.keepAlive ?? { idleUs: 300 * SECOND, intervalUs: 100 * SECOND, probes: 3 };
+  const policy = options.evictionPolicy ?? options.keyspace?.evictionPolicy ?? 'allkeys-lru';
+  if (options.keyspace?.evictionPolicy !== undefined && options.keyspace.evictionPolicy !== policy) {
+    throw new RangeError(`evictionPolicy ${policy} contradicts keyspace.evictionPolicy ${options.keyspace.evictionPolicy}`);
+  }
   return (ctx) => {
-    const keyspace = loadKeyspace(ctx, storage, options.keyspace);
+    const databases = loadDatabases(ctx, storage, options, policy);
+    const keyspace = databases.db(DEFAULT_DB);
+    storage.databases = databases;
     storage.live = keyspace;
-    ctx.record('redis.start', { keys: keyspace.dbsize(ctx.now()), fromSnapshot: storage.snapshot !== null });
+    const databaseOf = (db: number | undefined): Keyspace => (db === undefined ? keyspace : databases.db(db));
+    ctx.record('redis.start', { keys: keyspace.dbsize(ctx.now()), fromSnapshot: storage.saved !== null });
     const service = ctx.random('service');
     const subscribers = new Map<string, ConnectionEnd>();
     let expiryTimer: TimerHandle | undefined;
     let expiryAt: Micros | undefined;
 
-    /** Active expiry: one timer at the earliest deadline, re-armed whenever that deadline moves. */
+    /** Active expiry: one timer at the earliest deadline of any database, re-armed whenever it moves. */
     const armExpiry = (): void => {
-      const next = keyspace.nextExpiryAt();
+      const next = databases.nextExpiryAt();
       if (next === expiryAt) return;
       ctx.cancelTimer(expiryTimer);
       expiryAt = next;
       if (next === undefined) return;
       expiryTimer = ctx.setTimer(Math.max(0, next - ctx.now()), () => {
         expiryAt = undefined;
-        keyspace.expireDue(ctx.now());
+        databases.expireDue(ctx.now());
         armExpiry();
       }, 'redis.active-expiry');
     };
 
     if (options.snapshotEveryUs !== undefined && options.snapshotEveryUs > 0) {
       const save = (): void => {
-        storage.snapshot = keyspace.snapshot();
-        ctx.record('redis.save', { keys: storage.snapshot.entries.length });
+        storage.save();
+        ctx.record('redis.save', { keys: keyspace.storedKeys });
         ctx.setTimer(options.snapshotEveryUs!, save, 'redis.save');
       };
       ctx.setTimer(options.snapshotEveryUs, save, 'redis.save');
@@ -95,32 +200,43 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
 
     const execute = (command: RedisCommand, conn: ConnectionEnd): RpcResult<unknown> => {
       const now = ctx.now();
+      // server.c processCommand: the arity check comes first; then, with maxmemory set, evictions
+      // before every command, and SET is refused with the OOM error if memory stays over the limit.
+      if ((command.cmd === 'DEL' || command.cmd === 'EXISTS') && command.keys.length === 0) {
+        throw new RedisError(`ERR wrong number of arguments for '${command.cmd.toLowerCase()}' command`);
+      }
+      databases.beforeCommand(command.cmd);
       switch (command.cmd) {
         case 'PING':
           return ok('PONG');
         case 'SET': {
-          const { key, value, ...setOptions } = command;
-          const r = keyspace.set(now, key, value, setOptions);
-          if (r === 'OK') ctx.record('redis.set', { key, value, ex: command.ex ?? null });
+          const { key, value, db, ...setOptions } = command;
+          const r = databaseOf(db).set(now, key, value, setOptions);
+          if (r === 'OK') ctx.record('redis.set', withDb({ key, value, ex: command.ex ?? null }, db));
           return ok(r);
         }
         case 'GET':
-          return ok(keyspace.get(now, command.key));
+          return ok(databaseOf(command.db).get(now, command.key));
         case 'DEL': {
-          const n = keyspace.del(now, ...command.keys);
-          if (n > 0) ctx.record('redis.del', { keys: command.keys, removed: n });
+          const n = databaseOf(command.db).del(now, ...command.keys);
+          if (n > 0) ctx.record('redis.del', withDb({ keys: command.keys, removed: n }, command.db));
           return ok(n);
         }
+        case 'EXISTS':
+          return ok(databaseOf(command.db).exists(now, ...command.keys));
+        case 'SCAN':
+          return ok(databaseOf(command.db).scan(now, command.cursor, { match: command.match, count: command.count }) satisfies ScanReply);
         case 'DEL_IF_VALUE': {
-          if (keyspace.get(now, command.key) !== command.value) return ok(0);
+          const db = databaseOf(command.db);
+          if (db.get(now, command.key) !== command.value) return ok(0);
           const keys = [command.key, ...command.alsoKeys];
-          const n = keyspace.del(now, ...keys);
-          ctx.record('redis.del', { keys, removed: n });
+          const n = db.del(now, ...keys);
+          ctx.record('redis.del', withDb({ keys, removed: n }, command.db));
           return ok(n);
         }
         case 'EXPIRE': {
-          const n = keyspace.expire(now, command.key, command.seconds);
-          if (n === 1) ctx.record('redis.expire', { key: command.key, seconds: command.seconds });
+          const n = databaseOf(command.db).expire(now, command.key, command.seconds);
+          if (n === 1) ctx.record('redis.expire', withDb({ key: command.key, seconds: command.seconds }, command.db));
           return ok(n);
         }
         case 'PUBLISH': {
@@ -172,9 +288,24 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
   };
 }
 
-/** Restarts load the last snapshot (RDB), dropping keys whose deadline passed meanwhile. */
-function loadKeyspace(ctx: ProcessContext, storage: RedisStorage, options: KeyspaceOptions | undefined): Keyspace {
-  const onKeyEvent: KeyspaceOptions['onKeyEvent'] = (event, key) => ctx.record(`redis.${event}`, { key });
-  const all = { ...options, onKeyEvent };
-  return storage.snapshot === null ? new Keyspace(all) : Keyspace.fromSnapshot(storage.snapshot, ctx.now(), all);
+/**
+ * Restarts load the last snapshot (RDB), dropping keys whose deadline passed meanwhile. Expiries and
+ * evictions are traced as `redis.expired`/`redis.evicted` with the key, plus `db` outside the
+ * default database.
+ */
+function loadDatabases(ctx: ProcessContext, storage: RedisStorage, options: RedisServerOptions, policy: EvictionPolicy): RedisDatabases {
+  const { evictionPolicy: _policy, onKeyEvent: _hook, lruClock: _clock, ...defaultDbOptions } = options.keyspace ?? {};
+  const all = {
+    maxmemoryBytes: options.maxmemoryBytes,
+    evictionPolicy: policy,
+    pressureBytes: storage.pressureBytes,
+    keyspace: (db: number) => (db === DEFAULT_DB ? defaultDbOptions : {}),
+    onKeyEvent: (event: string, key: string, db: number) => ctx.record(`redis.${event}`, withDb({ key }, db)),
+  };
+  return storage.saved === null ? new RedisDatabases(all) : RedisDatabases.fromSnapshot(storage.saved, ctx.now(), all);
+}
+
+/** Trace details of a key event: `db` is added outside the default database, so the hub's events keep their shape. */
+function withDb<T extends Record<string, unknown>>(details: T, db: number | undefined): T | (T & { db: number }) {
+  return db === undefined || db === DEFAULT_DB ? details : { ...details, db };
 }

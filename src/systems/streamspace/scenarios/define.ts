@@ -45,7 +45,7 @@ export interface Observation {
 
 export interface ScenarioDefinition {
   name: string;
-  report: '000' | '002' | '003';
+  report: '000' | '002' | '003' | '004';
   summary: string;
   procedure: string;
   claims: Claim[];

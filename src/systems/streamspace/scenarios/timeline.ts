@@ -31,7 +31,17 @@ const MILESTONES: Record<string, (e: TraceEvent) => string | null> = {
   'hub.stale': (e) => `${e.p} found the agent's connection stale (last heartbeat ${formatTime(e.d!['ageUs'] as number)} ago)`,
   'hub.redis-error': (e) => `${e.p}: Redis ${e.d!['op']} ${e.d!['key']} failed (${e.d!['error']})`,
   'redis.set': (e) => (String(e.d!['key']).endsWith(':pod') ? `Redis: ${e.d!['key']} = ${e.d!['value']}` : null),
-  'redis.del': (e) => `Redis: DEL ${(e.d!['keys'] as string[]).join(' ')}`,
+  // The hub's keys only: the users' sessions and cache keys come and go with every login and
+  // logout; the session store's own milestones (a clear, a lost session) have lines of their own.
+  'redis.del': (e) => {
+    const keys = (e.d!['keys'] as string[]).filter((k) => k.startsWith('agent:'));
+    return keys.length === 0 ? null : `Redis: DEL ${keys.join(' ')}`;
+  },
+  'auth.clear-sessions': (e) => `${e.p} cleared every session at start-up (ClearAllSessions: ${e.d!['removed']} keys${e.d!['error'] === null ? '' : `, error ${e.d!['error']}`})`,
+  'auth.cache': (e) => (e.d!['enabled'] ? null : `${e.p} starts without its cache: it accepts every token for its whole life`),
+  'hpa.scale': (e) => `HPA: API Deployment ${e.d!['from']} → ${e.d!['to']} replicas`,
+  'load.start': (e) => `Locust starts ${e.d!['users']} users at ${e.d!['spawnRate']}/s`,
+  'load.stop': () => 'Locust stops its users',
   'redis.expired': (e) => `Redis: ${e.d!['key']} expired (TTL)`,
   'redis.start': (e) => `Redis started (${e.d!['keys']} keys)`,
   'listener.subscribed': (e) => `${e.p} subscribed to its channel`,
