@@ -10,11 +10,12 @@ export const DEFAULT_REPORT_SEEDS = 1000;
 export const CASE_SPACE_HELP = `  --system NAME       the simulated system (default streamspace; see hasim list systems)
   --profile NAME      streamspace-v2 (as built) or hardened (every design fix); default hardened
   --deployment NAME   a named deployment (see hasim list deployments), or swarm: each seed draws
-                      one and perturbs it (default swarm); seed-000 gives the cases seeds gave
-                      before deployments existed
+                      one not marked named-only and perturbs it (default swarm); seed-000 gives the
+                      cases seeds gave before deployments existed
   --fixes A,B         design fixes to add on top of the profile (see hasim list fixes)
   --config FILE       JSON configuration overrides, by section (topology, api, agent, election, ...)
-  --faults A,B        fault kinds that may appear (default: every kind; see hasim list faults)
+  --faults A,B        fault kinds that may appear (default: every kind but those hasim list faults
+                      marks "drawn only when named", such as seed 004's node-drain)
   --swarm/--no-swarm  swarm mode: each seed draws a subset of kinds and an intensity (default on)
   --max-faults N      most faults in one schedule (default 8)
   --invariants A,B    invariants to check (default: all; see hasim list invariants)`;

@@ -40,7 +40,7 @@ function spaceSection(x: CampaignIndex): string {
     ['profile', s.profile],
     ['deployment', s.deployment ?? '(none: the profile\'s configuration)'],
     ['fixes added', (s.fixes ?? []).join(', ') || 'none'],
-    ['fault kinds', s.kinds === undefined ? 'every kind' : s.kinds.join(', ') || 'none'],
+    ['fault kinds', s.kinds === undefined ? 'every kind drawn by default (not those drawn only when named)' : s.kinds.join(', ') || 'none'],
     ['swarm schedules', s.swarm === false ? 'off' : 'on'],
     ['most faults', String(s.maxFaults ?? 8)],
     ['invariants', x.invariants.map((i) => i.invariant).join(', ')],

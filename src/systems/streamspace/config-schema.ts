@@ -93,6 +93,7 @@ const FIXES: Entries<FixesConfig> = {
   retryCacheEnable: boolean('design fix retry-cache-enable'),
   detachedInvalidateContext: boolean('design fix detached-invalidate-context'),
   sessionsNoEviction: boolean('design fix sessions-noeviction'),
+  failLoginWithoutSession: boolean('design fix fail-login-without-session'),
   reconcileEveryUs: period('redelivery: reconciler period (µs)'),
   redeliverAfterUs: timeout('redelivery: how long a row may stay unfinished before it is dispatched again (µs)'),
 };

@@ -130,7 +130,7 @@ export interface LoadConfig {
    * The task weights (Locust `@task(weight)`): list sessions, create a session (an agent command),
    * delete one of the user's sessions (an agent command), log out and in again. A user logs in once
    * when it starts (`on_start`). Default 100:1:1:1: reads dominate, and a user starts or stops a
-   * desktop about once in 100 tasks (with 1,000 users about 5 session commands a second, each a
+   * desktop about once in 100 tasks (with 1,000 users several session commands a second, each a
    * pod start or stop on the cluster); seed 004's own task mix (a shop's pages) has no equivalent.
    */
   taskWeights: { list: number; create: number; delete: number; logout: number };
@@ -367,6 +367,8 @@ export interface FixesConfig {
   detachedInvalidateContext: boolean;
   /** Redis runs `maxmemory-policy noeviction`: under memory pressure writes fail instead of evicting the auth sessions (and the hub's keys). */
   sessionsNoEviction: boolean;
+  /** A login whose session could not be stored fails (500) instead of handing out a token every later request is refused with (jwt.go:496-500 only logs the error). */
+  failLoginWithoutSession: boolean;
   /** Redelivery: reconciler period. */
   reconcileEveryUs: Micros;
   /** Redelivery: how long a row may stay unfinished before it is dispatched again (longer than the longest command). */
@@ -424,6 +426,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     retryCacheEnable: false,
     detachedInvalidateContext: false,
     sessionsNoEviction: false,
+    failLoginWithoutSession: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },

@@ -22,9 +22,9 @@ export type EgressPartition = { kind: 'egress-partition'; at: Micros; to: 'redis
 export type HpaMetricsStale = { kind: 'hpa-metrics-stale'; at: Micros; durationUs: Micros };
 /** Locust users added for a while. */
 export type LoadSpike = { kind: 'load-spike'; at: Micros; users: number; spawnRatePerSecond: number; durationUs: Micros };
-/** Every fault of this file. */
 /** Other data counted against Redis's maxmemory for a while. */
 export type RedisMemoryPressure = { kind: 'redis-memory-pressure'; at: Micros; bytes: number; durationUs: Micros };
+/** Every fault of this file. */
 export type Seed004Fault = NodeDrain | EgressPartition | HpaMetricsStale | LoadSpike | RedisMemoryPressure;
 
 /**
@@ -152,7 +152,7 @@ const staleWindows = new WeakMap<StreamSpaceCluster, number>();
  */
 export const hpaMetricsStale: Kind<HpaMetricsStale> = {
   kind: 'hpa-metrics-stale',
-  summary: 'the HPA\'s metrics stop updating (metrics-server down); no effect without an HPA',
+  summary: 'the HPA\'s metrics stop updating (metrics-server\'s scrapes frozen: the HPA keeps reading the last values); no effect without an HPA',
   drawn: 'when-named',
   params: { durationUs: duration },
   arbitrary: (ctx) => fc.record({ kind: fc.constant('hpa-metrics-stale' as const), durationUs: windowUs(ctx) }),
@@ -225,7 +225,6 @@ export const loadSpike: Kind<LoadSpike> = {
   },
 };
 
-/** The kinds of this file, in the order schedules draw them (after StreamSpace's others). */
 // ---- redis-memory-pressure ----------------------------------------------------------------------
 
 /**
@@ -263,4 +262,5 @@ export const redisMemoryPressure: Kind<RedisMemoryPressure> = {
   },
 };
 
+/** The kinds of this file, in the order schedules draw them (after StreamSpace's others). */
 export const SEED_004_FAULT_KINDS = [nodeDrain, egressPartition, hpaMetricsStale, loadSpike, redisMemoryPressure] as const;

@@ -112,17 +112,17 @@ export const DESIGN_FIXES: DesignFix[] = [
   {
     name: 'keep-sessions-on-start', field: 'keepSessionsOnStart',
     change: 'the API pod no longer runs ClearAllSessions at start-up (api/cmd/main.go:326-336): a pod start, restart or scale-up no longer logs every user out; logout and the TTL still end sessions',
-    removes: [],
+    removes: ['login-storm-scale-up-logs-everyone-out'],
   },
   {
     name: 'namespaced-cache-keys', field: 'namespacedCacheKeys',
     change: 'the cache keys of the session routes and the pattern their writes invalidate share a namespace of their own (`cache:sessions:*`) instead of `session:*`, which is the auth store\'s',
-    removes: [],
+    removes: ['detached-invalidation-logs-everyone-out'],
   },
   {
     name: 'retry-cache-enable', field: 'retryCacheEnable',
     change: 'a pod whose start-up cache PING failed keeps trying and enables its cache (and session checks) once Redis answers, instead of running without it, accepting every token, for its whole life',
-    removes: [],
+    removes: ['pod-without-cache-accepts-logged-out-token'],
   },
   {
     name: 'detached-invalidate-context', field: 'detachedInvalidateContext',
@@ -132,7 +132,12 @@ export const DESIGN_FIXES: DesignFix[] = [
   {
     name: 'sessions-noeviction', field: 'sessionsNoEviction',
     change: 'Redis runs `maxmemory-policy noeviction`: under memory pressure writes fail instead of evicting the auth sessions (and the hub\'s keys)',
-    removes: [],
+    removes: ['memory-pressure-evicts-sessions'],
+  },
+  {
+    name: 'fail-login-without-session', field: 'failLoginWithoutSession',
+    change: 'a login whose session could not be stored in Redis fails (500) instead of handing out a token that every later request is refused with (jwt.go:496-500 only logs the error)',
+    removes: ['memory-pressure-evicts-sessions'],
   },
 ];
 

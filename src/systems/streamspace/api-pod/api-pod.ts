@@ -161,7 +161,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
           // and incarnation instead, which is as unique and keeps runs readable.
           const token: Token = { jti: `${ctx.name}.${ctx.incarnation}.${tokens++}`, user };
           if (auth === null) return respond({ status: 200, token });
-          auth.createSession(token.jti, () => respond({ status: 200, token }));
+          auth.createSession(token.jti, (stored) => respond(stored ? { status: 200, token } : { status: 500 }));
         });
       });
     };

@@ -56,6 +56,8 @@ export class SessionAuth {
   private enabled = false;
   /** Whether this incarnation has recorded that its background cache calls are cancelled (once: they all are). */
   private cancelledRecorded = false;
+  /** `listKey` by user id. */
+  private readonly listKeys: string[] = [];
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -100,12 +102,16 @@ export class SessionAuth {
     this.cache.exists(this.sessionKey(jti), (r) => cb(!r.ok ? 'redis-error' : r.value > 0 ? 'valid' : 'missing'));
   }
 
-  /** GenerateTokenWithContext's CreateSession: errors are logged, never returned (jwt.go:496-500). */
-  createSession(jti: string, done: () => void): void {
-    if (!this.enabled) return done();
+  /**
+   * GenerateTokenWithContext's CreateSession: errors are logged, never returned (jwt.go:496-500),
+   * so `done(true)` whatever happened; with fix `fail-login-without-session`, `done(false)` when the
+   * session was not stored, and the login fails.
+   */
+  createSession(jti: string, done: (stored: boolean) => void): void {
+    if (!this.enabled) return done(true);
     this.cache.set(this.sessionKey(jti), jti, this.config.tokenTtlSeconds, (r) => {
       if (!r.ok) this.ctx.record('auth.session-not-stored', { jti, error: r.error });
-      done();
+      done(r.ok || !this.fixes.failLoginWithoutSession);
     });
   }
 
@@ -188,7 +194,14 @@ export class SessionAuth {
    * `namespaced-cache-keys` it lives under the pattern the session routes invalidate.
    */
   private listKey(user: number): string {
-    return this.fixes.namespacedCacheKeys ? `cache:sessions:user:${user}` : `response:sessions:user:${user}`;
+    // Built once per user: a number's conversion and a fresh string's hashing on every request
+    // showed in profiles (only the model's speed depends on it).
+    let key = this.listKeys[user];
+    if (key === undefined) {
+      key = this.fixes.namespacedCacheKeys ? `cache:sessions:user:${user}` : `response:sessions:user:${user}`;
+      this.listKeys[user] = key;
+    }
+    return key;
   }
 
   private invalidationPattern(): string {

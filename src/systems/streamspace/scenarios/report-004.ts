@@ -96,7 +96,11 @@ const CLAIMS = {
     text: '"Zero data loss": no logged-in session lost', metric: 'sessions-lost', atMost: 0,
     note: 'As built every API pod start runs ClearAllSessions (api/cmd/main.go:326-336): each HPA scale-up, replacement or restart logs every user out; `keep-sessions-on-start` removes it.',
   } satisfies Claim,
-  commands: { text: '"Zero data loss": no accepted session command lost', metric: 'commands-lost', atMost: 0 } satisfies Claim,
+  commands: {
+    text: '"Zero data loss": no accepted session command lost', metric: 'commands-lost', atMost: 0,
+    note: 'As built the agent runs each start_session handler on its WebSocket reader (spec §7.5): one command at a time, 5-120 s each, while 1,000 users ask for several session '
+      + 'commands a second; the rows queue up `sent` and are still unfinished at the end. `agent-async-handlers` runs them concurrently.',
+  } satisfies Claim,
 };
 
 /** A forced deletion of an API pod, the `index`-th live one (the seed's chaos script: `--grace-period=0 --force`). */
