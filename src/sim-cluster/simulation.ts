@@ -1,6 +1,6 @@
 import { withDeterminismGuard } from './determinism-guard.ts';
 import { EventQueue } from './event-queue.ts';
-import { Network, type NetworkHost, type NetworkOptions } from './network.ts';
+import { Network, type ConnectionEnd, type ConnectionHandlers, type ConnectOptions, type NetworkHost, type NetworkOptions } from './network.ts';
 import { NodeClock, type NodeClockOptions, type Ppm } from './node-clock.ts';
 import { Incarnation, SimNode, SimProcess, type ProcessContext, type ProcessSpec, type TimerHandle } from './process.ts';
 import { RandomStreams, type RandomStream } from './random.ts';
@@ -98,22 +98,7 @@ export class Simulation {
     this.trace = new TraceRecorder(options.trace);
     this.stepBudget = options.stepBudget ?? 50_000_000;
     this.guard = options.guard ?? true;
-    const sim = this;
-    const host: NetworkHost = {
-      get now() {
-        return sim.currentTime;
-      },
-      schedule: (time, run, label) => void this.queue.push(time, run, null, label),
-      scheduleCall: (time, fn, arg, label) => void this.queue.push(time, fn as (arg?: unknown) => void, null, label, arg),
-      scheduleFor: (proc, delay, run, label) => this.scheduleOwned(proc, delay, run, label),
-      cancel: (handle) => this.cancelOwned(handle),
-      deliverTo: (proc, incarnation, run, label) => this.deliverTo(proc, incarnation, run, label),
-      deliverCall: (proc, incarnation, fn, a, b, label) => this.deliverCall(proc, incarnation, fn, a, b, label),
-      findProcess: (name) => this.processesByName.get(name),
-      rng: this.random.get('network'),
-      record: (p, k, d) => this.trace.record(this.currentTime, p, k, d),
-    };
-    this.network = new Network(host, options.network, options.traceMessages ?? true);
+    this.network = new Network(new KernelHost(this, this.queue, this.processesByName), options.network, options.traceMessages ?? true);
   }
 
   /** True (simulation) time, in µs. Only checkers and fault injectors should read it. */
@@ -193,7 +178,8 @@ export class Simulation {
     this.at(this.currentTime + delay, run, label);
   }
 
-  private scheduleOwned(proc: SimProcess, delay: Micros, run: () => void, label: string): TimerHandle {
+  /** @internal a timer of the running incarnation of `proc` (a context's `setTimer`, the network's). */
+  scheduleOwned(proc: SimProcess, delay: Micros, run: () => void, label: string): TimerHandle {
     assertTime(delay, `timer delay (${label})`);
     const owner = proc.current;
     if (owner === null) throw new Error(`${proc.name} is not running; cannot schedule '${label}'`);
@@ -201,16 +187,19 @@ export class Simulation {
     return this.queue.push(this.currentTime + delay, run, owner, label);
   }
 
-  private cancelOwned(handle: TimerHandle | null | undefined): void {
+  /** @internal */
+  cancelOwned(handle: TimerHandle | null | undefined): void {
     if (handle === null || handle === undefined) return;
     if (this.queue.cancel(handle) && handle.owner !== null) handle.owner.pendingTimers--;
   }
 
-  private deliverTo(proc: SimProcess, incarnation: number, run: () => void, label: string): boolean {
+  /** @internal see `NetworkHost.deliverTo` */
+  deliverTo(proc: SimProcess, incarnation: number, run: () => void, label: string): boolean {
     return this.deliverCall(proc, incarnation, callIt, run, undefined, label);
   }
 
-  private deliverCall<A, B>(proc: SimProcess, incarnation: number, fn: (a: A, b: B) => void, a: A, b: B, label: string): boolean {
+  /** @internal see `NetworkHost.deliverCall` */
+  deliverCall<A, B>(proc: SimProcess, incarnation: number, fn: (a: A, b: B) => void, a: A, b: B, label: string): boolean {
     if (proc.incarnation !== incarnation || !proc.alive) return false;
     if (proc.status === 'paused') proc.deferred.push({ run: () => fn(a, b), label });
     else {
@@ -490,54 +479,142 @@ export class Simulation {
   // ---- contexts -----------------------------------------------------------------------------
 
   private contextFor(proc: SimProcess): ProcessContext {
-    const sim = this;
-    const incarnation = proc.incarnation;
-    const clock = proc.node.clock;
-    // The streams this incarnation has asked for by their short names: servers draw one per
-    // request, and building and hashing the full `<process>/<stream>` name each time showed up in
-    // profiles.
-    const streams = new Map<string, RandomStream>();
-    const live = (what: string): void => {
-      if (proc.incarnation !== incarnation || !proc.alive) {
-        throw new Error(`${proc.name} (incarnation ${incarnation}) is no longer running but called ${what}`);
-      }
-    };
-    return {
-      name: proc.name,
-      node: proc.node.name,
-      incarnation,
-      now: () => clock.wall(sim.currentTime),
-      monotonic: () => clock.monotonic(sim.currentTime),
-      setTimer(delayUs, fn, label = 'timer') {
-        live('setTimer');
-        return sim.scheduleOwned(proc, clock.toTrueDelay(delayUs), fn, label);
-      },
-      cancelTimer(handle) {
-        sim.cancelOwned(handle);
-      },
-      random: (stream) => {
-        let found = streams.get(stream);
-        if (found === undefined) {
-          found = sim.random.get(`${proc.name}/${stream}`);
-          streams.set(stream, found);
-        }
-        return found;
-      },
-      record(kind, details) {
-        sim.trace.record(sim.currentTime, proc.name, kind, details);
-      },
-      connect(target, handlers, options) {
-        live('connect');
-        return sim.network.connect(proc, target, handlers, options);
-      },
-      sendDatagram(target, payload) {
-        live('sendDatagram');
-        sim.network.sendDatagram(proc, target, payload);
-      },
-      exit() {
-        if (proc.incarnation === incarnation) sim.exit(proc.name);
-      },
-      fail: (error) => sim.fail(error),
-    };
+    return new KernelContext(this, proc);
+  }
+}
+
+/**
+ * The network's view of the simulation. A class rather than an object literal of closures: its
+ * methods are then the same functions for every simulation, so the network's calls to them (several
+ * per message) stay monomorphic and are inlined, in a campaign's thousandth run as in its first.
+ */
+class KernelHost implements NetworkHost {
+  readonly rng: RandomStream;
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly queue: EventQueue<Incarnation>,
+    private readonly processesByName: ReadonlyMap<string, SimProcess>,
+  ) {
+    this.rng = sim.random.get('network');
+  }
+
+  get now(): Micros {
+    return this.sim.now;
+  }
+
+  schedule(time: Micros, run: () => void, label: string): void {
+    this.queue.push(time, run, null, label);
+  }
+
+  scheduleCall<T>(time: Micros, fn: (arg: T) => void, arg: T, label: string): void {
+    this.queue.push(time, fn as (arg?: unknown) => void, null, label, arg);
+  }
+
+  scheduleFor(proc: SimProcess, delayUs: Micros, run: () => void, label: string): TimerHandle {
+    return this.sim.scheduleOwned(proc, delayUs, run, label);
+  }
+
+  cancel(handle: TimerHandle | null): void {
+    this.sim.cancelOwned(handle);
+  }
+
+  deliverTo(proc: SimProcess, incarnation: number, run: () => void, label: string): boolean {
+    return this.sim.deliverTo(proc, incarnation, run, label);
+  }
+
+  deliverCall<A, B>(proc: SimProcess, incarnation: number, fn: (a: A, b: B) => void, a: A, b: B, label: string): boolean {
+    return this.sim.deliverCall(proc, incarnation, fn, a, b, label);
+  }
+
+  findProcess(name: string): SimProcess | undefined {
+    return this.processesByName.get(name);
+  }
+
+  record(p: string, k: string, d?: Record<string, unknown>): void {
+    this.sim.trace.record(this.sim.now, p, k, d);
+  }
+}
+
+/**
+ * The context of one process incarnation. A class for the reason `KernelHost` is one: components
+ * call `setTimer`, `now` and `record` on every message, and with methods shared by every context
+ * those calls are inlined instead of dispatched to each incarnation's own closures.
+ */
+class KernelContext implements ProcessContext {
+  readonly name: string;
+  readonly node: string;
+  readonly incarnation: number;
+  private readonly clock: NodeClock;
+  /**
+   * The streams this incarnation has asked for by their short names: servers draw one per
+   * request, and building and hashing the full `<process>/<stream>` name each time showed up in
+   * profiles.
+   */
+  private readonly streams = new Map<string, RandomStream>();
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly proc: SimProcess,
+  ) {
+    this.name = proc.name;
+    this.node = proc.node.name;
+    this.incarnation = proc.incarnation;
+    this.clock = proc.node.clock;
+  }
+
+  private live(what: string): void {
+    const proc = this.proc;
+    if (proc.incarnation !== this.incarnation || !proc.alive) {
+      throw new Error(`${proc.name} (incarnation ${this.incarnation}) is no longer running but called ${what}`);
+    }
+  }
+
+  now(): Micros {
+    return this.clock.wall(this.sim.now);
+  }
+
+  monotonic(): Micros {
+    return this.clock.monotonic(this.sim.now);
+  }
+
+  setTimer(delayUs: Micros, fn: () => void, label = 'timer'): TimerHandle {
+    this.live('setTimer');
+    return this.sim.scheduleOwned(this.proc, this.clock.toTrueDelay(delayUs), fn, label);
+  }
+
+  cancelTimer(handle: TimerHandle | undefined): void {
+    this.sim.cancelOwned(handle);
+  }
+
+  random(stream: string): RandomStream {
+    let found = this.streams.get(stream);
+    if (found === undefined) {
+      found = this.sim.random.get(`${this.proc.name}/${stream}`);
+      this.streams.set(stream, found);
+    }
+    return found;
+  }
+
+  record(kind: string, details?: Record<string, unknown>): void {
+    this.sim.trace.record(this.sim.now, this.proc.name, kind, details);
+  }
+
+  connect(target: string, handlers: ConnectionHandlers, options?: ConnectOptions): ConnectionEnd {
+    this.live('connect');
+    return this.sim.network.connect(this.proc, target, handlers, options);
+  }
+
+  sendDatagram(target: string, payload: unknown): void {
+    this.live('sendDatagram');
+    this.sim.network.sendDatagram(this.proc, target, payload);
+  }
+
+  exit(): void {
+    if (this.proc.incarnation === this.incarnation) this.sim.exit(this.proc.name);
+  }
+
+  fail(error: unknown): void {
+    this.sim.fail(error);
   }
 }

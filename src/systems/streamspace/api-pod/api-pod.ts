@@ -125,10 +125,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
       reply: (r: RpcResult<HttpResponse>) => void,
       proceed: (respond: (response: HttpResponse) => void) => void,
     ): void => {
-      const cost = request.op === 'login' ? options.cpu.config.loginCpuUs : options.cpu.config.requestCpuUs;
-      const respond = (response: HttpResponse): void => {
-        ctx.setTimer(options.cpu.meter.run(cost), () => reply(ok(response)), 'api.respond');
-      };
+      const respond = responder(request.op === 'login' ? options.cpu.config.loginCpuUs : options.cpu.config.requestCpuUs, reply);
       if (request.op === 'login') return login(request.user, respond);
       const token = request.token;
       authenticate(token, (status) => {
@@ -144,11 +141,22 @@ export function apiPod(options: ApiPodOptions): BootFn {
       });
     };
 
+    /**
+     * The answer to a request once the pod's CPU has done its work (`cost` µs). The per-request
+     * functions of this pod are made anonymous, here and below: where names are kept (esbuild's
+     * keepNames, as tsx runs the model) a named closure costs a property definition per request.
+     */
+    const responder = (cost: number, reply: (r: RpcResult<HttpResponse>) => void) => (response: HttpResponse): void => {
+      ctx.setTimer(options.cpu.meter.run(cost), () => reply(ok(response)), 'api.respond');
+    };
+
+    /** AuthMiddleware's GetUser (middleware.go:258): a failed lookup is a 401. */
+    const getUser = (token: Token, cb: (status: number) => void): void => clients.db.userRead('auth.get-user', token.user, (r) => cb(r.ok ? 200 : 401));
+
     /** AuthMiddleware (middleware.go:240-270): the session check, then GetUser; either failing is a 401. */
     const authenticate = (token: Token, cb: (status: number) => void): void => {
-      const getUser = (): void => clients.db.userRead('auth.get-user', token.user, (r) => cb(r.ok ? 200 : 401));
-      if (auth === null) return getUser();
-      auth.validate(token.jti, (check) => (check === 'valid' ? getUser() : cb(401)));
+      if (auth === null) return getUser(token, cb);
+      auth.validate(token.jti, (check) => (check === 'valid' ? getUser(token, cb) : cb(401)));
     };
 
     /** Login (auth/handlers.go:236-300): VerifyPassword, GetUserGroups (errors ignored), the token, CreateSession. */
@@ -168,14 +176,16 @@ export function apiPod(options: ApiPodOptions): BootFn {
 
     /** GET /sessions behind CacheMiddleware: a hit answers from Redis; a miss queries and (tries to) store. */
     const listSessions = (user: number, respond: (response: HttpResponse) => void): void => {
-      const query = (): void => clients.db.userRead('sessions.list', user, (r) => {
-        if (!r.ok) return respond({ status: 500 });
-        auth?.storeList(user);
-        respond({ status: 200 });
-      });
-      if (auth === null) return query();
-      auth.cachedList(user, (hit) => (hit ? respond({ status: 200 }) : query()));
+      if (auth === null) return querySessions(user, respond);
+      auth.cachedList(user, (hit) => (hit ? respond({ status: 200 }) : querySessions(user, respond)));
     };
+
+    /** ListSessions' query after a cache miss; a 2xx answer is then (to be) stored in the cache. */
+    const querySessions = (user: number, respond: (response: HttpResponse) => void): void => clients.db.userRead('sessions.list', user, (r) => {
+      if (!r.ok) return respond({ status: 500 });
+      auth?.storeList(user);
+      respond({ status: 200 });
+    });
 
     const handle = (request: HttpRequest, reply: (r: RpcResult<HttpResponse>) => void, conn: ConnectionEnd): void => {
       const h = hub;

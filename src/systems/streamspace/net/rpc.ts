@@ -55,6 +55,7 @@ export interface RpcClientOptions {
 }
 
 interface Pending {
+  id: number;
   onResult: (r: RpcResult<unknown>) => void;
   /** Whether its timeout runs (from the call, or from the send once dialled). */
   armed: boolean;
@@ -66,6 +67,85 @@ interface Pending {
 }
 
 /**
+ * The requests in flight of one client, by id. Ids are handed out in increasing order and every
+ * one is added, so a ring indexed by id finds a request in O(1) and iterates in id order (the order
+ * a Map keyed by id would give), without the allocation and rehashing a Map costs when requests
+ * come and go thousands of times a second. The ring spans the ids from the oldest request still in
+ * flight to the newest; it grows when that span outgrows it.
+ */
+class PendingTable {
+  private slots: Array<Pending | undefined> = new Array<Pending | undefined>(8).fill(undefined);
+  private mask = 7;
+  /** The oldest id that may still be in flight; every id below it is gone. */
+  private low = 1;
+  /** One past the newest id added. */
+  private high = 1;
+  size = 0;
+
+  /** Adds the request with the next id (`entry.id` must be one past the last one added). */
+  add(entry: Pending): void {
+    if (this.size === 0) this.low = entry.id;
+    if (entry.id - this.low >= this.slots.length) this.grow(entry.id - this.low + 1);
+    this.slots[entry.id & this.mask] = entry;
+    this.high = entry.id + 1;
+    this.size++;
+  }
+
+  get(id: number): Pending | undefined {
+    if (id < this.low || id >= this.high) return undefined;
+    const entry = this.slots[id & this.mask];
+    return entry !== undefined && entry.id === id ? entry : undefined;
+  }
+
+  delete(id: number): boolean {
+    if (this.get(id) === undefined) return false;
+    this.slots[id & this.mask] = undefined;
+    this.size--;
+    if (id === this.low) {
+      // Move past the answered ids to the oldest one still in flight.
+      while (this.low < this.high && this.slots[this.low & this.mask] === undefined) this.low++;
+    }
+    return true;
+  }
+
+  /** The request in flight with the smallest id at least `id`, for iterating in id order. */
+  nextFrom(id: number): Pending | undefined {
+    for (let i = Math.max(id, this.low); i < this.high; i++) {
+      const entry = this.slots[i & this.mask];
+      if (entry !== undefined && entry.id === i) return entry;
+    }
+    return undefined;
+  }
+
+  /** Removes every request; returns them in id order. */
+  clear(): Pending[] {
+    const all: Pending[] = [];
+    for (let i = this.low; i < this.high; i++) {
+      const entry = this.slots[i & this.mask];
+      if (entry !== undefined && entry.id === i) {
+        all.push(entry);
+        this.slots[i & this.mask] = undefined;
+      }
+    }
+    this.low = this.high;
+    this.size = 0;
+    return all;
+  }
+
+  private grow(span: number): void {
+    let capacity = this.slots.length * 2;
+    while (capacity < span) capacity *= 2;
+    const slots = new Array<Pending | undefined>(capacity).fill(undefined);
+    for (let i = this.low; i < this.high; i++) {
+      const entry = this.slots[i & this.mask];
+      if (entry !== undefined && entry.id === i) slots[i & (capacity - 1)] = entry;
+    }
+    this.slots = slots;
+    this.mask = capacity - 1;
+  }
+}
+
+/**
  * A client with one connection, dialled lazily on the first call and redialled on the next call
  * after it breaks (as go-redis's pool and database/sql do). Calls made while dialling wait for the
  * dial; if it fails they fail with `connection`.
@@ -73,7 +153,7 @@ interface Pending {
 export class RpcClient {
   private conn: ConnectionEnd | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingTable();
   /** Requests waiting for the dial to complete. */
   private waiting: Array<{ id: number; body: unknown }> = [];
   private readonly connectTimeoutUs: Micros;
@@ -96,8 +176,8 @@ export class RpcClient {
 
   call<T>(body: unknown, onResult: (r: RpcResult<T>) => void, timeoutUs: Micros = this.requestTimeoutUs): void {
     const id = this.nextId++;
-    const entry: Pending = { onResult: onResult as (r: RpcResult<unknown>) => void, armed: false, timer: undefined, timeoutUs, deadline: 0 };
-    this.pending.set(id, entry);
+    const entry: Pending = { id, onResult: onResult as (r: RpcResult<unknown>) => void, armed: false, timer: undefined, timeoutUs, deadline: 0 };
+    this.pending.add(entry);
     if (this.options.timeoutIncludesDial) this.armTimeout(id, entry);
     if (this.conn !== null && this.conn.isOpen) this.send(id, body);
     else {
@@ -138,9 +218,10 @@ export class RpcClient {
       this.deadlineTimer = undefined;
       this.deadlineAt = Number.POSITIVE_INFINITY;
       let next = Number.POSITIVE_INFINITY;
-      for (const [id, entry] of this.pending) {
+      // In id order; requests an expiry's callback makes are visited too.
+      for (let entry = this.pending.nextFrom(0); entry !== undefined; entry = this.pending.nextFrom(entry.id + 1)) {
         if (!entry.armed) continue;
-        if (entry.deadline <= due) this.expire(id, entry);
+        if (entry.deadline <= due) this.expire(entry.id, entry);
         else if (entry.deadline < next) next = entry.deadline;
       }
       // An expiry's callback may have made calls that armed the timer already.
@@ -189,8 +270,7 @@ export class RpcClient {
   }
 
   private failAll(message: string): void {
-    const entries = [...this.pending.values()];
-    this.pending.clear();
+    const entries = this.pending.clear();
     this.waiting = [];
     this.ctx.cancelTimer(this.deadlineTimer);
     this.deadlineTimer = undefined;

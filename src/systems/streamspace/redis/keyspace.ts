@@ -727,8 +727,14 @@ export class Keyspace {
     this.heapPush({ whenMs: entry.expiresAtMs!, seq: this.heapSeq++, key, entry });
   }
 
+  /**
+   * Whether a heap entry still stands for its key's deadline. An entry that left `data` has no
+   * deadline any more (`remove` clears it, and `flushAll` empties the heap with `data`), so the
+   * deadline alone tells: no lookup in `data`, which the server's active-expiry timer makes
+   * after every command.
+   */
   private isLive(d: Deadline): boolean {
-    return this.data.get(d.key) === d.entry && d.entry.expiresAtMs === d.whenMs;
+    return d.entry.expiresAtMs === d.whenMs;
   }
 
   private peekDeadline(): Deadline | undefined {
