@@ -23,7 +23,7 @@ export interface QueueEntry<Owner> {
 const INITIAL_CAPACITY = 1024;
 
 /**
- * Min-heap (4-ary: half the depth of a binary heap, a node's children side by side in memory) of
+ * Min-heap (8-ary: a third of the depth of a binary heap, a node's children side by side in memory) of
  * entries ordered by (time, insertion sequence). Ties are FIFO, so two events at the
  * same instant always run in the order they were scheduled (DESIGN decision 1).
  * Insert and cancel are O(log n); peek is O(1).
@@ -144,7 +144,7 @@ export class EventQueue<Owner> {
     for (;;) {
       const first = 8 * i + 1;
       if (first >= n) break;
-      // The earliest of up to four children.
+      // The earliest of up to eight children.
       let child = first;
       let childTime = heapTime[first]!;
       let childSeq = heapSeq[first]!;
