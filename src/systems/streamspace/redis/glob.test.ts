@@ -56,9 +56,10 @@ describe('stringMatch: Redis 7.0 util.c stringmatchlen', () => {
     );
   });
 
-  test('many stars against a long non-matching string end quickly (7.0.10 skipLongerMatches)', () => {
-    const t0 = performance.now();
+  // Without 7.0.10's skipLongerMatches this match backtracks through about C(60, 11) ≈ 3e11 star
+  // placements and never ends within the test's timeout; with it, it ends at once. No wall-clock
+  // bound is asserted: the test's pass must not depend on the machine's speed.
+  test('many stars against a long non-matching string end (7.0.10 skipLongerMatches)', () => {
     expect(stringMatch('a*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(60))).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(200);
   });
 });
