@@ -116,3 +116,22 @@ describe('StreamSpace cluster, node failures', () => {
     expect(cluster.endpoints.endpoints).toEqual(cluster.apiPods);
   });
 });
+
+describe('StatefulSet PostgreSQL on a failed node (seeds-001-004 §2 "Model correction", real-world §5.2.6)', () => {
+  test('is not replaced after the eviction timeout: it stays down until its node is back, then runs there with its rows', () => {
+    const cluster = new StreamSpaceCluster({ seed: 5, simulation: { trace: { keepEvents: true } } });
+    cluster.sim.run({ until: 1 * MINUTE });
+    const node = cluster.sim.process('postgres').node.name;
+    const rowsBefore = cluster.postgres.allCommands().length;
+    cluster.failNode(node);
+    cluster.sim.run({ until: 1 * MINUTE + cluster.config.kubernetes.podEvictionUs + 2 * MINUTE });
+    expect(events(cluster, 'k8s.evict-stuck').map((e) => e.d!['pod'])).toEqual(['postgres']);
+    expect(events(cluster, 'k8s.evict').map((e) => e.d!['pod'])).not.toContain('postgres');
+    expect(cluster.sim.process('postgres').alive).toBe(false);
+    expect(cluster.sim.process('postgres').node.name).toBe(node);
+    cluster.recoverNode(node);
+    cluster.sim.run({ until: cluster.sim.now + 1 * SECOND });
+    expect(cluster.sim.process('postgres').alive).toBe(true);
+    expect(cluster.postgres.allCommands().length).toBeGreaterThanOrEqual(rowsBefore);
+  });
+});

@@ -472,6 +472,16 @@ export class StreamSpaceCluster {
   private evict(name: string): void {
     const pod = this.pods.get(name)!;
     if (pod.gone) return;
+    if (pod.kind === 'postgres') {
+      // PostgreSQL is a StatefulSet pod (the chart's postgresql StatefulSet, replicas 1). The taint
+      // manager deletes it, but the pod object stays Terminating while its kubelet cannot confirm,
+      // and the StatefulSet controller creates `postgres-0` again only once the old object is gone
+      // (at-most-one pod per identity: spec seeds-001-004 §2 "Model correction", real-world §5.2.6).
+      // So nothing replaces it: it runs again when its node is back (`recoverNode` restarts it in
+      // place, with its volume).
+      this.sim.trace.record(this.sim.now, 'k8s', 'k8s.evict-stuck', { pod: name, node: pod.node });
+      return;
+    }
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.evict', { pod: name, node: pod.node });
     pod.gone = true;
     if (pod.kind === 'api' || pod.kind === 'agent') {

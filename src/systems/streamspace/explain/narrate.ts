@@ -32,6 +32,10 @@ const KEY_EVENTS: Record<string, (e: TraceEvent, d: Details) => Omit<Narrated, '
   'k8s.delete-pod': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `pod ${str(d['pod'])} deleted` }),
   'k8s.container-crash': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `container ${str(d['pod'])} crashed` }),
   'k8s.evict': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `pod ${str(d['pod'])} evicted from ${str(d['node'])}` }),
+  'k8s.evict-stuck': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `StatefulSet pod ${str(d['pod'])} on ${str(d['node'])} stays Terminating: not replaced until its node is back` }),
+  'k8s.cordon': (_e, d) => ({ p: str(d['node']), topic: 'process', what: `node ${str(d['node'])} cordoned` }),
+  'k8s.uncordon': (_e, d) => ({ p: str(d['node']), topic: 'process', what: `node ${str(d['node'])} uncordoned` }),
+  'k8s.evict-refused': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `eviction of ${str(d['pod'])} refused by its PodDisruptionBudget (${str(d['healthy'])} healthy)` }),
   'k8s.node-not-ready': (_e, d) => ({ p: str(d['node']), topic: 'process', what: `node ${str(d['node'])} NotReady` }),
   'k8s.scale': (_e, d) => ({ p: 'k8s', topic: 'process', what: `API Deployment scaled from ${str(d['from'])} to ${str(d['to'])}` }),
   // The kubelet's probes (model/kube/kubelet-probes.ts); single probe failures are left out.

@@ -81,3 +81,36 @@ describe('RpcClient / serveRpc', () => {
     expect(results).toEqual([[5 * SECOND, { ok: false, error: 'connection', message: 'connection to server connect-timeout' }]]);
   });
 });
+
+describe('RpcClient with a resolver target (a Kubernetes Service resolved per connection)', () => {
+  test('asks the resolver at each dial: an open connection stays where it went, the next dial follows the resolver, an unknown name is refused', () => {
+    const sim = new Simulation({ seed: 1 });
+    sim.addNode('a');
+    sim.addNode('b');
+    for (const name of ['one', 'two']) {
+      sim.addProcess({ name, node: 'a', boot: () => ({ onAccept: (conn) => serveRpc(conn, (_body, reply) => reply(ok(name))) }) });
+    }
+    let endpoint = 'one';
+    let asked = 0;
+    let client!: RpcClient;
+    sim.addProcess({ name: 'client', node: 'b', boot: (ctx) => ((client = new RpcClient(ctx, { target: () => (asked++, endpoint) })), {}) });
+    sim.run({ until: 0 });
+    const answers: unknown[] = [];
+    const call = (): void => client.call(null, (r) => answers.push(r.ok ? r.value : r.error));
+    call();
+    sim.run();
+    endpoint = 'two';
+    call(); // the connection to `one` is still open: no new dial
+    sim.run();
+    expect([answers, asked, client.peer]).toEqual([['one', 'one'], 1, 'one']);
+    client.close();
+    call();
+    sim.run();
+    expect([answers.at(-1), asked, client.peer]).toEqual(['two', 2, 'two']);
+    client.close();
+    endpoint = 'no-endpoints';
+    call();
+    sim.run();
+    expect(answers.at(-1)).toBe('connection');
+  });
+});

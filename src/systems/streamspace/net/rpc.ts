@@ -19,9 +19,17 @@ export type RpcWire =
   | { kind: 'res'; id: number; result: RpcResult<unknown> }
   | { kind: 'push'; body: unknown };
 
+/**
+ * Where a client's connections go: a process name, or a function asked at every dial, as a
+ * Kubernetes Service is resolved per connection (kube-proxy picks an endpoint when a connection
+ * opens; connections already open stay where they are). A name no process has is refused at once,
+ * as a Service without endpoints is (kube-proxy rejects).
+ */
+export type DialTarget = string | (() => string);
+
 export interface RpcClientOptions {
-  /** Process name of the server. */
-  target: string;
+  /** The server: a process name, or a resolver asked at each dial (`DialTarget`). */
+  target: DialTarget;
   /** Dial timeout (go-redis: 5 s; database/sql and client-go: the dialer's 30 s). Default 5 s. */
   connectTimeoutUs?: Micros;
   /** Default per-request timeout (go-redis read timeout 3 s). Default 3 s. */
@@ -161,6 +169,8 @@ export class RpcClient {
   /** `per-connection`: the shared timer and the deadline it is armed for. */
   private deadlineTimer: TimerHandle | undefined;
   private deadlineAt = Number.POSITIVE_INFINITY;
+  /** The process the current (or last) connection was dialled to. */
+  private dialled: string;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -168,10 +178,16 @@ export class RpcClient {
   ) {
     this.connectTimeoutUs = options.connectTimeoutUs ?? 5 * SECOND;
     this.requestTimeoutUs = options.requestTimeoutUs ?? 3 * SECOND;
+    this.dialled = typeof options.target === 'string' ? options.target : '';
   }
 
   get connected(): boolean {
     return this.conn !== null && this.conn.isOpen;
+  }
+
+  /** The process the current connection goes to (the last one dialled; '' before any dial with a resolver). */
+  get peer(): string {
+    return this.dialled;
   }
 
   call<T>(body: unknown, onResult: (r: RpcResult<T>) => void, timeoutUs: Micros = this.requestTimeoutUs): void {
@@ -206,7 +222,7 @@ export class RpcClient {
   private expire(id: number, entry: Pending): void {
     if (!this.pending.delete(id)) return;
     if (this.waiting.length > 0) this.waiting = this.waiting.filter((w) => w.id !== id);
-    entry.onResult({ ok: false, error: 'timeout', message: `no reply from ${this.options.target} within ${entry.timeoutUs} µs` });
+    entry.onResult({ ok: false, error: 'timeout', message: `no reply from ${this.dialled} within ${entry.timeoutUs} µs` });
   }
 
   /** `per-connection`: (re)arms the shared timer for `at`. */
@@ -239,7 +255,9 @@ export class RpcClient {
   }
 
   private dial(): void {
-    const conn = this.ctx.connect(this.options.target, {
+    const target = this.options.target;
+    if (typeof target !== 'string') this.dialled = target();
+    const conn = this.ctx.connect(this.dialled, {
       onOpen: () => {
         const waiting = this.waiting;
         this.waiting = [];
@@ -262,7 +280,7 @@ export class RpcClient {
       onClose: (reason) => {
         if (this.conn !== conn) return;
         this.conn = null;
-        this.failAll(`connection to ${this.options.target} ${reason}`);
+        this.failAll(`connection to ${this.dialled} ${reason}`);
         this.options.onDisconnect?.(reason);
       },
     }, { timeoutUs: this.connectTimeoutUs });
