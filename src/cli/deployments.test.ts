@@ -33,7 +33,7 @@ describe('--deployment', () => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
     expect(r.out).toEqual([]);
-    expect(r.err).toEqual(["hasim: --deployment: unknown deployment 'prod' (known: seed-000, helm-chart-default, helm-chart-ha, many-agents, r004-chart-autoscaling, r004-jewelry-shop, swarm)"]);
+    expect(r.err).toEqual(["hasim: --deployment: unknown deployment 'prod' (known: seed-000, helm-chart-default, helm-chart-ha, many-agents, r004-chart-autoscaling, r004-jewelry-shop, r004-redis-sentinel, r004-redis-sentinel-all-nodes, r004-patroni-async, r004-patroni-sync, r004-patroni-sync-strict, swarm)"]);
   });
 
   test('a --config that breaks a deployment it may meet is bad usage too', () => {
@@ -50,11 +50,11 @@ describe('--deployment', () => {
     const r = await cli('list', 'deployments', '--json');
     expect(r.code).toBe(0);
     const items = (JSON.parse(r.out[0]!) as { deployments: Array<{ name: string; summary: string; details: string }> }).deployments;
-    expect(items.map((d) => d.name)).toEqual(['seed-000', 'helm-chart-default', 'helm-chart-ha', 'many-agents', 'r004-chart-autoscaling', 'r004-jewelry-shop', 'swarm']);
+    expect(items.map((d) => d.name)).toEqual(['seed-000', 'helm-chart-default', 'helm-chart-ha', 'many-agents', 'r004-chart-autoscaling', 'r004-jewelry-shop', 'r004-redis-sentinel', 'r004-redis-sentinel-all-nodes', 'r004-patroni-async', 'r004-patroni-sync', 'r004-patroni-sync-strict', 'swarm']);
     expect(items[0]!.summary).toMatch(/the defaults/);
     // The seed-004 deployments are run by naming them: swarm mode does not draw them, and says which it draws.
     const namedOnly = items.filter((d) => d.summary.endsWith('(named only: swarm mode does not draw it)')).map((d) => d.name);
-    expect(namedOnly).toEqual(['r004-chart-autoscaling', 'r004-jewelry-shop']);
+    expect(namedOnly).toEqual(['r004-chart-autoscaling', 'r004-jewelry-shop', 'r004-redis-sentinel', 'r004-redis-sentinel-all-nodes', 'r004-patroni-async', 'r004-patroni-sync', 'r004-patroni-sync-strict']);
     expect(items.at(-1)!.summary).toMatch(/^each seed draws one of seed-000, helm-chart-default, helm-chart-ha, many-agents and perturbs it/);
     expect(items.at(-1)!.summary).toMatch(/topology\.apiReplicas 1 to 5.*topology\.agentReplicas 1 to 30/);
   });

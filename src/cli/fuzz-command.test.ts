@@ -73,8 +73,8 @@ describe('hasim fuzz on worker threads', () => {
     expect([...results(join(dir, 's1.jsonl')), ...results(join(dir, 's2.jsonl'))].sort()).toEqual(w1);
     expect(results(join(dir, 's1.jsonl')).map((l) => (JSON.parse(l) as { seed: number }).seed).sort()).toEqual([40, 42, 44]);
     expect(two.out.join('\n')).toMatch(/6 seeds, 6 passed, 0 violating[\s\S]*determinism self-check: 2 seeds rerun, 0 mismatches/);
-    // One testcase per invariant (eight) and one for the determinism self-check.
-    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('tests="9" failures="0"');
+    // One testcase per invariant (nine) and one for the determinism self-check.
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('tests="10" failures="0"');
   }, 60_000);
 
   test('a violation exits 1, is shrunk and saved, and the summary names its replay command; --json and annotations', async () => {
@@ -208,10 +208,10 @@ describe('hasim run and list', () => {
     expect(await main(['list', '--json'], (l) => out.push(l), () => undefined)).toBe(0);
     const data = JSON.parse(out[0]!) as Record<string, Array<{ name: string }>>;
     expect(Object.keys(data)).toEqual(['systems', 'profiles', 'deployments', 'fixes', 'faults', 'invariants', 'scenarios']);
-    expect(data['deployments']!.map((d) => d.name)).toEqual(['seed-000', 'helm-chart-default', 'helm-chart-ha', 'many-agents', 'r004-chart-autoscaling', 'r004-jewelry-shop', 'swarm']);
+    expect(data['deployments']!.map((d) => d.name)).toEqual(['seed-000', 'helm-chart-default', 'helm-chart-ha', 'many-agents', 'r004-chart-autoscaling', 'r004-jewelry-shop', 'r004-redis-sentinel', 'r004-redis-sentinel-all-nodes', 'r004-patroni-async', 'r004-patroni-sync', 'r004-patroni-sync-strict', 'swarm']);
     expect(data['scenarios']!.map((s) => s.name)).toContain('r000-api-and-redis-deletion');
     expect(data['faults']!.map((f) => f.name)).toContain('node-failure');
-    expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery', 'no-flapping', 'no-lost-session', 'revocation', 'hpa-converges']);
+    expect(data['invariants']!.map((f) => f.name)).toEqual(['no-split-brain', 'no-duplicate-execution', 'no-lost-commands', 'bounded-recovery', 'no-flapping', 'no-lost-session', 'revocation', 'hpa-converges', 'no-lost-acknowledged-write']);
     expect(data['fixes']!.map((f) => f.name)).toEqual(DESIGN_FIXES.map((f) => f.name));
   });
 });

@@ -110,7 +110,7 @@ describe('hasim merge', () => {
 
     // JUnit: a test case per bug (three), the six invariants nothing violated, the self-check.
     const xml = readFileSync(junit, 'utf8');
-    expect(xml).toContain('<testsuite name="hasim merge --profile streamspace-v2 (3 shards)" tests="10" failures="3"');
+    expect(xml).toContain('<testsuite name="hasim merge --profile streamspace-v2 (3 shards)" tests="11" failures="3"');
     expect(xml).toMatch(new RegExp(`name="no-lost-commands: bug ${m.bugs![0]!.id}">\\s*<failure message="4 of 60 seeds: no-lost-commands, faults 1→0 \\(no fault needed\\), removed by agent-async-handlers">bug ${m.bugs![0]!.id} \\(no-lost-commands\\|kinds=\\|fixes=agent-async-handlers\\)\\nseed 0: shrunk no-lost-commands\\nreplay: npx hasim replay `));
     expect(xml).toMatch(new RegExp(`name="no-lost-commands: bug ${m.bugs![1]!.id}">\\s*<failure message="13 of 60 seeds: no-lost-commands, faults 1→0 \\(no fault needed\\), removed by redeliver-unfinished; found with agent-async-handlers on">`));
     expect(xml).toContain('name="bounded-recovery"/>');
@@ -219,7 +219,7 @@ describe('hasim merge', () => {
     const junit = join(root, 'j.xml');
     await merge([bare, '--junit', junit]);
     // Without summaries, the report lists every invariant of the system, and counts without a total.
-    expect(readFileSync(junit, 'utf8')).toMatch(/tests="9" failures="2"[\s\S]*<failure message="\d+ seeds: no-lost-commands, faults 1→0 \(no fault needed\), removed by redeliver-unfinished">/);
+    expect(readFileSync(junit, 'utf8')).toMatch(/tests="10" failures="2"[\s\S]*<failure message="\d+ seeds: no-lost-commands, faults 1→0 \(no fault needed\), removed by redeliver-unfinished">/);
   });
 
   test('bugs are not known when a shard with violations did not triage; a bad bugs.json is bad input', async () => {

@@ -3,7 +3,7 @@ import { MINUTE, MS, SECOND } from '../../sim-cluster/index.ts';
 import { boolean, integer, number, object, oneOf, pipeOf, problemOf, rule, shown, type AnyPipeItem, type RangeOptions } from '../../faults/schema.ts';
 import type {
   AgentConfig, ApiCpuConfig, ApiPodConfig, ApiWebSocketConfig, AuthConfig, ContainerProbes, DispatcherConfig, ElectionConfig, FixesConfig,
-  HpaConfig, HubConfig, KubernetesConfig, LoadConfig, PodProbes, ProbeSpec, RedisConfig, StreamSpaceConfig, TopologyConfig, WorkloadConfig,
+  HpaConfig, HubConfig, KubernetesConfig, LoadConfig, PodProbes, PostgresConfig, ProbeSpec, RedisConfig, StreamSpaceConfig, TopologyConfig, WorkloadConfig,
 } from './config.ts';
 import type { HorizontalPodAutoscalerBehavior, HPAScalingPolicy, HPAScalingRules } from './hpa/config.ts';
 
@@ -94,6 +94,9 @@ const FIXES: Entries<FixesConfig> = {
   detachedInvalidateContext: boolean('design fix detached-invalidate-context'),
   sessionsNoEviction: boolean('design fix sessions-noeviction'),
   failLoginWithoutSession: boolean('design fix fail-login-without-session'),
+  sentinelAwareClient: boolean('design fix sentinel-aware-client'),
+  readonlyConnIsBad: boolean('design fix readonly-conn-is-bad'),
+  strictSynchronousReplication: boolean('design fix strict-synchronous-replication'),
   reconcileEveryUs: period('redelivery: reconciler period (µs)'),
   redeliverAfterUs: timeout('redelivery: how long a row may stay unfinished before it is dispatched again (µs)'),
 };
@@ -337,7 +340,48 @@ const REDIS: Entries<RedisConfig> = {
     maxWhy: '64 GiB holds millions of sessions: no run comes near it, so it stands for Redis\'s unlimited maxmemory 0',
   }),
   evictionPolicy: oneOf(['allkeys-lru', 'volatile-lru', 'noeviction'] as const, { doc: 'maxmemory-policy: the policies the model implements' }),
+  topology: oneOf(['single', 'sentinel'] as const, { doc: 'single: one Redis pod (the chart); sentinel: a master, replicas and Sentinels' }),
+  aofEverySec: boolean('appendonly yes with appendfsync everysec: a restart keeps all but the last ~1 s of writes'),
+  replicas: count(1, 5, 'sentinel: Redis replicas besides the master', 'a failover needs a replica to promote', 'each is a simulated Redis fed every write; 5 is past any setup the seeds name (seed 004: 2)'),
+  sentinels: count(1, 7, 'sentinel: Sentinel processes', 'at least one Sentinel watches the master', 'every Sentinel pings every node and peer each second; 7 is past any setup the seeds name (seed 004: 3)'),
+  quorum: count(1, 7, 'sentinel: the quorum of Sentinels that must agree the master is down', 'Redis: the quorum is a positive number', 'at most the largest number of Sentinels'),
+  downAfterUs: us(100 * MS, HOUR, { doc: 'sentinel: down-after-milliseconds (µs)', minWhy: 'a Sentinel pings every second: a shorter window marks a live master down between two pings', maxWhy: LONGEST_WHY }),
+  failoverTimeoutUs: us(1 * SECOND, HOUR, { doc: 'sentinel: failover-timeout (µs)', minWhy: 'a failover takes at least a few INFO periods', maxWhy: LONGEST_WHY }),
+  parallelSyncs: count(1, 5, 'sentinel: parallel-syncs', 'Redis: at least one replica is reconfigured at a time', 'at most the largest number of replicas'),
+  access: oneOf(['master-service', 'all-nodes'] as const, { doc: 'sentinel, as built: a Service that follows the master with a lag, or a Service over every Redis node' }),
+  masterServiceLagUs: delay('sentinel, master-service: how long after +switch-master the Service points at the new master (µs)'),
+  minReplicasToWrite: count(0, 5, 'min-replicas-to-write (0: off)', 'Redis: 0 turns the check off', 'at most the largest number of replicas'),
+  minReplicasMaxLagUs: us(1 * SECOND, HOUR, { doc: 'min-replicas-max-lag (µs; Redis counts whole seconds)', minWhy: 'Redis counts the lag in whole seconds: 1 s is its least', maxWhy: LONGEST_WHY }),
 };
+
+const REDIS_RULES = [
+  rule<RedisConfig>((r) => r.quorum <= r.sentinels, (r) =>
+    `must be at most sentinels (${r.sentinels} here), got ${r.quorum}: a quorum more Sentinels than there are would never be reached`, ['quorum']),
+  rule<RedisConfig>((r) => r.minReplicasToWrite <= r.replicas, (r) =>
+    `must be at most replicas (${r.replicas} here), got ${r.minReplicasToWrite}: the master would refuse every write`, ['minReplicasToWrite']),
+  rule<RedisConfig>((r) => r.parallelSyncs <= r.replicas, (r) =>
+    `must be at most replicas (${r.replicas} here), got ${r.parallelSyncs}`, ['parallelSyncs']),
+];
+
+const POSTGRES: Entries<PostgresConfig> = {
+  topology: oneOf(['single', 'patroni'] as const, { doc: 'single: the chart\'s one PostgreSQL StatefulSet pod; patroni: Patroni-managed members behind a master Service' }),
+  members: count(2, 5, 'patroni: members', 'a failover needs a standby', 'each replays every commit; 5 is past any setup the seeds name (seed 004: 3)'),
+  // Patroni's dynamic configuration documents the least value of each: ttl 20, loop_wait 1, retry_timeout 3 (seconds).
+  ttlUs: us(20 * SECOND, HOUR, { doc: 'patroni: ttl of the leader key (µs)', minWhy: 'Patroni: the least ttl is 20 s', maxWhy: LONGEST_WHY }),
+  loopWaitUs: us(1 * SECOND, HOUR, { doc: 'patroni: loop_wait, the HA loop period (µs)', minWhy: 'Patroni: the least loop_wait is 1 s', maxWhy: LONGEST_WHY }),
+  retryTimeoutUs: us(3 * SECOND, HOUR, { doc: 'patroni: retry_timeout for DCS and PostgreSQL operations (µs)', minWhy: 'Patroni: the least retry_timeout is 3 s', maxWhy: LONGEST_WHY }),
+  maximumLagOnFailoverBytes: integer(0, 1024 * 1024 * 1024 * 1024, { doc: 'patroni: maximum_lag_on_failover (bytes of WAL)', minWhy: '0: only a standby with every byte may be promoted', maxWhy: '1 TiB is past any WAL a run writes' }),
+  replication: oneOf(['async', 'sync', 'sync-strict'] as const, { doc: 'patroni: asynchronous, synchronous_mode, or synchronous_mode with synchronous_mode_strict' }),
+  poolMaxOpen: count(1, 100, 'database/sql SetMaxOpenConns', 'at least one connection', 'each is a simulated connection; 100 is PostgreSQL\'s default max_connections'),
+  poolMaxIdle: count(0, 100, 'database/sql SetMaxIdleConns', '0 keeps no idle connection', 'at most the largest pool'),
+  poolMaxLifetimeUs: timeout('database/sql SetConnMaxLifetime (µs)'),
+  poolMaxIdleTimeUs: timeout('database/sql SetConnMaxIdleTime (µs)'),
+};
+
+const POSTGRES_RULES = [
+  rule<PostgresConfig>((p) => p.loopWaitUs + 2 * p.retryTimeoutUs <= p.ttlUs, (p) =>
+    `must be at most (ttlUs - loopWaitUs) / 2 (${(p.ttlUs - p.loopWaitUs) / 2} here), got ${p.retryTimeoutUs}: Patroni requires loop_wait + 2 × retry_timeout ≤ ttl`, ['retryTimeoutUs']),
+];
 
 const SECTION_DOCS: Record<keyof StreamSpaceConfig, string> = {
   fixes: 'the named design fixes (docs/fixes.md) and the redelivery timings',
@@ -351,7 +395,8 @@ const SECTION_DOCS: Record<keyof StreamSpaceConfig, string> = {
   apiCpu: 'the API pod\'s CPU (requests, limits) and what requests cost; requestMillicores ≤ limitMillicores and idleMillicores < limitMillicores',
   load: 'users as Locust runs them, against the API through the ingress',
   hpa: 'the API Deployment\'s HorizontalPodAutoscaler; maxReplicas ≥ minReplicas, as Kubernetes requires',
-  redis: 'the Redis server\'s memory settings',
+  redis: 'Redis: memory settings, persistence, and the Sentinel topology; quorum ≤ sentinels, minReplicasToWrite and parallelSyncs ≤ replicas',
+  postgres: 'PostgreSQL: the chart\'s single StatefulSet or Patroni members, and the database/sql pool; loopWaitUs + 2 × retryTimeoutUs ≤ ttlUs, as Patroni requires',
 };
 
 /** The rules between fields of a section, checked on the resolved configuration only (an override gives some fields). */
@@ -359,6 +404,8 @@ const SECTION_RULES: Partial<Record<keyof StreamSpaceConfig, AnyPipeItem[]>> = {
   election: ELECTION_RULES,
   apiCpu: API_CPU_RULES,
   hpa: HPA_RULES,
+  redis: REDIS_RULES,
+  postgres: POSTGRES_RULES,
 };
 
 /**
@@ -409,6 +456,7 @@ function build(): { config: v.GenericSchema<unknown, StreamSpaceConfig>; overrid
     load: LOAD(taskWeights) as v.ObjectEntries,
     hpa: HPA(behavior) as v.ObjectEntries,
     redis: REDIS as v.ObjectEntries,
+    postgres: POSTGRES as v.ObjectEntries,
   };
   const sections = Object.keys(entries).join(', ');
   const unknownSection = (): string => `unknown section (known: ${sections})`;

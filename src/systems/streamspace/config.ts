@@ -164,6 +164,76 @@ export interface RedisConfig {
   maxmemoryBytes: number;
   /** `maxmemory-policy allkeys-lru`. */
   evictionPolicy: 'allkeys-lru' | 'volatile-lru' | 'noeviction';
+  /**
+   * `single`: one Redis Deployment pod, no replica, no persistence (the chart's, values.yaml:503-509).
+   * `sentinel`: a master and `replicas` asynchronous replicas watched by `sentinels` Redis
+   * Sentinels (the setup StreamSpace's docs point to and seed 004 ran; spec seeds-001-004 §2
+   * "Redis Sentinel"), reached as `access` says.
+   */
+  topology: 'single' | 'sentinel';
+  /** `appendonly yes` + `appendfsync everysec`: a restart in place keeps all but the last ~1 s of writes (seed 004's Redis). Default off (the chart's `appendonly no`). */
+  aofEverySec: boolean;
+  /** Sentinel topology: replicas besides the master (seed 004: 3 Redis pods, so 2). */
+  replicas: number;
+  /** Sentinel topology: Sentinel processes (seed 004: 3). */
+  sentinels: number;
+  /** `sentinel monitor ... <quorum>` (seed 004: 2). */
+  quorum: number;
+  /** `down-after-milliseconds` (Redis default 30000; seed 004: 5000). */
+  downAfterUs: Micros;
+  /** `failover-timeout` (Redis default 180000; seed 004: 30000). */
+  failoverTimeoutUs: Micros;
+  /** `parallel-syncs` (1). */
+  parallelSyncs: number;
+  /**
+   * How the API pods reach a Sentinel-managed Redis, as built (a plain `redis.NewClient` on one
+   * address, spec §2 "Redis Sentinel"): `master-service`, a Service whose endpoint a controller
+   * moves to the new master `masterServiceLagUs` after `+switch-master`; `all-nodes`, a Service
+   * over every Redis node (a connection lands on any of them: writes to a replica get READONLY).
+   * The fix `sentinel-aware-client` replaces both with go-redis's FailoverClient.
+   */
+  access: 'master-service' | 'all-nodes';
+  /** `master-service`: how long after `+switch-master` the Service points at the new master. */
+  masterServiceLagUs: Micros;
+  /** `min-replicas-to-write` (0: off, the default). */
+  minReplicasToWrite: number;
+  /** `min-replicas-max-lag` (Redis default 10 s). */
+  minReplicasMaxLagUs: Micros;
+}
+
+/**
+ * StreamSpace's PostgreSQL (spec seeds-001-004 §2 "PostgreSQL failover"): the chart's single
+ * StatefulSet, or Patroni-managed members as seed 004 ran them (Zalando Spilo), reached through
+ * the database/sql + lib/pq pool as built (`api/internal/db/database.go`).
+ */
+export interface PostgresConfig {
+  /**
+   * `single`: one PostgreSQL StatefulSet pod (the chart's), reached by the model's one-connection
+   * client, as every run before Patroni was modelled. `patroni`: `members` PostgreSQL members run
+   * by Patroni with the leader key in the Kubernetes API and a master Service the leader writes,
+   * reached through the database/sql pool.
+   */
+  topology: 'single' | 'patroni';
+  /** Patroni members (seed 004: 3). */
+  members: number;
+  /** Patroni `ttl` of the leader key (30 s). */
+  ttlUs: Micros;
+  /** Patroni `loop_wait` (10 s). */
+  loopWaitUs: Micros;
+  /** Patroni `retry_timeout` (10 s). */
+  retryTimeoutUs: Micros;
+  /** Patroni `maximum_lag_on_failover` in bytes of WAL (32 MiB, Spilo's 33554432). */
+  maximumLagOnFailoverBytes: number;
+  /** `async`: Patroni's default; `sync`: `synchronous_mode: true` (seed 004's Spilo); `sync-strict`: with `synchronous_mode_strict: true`. */
+  replication: 'async' | 'sync' | 'sync-strict';
+  /** database/sql `SetMaxOpenConns` (StreamSpace: 25). */
+  poolMaxOpen: number;
+  /** `SetMaxIdleConns` (5). */
+  poolMaxIdle: number;
+  /** `SetConnMaxLifetime` (5 min). */
+  poolMaxLifetimeUs: Micros;
+  /** `SetConnMaxIdleTime` (1 min). */
+  poolMaxIdleTimeUs: Micros;
 }
 
 export interface AgentConfig {
@@ -369,6 +439,12 @@ export interface FixesConfig {
   sessionsNoEviction: boolean;
   /** A login whose session could not be stored fails (500) instead of handing out a token every later request is refused with (jwt.go:496-500 only logs the error). */
   failLoginWithoutSession: boolean;
+  /** With Sentinel, every go-redis client is a FailoverClient (asks the Sentinels for the master, follows `+switch-master`, drops connections to anything else) instead of a plain client on the `redis` Service. */
+  sentinelAwareClient: boolean;
+  /** lib/pq's connection is discarded on SQLSTATE 25006 (read-only transaction: a demoted primary), so database/sql dials again through the master Service, instead of keeping it until ConnMaxLifetime. */
+  readonlyConnIsBad: boolean;
+  /** Patroni runs `synchronous_mode: true` with `synchronous_mode_strict: true`: a commit is acknowledged only once a synchronous standby has it, and waits while there is none. */
+  strictSynchronousReplication: boolean;
   /** Redelivery: reconciler period. */
   reconcileEveryUs: Micros;
   /** Redelivery: how long a row may stay unfinished before it is dispatched again (longer than the longest command). */
@@ -388,6 +464,7 @@ export interface StreamSpaceConfig {
   load: LoadConfig;
   hpa: HpaConfig;
   redis: RedisConfig;
+  postgres: PostgresConfig;
 }
 
 /** A probe with the chart's initialDelaySeconds and periodSeconds and Kubernetes' defaults for the rest. */
@@ -427,6 +504,9 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     detachedInvalidateContext: false,
     sessionsNoEviction: false,
     failLoginWithoutSession: false,
+    sentinelAwareClient: false,
+    readonlyConnIsBad: false,
+    strictSynchronousReplication: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },
@@ -554,6 +634,31 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
   redis: {
     maxmemoryBytes: 200 * 1024 * 1024,
     evictionPolicy: 'allkeys-lru',
+    topology: 'single',
+    aofEverySec: false,
+    replicas: 2,
+    sentinels: 3,
+    quorum: 2,
+    downAfterUs: 30 * SECOND,
+    failoverTimeoutUs: 180 * SECOND,
+    parallelSyncs: 1,
+    access: 'master-service',
+    masterServiceLagUs: 5 * SECOND,
+    minReplicasToWrite: 0,
+    minReplicasMaxLagUs: 10 * SECOND,
+  },
+  postgres: {
+    topology: 'single',
+    members: 3,
+    ttlUs: 30 * SECOND,
+    loopWaitUs: 10 * SECOND,
+    retryTimeoutUs: 10 * SECOND,
+    maximumLagOnFailoverBytes: 32 * 1024 * 1024,
+    replication: 'async',
+    poolMaxOpen: 25,
+    poolMaxIdle: 5,
+    poolMaxLifetimeUs: 5 * MINUTE,
+    poolMaxIdleTimeUs: 1 * MINUTE,
   },
 };
 
@@ -588,5 +693,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): StreamSpaceConfi
   if (out.fixes.hubForReplicas && out.topology.apiReplicas > 1) out.api.redisEnabled = true;
   // Design fix `sessions-noeviction` is a Redis setting, applied the same way.
   if (out.fixes.sessionsNoEviction) out.redis.evictionPolicy = 'noeviction';
+  // Design fix `strict-synchronous-replication` is a Patroni setting.
+  if (out.fixes.strictSynchronousReplication) out.postgres.replication = 'sync-strict';
   return out;
 }

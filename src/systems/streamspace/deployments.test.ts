@@ -52,7 +52,7 @@ describe('named deployments', () => {
 
   test('an unknown deployment is a ConfigError naming the known ones', () => {
     expect(() => deploymentForSeed(streamspace, { profile: 'hardened', deployment: 'prod' }, 0))
-      .toThrow("unknown deployment 'prod' (known: seed-000, helm-chart-default, helm-chart-ha, many-agents, r004-chart-autoscaling, r004-jewelry-shop, swarm)");
+      .toThrow("unknown deployment 'prod' (known: seed-000, helm-chart-default, helm-chart-ha, many-agents, r004-chart-autoscaling, r004-jewelry-shop, r004-redis-sentinel, r004-redis-sentinel-all-nodes, r004-patroni-async, r004-patroni-sync, r004-patroni-sync-strict, swarm)");
   });
 });
 
@@ -94,7 +94,7 @@ describe('swarm mode perturbs within the documented ranges', () => {
     }
     // Every deployment swarm mode draws (`inSwarm` not false) comes up, and no other.
     expect([...seen.get('name')!].sort()).toEqual(NAMED_DEPLOYMENTS.filter((d) => d.inSwarm !== false).map((d) => d.name).sort());
-    expect(NAMED_DEPLOYMENTS.filter((d) => d.inSwarm === false).map((d) => d.name)).toEqual(['r004-chart-autoscaling', 'r004-jewelry-shop']);
+    expect(NAMED_DEPLOYMENTS.filter((d) => d.inSwarm === false).map((d) => d.name)).toEqual(['r004-chart-autoscaling', 'r004-jewelry-shop', 'r004-redis-sentinel', 'r004-redis-sentinel-all-nodes', 'r004-patroni-async', 'r004-patroni-sync', 'r004-patroni-sync-strict']);
     expect(seen.get('api')!.size).toBe(5);
     expect(seen.get('agents>5')!.size).toBe(2);
     expect(seen.get('agents')!.has(1)).toBe(true);

@@ -88,6 +88,85 @@ const LOAD_DEPLOYMENTS: readonly StreamSpaceDeployment[] = [
   },
 ];
 
+/**
+ * Seed 004's replicated datastores on seed 000's control plane (2 API pods with the Redis hub, 3 HA
+ * agents sharing one id, a request a second), each pod on a node of its own so that a node fault
+ * hits one member. Named only: `--deployment` and the failover scenarios run them, with the
+ * failover faults named (`--faults`).
+ */
+const SEED_000_PLANE: ConfigOverrides = {
+  topology: { apiReplicas: 2, agentReplicas: 3, agentIdMode: 'shared', agentHa: true, placement: 'one-per-node' },
+  api: { redisEnabled: true },
+  agent: LOG_NORMAL_START,
+  workload: { requestIntervalUs: 1 * SECOND },
+};
+
+/**
+ * Seed 004's Redis (spec seeds-001-004 §0 item 3, §2 "Redis Sentinel"): 3 Redis pods (a master and
+ * 2 replicas) with Sentinel, quorum 2, down-after 5000 ms, failover-timeout 30000 ms, parallel-syncs
+ * 1, AOF everysec; the API pods' session store on (CACHE_ENABLED) with 20 users logging in and
+ * listing sessions, so lost and refused sessions show.
+ */
+function sentinelDeployment(access: 'master-service' | 'all-nodes'): ConfigOverrides {
+  return {
+    ...SEED_000_PLANE,
+    // 2 API + 3 agents + 3 Redis + 3 Sentinels + PostgreSQL, one node each.
+    topology: { ...SEED_000_PLANE.topology, workerNodes: 12 },
+    api: { redisEnabled: true, cacheEnabled: true },
+    redis: { topology: 'sentinel', replicas: 2, sentinels: 3, quorum: 2, downAfterUs: 5 * SECOND, failoverTimeoutUs: 30 * SECOND, parallelSyncs: 1, aofEverySec: true, access },
+    load: { mode: 'closed', users: 20, spawnRatePerSecond: 5, thinkUs: [1 * SECOND, 3 * SECOND] },
+  };
+}
+
+/**
+ * Seed 004's PostgreSQL (Zalando Spilo: 3 members, ttl 30, loop_wait 10, retry_timeout 10,
+ * maximum_lag_on_failover 32 MiB) with `replication` as named, reached through database/sql's pool
+ * as StreamSpace configures it.
+ */
+function patroniDeployment(replication: 'async' | 'sync' | 'sync-strict'): ConfigOverrides {
+  return {
+    ...SEED_000_PLANE,
+    // 2 API + 3 agents + 3 PostgreSQL members + Redis, one node each.
+    topology: { ...SEED_000_PLANE.topology, workerNodes: 9 },
+    postgres: { topology: 'patroni', members: 3, ttlUs: 30 * SECOND, loopWaitUs: 10 * SECOND, retryTimeoutUs: 10 * SECOND, maximumLagOnFailoverBytes: 32 * 1024 * 1024, replication },
+  };
+}
+
+const FAILOVER_DEPLOYMENTS: readonly StreamSpaceDeployment[] = [
+  {
+    name: 'r004-redis-sentinel',
+    description: 'seed 000\'s control plane with seed 004\'s Redis: a master, 2 replicas and 3 Sentinels (quorum 2, down-after 5 s, failover-timeout 30 s, AOF everysec), '
+      + 'reached through a Service a controller moves to the new master 5 s after +switch-master; the session store on, 20 users; one pod per node (12)',
+    inSwarm: false,
+    overrides: sentinelDeployment('master-service'),
+  },
+  {
+    name: 'r004-redis-sentinel-all-nodes',
+    description: 'as r004-redis-sentinel, reached through a Service over every Redis node (a connection lands on any: writes to a replica get READONLY)',
+    inSwarm: false,
+    overrides: sentinelDeployment('all-nodes'),
+  },
+  {
+    name: 'r004-patroni-async',
+    description: 'seed 000\'s control plane with PostgreSQL as 3 Patroni members (ttl 30 s, loop_wait 10 s, retry_timeout 10 s, maximum_lag_on_failover 32 MiB), asynchronous replication (Patroni\'s default), '
+      + 'through database/sql\'s pool (25 open, 5 idle, 5 min lifetime, 1 min idle) and the master Service the leader writes; one pod per node (9)',
+    inSwarm: false,
+    overrides: patroniDeployment('async'),
+  },
+  {
+    name: 'r004-patroni-sync',
+    description: 'as r004-patroni-async with synchronous_mode (seed 004\'s Spilo): commits wait for the synchronous standby while there is one',
+    inSwarm: false,
+    overrides: patroniDeployment('sync'),
+  },
+  {
+    name: 'r004-patroni-sync-strict',
+    description: 'as r004-patroni-async with synchronous_mode and synchronous_mode_strict: commits wait for a synchronous standby, always',
+    inSwarm: false,
+    overrides: patroniDeployment('sync-strict'),
+  },
+];
+
 export const NAMED_DEPLOYMENTS: readonly StreamSpaceDeployment[] = [
   {
     name: 'seed-000',
@@ -157,6 +236,7 @@ export const NAMED_DEPLOYMENTS: readonly StreamSpaceDeployment[] = [
     },
   },
   ...LOAD_DEPLOYMENTS,
+  ...FAILOVER_DEPLOYMENTS,
 ];
 
 /** Request intervals swarm mode draws (a request every 250 ms to every 5 s: 4 to 0.2 requests a second). */
@@ -251,8 +331,10 @@ function describe(c: StreamSpaceConfig): string {
   const users = c.load.mode === 'off' ? '' : `, ${c.load.users} users (${c.load.mode})`;
   const hpa = c.hpa.enabled ? `, HPA ${c.hpa.minReplicas}-${c.hpa.maxReplicas} at ${c.hpa.targetCpuPercent}% CPU` : '';
   const load = (c.workload.requestIntervalUs === 0 ? 'no background requests' : `a request every ${s(c.workload.requestIntervalUs)}`) + users + hpa;
+  const redis = c.redis.topology === 'sentinel' ? `, Redis with ${c.redis.replicas} replicas and ${c.redis.sentinels} Sentinels (${c.redis.access})` : '';
+  const pg = c.postgres.topology === 'patroni' ? `, PostgreSQL as ${c.postgres.members} Patroni members (${c.postgres.replication})` : '';
   return `${plural(t.apiReplicas, 'API pod')} (Redis hub ${c.api.redisEnabled ? 'on' : 'off'}), ${plural(t.agentReplicas, 'agent replica')} with ${ids}, HA ${t.agentHa ? 'on' : 'off'}, `
-    + `${t.placement} on ${plural(t.workerNodes, 'worker node')}, ${load}, start_session ${start}`;
+    + `${t.placement} on ${plural(t.workerNodes, 'worker node')}, ${load}, start_session ${start}${redis}${pg}`;
 }
 
 export const STREAMSPACE_DEPLOYMENTS: Deployments<StreamSpaceConfig> = {

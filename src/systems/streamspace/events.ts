@@ -29,9 +29,10 @@ export interface StreamSpaceEvents {
   /** The platform refused a fenced write (fix `fenced-effects`): no effect. */
   'agent.fenced': { command: string; agent: string; stage: string; token: number | null };
   /** A command row committed (postgres/server.ts): from then on any pod may dispatch it. */
-  'db.command.insert': { command: string; agent: string; action: string; client: string };
+  /** `wid`: the write's id, on a pooled client's writes (postgres/statements.ts), so a failover's `pg.lost-writes` can take it back. */
+  'db.command.insert': { command: string; agent: string; action: string; client: string; wid?: string };
   /** A command row's status changed; `by` names the statement, `error` a failure's message. */
-  'db.command.status': { command: string; agent: string; from: string; to: string; by: string; client: string; error?: string };
+  'db.command.status': { command: string; agent: string; from: string; to: string; by: string; client: string; error?: string; wid?: string };
   /** The API pod wrote a WebSocket frame to the agent (agent-socket.ts). */
   'ws.frame-out': { conn: string; agent: string; messages: number; commands: string[] };
   /** The recovery prober found the cluster healthy (invariants/bounded-recovery.ts). */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { SECOND, type Micros } from '../../sim-cluster/index.ts';
 import { MAX_FAULT_TIME_US, rolesOf, type ArbitraryContext, type FaultKind, type Target } from '../../faults/fault-kind.ts';
 import { targetArbitrary } from '../../faults/generic.ts';
-import { POSTGRES, REDIS, type StreamSpaceCluster } from './cluster/cluster.ts';
+import type { StreamSpaceCluster } from './cluster/cluster.ts';
 import type { ClusterView } from './invariants/cluster-view.ts';
 
 /**
@@ -133,7 +133,10 @@ export const egressPartition: Kind<EgressPartition> = {
   }),
   end: atEnd,
   apply(f, { instance, sim, record, until }) {
-    const to = f.to === 'both' ? [REDIS, POSTGRES] : [f.to === 'redis' ? REDIS : POSTGRES];
+    // Every process behind the Service: the single server, or each Redis node (and Sentinel) or Patroni member.
+    const redis = [...instance.datastoreProcesses('redis'), ...instance.datastoreProcesses('sentinel')];
+    const postgres = instance.datastoreProcesses('postgres');
+    const to = f.to === 'both' ? [...redis, ...postgres] : f.to === 'redis' ? redis : postgres;
     record({ to: f.to, existing: f.existing, durationUs: f.durationUs, apiPods: instance.apiPods.length });
     const rule = sim.network.addEgressRule({ from: (p) => instance.podKind(p.name) === 'api', to: new Set(to), existing: f.existing });
     until('egress-policy', () => sim.network.removeEgressRule(rule));
@@ -254,7 +257,7 @@ export const redisMemoryPressure: Kind<RedisMemoryPressure> = {
     record({ bytes: f.bytes, durationUs: f.durationUs });
     instance.redis.pressureBytes = f.bytes;
     // Redis evicts before its next command; a dead incarnation evicts nothing.
-    if (sim.process(REDIS).alive) instance.redis.performEvictions();
+    if (sim.process(instance.redisMaster).alive) instance.redis.performEvictions();
     until('redis-memory', () => void (instance.redis.pressureBytes = 0));
   },
   heal({ instance }) {

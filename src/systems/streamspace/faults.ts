@@ -3,9 +3,10 @@ import { leaseName } from './config.ts';
 import { SECOND, type Micros } from '../../sim-cluster/index.ts';
 import { MAX_FAULT_TIME_US, type FaultKind, type Platform, type Target, type TargetRoles } from '../../faults/fault-kind.ts';
 import { clockDrift, clockJump, crash, deletion, isolate, linkBurst, nodeFailure, partition, pause, podIsolate, podPartition, type GenericFault } from '../../faults/generic.ts';
-import { KUBE_API, POSTGRES, REDIS, type StreamSpaceCluster } from './cluster/cluster.ts';
+import { KUBE_API, POSTGRES, type StreamSpaceCluster } from './cluster/cluster.ts';
 import type { ClusterView } from './invariants/cluster-view.ts';
 import { SEED_004_FAULT_KINDS, type Seed004Fault } from './faults-004.ts';
+import { FAILOVER_FAULT_KINDS } from './faults-failover.ts';
 
 /** How stale a Redis snapshot restored by `redis-restart` with `fromSnapshot` is (an RDB save a minute old). */
 export const SNAPSHOT_STALENESS_US: Micros = 60 * SECOND;
@@ -43,16 +44,21 @@ export const redisRestart: Kind<RedisRestart> = {
   },
   apply(f, { instance, sim, record, until }) {
     record({ fromSnapshot: f.fromSnapshot, downUs: f.downUs });
-    if (!f.fromSnapshot) instance.redis.snapshot = null;
-    sim.crash(REDIS);
-    until(REDIS, () => {
-      if (!sim.process(REDIS).alive && sim.process(REDIS).node.up) sim.start(REDIS);
-      instance.redis.snapshot = null;
+    // The master (the one Redis, or the Sentinels' master): its storage is the one that restarts.
+    const master = instance.redisMaster;
+    const storage = instance.redis;
+    if (!f.fromSnapshot) storage.snapshot = null;
+    sim.crash(master);
+    until(master, () => {
+      if (!sim.process(master).alive && sim.process(master).node.up) sim.start(master);
+      storage.snapshot = null;
     });
   },
-  heal({ sim }) {
-    const redis = sim.process(REDIS);
-    if (!redis.alive && redis.status !== 'restarting' && redis.node.up) sim.start(REDIS);
+  heal({ sim, instance }) {
+    for (const name of instance.datastoreProcesses('redis')) {
+      const redis = sim.process(name);
+      if (!redis.alive && redis.status !== 'restarting' && redis.node.up) sim.start(name);
+    }
   },
 };
 
@@ -126,6 +132,8 @@ export const STREAMSPACE_FAULT_KINDS = [
   // Seed 004's (faults-004.ts): drawn only when a case space names them, so the default space and
   // its seeds stay as they were.
   ...SEED_004_FAULT_KINDS,
+  // The replicated datastores' failovers (faults-failover.ts), drawn only when named too.
+  ...FAILOVER_FAULT_KINDS,
 ] as const;
 
 /**
@@ -174,10 +182,12 @@ export function resolveTarget(cluster: StreamSpaceCluster, view: ClusterView, ta
       const hosted = ids.filter((id) => view.hostOf(id) !== null);
       return hosted.length === 0 ? null : view.hostOf(pickAgentId(cluster, hosted));
     }
+    // The datastore's role: the Redis master and the PostgreSQL primary at this instant (the single
+    // servers, or whichever member Sentinel and Patroni made it).
     case 'redis':
-      return REDIS;
+      return cluster.redisMaster;
     case 'postgres':
-      return POSTGRES;
+      return cluster.postgresPrimary;
     case 'kube-api':
       return KUBE_API;
     default:

@@ -139,6 +139,21 @@ export const DESIGN_FIXES: DesignFix[] = [
     change: 'a login whose session could not be stored in Redis fails (500) instead of handing out a token that every later request is refused with (jwt.go:496-500 only logs the error)',
     removes: ['memory-pressure-evicts-sessions'],
   },
+  {
+    name: 'sentinel-aware-client', field: 'sentinelAwareClient',
+    change: 'with Redis Sentinel, every go-redis client is a FailoverClient (redis.NewFailoverClient with the Sentinels\' addresses): it asks the Sentinels for the master before each dial, follows +switch-master and closes its connections to anything else, instead of a plain client on a Service that follows the master late or spreads connections over replicas',
+    removes: [],
+  },
+  {
+    name: 'readonly-conn-is-bad', field: 'readonlyConnIsBad',
+    change: 'the database layer treats SQLSTATE 25006 (read-only transaction: the connection reached a demoted primary or a standby) as a bad connection: it is closed and the statement fails, so database/sql dials again through the master Service instead of keeping the connection until ConnMaxLifetime',
+    removes: [],
+  },
+  {
+    name: 'strict-synchronous-replication', field: 'strictSynchronousReplication',
+    change: 'Patroni runs synchronous_mode with synchronous_mode_strict: a commit is acknowledged only once a synchronous standby has flushed it, and waits while there is none, so no acknowledged commit is lost in a failover (availability traded for it)',
+    removes: [],
+  },
 ];
 
 const allFixes = Object.fromEntries(DESIGN_FIXES.map((f) => [f.field, true]));

@@ -10,6 +10,7 @@ import { ClusterView } from './invariants/cluster-view.ts';
 import { hpaConverges } from './invariants/hpa-converges.ts';
 import { noDuplicateExecution } from './invariants/no-duplicate-execution.ts';
 import { noFlapping } from './invariants/no-flapping.ts';
+import { noLostAcknowledgedWrite } from './invariants/no-lost-acknowledged-write.ts';
 import { noLostCommands } from './invariants/no-lost-commands.ts';
 import { noLostSession } from './invariants/no-lost-session.ts';
 import { noSplitBrain } from './invariants/no-split-brain.ts';
@@ -94,7 +95,7 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   // configuration without them they never fire.
   invariants: (config) => [
     noSplitBrain, noDuplicateExecution, noLostCommands(config.agent.startSessionUs[1]), boundedRecovery, noFlapping(config),
-    noLostSession(config), revocation, hpaConverges(config),
+    noLostSession(config), revocation, hpaConverges(config), noLostAcknowledgedWrite,
   ],
   recovery: {
     bound: recoveryBound,

@@ -1,21 +1,32 @@
 import type { Micros, ProcessContext } from '../../../sim-cluster/index.ts';
 import { ok, type RpcResult } from '../net/rpc.ts';
+import type { DialTarget } from '../net/rpc.ts';
 import { PostgresClient } from '../postgres/client.ts';
+import type { SqlPoolOptions } from '../postgres/pool.ts';
 import type { CommandRow } from '../postgres/tables.ts';
-import { RedisClient, RedisPubSub } from '../redis/client.ts';
+import { RedisClient, RedisPubSub, type RedisTarget } from '../redis/client.ts';
 import type { ApiPodClients } from './api-pod.ts';
 import type { DispatchedCommand } from './command-dispatcher.ts';
 import type { CachePort } from './session-auth.ts';
 
 export interface ApiPodClientTargets {
-  /** Process name of PostgreSQL. */
-  postgres: string;
-  /** Process name of Redis. */
-  redis: string;
+  /** PostgreSQL: its process name, or a Service resolved per connection (the Patroni master Service). */
+  postgres: DialTarget;
+  /**
+   * Redis, asked once per go-redis client the pod makes (the hub's, the pub/sub's, the cache's): a
+   * process name, a Service, or a Sentinel-aware resolver (go-redis makes one per FailoverClient).
+   */
+  redis: () => RedisTarget;
   /** Deadline of the start-up PING (§4: 5 s). */
   pingTimeoutUs: Micros;
   /** Design fix `guarded-status-writes`. */
   guardedStatusWrites: boolean;
+  /**
+   * database/sql's pool as StreamSpace configures it (postgres/pool.ts), shared by every statement
+   * of the pod as its one `*sql.DB` is; null: the model's one-connection clients (the single
+   * PostgreSQL's runs, kept as they were).
+   */
+  pool: SqlPoolOptions | null;
 }
 
 /**
@@ -36,14 +47,15 @@ function cachePort(redis: RedisClient): CachePort {
 
 /** Binds the API pod's ports to a lib/pq-like PostgreSQL client and go-redis clients. */
 export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets): ApiPodClients {
-  const pg = new PostgresClient(ctx, { target: targets.postgres, guardedStatusWrites: targets.guardedStatusWrites });
+  const pg = new PostgresClient(ctx, { target: targets.postgres, guardedStatusWrites: targets.guardedStatusWrites, ...(targets.pool === null ? {} : { pool: targets.pool }) });
   const toDispatched = (row: CommandRow): DispatchedCommand => ({
     commandId: row.commandId, agentId: row.agentId, action: row.action, sessionId: row.sessionId ?? '',
   });
-  const redis = new RedisClient(ctx, { target: targets.redis });
+  const redis = new RedisClient(ctx, { target: targets.redis() });
   // The users' reads (seed 004's load) take connections of their own from database/sql's pool
-  // (MaxOpenConns 25, api/internal/db/database.go), with the statement timeouts kept per connection.
-  const users = new PostgresClient(ctx, { target: targets.postgres, timeouts: 'per-connection' });
+  // (MaxOpenConns 25, api/internal/db/database.go), with the statement timeouts kept per connection;
+  // with the pool modelled they share it with every other statement.
+  const users = targets.pool === null ? new PostgresClient(ctx, { target: targets.postgres, timeouts: 'per-connection' }) : pg;
   return {
     db: {
       setAgentOnline: (agentId, cb) => pg.setAgentOnline(agentId, cb),
@@ -72,9 +84,9 @@ export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets)
       publish: (channel, message, cb) => redis.publish(channel, message, cb),
     },
     pubsub: {
-      subscribe: (channel, handlers) => new RedisPubSub(ctx, channel, handlers, { target: targets.redis }),
+      subscribe: (channel, handlers) => new RedisPubSub(ctx, channel, handlers, { target: targets.redis() }),
     },
     ping: (cb) => redis.ping(cb, targets.pingTimeoutUs),
-    cache: cachePort(new RedisClient(ctx, { target: targets.redis, db: 0, timeouts: 'per-connection' })),
+    cache: cachePort(new RedisClient(ctx, { target: targets.redis(), db: 0, timeouts: 'per-connection' })),
   };
 }

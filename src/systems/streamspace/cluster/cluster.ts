@@ -1,10 +1,19 @@
-import { Simulation, type BootFn, type SimulationOptions } from '../../../sim-cluster/index.ts';
+import { SECOND, Simulation, type BootFn, type ProcessContext, type SimulationOptions } from '../../../sim-cluster/index.ts';
 import { agentReplica } from '../agent/agent-replica.ts';
 import { apiPod } from '../api-pod/api-pod.ts';
 import { apiPodClients } from '../api-pod/clients.ts';
 import { PodCpu } from '../api-pod/cpu.ts';
 import { resolveConfig, type ConfigOverrides, type StreamSpaceConfig } from '../config.ts';
 import { kubeApiServer, healthyKubeApi, type KubeApiFaults } from '../kube/api-server.ts';
+import { KubeObjectStore, kubeApiServerWithWatch, PatroniMasterService, type KubeObject } from '../postgres/patroni-dcs.ts';
+import { bootPatroniMember } from '../postgres/patroni.ts';
+import { PgData } from '../postgres/replication.ts';
+import { watchLostWrites } from './lost-writes.ts';
+import { SentinelFailover } from '../redis/failover-client.ts';
+import { redisSentinel, SentinelStorage } from '../redis/sentinel.ts';
+import { masterLabelController, ServiceEndpoints, serviceTarget } from '../redis/service-routing.ts';
+import type { RedisTarget } from '../redis/client.ts';
+import type { DialTarget } from '../net/rpc.ts';
 import { KubeletProbes } from '../kube/kubelet-probes.ts';
 import { LeaseStore } from '../kube/lease-store.ts';
 import { bootPostgres, healthyPostgres, type PostgresFaults } from '../postgres/server.ts';
@@ -23,10 +32,12 @@ export const KUBE_API = 'kube-api';
 export const USERS = 'users';
 /** The seed-004 load generator (Locust), on the ingress node. */
 export const LOCUST = 'locust';
+/** The controller that moves the `redis` Service to the master Sentinel names (`redis.access: master-service`). */
+export const REDIS_MASTER_LABELLER = 'redis-master-labeller';
 export const CONTROL_PLANE_NODE = 'control-plane';
 export const INGRESS_NODE = 'ingress';
 
-export type PodKind = 'api' | 'agent' | 'redis' | 'postgres';
+export type PodKind = 'api' | 'agent' | 'redis' | 'postgres' | 'sentinel';
 
 interface Pod {
   kind: PodKind;
@@ -35,6 +46,8 @@ interface Pod {
   gone: boolean;
   /** Its container is being killed by the kubelet after failed liveness probes: restart it when it exits. */
   livenessKill: boolean;
+  /** A replicated datastore member deleted gracefully: recreated under its name once its process exits. */
+  recreating?: boolean;
   /**
    * The replica it stands for: the creation index of the first pod, inherited by each replacement.
    * With the design fix `fixed-agent-id` an agent pod's id comes from it (one Deployment per agent).
@@ -79,10 +92,24 @@ export class StreamSpaceCluster {
   readonly sim: Simulation;
   readonly config: StreamSpaceConfig;
   readonly endpoints = new ApiServiceEndpoints();
-  readonly leases = new LeaseStore();
-  readonly platform = new SessionPlatform(this.leases);
-  readonly redis = new RedisStorage();
-  readonly postgres = new PostgresStorage();
+  /** etcd's Leases (and, with Patroni, the Endpoints objects it keeps its leader key in). */
+  readonly leases: LeaseStore;
+  readonly platform: SessionPlatform;
+  /** Each Redis node's storage by process name: one (`redis`) with `redis.topology` single, else `redis-0`... */
+  readonly redisNodes = new Map<string, RedisStorage>();
+  /** Each Sentinel's config file by process name (`redis.topology` sentinel). */
+  readonly sentinels = new Map<string, SentinelStorage>();
+  /** Each Patroni member's data by process name (`postgres.topology` patroni). */
+  readonly pgMembers = new Map<string, PgData>();
+  /** The Patroni cluster's master Service (the Endpoints its leader writes), null for the single PostgreSQL. */
+  readonly pgMasterService: PatroniMasterService | null = null;
+  /**
+   * `redis.topology` sentinel, as built: the `redis` Service the API pods dial (`redis.access`): one
+   * endpoint a controller moves to the new master, or every Redis node. Null for the single Redis
+   * (its Service always names its one pod) and with the fix `sentinel-aware-client`.
+   */
+  readonly redisService: ServiceEndpoints | null = null;
+  private readonly singlePostgres = new PostgresStorage();
   readonly postgresFaults: PostgresFaults = healthyPostgres();
   readonly kubeFaults: KubeApiFaults = healthyKubeApi();
   readonly workerNodes: string[] = [];
@@ -101,6 +128,8 @@ export class StreamSpaceCluster {
   private readonly apiStartedAt = new Map<string, number>();
   private readonly apiReadyChangedAt = new Map<string, number>();
   private readonly pods = new Map<string, Pod>();
+  /** The StatefulSet's recreation of a member deleted gracefully, run when its process exits. */
+  private readonly recreateOnExit = new Map<string, () => void>();
   private readonly nextPodIndex = { api: 0, agent: 0 };
   private placement = 0;
   /**
@@ -123,7 +152,27 @@ export class StreamSpaceCluster {
       this.sim.addNode(`node-${i}`);
       this.workerNodes.push(`node-${i}`);
     }
-    this.sim.addProcess({ name: KUBE_API, node: CONTROL_PLANE_NODE, boot: kubeApiServer(this.leases, this.kubeFaults) });
+    const patroni = this.config.postgres.topology === 'patroni';
+    // Patroni keeps its leader key in an Endpoints object and watches it (postgres/patroni-dcs.ts):
+    // the API server with objects and a watch. Without Patroni, the plain Lease server as before.
+    const objects = patroni ? new KubeObjectStore() : null;
+    this.leases = objects ?? new LeaseStore();
+    this.platform = new SessionPlatform(this.leases);
+    this.sim.addProcess({ name: KUBE_API, node: CONTROL_PLANE_NODE, boot: objects !== null ? kubeApiServerWithWatch(objects, this.kubeFaults) : kubeApiServer(this.leases, this.kubeFaults) });
+    if (patroni) {
+      this.pgMasterService = new PatroniMasterService(this.leases, POSTGRES);
+      for (let i = 0; i < this.config.postgres.members; i++) this.pgMembers.set(`${POSTGRES}-${i}`, new PgData());
+      watchLostWrites(this.sim, this.pgMembers);
+    }
+    if (this.config.redis.topology === 'sentinel') {
+      for (let i = 0; i <= this.config.redis.replicas; i++) this.redisNodes.set(`${REDIS}-${i}`, new RedisStorage());
+      for (let i = 0; i < this.config.redis.sentinels; i++) this.sentinels.set(`sentinel-${i}`, new SentinelStorage());
+      if (!this.config.fixes.sentinelAwareClient) {
+        this.redisService = new ServiceEndpoints(REDIS, this.config.redis.access === 'all-nodes' ? [...this.redisNodes.keys()] : [`${REDIS}-0`]);
+      }
+    } else {
+      this.redisNodes.set(REDIS, new RedisStorage());
+    }
     this.apiReplicasSpec = topology.apiReplicas;
     for (let i = 0; i < topology.apiReplicas; i++) this.addPod('api', 0);
     for (let i = 0; i < topology.agentReplicas; i++) this.addPod('agent', topology.agentStartUs);
@@ -132,15 +181,23 @@ export class StreamSpaceCluster {
       controlPlaneNode: CONTROL_PLANE_NODE,
       probesOf: (pod) => {
         const p = this.pods.get(pod);
-        return p === undefined || p.gone ? null : this.config.kubernetes.probes[p.kind];
+        // Sentinels' probes (bitnami: `redis-cli -p 26379 ping`) are not modelled: a Sentinel pod is never killed by its kubelet.
+        return p === undefined || p.gone || p.kind === 'sentinel' ? null : this.config.kubernetes.probes[p.kind];
       },
       setProbeReady: (pod, ready) => {
         if (this.pods.get(pod)?.kind === 'api') this.endpoints.setProbeReady(pod, ready);
       },
       killContainer: (pod) => this.killForLiveness(pod),
     });
-    this.addPod('redis', 0);
-    this.addPod('postgres', 0);
+    for (let i = 0; i < this.redisNodes.size; i++) this.addPod('redis', 0, i);
+    for (let i = 0; i < this.sentinels.size; i++) this.addPod('sentinel', 0, i);
+    for (let i = 0; i < Math.max(1, this.pgMembers.size); i++) this.addPod('postgres', 0, i);
+    if (this.redisService !== null && this.config.redis.access === 'master-service') {
+      this.sim.addProcess({
+        name: REDIS_MASTER_LABELLER, node: CONTROL_PLANE_NODE,
+        boot: masterLabelController({ service: this.redisService, sentinels: [...this.sentinels.keys()], lagUs: this.config.redis.masterServiceLagUs }),
+      });
+    }
     this.restartExitedContainers();
     this.sim.addProcess({
       name: USERS, node: INGRESS_NODE,
@@ -231,6 +288,93 @@ export class StreamSpaceCluster {
     return `${topology.sharedAgentId}-agent-${p.slot}`;
   }
 
+  // ---- datastores ------------------------------------------------------------------------------
+
+  /**
+   * The Redis master's process name: the single Redis, or the master of the Sentinels' latest
+   * configuration (the highest config epoch any Sentinel's file holds; the first node until a
+   * failover). What faults aimed at "Redis" hit and what checkers read.
+   */
+  get redisMaster(): string {
+    if (this.sentinels.size === 0) return REDIS;
+    let master = `${REDIS}-0`;
+    let epoch = -1;
+    for (const storage of this.sentinels.values()) {
+      const c = storage.config;
+      if (c !== null && c.configEpoch > epoch) {
+        epoch = c.configEpoch;
+        master = c.master;
+      }
+    }
+    return master;
+  }
+
+  /** The Redis master's storage (`redisMaster`). */
+  get redis(): RedisStorage {
+    return this.redisNodes.get(this.redisMaster)!;
+  }
+
+  /**
+   * The PostgreSQL primary's process name: the single PostgreSQL, or the Patroni member the master
+   * Service's Endpoints name (the leader), else the member with the latest timeline and WAL (none
+   * holds the key: the last primary).
+   */
+  get postgresPrimary(): string {
+    if (this.pgMasterService === null) return POSTGRES;
+    const named = this.pgMasterService.resolve();
+    if (this.pgMembers.has(named)) return named;
+    let best = `${POSTGRES}-0`;
+    for (const [name, data] of this.pgMembers) {
+      const b = this.pgMembers.get(best)!;
+      if (data.timeline > b.timeline || (data.timeline === b.timeline && data.lsn > b.lsn)) best = name;
+    }
+    return best;
+  }
+
+  /** The tables as the PostgreSQL primary (`postgresPrimary`) has them. */
+  get postgres(): PostgresStorage {
+    return this.pgMasterService === null ? this.singlePostgres : this.pgMembers.get(this.postgresPrimary)!.storage;
+  }
+
+  /** The Patroni synchronous standby the `<scope>-sync` key names, or null (none, or no Patroni). */
+  get pgSyncStandby(): string | null {
+    if (this.pgMasterService === null) return null;
+    const sync = (this.leases.get(`${POSTGRES}-sync`) as Partial<KubeObject> | undefined)?.annotations?.['sync_standby'];
+    return sync === undefined || sync === '' ? null : sync;
+  }
+
+  /** Every process of a datastore kind, in creation order (Redis nodes, Sentinels or PostgreSQL members). */
+  datastoreProcesses(kind: 'redis' | 'postgres' | 'sentinel'): string[] {
+    return [...(kind === 'redis' ? this.redisNodes : kind === 'postgres' ? (this.pgMembers.size > 0 ? this.pgMembers : new Map([[POSTGRES, null]])) : this.sentinels).keys()];
+  }
+
+  /**
+   * Where an API pod's go-redis client connects, as built or with the fix: the single Redis; the
+   * `redis` Service (kube-proxy picks an endpoint per connection on the pod's node: the pod's own
+   * random stream); or go-redis's FailoverClient asking the Sentinels (fix `sentinel-aware-client`),
+   * one per client as `NewFailoverClient` makes one per client.
+   */
+  private redisTargetFor(ctx: ProcessContext): RedisTarget {
+    if (this.sentinels.size === 0) return REDIS;
+    if (this.redisService === null) return new SentinelFailover(ctx, { sentinels: [...this.sentinels.keys()] });
+    return serviceTarget(this.redisService, ctx.random('kube-proxy'));
+  }
+
+  /** Where lib/pq dials: the single PostgreSQL's Service, or the Patroni master Service. */
+  private get postgresTarget(): DialTarget {
+    return this.pgMasterService?.resolve ?? POSTGRES;
+  }
+
+  /** A StatefulSet pod: PostgreSQL always; Redis nodes and Sentinels in the Sentinel topology (bitnami's `redis-node` StatefulSet). */
+  private isStatefulSet(kind: PodKind): boolean {
+    return kind === 'postgres' || kind === 'sentinel' || (kind === 'redis' && this.sentinels.size > 0);
+  }
+
+  /** A StatefulSet member of a replicated datastore (a Patroni member, a Redis node or Sentinel with Sentinel): it has a stop hook. */
+  private isReplicatedMember(kind: PodKind): boolean {
+    return (kind === 'postgres' && this.pgMembers.size > 0) || kind === 'sentinel' || (kind === 'redis' && this.sentinels.size > 0);
+  }
+
   podNode(pod: string): string {
     const p = this.pods.get(pod);
     if (p === undefined) throw new Error(`unknown pod '${pod}'`);
@@ -250,8 +394,8 @@ export class StreamSpaceCluster {
    * `delayUs`; a replacement passes the slot of the pod it replaces.
    */
   private addPod(kind: PodKind, delayUs: number, slot?: number): string {
-    const index = kind === 'api' || kind === 'agent' ? this.nextPodIndex[kind]++ : 0;
-    const name = kind === 'api' || kind === 'agent' ? `${kind}-${index}` : kind;
+    const index = kind === 'api' || kind === 'agent' ? this.nextPodIndex[kind]++ : slot ?? 0;
+    const name = kind === 'api' || kind === 'agent' ? `${kind}-${index}` : this.statefulName(kind, index);
     const node = this.nextNode();
     if (node === null) this.holdPending({ name, kind, delayUs, slot: slot ?? index });
     else this.placePod(name, kind, node, delayUs, slot ?? index);
@@ -269,6 +413,16 @@ export class StreamSpaceCluster {
     this.sim.after(delayUs, () => {
       if (!pod.gone && this.sim.node(node).up && !this.sim.process(name).alive) this.sim.start(name);
     }, `schedule ${name}`);
+  }
+
+  /**
+   * A datastore pod's name: a StatefulSet's `<name>-<ordinal>` for replicated members, else the
+   * Service name the single Redis or PostgreSQL has always had.
+   */
+  private statefulName(kind: 'redis' | 'postgres' | 'sentinel', ordinal: number): string {
+    if (kind === 'sentinel') return `sentinel-${ordinal}`;
+    if (kind === 'redis') return this.sentinels.size > 0 ? `${REDIS}-${ordinal}` : REDIS;
+    return this.pgMembers.size > 0 ? `${POSTGRES}-${ordinal}` : POSTGRES;
   }
 
   /** The next worker node that is up and not cordoned (round robin), or null: see `noSchedulableNode`. */
@@ -312,7 +466,19 @@ export class StreamSpaceCluster {
           fixes: c.fixes,
           auth: c.auth,
           cpu: { config: c.apiCpu, meter: this.cpuOf(name) },
-          clients: (ctx) => apiPodClients(ctx, { postgres: POSTGRES, redis: REDIS, pingTimeoutUs: c.api.redisPingTimeoutUs, guardedStatusWrites: c.fixes.guardedStatusWrites }),
+          clients: (ctx) => apiPodClients(ctx, {
+            postgres: this.postgresTarget,
+            redis: () => this.redisTargetFor(ctx),
+            pingTimeoutUs: c.api.redisPingTimeoutUs,
+            guardedStatusWrites: c.fixes.guardedStatusWrites,
+            // With Patroni, database/sql's pool as built (api/internal/db/database.go); the single
+            // PostgreSQL keeps the model's one-connection clients, so its runs stay as they were.
+            pool: this.pgMembers.size === 0 ? null : {
+              maxOpenConns: c.postgres.poolMaxOpen, maxIdleConns: c.postgres.poolMaxIdle,
+              connMaxLifetimeUs: c.postgres.poolMaxLifetimeUs, connMaxIdleTimeUs: c.postgres.poolMaxIdleTimeUs,
+              readOnlyIsBadConn: c.fixes.readonlyConnIsBad,
+            },
+          }),
           setReady: (ready) => this.endpoints.setReady(name, ready),
         });
       case 'agent': {
@@ -324,9 +490,31 @@ export class StreamSpaceCluster {
       }
       case 'redis':
         // chart/values.yaml:503-509: maxmemory 200mb, allkeys-lru (noeviction with fix `sessions-noeviction`).
-        return redisServer(this.redis, { maxmemoryBytes: c.redis.maxmemoryBytes, evictionPolicy: c.redis.evictionPolicy });
+        return redisServer(this.redisNodes.get(name)!, {
+          maxmemoryBytes: c.redis.maxmemoryBytes,
+          evictionPolicy: c.redis.evictionPolicy,
+          ...(c.redis.aofEverySec ? { aof: {} } : {}),
+          // The Sentinel topology: the first node starts as the master, the others as its replicas.
+          ...(this.sentinels.size === 0 ? {} : {
+            replication: {
+              ...(name === `${REDIS}-0` ? {} : { replicaOf: `${REDIS}-0` }),
+              minReplicasToWrite: c.redis.minReplicasToWrite,
+              minReplicasMaxLagUs: c.redis.minReplicasMaxLagUs,
+            },
+          }),
+        });
+      case 'sentinel':
+        return redisSentinel({
+          initialMaster: `${REDIS}-0`, peers: [...this.sentinels.keys()], quorum: c.redis.quorum,
+          downAfterUs: c.redis.downAfterUs, failoverTimeoutUs: c.redis.failoverTimeoutUs, parallelSyncs: c.redis.parallelSyncs,
+        }, this.sentinels.get(name)!);
       case 'postgres':
-        return bootPostgres(this.postgres, this.postgresFaults);
+        if (this.pgMasterService === null) return bootPostgres(this.singlePostgres, this.postgresFaults);
+        return bootPatroniMember(this.pgMembers.get(name)!, {
+          members: [...this.pgMembers.keys()], scope: POSTGRES, kubeApi: KUBE_API, replication: c.postgres.replication,
+          ttl: c.postgres.ttlUs / SECOND, loopWait: c.postgres.loopWaitUs / SECOND, retryTimeout: c.postgres.retryTimeoutUs / SECOND,
+          maximumLagOnFailover: c.postgres.maximumLagOnFailoverBytes,
+        }, this.postgresFaults);
     }
   }
 
@@ -365,7 +553,37 @@ export class StreamSpaceCluster {
       if (options.replace ?? true) this.addPod(pod.kind, this.config.kubernetes.podReplacementUs, pod.slot);
       return;
     }
-    this.sim.exit(name);
+    if (this.isReplicatedMember(pod.kind)) {
+      // A StatefulSet pod with a stop hook (Patroni releases its leader key on SIGTERM, Redis and
+      // Sentinel shut down): SIGTERM, SIGKILL after the grace period (at once when forced); the
+      // StatefulSet controller then creates the pod again under its name, with its volume,
+      // `podReplacementUs` after the old one is gone.
+      const proc = this.sim.process(name);
+      const incarnation = proc.incarnation;
+      const recreate = (): void => {
+        this.sim.after(this.config.kubernetes.podReplacementUs, () => {
+          if (this.sim.node(pod.node).up && !this.sim.process(name).alive) this.sim.start(name);
+        }, `recreate ${name}`);
+      };
+      if (options.force || !proc.alive) {
+        if (proc.alive) this.sim.crash(name);
+        recreate();
+        return;
+      }
+      pod.recreating = true;
+      this.sim.signal(name, 'SIGTERM');
+      this.sim.after(this.config.kubernetes.terminationGraceUs, () => {
+        if (!pod.recreating || proc.incarnation !== incarnation || !proc.alive) return;
+        pod.recreating = false;
+        this.sim.crash(name);
+        recreate();
+      }, `sigkill ${name}`);
+      this.recreateOnExit.set(name, recreate);
+      return;
+    }
+    // Forced (`--grace-period=0 --force`): SIGKILL at once, no clean shutdown.
+    if (options.force) this.sim.crash(name);
+    else this.sim.exit(name);
     this.sim.after(this.config.kubernetes.podReplacementUs, () => {
       if (this.sim.node(pod.node).up && !this.sim.process(name).alive) this.sim.start(name);
     }, `replace ${name}`);
@@ -402,6 +620,12 @@ export class StreamSpaceCluster {
       if (e.k !== 'proc.exit') return;
       const pod = this.pods.get(e.p);
       if (pod === undefined || pod.gone) return;
+      if (pod.recreating) {
+        pod.recreating = false;
+        this.recreateOnExit.get(e.p)?.();
+        return;
+      }
+      if (pod.kind === 'sentinel' && !pod.livenessKill) return;
       if ((pod.kind === 'redis' || pod.kind === 'postgres') && !pod.livenessKill) return;
       if (pod.kind === 'api') this.endpoints.setReady(e.p, false);
       this.sim.after(this.config.kubernetes.containerRestartUs, () => {
@@ -472,11 +696,12 @@ export class StreamSpaceCluster {
   private evict(name: string): void {
     const pod = this.pods.get(name)!;
     if (pod.gone) return;
-    if (pod.kind === 'postgres') {
+    if (this.isStatefulSet(pod.kind)) {
       // PostgreSQL is a StatefulSet pod (the chart's postgresql StatefulSet, replicas 1). The taint
       // manager deletes it, but the pod object stays Terminating while its kubelet cannot confirm,
       // and the StatefulSet controller creates `postgres-0` again only once the old object is gone
       // (at-most-one pod per identity: spec seeds-001-004 §2 "Model correction", real-world §5.2.6).
+      // The same holds for the Redis nodes and Sentinels of the Sentinel topology (a StatefulSet).
       // So nothing replaces it: it runs again when its node is back (`recoverNode` restarts it in
       // place, with its volume).
       this.sim.trace.record(this.sim.now, 'k8s', 'k8s.evict-stuck', { pod: name, node: pod.node });

@@ -1,6 +1,6 @@
 import { formatTime, SECOND, type Micros } from '../../../sim-cluster/index.ts';
 import { leaseName, type StreamSpaceConfig } from '../config.ts';
-import { INGRESS_NODE, REDIS, type StreamSpaceCluster } from '../cluster/cluster.ts';
+import { INGRESS_NODE, type StreamSpaceCluster } from '../cluster/cluster.ts';
 import { RpcClient } from '../net/rpc.ts';
 import type { HttpRequest, HttpResponse } from '../wire.ts';
 import type { ClusterView } from './cluster-view.ts';
@@ -65,7 +65,7 @@ function agentUnhealthyBecause(cluster: StreamSpaceCluster, view: ClusterView, a
     if (pod !== conn.pod && view.alive.has(pod) && hub.has(agentId)) return `${pod} also holds a connection for the agent (${hub.get(agentId)})`;
   }
   if (cluster.config.api.redisEnabled) {
-    const redisNode = cluster.sim.process(REDIS).node;
+    const redisNode = cluster.sim.process(cluster.redisMaster).node;
     const now = redisNode.clock.wall(cluster.sim.now);
     const mapped = cluster.redis.live?.peek(now, `agent:${agentId}:pod`)?.value ?? null;
     if (mapped !== conn.pod) return `Redis maps the agent to ${mapped ?? 'nothing'}, not ${conn.pod}`;

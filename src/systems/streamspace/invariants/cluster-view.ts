@@ -38,6 +38,13 @@ export interface CommandLife {
   status: string;
   /** Who wrote the current status (`dispatcher.sent`, `ws.ack`...). */
   statusBy: string;
+  /**
+   * The row's INSERT and status writes as a pooled client (Patroni) sent them, with their write ids,
+   * in commit order: what a failover that loses some of them (`pg.lost-writes`) takes back. The
+   * INSERT's id is null when it had none; both are empty on the single PostgreSQL.
+   */
+  insertWid: string | null;
+  writes: Array<{ wid: string; status: string; by: string }>;
 }
 
 /** A rescale the HPA wrote (`hpa.scale`, hpa/events.ts). */
@@ -96,6 +103,10 @@ export class ClusterView {
   readonly hpaScales: HpaScale[] = [];
   /** The HPA's last recorded sync (`hpa.sync`: its metric and recommendation), for messages. */
   lastHpaSync: TraceEvent | null = null;
+  /** Pooled PostgreSQL writes acknowledged to an API pod, by write id (`sql.ack`). */
+  readonly acknowledgedWrites = new Map<string, TraceEvent>();
+  /** Writes a Patroni failover took out of the database's history, by write id (`pg.lost-writes`; the first naming). */
+  readonly lostWrites = new Map<string, TraceEvent>();
   /** The instants at which faults acted (a `fault.<kind>` event), in order, one per instant. */
   readonly faultInstants: Micros[] = [];
   /**
@@ -103,6 +114,31 @@ export class ClusterView {
    * scanning every command's executions (quadratic in long runs).
    */
   private readonly runningBy = new Map<string, Set<Execution>>();
+  /** Write id → the command row it wrote (`db.command.*` with a `wid`). */
+  private readonly commandOfWrite = new Map<string, string>();
+
+  /**
+   * A failover lost a committed write: the database's history no longer has it, so neither does
+   * the view. The row's status is the last write left; a row whose INSERT was lost never existed
+   * for the primary that follows (its commands are judged only if a pod acknowledged them, by
+   * `no-lost-acknowledged-write`).
+   */
+  private takeBack(wid: string): void {
+    const id = this.commandOfWrite.get(wid);
+    const c = id === undefined ? undefined : this.commands.get(id);
+    if (c === undefined) return;
+    if (wid === c.insertWid) {
+      // The INSERT itself is gone: later writes to the row matched nothing on the new primary.
+      this.commands.delete(c.id);
+      return;
+    }
+    const i = c.writes.findIndex((w) => w.wid === wid);
+    if (i < 0) return;
+    c.writes.splice(i, 1);
+    const last = c.writes.at(-1);
+    c.status = last?.status ?? 'pending';
+    c.statusBy = last?.by ?? 'producer.insert';
+  }
 
   apply(e: TraceEvent): void {
     switch (e.k) {
@@ -127,6 +163,16 @@ export class ClusterView {
       }
       case 'proc.pause':
         this.paused.add(e.p);
+        return;
+      case 'sql.ack':
+        this.acknowledgedWrites.set(e.d!['wid'] as string, e);
+        return;
+      case 'pg.lost-writes':
+        for (const wid of e.d!['wids'] as string[]) {
+          if (this.lostWrites.has(wid)) continue;
+          this.lostWrites.set(wid, e);
+          this.takeBack(wid);
+        }
         return;
       case 'proc.resume':
         this.paused.delete(e.p);
@@ -171,7 +217,9 @@ export class ClusterView {
         this.commands.set(d.command, {
           id: d.command, agentId: d.agent, acceptedAt: e.t, acceptedBy: d.client,
           executions: [], executedOk: 0, status: 'pending', statusBy: 'producer.insert',
+          insertWid: d.wid ?? null, writes: [],
         });
+        if (d.wid !== undefined) this.commandOfWrite.set(d.wid, d.command);
         return;
       }
       case 'agent.execute': {
@@ -206,6 +254,10 @@ export class ClusterView {
         if (c === undefined) return;
         c.status = d.to;
         c.statusBy = d.by;
+        if (d.wid !== undefined) {
+          c.writes.push({ wid: d.wid, status: d.to, by: d.by });
+          this.commandOfWrite.set(d.wid, d.command);
+        }
         return;
       }
       case 'recovery.healthy':

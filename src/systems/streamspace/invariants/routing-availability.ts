@@ -1,7 +1,7 @@
 import { formatTime, MS, type Micros } from '../../../sim-cluster/index.ts';
 import type { RunFigure, RunMeasures } from '../../../contract/system.ts';
 import { leaseName } from '../config.ts';
-import { REDIS, type StreamSpaceCluster } from '../cluster/cluster.ts';
+import type { StreamSpaceCluster } from '../cluster/cluster.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { serviceEndpoints } from './bounded-recovery.ts';
 
@@ -82,7 +82,7 @@ export class RoutingState {
   /** The agent's two AgentHub keys (§4) as Redis holds them now, or null while Redis is down. */
   private agentKeys(agentId: string): { connected: boolean; pod: string | null } | null {
     const keyspace = this.cluster.redis.live;
-    const redis = this.cluster.sim.process(REDIS);
+    const redis = this.cluster.sim.process(this.cluster.redisMaster);
     if (keyspace === null || !redis.alive) return null;
     const now = redis.node.clock.wall(this.cluster.sim.now);
     return { connected: keyspace.peek(now, `agent:${agentId}:connected`)?.value === 'true', pod: keyspace.peek(now, `agent:${agentId}:pod`)?.value ?? null };

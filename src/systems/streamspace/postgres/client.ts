@@ -1,5 +1,7 @@
 import { SECOND, type Micros, type ProcessContext } from '../../../sim-cluster/index.ts';
-import { RpcClient, type RpcResult } from '../net/rpc.ts';
+import { RpcClient, type DialTarget, type RpcResult } from '../net/rpc.ts';
+import { SqlPool, type SqlPoolOptions } from './pool.ts';
+import { isWriteStatement } from './server.ts';
 import type { Statement } from './statements.ts';
 import type { AgentRow, CommandRow, CommandStatus, NewCommand } from './tables.ts';
 
@@ -10,8 +12,11 @@ import type { AgentRow, CommandRow, CommandStatus, NewCommand } from './tables.t
 export type RowsAffected = number;
 
 export interface PostgresClientOptions {
-  /** Process name of the PostgreSQL server. Default `'postgres'`. */
-  target?: string;
+  /**
+   * The PostgreSQL server: a process name, or a resolver asked at each dial (a Service, `DialTarget`).
+   * Default `'postgres'`.
+   */
+  target?: DialTarget;
   /**
    * Dial timeout. Default 127 s: lib/pq without `connect_timeout` (StreamSpace sets none,
    * `api/internal/db/database.go` NewDatabase) waits for the kernel's SYN retries
@@ -30,6 +35,14 @@ export interface PostgresClientOptions {
   guardedStatusWrites?: boolean;
   /** How statement timeouts are kept (net/rpc.ts `RpcClientOptions.timeouts`). Default `per-call`. */
   timeouts?: 'per-call' | 'per-connection';
+  /**
+   * Run every statement through database/sql's pool of lib/pq connections as StreamSpace builds it
+   * (pool.ts; `{}` for its settings) instead of the single connection. The pool dials with its own
+   * options: `connectTimeoutUs`, `requestTimeoutUs` and `timeouts` above then do not apply (no
+   * statement has a deadline; a silent server fails a connection through TCP keepalive). Default:
+   * unset, the single connection.
+   */
+  pool?: SqlPoolOptions;
 }
 
 export const DEFAULT_PG_CONNECT_TIMEOUT_US: Micros = 127 * SECOND;
@@ -43,19 +56,31 @@ export const DEFAULT_PG_REQUEST_TIMEOUT_US: Micros = 150 * SECOND;
  * outcome unknown (the statement may have committed).
  */
 export class PostgresClient {
-  private readonly rpc: RpcClient;
+  /** The single connection, when no pool is configured. */
+  private readonly rpc: RpcClient | null;
+  /** The database/sql pool, when configured (`PostgresClientOptions.pool`); its `stats()` is DB.Stats(). */
+  readonly pool: SqlPool | null;
   private readonly guarded: boolean;
+  /** Writes sent through the pool so far: the `n` of their ids. */
+  private writes = 0;
 
   constructor(
     private readonly ctx: ProcessContext,
     options: PostgresClientOptions = {},
   ) {
-    this.rpc = new RpcClient(ctx, {
-      target: options.target ?? 'postgres',
-      connectTimeoutUs: options.connectTimeoutUs ?? DEFAULT_PG_CONNECT_TIMEOUT_US,
-      requestTimeoutUs: options.requestTimeoutUs ?? DEFAULT_PG_REQUEST_TIMEOUT_US,
-      timeouts: options.timeouts ?? 'per-call',
-    });
+    const target = options.target ?? 'postgres';
+    if (options.pool !== undefined) {
+      this.pool = new SqlPool(ctx, target, options.pool);
+      this.rpc = null;
+    } else {
+      this.pool = null;
+      this.rpc = new RpcClient(ctx, {
+        target,
+        connectTimeoutUs: options.connectTimeoutUs ?? DEFAULT_PG_CONNECT_TIMEOUT_US,
+        requestTimeoutUs: options.requestTimeoutUs ?? DEFAULT_PG_REQUEST_TIMEOUT_US,
+        timeouts: options.timeouts ?? 'per-call',
+      });
+    }
     this.guarded = options.guardedStatusWrites ?? false;
   }
 
@@ -143,6 +168,21 @@ export class PostgresClient {
   }
 
   private send<T>(statement: Statement, cb: (r: RpcResult<T>) => void): void {
-    this.rpc.call<T>(statement, cb);
+    if (this.rpc !== null) return this.rpc.call<T>(statement, cb);
+    if (!isWriteStatement(statement)) return this.pool!.exec<T>(statement, cb);
+    // A pooled write gets an id, and its acknowledgement is recorded (`sql.ack`): what
+    // `no-lost-acknowledged-write` matches against the writes a failover lost (`pg.lost-writes`).
+    // The incarnation keeps ids unique across restarts of the pod, whose counter starts over.
+    const wid = `${this.ctx.name}#${this.ctx.incarnation}/${++this.writes}`;
+    this.pool!.exec<T>({ ...statement, wid }, (r) => {
+      if (r.ok) this.ctx.record('sql.ack', { wid, stmt: statement.stmt, command: commandOf(statement) });
+      cb(r);
+    });
   }
+}
+
+/** The command row a write names, or null (agent rows). */
+function commandOf(s: Statement): string | null {
+  if (s.stmt === 'producer.insert') return s.row.commandId;
+  return 'commandId' in s ? s.commandId : null;
 }

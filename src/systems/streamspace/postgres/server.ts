@@ -71,7 +71,7 @@ export function bootPostgres(storage: PostgresStorage, faults: PostgresFaults, o
     onAccept(conn) {
       serveRpc(conn, (body, reply) => {
         const delay = serviceTime(ctx) + faults.extraLatencyUs;
-        ctx.setTimer(delay, () => reply(execute(ctx, storage, faults, body as Statement, conn.remote)), 'pg-statement');
+        ctx.setTimer(delay, () => reply(executeStatement(ctx, storage, faults, body as Statement, conn.remote)), 'pg-statement');
       });
     },
     // The kubelet's stop signal (the postgres image's STOPSIGNAL is SIGINT, a fast shutdown:
@@ -82,10 +82,20 @@ export function bootPostgres(storage: PostgresStorage, faults: PostgresFaults, o
   });
 }
 
-/** Runs one statement at commit time and records what it changed. */
-function execute(ctx: ProcessContext, storage: PostgresStorage, faults: PostgresFaults, s: Statement, client: string): RpcResult<unknown> {
+/**
+ * What running a statement needs from its process: the database node's clock (the `NOW()` of the
+ * triggers) and the trace. A standby's replay gives the primary's commit time and no trace.
+ */
+type StatementContext = Pick<ProcessContext, 'now' | 'record'>;
+
+/**
+ * Runs one statement at commit time and records what it changed; the answer for the client. Also
+ * the statement path of a Patroni member (patroni.ts), which passes `writeErrors` while it is a
+ * standby: a standby answers writes as a read-only server does.
+ */
+export function executeStatement(ctx: ProcessContext, storage: PostgresStorage, faults: PostgresFaults, s: Statement, client: string): RpcResult<unknown> {
   try {
-    if (faults.writeErrors && isWrite(s)) {
+    if (faults.writeErrors && isWriteStatement(s)) {
       throw new PostgresError('25006', `cannot execute ${s.stmt === 'producer.insert' ? 'INSERT' : 'UPDATE'} in a read-only transaction`);
     }
     return apply(ctx, storage, s, client);
@@ -96,12 +106,21 @@ function execute(ctx: ProcessContext, storage: PostgresStorage, faults: Postgres
   }
 }
 
-function apply(ctx: ProcessContext, storage: PostgresStorage, s: Statement, client: string): RpcResult<unknown> {
+/**
+ * A standby's replay of a statement from the primary's WAL (replication.ts): the same storage
+ * methods, with the primary's commit time as `NOW()` and nothing traced (the primary traced the
+ * commit). A statement that committed on the primary commits here too, the storages being equal.
+ */
+export function replayStatement(storage: PostgresStorage, s: Statement, serverNow: Micros): void {
+  apply({ now: () => serverNow, record: () => {} }, storage, s, '');
+}
+
+function apply(ctx: StatementContext, storage: PostgresStorage, s: Statement, client: string): RpcResult<unknown> {
   const serverNow = ctx.now();
   switch (s.stmt) {
     case 'producer.insert': {
       const row = storage.insertCommand(s.row, s.at, serverNow);
-      events.record(ctx, 'db.command.insert', { command: row.commandId, agent: row.agentId, action: row.action, client });
+      events.record(ctx, 'db.command.insert', { command: row.commandId, agent: row.agentId, action: row.action, client, ...widOf(s) });
       return ok(row);
     }
     case 'dispatcher.sent':
@@ -153,7 +172,7 @@ function apply(ctx: ProcessContext, storage: PostgresStorage, s: Statement, clie
 
 /** Records a command status write; the reply is the affected row count, as sql.Result.RowsAffected. */
 function commandWritten(
-  ctx: ProcessContext,
+  ctx: StatementContext,
   s: Extract<Statement, { commandId: string }>,
   client: string,
   t: CommandTransition | null,
@@ -164,11 +183,11 @@ function commandWritten(
     return ok(0);
   }
   // Key order is part of the trace hash: `error` comes last, and only when there is one.
-  events.record(ctx, 'db.command.status', { command: t.commandId, agent: t.agentId, from: t.from, to: t.to, by: s.stmt, client, ...(error !== undefined ? { error } : {}) });
+  events.record(ctx, 'db.command.status', { command: t.commandId, agent: t.agentId, from: t.from, to: t.to, by: s.stmt, client, ...(error !== undefined ? { error } : {}), ...widOf(s) });
   return ok(1);
 }
 
-function agentWritten(ctx: ProcessContext, by: Statement['stmt'], agentId: string, client: string, w: AgentWrite | null): RpcResult<number> {
+function agentWritten(ctx: StatementContext, by: Statement['stmt'], agentId: string, client: string, w: AgentWrite | null): RpcResult<number> {
   if (w === null) {
     ctx.record('db.agent.noop', { agent: agentId, by, client });
     return ok(0);
@@ -181,7 +200,8 @@ const READS: ReadonlySet<Statement['stmt']> = new Set([
   'dispatcher.scan-pending', 'reconciler.scan-unfinished', 'ws.agent-lookup', 'auth.verify-password', 'auth.user-groups', 'auth.get-user', 'sessions.list',
 ]);
 
-function isWrite(s: Statement): boolean {
+/** Whether a statement writes (INSERT or UPDATE): what a read-only server refuses. */
+export function isWriteStatement(s: Statement): boolean {
   return !READS.has(s.stmt);
 }
 
@@ -192,4 +212,13 @@ function keysOf(s: Statement): { command?: string; agent?: string } {
   if ('commandId' in s) keys.command = s.commandId;
   if ('agentId' in s) keys.agent = s.agentId;
   return keys;
+}
+
+/**
+ * A pooled write's id, last in its event's details (a checker takes the write back when a failover
+ * loses it, cluster/lost-writes.ts); nothing for the single PostgreSQL's writes, whose events keep
+ * their shape.
+ */
+function widOf(s: Statement): { wid?: string } {
+  return s.wid === undefined ? {} : { wid: s.wid };
 }

@@ -7,7 +7,17 @@ import type { NewCommand } from './tables.ts';
  * `statement` field of the server's trace events, so a checker can tell who wrote what. `at` is
  * the calling pod's `time.Now()` bound as a parameter (see the timestamp note in tables.ts).
  */
-export type Statement =
+export type Statement = StatementBody & {
+  /**
+   * The write's id, `<client process>#<incarnation>/<n>`, given by a pooled client (postgres/client.ts with
+   * `pool`) to every write: WAL records keep the statement, so a write the primary acknowledged and
+   * a failover lost can be named on both sides (`sql.ack`, `pg.lost-writes`). Absent on the single
+   * PostgreSQL's clients, whose runs stay as they were.
+   */
+  readonly wid?: string;
+};
+
+type StatementBody =
   | { stmt: 'producer.insert'; row: NewCommand; at: Micros }
   | { stmt: 'dispatcher.sent'; commandId: string; at: Micros; guarded: boolean }
   | { stmt: 'dispatcher.fail'; commandId: string; error: string; guarded: boolean }

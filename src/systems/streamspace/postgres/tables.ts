@@ -12,10 +12,10 @@ import type { Micros } from '../../../sim-cluster/index.ts';
  * time, see server.ts); a crash before that rolls it back, as crash recovery discards uncommitted
  * transactions.
  *
- * Patroni failover with async replication (real-world-semantics §4, §4.1) is not modelled yet. It
- * would go here: a replica copy fed with committed statements after a replication lag, and a
- * failover that replaces the primary's rows by the replica's (a prefix of the acknowledged history),
- * so that a row marked `sent` or `completed` can revert to `pending` and an inserted row can vanish.
+ * Replication (Patroni members, replication.ts) gives each member its own storage: a standby replays
+ * the primary's committed statements through these same methods, so replicas hold the same rows,
+ * and a rewound member's storage is replaced in place by a copy of its new leader's (`copyFrom`).
+ * `mutations` counts the writes that changed a row, so the primary knows which statements to log.
  *
  * Timestamps (one decision, applied to every statement): every timestamp parameter in these
  * statements is Go's `time.Now()` **on the API pod** issuing them, bound as `$n` (the source of
@@ -157,9 +157,35 @@ export class PostgresStorage {
   private readonly agentsById = new Map<string, AgentRow>();
   private nextSeq = 1;
   private readonly hasUpdatedAt: boolean;
+  private mutationCount = 0;
 
   constructor(options: PostgresStorageOptions = {}) {
     this.hasUpdatedAt = options.updatedAtMigrationApplied ?? true;
+  }
+
+  /**
+   * How many statements changed a row so far (an INSERT, an UPDATE or upsert that matched). A
+   * statement that matched nothing or failed leaves it unchanged: it writes no commit record (one
+   * that matched nothing has no transaction id, one that failed aborts), so it has nothing to
+   * replicate or to wait for.
+   */
+  get mutations(): number {
+    return this.mutationCount;
+  }
+
+  /**
+   * Not a StreamSpace statement: replaces every row by a copy of `source`'s, in place (so holders of
+   * this object see the new rows), as pg_rewind or a re-initialisation from the leader leaves a data
+   * directory equal to the leader's. The mutation count is not copied: it counts this object's writes.
+   */
+  copyFrom(source: PostgresStorage): void {
+    this.commandsById.clear();
+    this.unfinishedRows.length = 0;
+    this.agentsById.clear();
+    for (const row of source.commandsById.values()) this.commandsById.set(row.commandId, copyRow(row));
+    for (const row of source.unfinishedRows) this.unfinishedRows.push(this.commandsById.get(row.commandId)!);
+    for (const row of source.agentsById.values()) this.agentsById.set(row.agentId, { ...row });
+    this.nextSeq = source.nextSeq;
   }
 
   // ---- agent_commands ------------------------------------------------------------------------
@@ -194,6 +220,7 @@ export class PostgresStorage {
     };
     this.commandsById.set(stored.commandId, stored);
     this.unfinishedRows.splice(this.scanPosition(stored), 0, stored);
+    this.mutationCount++;
     return copyRow(stored);
   }
 
@@ -306,6 +333,7 @@ export class PostgresStorage {
    */
   upsertAgentOnRegister(agentId: string, at: Micros): AgentWrite {
     const row = this.agentsById.get(agentId);
+    this.mutationCount++;
     if (row === undefined) {
       this.agentsById.set(agentId, { agentId, status: 'online', lastHeartbeat: at, capacity: null, updatedAt: at });
       return { agentId, from: null, to: 'online' };
@@ -351,6 +379,7 @@ export class PostgresStorage {
     if (row === undefined) return false;
     row.capacity = capacity;
     row.updatedAt = at;
+    this.mutationCount++;
     return true;
   }
 
@@ -384,6 +413,7 @@ export class PostgresStorage {
     row.status = to;
     setColumns(row);
     row.updatedAt = serverNow; // the BEFORE UPDATE trigger's NOW()
+    this.mutationCount++;
     // Blind writes can move a row out of a final state as well as into one.
     if (unfinished(from) !== unfinished(to)) {
       const at = this.scanPosition(row);
@@ -413,6 +443,7 @@ export class PostgresStorage {
     row.status = to;
     if (lastHeartbeat !== null) row.lastHeartbeat = lastHeartbeat;
     row.updatedAt = at;
+    this.mutationCount++;
     return { agentId, from, to };
   }
 }

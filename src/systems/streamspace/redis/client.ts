@@ -1,15 +1,72 @@
 import type { ProcessContext, RandomStream, TimerHandle } from '../../../sim-cluster/index.ts';
 import { MS, SECOND, type Micros } from '../../../sim-cluster/index.ts';
-import { RpcClient, type RpcResult } from '../net/rpc.ts';
+import { RpcClient, type DialTarget, type RpcResult } from '../net/rpc.ts';
+import type { SentinelCommand } from './sentinel.ts';
 import type { RedisCommand, RedisPush, ScanReply } from './server.ts';
 
 /** A timeout that never fires in any simulated run (about 31 years): go-redis's Receive has none. */
 const FOREVER_US: Micros = 1e15;
 
+/**
+ * A go-redis FailoverClient's master lookup (failover-client.ts `SentinelFailover`, go-redis
+ * sentinel.go `sentinelFailover`), as the client's connections use it: its dialer asks it for the
+ * master before every dial (`masterReplicaDialer`), and its pool registers a hook that runs when
+ * the master changes (`onFailover`, which closes the pool's connections to any other address).
+ */
+export interface MasterResolver {
+  /** sentinelFailover.MasterAddr: the master's process name, or an error when no Sentinel answered. */
+  masterAddr(cb: (r: RpcResult<string>) => void): void;
+  /** Registers an `onFailover` hook, called with the new master each time it changes. */
+  onFailover(listener: (master: string) => void): void;
+}
+
+/**
+ * Where a Redis client's connections go: a process name, a resolver asked at each dial (a
+ * Kubernetes Service, net/rpc.ts `DialTarget`), or a Sentinel-aware `MasterResolver`.
+ */
+export type RedisTarget = DialTarget | MasterResolver;
+
+/**
+ * The dial target after a failed master lookup: no process has this name, so the dial is refused
+ * at once, which is how go-redis's dialer fails when MasterAddr returns an error.
+ */
+const NO_MASTER = '(no master: every sentinel unreachable)';
+
+/**
+ * Server errors go-redis retries (error.go `shouldRetry`, v9.16.0 error.go:63-102): a replica's
+ * READONLY among them. Other server errors (OOM, NOREPLICAS, syntax) are returned at once.
+ */
+const RETRIED_SERVER_ERRORS = ['LOADING ', 'READONLY ', 'MASTERDOWN ', 'CLUSTERDOWN ', 'TRYAGAIN '] as const;
+
+/** The commands that run in a database (the rest, PING, pub/sub and server commands, have none). */
+type KeyedCommand = Extract<RedisCommand, { cmd: 'SET' | 'GET' | 'DEL' | 'EXISTS' | 'SCAN' | 'EXPIRE' | 'DEL_IF_VALUE' }>;
+
+function isKeyed(command: RedisCommand): command is KeyedCommand {
+  switch (command.cmd) {
+    case 'SET':
+    case 'GET':
+    case 'DEL':
+    case 'EXISTS':
+    case 'SCAN':
+    case 'EXPIRE':
+    case 'DEL_IF_VALUE':
+      return true;
+    default:
+      return false;
+  }
+}
+
+function retriedServerError(message: string): boolean {
+  return message === 'ERR max number of clients reached' || RETRIED_SERVER_ERRORS.some((prefix) => message.startsWith(prefix));
+}
+
 /** go-redis v9 client defaults (options.go) that shape failure timing. */
 export interface RedisClientOptions {
-  /** Process name of the Redis server. Default `redis`. */
-  target?: string;
+  /**
+   * The Redis server: a process name, a per-dial resolver (a Kubernetes Service), or a
+   * Sentinel-aware `MasterResolver` (the fix `sentinel-aware-client`). Default `redis`.
+   */
+  target?: RedisTarget;
   /** DialTimeout: 5 s. */
   dialTimeoutUs?: Micros;
   /** ReadTimeout: 3 s. A timed-out connection is bad: it is closed and the next attempt redials. */
@@ -44,7 +101,16 @@ const DEADLINE_EXCEEDED: RpcResult<never> = { ok: false, error: 'timeout', messa
 /**
  * A go-redis v9 client for the commands StreamSpace sends, with go-redis's retry rules: a command
  * that fails with a connection error or a read timeout is retried up to MaxRetries times on a fresh
- * connection after a jittered backoff. Server errors (OOM, syntax) are not retried.
+ * connection after a jittered backoff. Server errors (OOM, syntax) are not retried, except the ones
+ * go-redis retries (`RETRIED_SERVER_ERRORS`); a READONLY reply also discards the connection
+ * (error.go `isBadConn`, v9.16.0 error.go:109-141: "in case domain addr is used and domain resolves
+ * to a different Redis Server", go-redis#790), so the retry dials again.
+ *
+ * With a `MasterResolver` target the client is a go-redis `NewFailoverClient` (sentinel.go): each
+ * dial first asks the resolver for the master (`masterReplicaDialer` → `MasterAddr`), and when the
+ * master changes the connection is closed if it goes elsewhere (`onFailover` → `connPool.Filter`,
+ * which in v9.16.0 closes idle and in-use connections alike: a command in flight fails and is
+ * retried). Commands made while the lookup runs wait for it, as they would wait for the dial.
  */
 export class RedisClient {
   private rpc: RpcClient;
@@ -52,6 +118,15 @@ export class RedisClient {
   private readonly maxRetries: number;
   private readonly backoff: readonly [Micros, Micros];
   private readonly rng: RandomStream;
+  private readonly resolver: MasterResolver | undefined;
+  /** With a resolver: the master the next dial goes to. */
+  private master = NO_MASTER;
+  /** With a resolver: the connection dialled (or being dialled) to a looked-up master, if it is `rpc`'s. */
+  private linked: RpcClient | null = null;
+  /** With a resolver: commands waiting for the master lookup. */
+  private queued: Array<{ command: RedisCommand | SentinelCommand; onReply: (r: RpcResult<unknown>) => void }> = [];
+  private resolving = false;
+  private closed = false;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -61,16 +136,83 @@ export class RedisClient {
     this.maxRetries = options.maxRetries ?? 3;
     this.backoff = options.retryBackoffUs ?? [8 * MS, 512 * MS];
     this.rng = ctx.random('redis-client');
+    const target = options.target;
+    this.resolver = typeof target === 'object' ? target : undefined;
     this.rpc = this.newConnection();
+    this.resolver?.onFailover((master) => this.masterSwitched(master));
+  }
+
+  /**
+   * The process the client's connection goes to: its open connection's peer, or null without one.
+   * With a `MasterResolver`, the looked-up master as soon as its dial starts.
+   */
+  get peer(): string | null {
+    if (this.resolver !== undefined) return this.linked === this.rpc ? this.master : null;
+    return this.rpc.connected ? this.rpc.peer : null;
+  }
+
+  /** Closes the connection; commands in flight fail, and no retry starts afterwards (go-redis Client.Close). */
+  close(): void {
+    this.closed = true;
+    this.rpc.close();
   }
 
   private newConnection(): RpcClient {
-    return new RpcClient(this.ctx, {
-      target: this.options.target ?? 'redis',
+    const target = this.options.target;
+    if (typeof target !== 'object') {
+      return new RpcClient(this.ctx, {
+        target: target ?? 'redis',
+        connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
+        requestTimeoutUs: this.readTimeoutUs,
+        timeouts: this.options.timeouts ?? 'per-call',
+      });
+    }
+    const rpc: RpcClient = new RpcClient(this.ctx, {
+      target: () => this.master,
       connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
       requestTimeoutUs: this.readTimeoutUs,
       timeouts: this.options.timeouts ?? 'per-call',
+      // The next dial asks the resolver again.
+      onDisconnect: () => {
+        if (this.linked === rpc) this.linked = null;
+      },
     });
+    return rpc;
+  }
+
+  /** Sends on the connection; with a resolver, a connection not yet dialled waits for a master lookup first. */
+  private send<T>(command: RedisCommand | SentinelCommand, onReply: (r: RpcResult<T>) => void): void {
+    const resolver = this.resolver;
+    if (resolver === undefined) return this.rpc.call<T>(command, onReply);
+    const reply = onReply as (r: RpcResult<unknown>) => void;
+    if (this.linked === this.rpc) return this.callLinked(this.rpc, command, reply);
+    this.queued.push({ command, onReply: reply });
+    if (this.resolving) return;
+    this.resolving = true;
+    resolver.masterAddr((r) => {
+      this.resolving = false;
+      this.master = r.ok ? r.value : NO_MASTER;
+      const rpc = this.rpc;
+      this.linked = rpc;
+      const queued = this.queued;
+      this.queued = [];
+      for (const q of queued) this.callLinked(rpc, q.command, q.onReply);
+    });
+  }
+
+  private callLinked(rpc: RpcClient, command: RedisCommand | SentinelCommand, onReply: (r: RpcResult<unknown>) => void): void {
+    rpc.call(command, (r) => {
+      // A connection error means the connection is gone (its onDisconnect follows): redial via a lookup.
+      if (!r.ok && r.error === 'connection' && this.linked === rpc) this.linked = null;
+      onReply(r);
+    });
+  }
+
+  /** go-redis onFailover: the pool's connections to anything but the new master are closed (sentinel.go, NewFailoverClient). */
+  private masterSwitched(master: string): void {
+    if (this.linked !== this.rpc || this.master === master) return;
+    this.linked = null;
+    this.rpc.close();
   }
 
   /**
@@ -99,11 +241,13 @@ export class RedisClient {
     }, 0, deadline);
   }
 
-  private attempt<T>(command: RedisCommand, cb: (r: RpcResult<T>) => void, attempt: number, deadline: Micros | undefined): void {
-    this.rpc.call<T>(command, (r) => {
-      if (r.ok || r.error === 'server' || attempt >= this.maxRetries) return cb(r);
+  private attempt<T>(command: RedisCommand | SentinelCommand, cb: (r: RpcResult<T>) => void, attempt: number, deadline: Micros | undefined): void {
+    this.send<T>(command, (r) => {
+      if (r.ok || attempt >= this.maxRetries || (r.error === 'server' && !retriedServerError(r.message))) return cb(r);
+      if (this.closed) return cb(r);
       // A bad connection is discarded (pool.Remove); the retry dials a new one.
-      if (r.error === 'timeout') {
+      if (r.error === 'timeout' || (r.error === 'server' && r.message.startsWith('READONLY '))) {
+        if (this.linked === this.rpc) this.linked = null;
         this.rpc.close();
         this.rpc = this.newConnection();
       }
@@ -117,10 +261,18 @@ export class RedisClient {
     });
   }
 
+  /**
+   * A command to a Sentinel (go-redis `SentinelClient`, a client of its own with the same retry
+   * rules): for a client whose target is a Sentinel.
+   */
+  sentinel<T>(command: SentinelCommand, cb: (r: RpcResult<T>) => void): void {
+    this.attempt(command, cb, 0, undefined);
+  }
+
   /** The command in this client's database, as go-redis's SELECT on every new connection puts it. */
   private inDatabase(command: RedisCommand): RedisCommand {
     const db = this.options.db;
-    if (db === undefined || command.cmd === 'PING' || command.cmd === 'PUBLISH' || command.cmd === 'SUBSCRIBE' || command.db !== undefined) return command;
+    if (db === undefined || !isKeyed(command) || command.db !== undefined) return command;
     return { ...command, db };
   }
 
@@ -193,7 +345,8 @@ export class RedisClient {
 }
 
 export interface PubSubOptions {
-  target?: string;
+  /** As `RedisClientOptions.target`; with a `MasterResolver` each (re)dial asks for the master first. Default `redis`. */
+  target?: RedisTarget;
   dialTimeoutUs?: Micros;
   /** The channel health check (pubsub.go newChannel): PING after 3 s without any message. */
   healthCheckUs?: Micros;
@@ -217,6 +370,11 @@ export interface PubSubOptions {
  * read deadline (`Receive` reads with timeout 0), a half-open connection to a dead or partitioned
  * Redis is noticed when a PING reaches a host that answers RST (the Redis process restarted, or the
  * partition that swallowed the RST healed), or when the held PING fails the TCP user timeout.
+ *
+ * With a `MasterResolver` target (a FailoverClient's PubSub) every dial asks for the master first
+ * (the pub/sub pool has the same dialer); a master switch does not close it: v9.16.0's `onFailover`
+ * filters the command pool only (sentinel.go NewFailoverClient), so a subscription moves when its
+ * connection breaks (the old master's death, Sentinel's CLIENT KILL TYPE pubsub, go-redis#583).
  */
 export class RedisPubSub {
   private rpc: RpcClient | null = null;
@@ -250,10 +408,18 @@ export class RedisPubSub {
 
   private connect(): void {
     if (this.closed) return;
+    const target = this.options.target;
+    if (typeof target !== 'object') return this.dial(target ?? 'redis');
+    target.masterAddr((r) => {
+      if (!this.closed) this.dial(r.ok ? r.value : NO_MASTER);
+    });
+  }
+
+  private dial(target: DialTarget): void {
     let opened = false;
     if (!this.confirmed) this.firstDials++;
     const rpc = new RpcClient(this.ctx, {
-      target: this.options.target ?? 'redis',
+      target,
       connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
       // Receive has no read timeout: the subscription request waits as long as the connection lives.
       requestTimeoutUs: FOREVER_US,

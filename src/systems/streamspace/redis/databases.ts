@@ -63,6 +63,7 @@ export class RedisDatabases {
   private readonly dbs: Array<Keyspace | undefined> = [];
   private readonly clock = new LruClock();
   private pressure: number;
+  private expiredOnAccess = true;
 
   constructor(private readonly options: RedisDatabasesOptions = {}) {
     this.maxmemoryBytes = options.maxmemoryBytes ?? Infinity;
@@ -95,9 +96,44 @@ export class RedisDatabases {
         lruClock: this.clock,
         onKeyEvent: onKeyEvent && ((event, key) => onKeyEvent(event, key, index)),
       });
+      ks.deleteExpiredOnAccess = this.expiredOnAccess;
       this.dbs[index] = ks;
     }
     return ks;
+  }
+
+  /**
+   * Whether commands' lookups delete keys past their deadline (`Keyspace.deleteExpiredOnAccess`),
+   * for every database, present and future: true on a master, false on a replica. Default true.
+   */
+  get deleteExpiredOnAccess(): boolean {
+    return this.expiredOnAccess;
+  }
+
+  set deleteExpiredOnAccess(value: boolean) {
+    this.expiredOnAccess = value;
+    for (const ks of this.dbs) if (ks !== undefined) ks.deleteExpiredOnAccess = value;
+  }
+
+  /** Keys stored in every database, keys past their deadline included (the sum of `Keyspace.storedKeys`). */
+  get storedKeys(): number {
+    let n = 0;
+    for (const ks of this.dbs) if (ks !== undefined) n += ks.storedKeys;
+    return n;
+  }
+
+  /**
+   * A replica's full synchronization (replication.c `readSyncBulkPayload`: `emptyData` then
+   * `rdbLoad`): every database is emptied and the master's RDB loaded in its place, keys past their
+   * deadline included (`keepExpired`, see `Keyspace.load`). Subscriptions stay: they belong to the
+   * replica's own clients. Returns the number of keys loaded.
+   */
+  replaceAll(snapshot: RedisSnapshot, now: Micros, keepExpired: boolean): number {
+    if (snapshot.format !== 'hasim-redis/1') throw new Error(`unknown snapshot format ${String(snapshot.format)}`);
+    this.flushAll();
+    let n = 0;
+    for (const { db, ...entry } of snapshot.entries) if (this.db(db).load(now, entry, keepExpired)) n++;
+    return n;
   }
 
   /** The databases created so far, in index order (the order Redis walks them in, e.g. active expiry). */

@@ -209,6 +209,13 @@ export class Keyspace {
   private readonly scanOrder = new ScanOrder<Entry>();
   /** Estimated memory of the stored keys (memory.ts), kept up to date on every change. */
   private used = 0;
+  /**
+   * Whether a command's lookup deletes a key past its deadline (db.c `expireIfNeeded` on a master:
+   * lazy expiry). A replica sets it to false: it reports such a key missing but keeps it until its
+   * master's DEL arrives (db.c `expireIfNeeded`: `if (server.masterhost != NULL) ... return
+   * KEY_EXPIRED` without deleting; real-world §3.2.3). Default true.
+   */
+  deleteExpiredOnAccess = true;
 
   constructor(options: KeyspaceOptions = {}) {
     this.maxKeys = options.maxKeys ?? Infinity;
@@ -236,9 +243,11 @@ export class Keyspace {
    * Loads one key of a snapshot as the most recently used, unless its deadline passed before `now`
    * (see `fromSnapshot`); returns whether it was loaded. For loading several databases' keys
    * interleaved in their common LRU order (`RedisDatabases.fromSnapshot`). The key must be absent.
+   * `keepExpired` loads it whatever its deadline, as a replica loads its master's RDB (rdb.c
+   * `rdbLoadRio` skips expired keys only `if (iAmMaster() ...)`): the master's DEL removes it later.
    */
-  load(now: Micros, e: SnapshotEntry): boolean {
-    if (e.expiresAtMs !== null && e.expiresAtMs < toMs(now)) return false;
+  load(now: Micros, e: SnapshotEntry, keepExpired = false): boolean {
+    if (!keepExpired && e.expiresAtMs !== null && e.expiresAtMs < toMs(now)) return false;
     if (this.data.has(e.key)) throw new Error(`snapshot entry ${e.key} loaded twice`);
     this.insert(e.key, e.value, e.valueBytes, e.expiresAtMs ?? undefined);
     return true;
@@ -354,7 +363,7 @@ export class Keyspace {
     for (const entry of items) {
       if (usePattern && !stringMatch(pattern, entry.key)) continue;
       if (isPast(entry, nowMs)) {
-        this.expireEntry(entry.key, entry);
+        if (this.deleteExpiredOnAccess) this.expireEntry(entry.key, entry);
         continue;
       }
       keys.push(entry.key);
@@ -606,6 +615,52 @@ export class Keyspace {
     return true;
   }
 
+  // ---------------------------------------------------------------- replication
+
+  /**
+   * Applies a SET its master propagated (`SET key value [PXAT ms]`, the absolute form Redis 7
+   * propagates, t_string.c `setGenericCommand`): the key takes the value and exactly that deadline
+   * (none when null), whether or not a stored copy is past its deadline (db.c `expireIfNeeded`
+   * treats keys as valid for the master client). No eviction: a replica leaves memory to its master
+   * (`replica-ignore-maxmemory yes`, evict.c `performEvictions`). Touches LRU, as a write does.
+   */
+  applySet(key: string, value: string, expiresAtMs: number | null, valueBytes?: number): void {
+    const existing = this.data.get(key);
+    if (existing === undefined) {
+      this.insert(key, value, valueBytes, expiresAtMs ?? undefined);
+      return;
+    }
+    this.data.delete(key);
+    this.data.set(key, existing);
+    existing.lru = this.lruClock.next();
+    this.setDeadline(key, existing, expiresAtMs ?? undefined);
+    const bytes = valueBytes ?? value.length;
+    this.used += bytes - existing.valueBytes;
+    existing.value = value;
+    existing.valueBytes = bytes;
+    existing.declaredBytes = valueBytes !== undefined;
+  }
+
+  /**
+   * Applies a DEL its master propagated (a client's DEL, or the DEL Redis synthesizes for a key
+   * that expired or was evicted on the master, db.c `deleteExpiredKeyAndPropagate`, evict.c): the
+   * stored key goes whatever its deadline, with no key event. Returns whether it was stored.
+   */
+  applyDel(key: string): boolean {
+    const entry = this.data.get(key);
+    if (entry === undefined) return false;
+    this.remove(key, entry);
+    return true;
+  }
+
+  /** Applies a `PEXPIREAT key ms` its master propagated (expire.c propagates EXPIRE in this absolute form). */
+  applyExpireAt(key: string, whenMs: number): boolean {
+    const entry = this.data.get(key);
+    if (entry === undefined) return false;
+    this.setDeadline(key, entry, whenMs);
+    return true;
+  }
+
   // ---------------------------------------------------------------- persistence
 
   /**
@@ -633,7 +688,7 @@ export class Keyspace {
     const entry = this.data.get(key);
     if (!entry) return undefined;
     if (isPast(entry, nowMs)) {
-      this.expireEntry(key, entry);
+      if (this.deleteExpiredOnAccess) this.expireEntry(key, entry);
       return undefined;
     }
     if (touch) {

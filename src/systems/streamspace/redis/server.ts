@@ -3,6 +3,12 @@ import { SECOND, type Micros } from '../../../sim-cluster/index.ts';
 import { ok, pushRpc, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import { RedisDatabases, type RedisSnapshot } from './databases.ts';
 import { Keyspace, RedisError, type EvictionPolicy, type KeyspaceOptions, type KeyspaceSnapshot } from './keyspace.ts';
+import { AofLog, type RedisAofOptions } from './replication-aof.ts';
+import { isReplicationRequest, type ReplOp } from './replication-stream.ts';
+import { RedisReplication, replicationEvents, type RedisReplicationOptions } from './replication.ts';
+
+export type { RedisAofOptions } from './replication-aof.ts';
+export type { RedisReplicationOptions, ReplicationInfo } from './replication.ts';
 
 /**
  * The database a command without `db` runs in: DB 1, AgentHub's (streamspace-v2-behavior §0), which
@@ -41,7 +47,16 @@ export type RedisCommand =
    * Design fix `conditional-unregister`: an EVAL'd compare-and-delete script, atomic in Redis:
    * if GET key == value then DEL key and `alsoKeys`; returns the number of keys removed.
    */
-  | { cmd: 'DEL_IF_VALUE'; key: string; value: string; alsoKeys: string[]; db?: number };
+  | { cmd: 'DEL_IF_VALUE'; key: string; value: string; alsoKeys: string[]; db?: number }
+  /** INFO replication: replies `ReplicationInfo`. Needs `RedisServerOptions.replication`. */
+  | { cmd: 'INFO_REPLICATION' }
+  /** REPLICAOF host port / REPLICAOF NO ONE (`master: null`): replies 'OK'. Needs `RedisServerOptions.replication`. */
+  | { cmd: 'REPLICAOF'; master: string | null }
+  /**
+   * CLIENT KILL TYPE normal|pubsub (SKIPME yes): closes the client connections of that type but the
+   * caller's own; replies how many. Replication links are never normal or pubsub clients.
+   */
+  | { cmd: 'CLIENT_KILL'; type: 'normal' | 'pubsub' };
 
 /** SCAN's reply: the cursor to continue from (0: the iteration is complete) and this call's keys. */
 export type ScanReply = [nextCursor: number, keys: string[]];
@@ -53,16 +68,36 @@ export interface RedisPush {
 }
 
 /**
- * What outlives a Redis process: the last RDB snapshot, if persistence is on, and the memory
- * pressure a fault puts on the server. StreamSpace's chart runs Redis with no persistence (§0:
- * appendonly no, no save), so by default a restart is empty. The running incarnation's databases are
- * exposed for fault injection (eviction of a chosen key, memory pressure) and checkers.
+ * What outlives a Redis process: the last RDB snapshot, if persistence is on, the fsynced AOF with
+ * `appendonly yes`, the `replicaof` line a CONFIG REWRITE left, and the memory pressure a fault puts
+ * on the server. StreamSpace's chart runs Redis with no persistence (§0: appendonly no, no save), so
+ * by default a restart is empty. The running incarnation's databases are exposed for fault
+ * injection (eviction of a chosen key, memory pressure) and checkers. Each Redis process of a
+ * replicated deployment has its own.
  */
 export class RedisStorage {
   /** The last RDB save of every database, or null (a restart starts empty). */
   saved: RedisSnapshot | null = null;
+  /**
+   * With `appendonly yes`: the dataset the fsynced part of the AOF replays to (replication-aof.ts),
+   * loaded at restart instead of the RDB; null before the first start with AOF.
+   */
+  aof: RedisDatabases | null = null;
+  /**
+   * The `replicaof` line of redis.conf as CONFIG REWRITE left it after the last REPLICAOF
+   * (replication.ts `ReplicationConfigFile`): undefined until then (the options' `replicaOf` applies
+   * at start), else the master's process name or null. A deployment whose start script writes its
+   * own configuration at each start resets it to undefined.
+   */
+  replicaOfConfig: string | null | undefined = undefined;
   /** The databases of the latest incarnation (null before Redis first starts). */
   databases: RedisDatabases | null = null;
+  /**
+   * The replication state of the latest incarnation (role, offset, links; `info()` is INFO
+   * replication), for checkers and fault injection; null without `replication` or before Redis
+   * first starts.
+   */
+  replication: RedisReplication | null = null;
   /**
    * The default database's keyspace (`DEFAULT_DB`, AgentHub's) of the latest incarnation, null
    * before Redis first starts; `db(0)` reaches the API's database. Pub/sub lives here too.
@@ -148,6 +183,18 @@ export interface RedisServerOptions {
    * 3 of them): how long a half-open subscriber keeps counting in PUBLISH (real-world §3.1).
    */
   keepAlive?: { idleUs: Micros; intervalUs: Micros; probes: number };
+  /**
+   * Master/replica replication (replication.ts). Default: none, a lone Redis whose runs are as
+   * before (no replication timer, random draw or trace event); INFO_REPLICATION and REPLICAOF then
+   * answer an error.
+   */
+  replication?: RedisReplicationOptions;
+  /**
+   * `appendonly yes` with `appendfsync everysec` (replication-aof.ts): a restart loads the dataset as
+   * of the last fsync instead of the RDB. Default: none (`appendonly no`, StreamSpace's chart); seed
+   * 004's Redis runs `{ fsyncEveryUs: SECOND }`.
+   */
+  aof?: RedisAofOptions;
 }
 
 /**
@@ -164,20 +211,53 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
     throw new RangeError(`evictionPolicy ${policy} contradicts keyspace.evictionPolicy ${options.keyspace.evictionPolicy}`);
   }
   return (ctx) => {
-    const databases = loadDatabases(ctx, storage, options, policy);
+    let deletionEffect: ((key: string, db: number) => void) | undefined;
+    const { databases, source } = loadDatabases(ctx, storage, options, policy, (key, db) => deletionEffect?.(key, db));
     const keyspace = databases.db(DEFAULT_DB);
     storage.databases = databases;
     storage.live = keyspace;
     const databaseOf = (db: number | undefined): Keyspace => (db === undefined ? keyspace : databases.db(db));
-    ctx.record('redis.start', { keys: keyspace.dbsize(ctx.now()), fromSnapshot: storage.saved !== null });
+    ctx.record('redis.start', { keys: keyspace.dbsize(ctx.now()), fromSnapshot: source !== null });
     const service = ctx.random('service');
     const subscribers = new Map<string, ConnectionEnd>();
+    /** Every client connection and how it is let go, in accept order (`server.clients`, which CLIENT KILL walks). */
+    const clients = new Map<string, { conn: ConnectionEnd; drop: () => void }>();
     let expiryTimer: TimerHandle | undefined;
     let expiryAt: Micros | undefined;
 
-    /** Active expiry: one timer at the earliest deadline of any database, re-armed whenever it moves. */
+    /** networking.c `freeClient` of a served connection: its subscriptions and replication link go with it. */
+    const closeClient = (conn: ConnectionEnd): void => {
+      clients.get(conn.id)?.drop();
+      conn.close();
+    };
+
+    /** Delivers a message to this server's subscribers of the channel; returns how many. */
+    const publishLocal = (channel: string, message: string): number => {
+      const receivers = keyspace.publish(channel, message);
+      for (const id of receivers) pushRpc(subscribers.get(id)!, { channel, message } satisfies RedisPush);
+      return receivers.length;
+    };
+
+    const aof = options.aof === undefined ? null : new AofLog(ctx, storage, databases, options.aof);
+    const repl = options.replication === undefined ? null : new RedisReplication(ctx, databases, storage, options.replication, {
+      publishLocal,
+      aof,
+      roleChanged: () => applyRole(),
+      closeClient: (conn) => closeClient(conn),
+    });
+    if (repl !== null) storage.replication = repl;
+    /** A master expires and evicts keys and deletes expired ones it finds; a replica waits for its master's DELs (real-world §3.2.3). */
+    const applyRole = (): void => {
+      databases.deleteExpiredOnAccess = !repl!.isReplica;
+      armExpiry();
+    };
+
+    /**
+     * Active expiry: one timer at the earliest deadline of any database, re-armed whenever it moves.
+     * A replica runs none (server.c `databasesCron`: `activeExpireCycle` only `if (iAmMaster())`).
+     */
     const armExpiry = (): void => {
-      const next = databases.nextExpiryAt();
+      const next = repl !== null && repl.isReplica ? undefined : databases.nextExpiryAt();
       if (next === expiryAt) return;
       ctx.cancelTimer(expiryTimer);
       expiryAt = next;
@@ -187,6 +267,23 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
         databases.expireDue(ctx.now());
         armExpiry();
       }, 'redis.active-expiry');
+    };
+
+    /**
+     * A master's write effect, into its replication stream and AOF (replication-stream.ts). Null
+     * without either; a replica's data changes come from its master's stream, never from here.
+     */
+    const emit = aof === null && repl === null ? null : (op: ReplOp): void => {
+      if (repl !== null && repl.isReplica) return;
+      aof?.append(op);
+      repl?.feed(op);
+    };
+    if (emit !== null) deletionEffect = (key, db) => emit({ op: 'DEL', db, keys: [key] });
+    if (repl !== null) applyRole();
+
+    const replication = (): RedisReplication => {
+      if (repl === null) throw new RedisError('ERR replication is not configured on this server (RedisServerOptions.replication)');
+      return repl;
     };
 
     if (options.snapshotEveryUs !== undefined && options.snapshotEveryUs > 0) {
@@ -202,24 +299,36 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
       const now = ctx.now();
       // server.c processCommand: the arity check comes first; then, with maxmemory set, evictions
       // before every command, and SET is refused with the OOM error if memory stays over the limit.
+      // A replica does neither (`replica-ignore-maxmemory yes`: evict.c `performEvictions` returns
+      // at once). Then writes are refused on a master short of good replicas (NOREPLICAS) and on a
+      // replica (READONLY), `repl.checkWrite`.
       if ((command.cmd === 'DEL' || command.cmd === 'EXISTS') && command.keys.length === 0) {
         throw new RedisError(`ERR wrong number of arguments for '${command.cmd.toLowerCase()}' command`);
       }
-      databases.beforeCommand(command.cmd);
+      if (repl === null || !repl.isReplica) databases.beforeCommand(command.cmd);
       switch (command.cmd) {
         case 'PING':
           return ok('PONG');
         case 'SET': {
+          repl?.checkWrite(command.cmd, conn.remote);
           const { key, value, db, ...setOptions } = command;
-          const r = databaseOf(db).set(now, key, value, setOptions);
-          if (r === 'OK') ctx.record('redis.set', withDb({ key, value, ex: command.ex ?? null }, db));
+          const ks = databaseOf(db);
+          const r = ks.set(now, key, value, setOptions);
+          if (r === 'OK') {
+            ctx.record('redis.set', withDb({ key, value, ex: command.ex ?? null }, db));
+            emit?.(setEffect(ks, now, command));
+          }
           return ok(r);
         }
         case 'GET':
           return ok(databaseOf(command.db).get(now, command.key));
         case 'DEL': {
+          repl?.checkWrite(command.cmd, conn.remote);
           const n = databaseOf(command.db).del(now, ...command.keys);
-          if (n > 0) ctx.record('redis.del', withDb({ keys: command.keys, removed: n }, command.db));
+          if (n > 0) {
+            ctx.record('redis.del', withDb({ keys: command.keys, removed: n }, command.db));
+            emit?.({ op: 'DEL', db: command.db ?? DEFAULT_DB, keys: command.keys });
+          }
           return ok(n);
         }
         case 'EXISTS':
@@ -229,27 +338,59 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
         case 'DEL_IF_VALUE': {
           const db = databaseOf(command.db);
           if (db.get(now, command.key) !== command.value) return ok(0);
+          // A script is refused on a replica, or for want of good replicas, when it calls its first
+          // write (script.c `scriptVerifyWriteCommandAllow`), so one that only read passes. Redis
+          // appends " script: <sha>, on @user_script:<line>." to the error; the model does not.
+          repl?.checkWrite(command.cmd, conn.remote);
           const keys = [command.key, ...command.alsoKeys];
           const n = db.del(now, ...keys);
           ctx.record('redis.del', withDb({ keys, removed: n }, command.db));
+          emit?.({ op: 'DEL', db: command.db ?? DEFAULT_DB, keys });
           return ok(n);
         }
         case 'EXPIRE': {
-          const n = databaseOf(command.db).expire(now, command.key, command.seconds);
-          if (n === 1) ctx.record('redis.expire', withDb({ key: command.key, seconds: command.seconds }, command.db));
+          repl?.checkWrite(command.cmd, conn.remote);
+          const ks = databaseOf(command.db);
+          const n = ks.expire(now, command.key, command.seconds);
+          if (n === 1) {
+            ctx.record('redis.expire', withDb({ key: command.key, seconds: command.seconds }, command.db));
+            emit?.(expireEffect(ks, now, command.db ?? DEFAULT_DB, command.key));
+          }
           return ok(n);
         }
         case 'PUBLISH': {
-          const receivers = keyspace.publish(command.channel, command.message);
-          for (const id of receivers) pushRpc(subscribers.get(id)!, { channel: command.channel, message: command.message } satisfies RedisPush);
-          ctx.record('redis.publish', { channel: command.channel, receivers: receivers.length });
-          return ok(receivers.length);
+          // Not a write: a replica delivers it to its own subscribers only (its stream comes from its master).
+          const receivers = publishLocal(command.channel, command.message);
+          ctx.record('redis.publish', { channel: command.channel, receivers });
+          emit?.({ op: 'PUBLISH', channel: command.channel, message: command.message });
+          return ok(receivers);
         }
         case 'SUBSCRIBE':
           subscribers.set(conn.id, conn);
           keyspace.subscribe(conn.id, command.channel);
           ctx.record('redis.subscribe', { client: conn.id, channel: command.channel });
           return ok(1);
+        case 'INFO_REPLICATION':
+          return ok(replication().info());
+        case 'REPLICAOF':
+          replication().replicaOf(command.master);
+          return ok('OK');
+        case 'CLIENT_KILL': {
+          // networking.c `clientKillCommand` with TYPE and SKIPME yes; a client subscribed to a channel
+          // is a pubsub client (`getClientType`: `CLIENT_PUBSUB`, pubsub.c `markClientAsPubSub`), a
+          // replica's link a replica client, which neither type matches.
+          let killed = 0;
+          for (const client of [...clients.values()]) {
+            if (client.conn === conn || repl?.replicas.isLink(client.conn.id) === true) continue;
+            if ((subscribers.has(client.conn.id) ? 'pubsub' : 'normal') !== command.type) continue;
+            closeClient(client.conn);
+            killed++;
+          }
+          replicationEvents.record(ctx, 'redis.client-kill', { type: command.type, killed });
+          return ok(killed);
+        }
+        default:
+          throw new RedisError(`ERR unknown command '${(command as { cmd: string }).cmd}'`);
       }
     };
 
@@ -259,10 +400,17 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
         const drop = (): void => {
           if (keyspace.dropClient(conn.id) > 0) ctx.record('redis.client-gone', { client: conn.id });
           subscribers.delete(conn.id);
+          clients.delete(conn.id);
+          repl?.connectionClosed(conn.id);
         };
+        clients.set(conn.id, { conn, drop });
         // Replies leave in request order on a connection (RESP pipelining): never before the previous one.
         let lastReplyAt = 0;
         serveRpc(conn, (body, reply) => {
+          if (repl !== null && isReplicationRequest(body)) {
+            repl.handleRequest(body, reply, conn);
+            return;
+          }
           // Redis runs commands one at a time; the service time only delays the reply, so commands
           // apply in arrival order.
           let result: RpcResult<unknown>;
@@ -280,29 +428,59 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
         conn.onClose = drop;
       },
       // SIGTERM (the kubelet killing the container after failed liveness probes): redis-server
-      // shuts down (no persistence by default: nothing to save) and exits. Delivered after a pause.
+      // shuts down and exits. With AOF it fsyncs first (server.c `prepareForShutdown`:
+      // `flushAppendOnlyFile(1)` then fsync), so a graceful stop loses nothing; without persistence
+      // there is nothing to save. Delivered after a pause.
       onSignal(signal) {
-        if (signal === 'SIGTERM') ctx.exit();
+        if (signal !== 'SIGTERM') return;
+        aof?.fsyncNow();
+        ctx.exit();
       },
     };
   };
 }
 
 /**
- * Restarts load the last snapshot (RDB), dropping keys whose deadline passed meanwhile. Expiries and
- * evictions are traced as `redis.expired`/`redis.evicted` with the key, plus `db` outside the
- * default database.
+ * The effect of a SET that wrote, as Redis 7 propagates it: with EX/PX, `SET key value PXAT <the
+ * deadline>` (t_string.c `setGenericCommand`); without, as sent, NX or XX included.
  */
-function loadDatabases(ctx: ProcessContext, storage: RedisStorage, options: RedisServerOptions, policy: EvictionPolicy): RedisDatabases {
+function setEffect(ks: Keyspace, now: Micros, command: Extract<RedisCommand, { cmd: 'SET' }>): ReplOp {
+  const { key, value, valueBytes } = command;
+  const op: ReplOp = { op: 'SET', db: command.db ?? DEFAULT_DB, key, value, pxatMs: ks.peek(now, key)?.expiresAtMs ?? null };
+  if (valueBytes !== undefined) op.valueBytes = valueBytes;
+  if (op.pxatMs === null && (command.nx === true || command.xx === true)) op.cond = command.nx === true ? 'NX' : 'XX';
+  return op;
+}
+
+/** The effect of an EXPIRE that answered 1: PEXPIREAT, or DEL when the deadline had already passed (the key is gone). */
+function expireEffect(ks: Keyspace, now: Micros, db: number, key: string): ReplOp {
+  const left = ks.peek(now, key);
+  return left === undefined ? { op: 'DEL', db, keys: [key] } : { op: 'PEXPIREAT', db, key, atMs: left.expiresAtMs! };
+}
+
+/**
+ * Restarts load the last snapshot (RDB), dropping keys whose deadline passed meanwhile, or, with
+ * `appendonly yes`, the fsynced AOF (server.c `loadDataFromDisk` prefers the AOF) once there is one.
+ * Expiries and evictions are traced as `redis.expired`/`redis.evicted` with the key, plus `db`
+ * outside the default database, and handed to `onDeletion` (a master propagates them as DELs).
+ */
+function loadDatabases(
+  ctx: ProcessContext, storage: RedisStorage, options: RedisServerOptions, policy: EvictionPolicy,
+  onDeletion: (key: string, db: number) => void,
+): { databases: RedisDatabases; source: RedisSnapshot | null } {
   const { evictionPolicy: _policy, onKeyEvent: _hook, lruClock: _clock, ...defaultDbOptions } = options.keyspace ?? {};
   const all = {
     maxmemoryBytes: options.maxmemoryBytes,
     evictionPolicy: policy,
     pressureBytes: storage.pressureBytes,
     keyspace: (db: number) => (db === DEFAULT_DB ? defaultDbOptions : {}),
-    onKeyEvent: (event: string, key: string, db: number) => ctx.record(`redis.${event}`, withDb({ key }, db)),
+    onKeyEvent: (event: string, key: string, db: number) => {
+      ctx.record(`redis.${event}`, withDb({ key }, db));
+      onDeletion(key, db);
+    },
   };
-  return storage.saved === null ? new RedisDatabases(all) : RedisDatabases.fromSnapshot(storage.saved, ctx.now(), all);
+  const source = options.aof !== undefined && storage.aof !== null ? storage.aof.snapshot() : storage.saved;
+  return { databases: source === null ? new RedisDatabases(all) : RedisDatabases.fromSnapshot(source, ctx.now(), all), source };
 }
 
 /** Trace details of a key event: `db` is added outside the default database, so the hub's events keep their shape. */

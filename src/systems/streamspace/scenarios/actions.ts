@@ -51,7 +51,7 @@ export function insertPendingRow(at: Micros, commandId: string, action: string):
     at, what: `psql: INSERT ${commandId} (action ${action}, status pending) into agent_commands`,
     run: (cluster) => {
       const agentId = cluster.agentIds()[0]!;
-      const wall = cluster.sim.process(POSTGRES).node.clock.wall(cluster.sim.now);
+      const wall = cluster.sim.process(cluster.postgresPrimary).node.clock.wall(cluster.sim.now);
       cluster.postgres.insertCommand({ commandId, agentId, sessionId: null, action, payload: null }, wall, wall);
       cluster.sim.trace.record(cluster.sim.now, POSTGRES, 'db.command.insert', { command: commandId, agent: agentId, action, client: 'psql' });
     },

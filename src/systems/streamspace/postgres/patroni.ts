@@ -1,0 +1,756 @@
+import { MS, SECOND, type BootFn, type ConnectionEnd, type Micros, type ProcessBehaviour, type ProcessContext, type TimerHandle } from '../../../sim-cluster/index.ts';
+import { ok, RpcClient, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
+import { ClusterView, KubernetesDcs, WatchCache, type KubeObject, type KubeObjectSpec } from './patroni-dcs.ts';
+import { MemberPostgres, memberPostgresTimings, type MemberPostgresOptions } from './patroni-postgres.ts';
+import { SynchronousReplication, type ReplicationMode } from './patroni-sync.ts';
+import { isReplicationStart, type PgData, type PgSnapshot, type WalRecord } from './replication.ts';
+import { healthyPostgres, type PostgresFaults } from './server.ts';
+import type { Statement } from './statements.ts';
+
+/**
+ * A Patroni member (Patroni 4.1.4, patroni/ha.py) with its PostgreSQL (patroni-postgres.ts) in one
+ * process, as Spilo runs them in one container; the leader key in the Kubernetes API server
+ * (patroni-dcs.ts). Spec: seeds-001-004 §2 "PostgreSQL failover", real-world-semantics §4.
+ *
+ * The HA loop (`Ha._run_cycle`) runs every loop_wait (`Patroni.schedule_next_run`: the next run is
+ * the previous one plus loop_wait, at once if that has passed; a member that watches a leader it
+ * does not hold waits 0.5 s more, `Kubernetes.watch`). A finished long action (start, promote,
+ * rewind) wakes it at once (`AsyncExecutor.run` calls `ha.wakeup`). Each cycle:
+ * - loads the cluster: the leader and /sync objects from the watch-fed cache (below), noting when
+ *   the leader record last changed (the expiry clock, `ClusterView`);
+ * - a long action in progress: the holder renews the key, nothing else (`handle_long_action_in_progress`);
+ * - postgres not running: bootstrap (the first member of a cluster never initialised), else start it
+ *   as a standby of the leader, after a pg_rewind if its WAL diverged (`recover`); with the key
+ *   still its own, as a standby without upstream, promoted on the next cycle;
+ * - the key held by this member: renew it (`update_lock`: a compare-and-swap on the object last
+ *   read or written; optime = its WAL position). Renewed: promote if still a standby (after the
+ *   /sync pre-promote step), or manage synchronous replication (`process_sync_replication`). Found
+ *   another holder: demote `immediate-nolock`;
+ * - the key held by another: follow it (`follow`): a primary demotes; a standby re-points its
+ *   walreceiver (a reload: PostgreSQL >= 13 applies primary_conninfo without a restart), after a
+ *   divergence check when one is due (`Rewind.trigger_check_diverged_lsn` after a demote, a restart
+ *   or a new upstream), rewinding when the WAL diverged (`_handle_rewind_or_reinitialize`);
+ * - no valid key: the leader race (`process_unhealthy_cluster`). A member is healthy enough
+ *   (`is_healthiest_node`) if it runs; as a primary, always; in synchronous mode, only the /sync
+ *   standby (or the /sync leader); its WAL within maximum_lag_on_failover of the leader's last
+ *   optime (`is_lagging`); and no other member it can reach over the REST API in 2 s
+ *   (`fetch_node_status`: timeout 2 s, no retry) is a primary or ahead of it (the former /sync
+ *   leader excepted). Then it takes the key by compare-and-swap (`attempt_to_acquire_leader`,
+ *   transitions + 1) and promotes (`enforce_primary_role`); one that is not healthiest, or lost the
+ *   race, follows whoever holds the key (nobody: its walreceiver stops);
+ * - a DCS error (a request still failing after retry_timeout): a running primary demotes
+ *   `offline` (`_handle_dcs_error`): fast stop, then a standby without upstream, key not released.
+ *
+ * The cluster comes from the member's watch-fed cache (patroni-dcs.ts `WatchCache`), so a cycle
+ * makes no request unless it writes; a change of the leader object by another member wakes the loop
+ * at once. Hence a standby runs a cycle right after every renewal and notes it; with no renewal
+ * after T its cycles come at T + k × loop_wait + 0.5 s, and the first past T + ttl (T + 30.5 s with
+ * the defaults) starts the race; the REST calls wait 2 s for a dead member, promotion takes
+ * `promoteUs`: promoted about T + 33.5 s, i.e. 23.5-33.5 s after a node failure (pigsty: ttl -
+ * loop_wait to ttl + loop_wait + 2 s). A release wakes the standbys at once. A leader cut off from
+ * the API server reads its stale cache, spends retry_timeout on the renewal, and demotes within
+ * loop_wait + retry_timeout of the cut (before the key can expire: loop_wait + 2 × retry_timeout <= ttl).
+ *
+ * Simplifications: Patroni's member keys (pod annotations written by `touch_member`) are not
+ * modelled: the member list is fixed (the StatefulSet's pods, which stay listed on a dead node),
+ * "streaming" comes from pg_stat_replication; no failsafe mode, watchdog, pause, manual switchover,
+ * primary_race_backoff (default 0), nofailover or priority tags; a standby shutting down does not
+ * first ask to lose its sync status (`while_not_sync_standby`).
+ *
+ * Trace events (flat details, fixed key order):
+ * - `patroni.leader` {member, transitions}: it took the leader key;
+ * - `patroni.bootstrap` {member}: it initialised the cluster and runs as its first primary;
+ * - `patroni.promote` {member, lsn, timeline}: pg_ctl promote finished, writes accepted from now;
+ *   `lsn` is where the new timeline starts: the old primary's records past it never reach it
+ *   (replication.ts `walBeyond`);
+ * - `patroni.demote` {member, why}: `offline` (DCS unreachable) or `lost-lock` (another holder);
+ * - `patroni.release` {member}: graceful shutdown released the key (and emptied the Endpoints);
+ * - `patroni.follow` {member, leader}: its walreceiver now streams from `leader` (null: from nobody);
+ * - `patroni.rewind` {member, leader, forkLsn, lost}: its data became a copy of `leader`'s; `lost`
+ *   records past `forkLsn` were discarded (replication.ts `PgData.discarded`);
+ * - `pg.sync-standby` {leader, standby}: the /sync key now names `standby` (null: none; patroni-sync.ts).
+ */
+
+export type { ReplicationMode } from './patroni-sync.ts';
+
+export interface PatroniOptions {
+  /** Every member's process name (the StatefulSet's pods). The first bootstraps a new cluster. */
+  members: readonly string[];
+  /** The cluster scope: the leader Endpoints' and the master Service's name. Default `postgres`. */
+  scope?: string;
+  /** The Kubernetes API server's process name. Default `kube-api`. */
+  kubeApi?: string;
+  /**
+   * `async` (synchronous_mode off), `sync` (synchronous_mode on: one synchronous standby while one
+   * streams, commits go on locally without), `sync-strict` (synchronous_mode_strict: commits wait
+   * while no standby is synchronous). Default `sync` (seed 004).
+   */
+  replication?: ReplicationMode;
+  /** Leader key TTL, whole seconds. Default 30 (Patroni, Spilo). */
+  ttl?: number;
+  /** HA loop period, whole seconds. Default 10. */
+  loopWait?: number;
+  /** Deadline of DCS requests (and of the leader's renewal), whole seconds. Default 10. */
+  retryTimeout?: number;
+  /** Bytes a standby may lag the leader's last optime and still race. Default 32 MiB (Spilo; Patroni's own default is 1 MiB). */
+  maximumLagOnFailover?: number;
+  /** PostgreSQL's timings (patroni-postgres.ts). */
+  postgres?: MemberPostgresOptions;
+}
+
+export const DEFAULT_PATRONI = {
+  scope: 'postgres',
+  kubeApi: 'kube-api',
+  replication: 'sync',
+  ttl: 30,
+  loopWait: 10,
+  retryTimeout: 10,
+  maximumLagOnFailover: 32 * 1024 * 1024,
+} as const;
+
+/**
+ * Patroni's checks of ttl, loop_wait and retry_timeout (patroni/config.py
+ * `_validate_and_adjust_timeouts`): at least 20, 1 and 3 s; when loop_wait + 2 × retry_timeout >
+ * ttl, loop_wait is reduced, and retry_timeout too if loop_wait is already 1. Patroni adjusts (and
+ * logs a warning); so does the model. Non-integers are refused.
+ */
+export function patroniTimeouts(input: { ttl: number; loopWait: number; retryTimeout: number }): { ttl: number; loopWait: number; retryTimeout: number } {
+  for (const [k, v] of Object.entries(input)) if (!Number.isSafeInteger(v)) throw new RangeError(`patroni ${k} must be a whole number of seconds, got ${v}`);
+  const ttl = Math.max(20, input.ttl);
+  let loopWait = Math.max(1, input.loopWait);
+  let retryTimeout = Math.max(3, input.retryTimeout);
+  if (1 + 2 * retryTimeout > ttl) {
+    loopWait = 1;
+    retryTimeout = Math.floor((ttl - 1) / 2);
+  } else if (loopWait + 2 * retryTimeout > ttl) loopWait = ttl - 2 * retryTimeout;
+  return { ttl, loopWait, retryTimeout };
+}
+
+interface PatroniConfig {
+  scope: string;
+  syncKey: string;
+  members: readonly string[];
+  kubeApi: string;
+  mode: ReplicationMode;
+  ttl: number;
+  loopWaitUs: Micros;
+  retryTimeoutUs: Micros;
+  maximumLagOnFailover: number;
+  postgres: MemberPostgresOptions;
+}
+
+function configure(options: PatroniOptions): PatroniConfig {
+  const members = options.members;
+  if (members.length === 0 || new Set(members).size !== members.length) throw new RangeError(`patroni members must be distinct names, got [${members.join(', ')}]`);
+  const mode = options.replication ?? DEFAULT_PATRONI.replication;
+  if (mode !== 'async' && mode !== 'sync' && mode !== 'sync-strict') throw new RangeError(`patroni replication must be async, sync or sync-strict, got ${String(mode)}`);
+  const lag = options.maximumLagOnFailover ?? DEFAULT_PATRONI.maximumLagOnFailover;
+  if (!Number.isSafeInteger(lag) || lag < 0) throw new RangeError(`patroni maximumLagOnFailover must be a non-negative number of bytes, got ${lag}`);
+  const t = patroniTimeouts({
+    ttl: options.ttl ?? DEFAULT_PATRONI.ttl,
+    loopWait: options.loopWait ?? DEFAULT_PATRONI.loopWait,
+    retryTimeout: options.retryTimeout ?? DEFAULT_PATRONI.retryTimeout,
+  });
+  const scope = options.scope ?? DEFAULT_PATRONI.scope;
+  memberPostgresTimings(options.postgres ?? {}); // checked here, at boot-function creation
+  return {
+    scope, syncKey: `${scope}-sync`, members, kubeApi: options.kubeApi ?? DEFAULT_PATRONI.kubeApi, mode,
+    ttl: t.ttl, loopWaitUs: t.loopWait * SECOND, retryTimeoutUs: t.retryTimeout * SECOND, maximumLagOnFailover: lag,
+    postgres: options.postgres ?? {},
+  };
+}
+
+/**
+ * Boots a Patroni member over its durable data. `faults` (server.ts) apply to its statements as
+ * to the single server's. The process name must be one of `options.members`.
+ */
+export function bootPatroniMember(data: PgData, options: PatroniOptions, faults: PostgresFaults = healthyPostgres()): BootFn {
+  const config = configure(options);
+  return (ctx) => new PatroniMember(ctx, data, faults, config).behaviour;
+}
+
+/** `fetch_node_status`: 2 s, no retries. */
+const REST_TIMEOUT_US = 2 * SECOND;
+/** The rewind check's and pg_rewind's libpq connections to the leader (assumed; not a Patroni constant). */
+const IDENTIFY_TIMEOUT_US = 5 * SECOND;
+const SNAPSHOT_TIMEOUT_US = 60 * SECOND;
+/** `Kubernetes.watch`: a member watching another's key waits 0.5 s longer. */
+const WATCH_EXTRA_US = 500 * MS;
+/** `shutdown` / `demote` `on_shutdown`: 1 s for the standbys to catch up before the key is released. */
+const RELEASE_DELAY_US = 1 * SECOND;
+
+/** What a member's REST API answers (`GET /`; `_MemberStatus.from_api_response`). */
+interface MemberStatus {
+  inRecovery: boolean;
+  /** pg_current_wal_lsn() on a primary, max(received, replayed) on a standby; 0 when postgres is down. */
+  walPosition: number;
+}
+
+type PeerRequest = { op: 'patroni.status' } | { op: 'pg.identify'; last: WalRecord | null } | { op: 'pg.snapshot' };
+
+type LockResult = 'ok' | 'lost' | 'dcs-error';
+
+class PatroniMember {
+  readonly behaviour: ProcessBehaviour;
+  private readonly me: string;
+  private readonly pg: MemberPostgres;
+  private readonly dcs: KubernetesDcs;
+  private readonly cache: WatchCache;
+  private readonly view = new ClusterView();
+  private readonly peers = new Map<string, RpcClient>();
+  /** The long action in progress (`AsyncExecutor.scheduled_action`), or null. */
+  private busy: string | null = null;
+  /** `Rewind` state CHECK: a divergence check is due before following. */
+  private rewindCheck = true;
+  /** `next_run` (wall clock, as Patroni's time.time()). */
+  private nextRun: Micros;
+  private loopTimer: TimerHandle | undefined;
+  private inCycle = false;
+  private wakePending = false;
+  private shuttingDown = false;
+  private readonly sync: SynchronousReplication;
+
+  constructor(
+    private readonly ctx: ProcessContext,
+    private readonly data: PgData,
+    faults: PostgresFaults,
+    private readonly config: PatroniConfig,
+  ) {
+    this.me = ctx.name;
+    if (!config.members.includes(this.me)) throw new Error(`patroni member ${this.me} is not in members [${config.members.join(', ')}]`);
+    this.pg = new MemberPostgres(ctx, data, faults, config.postgres, () => {
+      this.rewindCheck = true;
+    });
+    // Patroni's API client: per attempt a total of retry_timeout/2 with a connect timeout of half that (`request`).
+    const api = new RpcClient(ctx, { target: config.kubeApi, connectTimeoutUs: Math.floor(config.retryTimeoutUs / 4), timeoutIncludesDial: true });
+    this.dcs = new KubernetesDcs(ctx, api, config.retryTimeoutUs);
+    this.sync = new SynchronousReplication(ctx, config.mode, this.view, this.pg, data, (spec, done) => {
+      this.dcs.write(config.syncKey, this.view.syncObject?.resourceVersion ?? null, spec, (r) => {
+        if (r.ok) this.cached(r.value);
+        done(r.ok ? r.value : null);
+      });
+    });
+    const idle = config.loopWaitUs + config.retryTimeoutUs;
+    this.cache = new WatchCache(ctx, config.kubeApi, [config.scope, config.syncKey], {
+      connectUs: config.retryTimeoutUs,
+      answerUs: Math.floor(config.retryTimeoutUs / 2),
+      // `configure_timeouts`: keepalive idle loop_wait + retry_timeout, 3 probes spread to ttl.
+      keepAlive: { idleUs: idle, intervalUs: Math.max(SECOND, Math.floor((config.ttl * SECOND - idle) / 3 / SECOND) * SECOND), probes: 3 },
+    }, (previous, object) => {
+      // `_process_event`: a change of the leader object wakes the loop unless it is our own renewal.
+      if (object.name !== config.scope) return;
+      if (previous?.holderIdentity !== object.holderIdentity || object.holderIdentity !== this.me) this.wake();
+    });
+    this.nextRun = ctx.now();
+    this.loopTimer = ctx.setTimer(0, () => this.runCycle(), 'patroni.cycle');
+    this.behaviour = {
+      onAccept: (conn) => this.accept(conn),
+      // SIGTERM from the kubelet (pod deletion); Spilo forwards it to Patroni, which shuts down.
+      onSignal: (signal) => {
+        if (signal === 'SIGTERM' || signal === 'SIGINT') this.shutdown();
+      },
+    };
+  }
+
+  // ---- the HA loop ------------------------------------------------------------------------------
+
+  private runCycle(): void {
+    this.loopTimer = undefined;
+    if (this.shuttingDown) return;
+    this.inCycle = true;
+    const done = (): void => this.finishCycle();
+    this.loadCluster((loaded) => {
+      if (!loaded) {
+        this.dcsError(done);
+        return;
+      }
+      this.view.observe(this.ctx.now());
+      this.decide(done);
+    });
+  }
+
+  /** `schedule_next_run` and `Ha.watch`. */
+  private finishCycle(): void {
+    this.inCycle = false;
+    if (this.shuttingDown) return;
+    const now = this.ctx.now();
+    this.nextRun += this.config.loopWaitUs;
+    let nap = this.nextRun - now;
+    if (nap <= 0 || this.wakePending) {
+      this.nextRun = now;
+      nap = 1 * MS; // "Loop time exceeded, rescheduling immediately" (after a 1 ms sleep)
+    } else if (this.busy === null && this.view.leader(now) !== null && this.view.leader(now) !== this.me) nap += WATCH_EXTRA_US;
+    this.wakePending = false;
+    this.loopTimer = this.ctx.setTimer(nap, () => this.runCycle(), 'patroni.cycle');
+  }
+
+  /** `Ha.wakeup`: the next cycle runs now (or right after the current one). */
+  private wake(): void {
+    if (this.shuttingDown) return;
+    if (this.inCycle) {
+      this.wakePending = true;
+      return;
+    }
+    this.ctx.cancelTimer(this.loopTimer);
+    this.nextRun = this.ctx.now();
+    this.loopTimer = this.ctx.setTimer(0, () => this.runCycle(), 'patroni.cycle');
+  }
+
+  /** `get_cluster`: the cache, once ready (`_wait_caches`, at most retry_timeout); false on a DCS error. */
+  private loadCluster(done: (loaded: boolean) => void): void {
+    this.cache.whenReady(this.config.retryTimeoutUs, (ready) => {
+      if (ready) {
+        this.view.leaderObject = this.cache.get(this.config.scope);
+        this.view.syncObject = this.cache.get(this.config.syncKey);
+      }
+      done(ready);
+    });
+  }
+
+  /** A write's (or a direct read's) result goes into the cache and the view (`_patch_or_create`). */
+  private cached(object: KubeObject): void {
+    this.cache.set(object);
+    const current = this.cache.get(object.name); // a newer version the watch brought first stays
+    if (object.name === this.config.scope) this.view.leaderObject = current;
+    else this.view.syncObject = current;
+  }
+
+  private decide(done: () => void): void {
+    const leader = this.view.leader(this.ctx.now());
+    if (this.busy !== null) {
+      this.longActionInProgress(leader === this.me, done);
+      return;
+    }
+    if (this.pg.state === 'stopped') {
+      this.recover(leader, done);
+      return;
+    }
+    if (leader === null) this.unhealthyCluster(done);
+    else if (leader === this.me) this.healthyClusterAsLeader(done);
+    else this.follow(leader, done);
+  }
+
+  /** `handle_long_action_in_progress`: the holder keeps the key during a promote, start or rewind. */
+  private longActionInProgress(hasLock: boolean, done: () => void): void {
+    if (!hasLock) {
+      done();
+      return;
+    }
+    this.updateLock((r) => {
+      if (r === 'dcs-error') this.dcsError(done);
+      else if (r === 'lost' && this.pg.isPrimary) this.demote('immediate-nolock', done);
+      else done();
+    });
+  }
+
+  /** `recover` (and `bootstrap` for a cluster never initialised): postgres is not running. */
+  private recover(leader: string | null, done: () => void): void {
+    if (this.view.leaderObject === null) {
+      // No leader object: the cluster was never initialised. The first member bootstraps it (a
+      // StatefulSet starts its pods in order, so pod 0's Patroni wins the initialize key); the
+      // others wait for a leader to clone from.
+      if (this.me === this.config.members[0] && this.data.lsn === 0) this.bootstrap();
+      done();
+      return;
+    }
+    if (leader === this.me) {
+      this.updateLock((r) => {
+        if (r === 'dcs-error') {
+          this.dcsError(done);
+          return;
+        }
+        this.startStandby(null); // "starting as readonly because i had the session lock"
+        done();
+      });
+      return;
+    }
+    this.rewindCheck = true;
+    if (leader === null) {
+      this.startStandby(null);
+      done();
+      return;
+    }
+    this.checkDivergence(leader, (verdict) => {
+      if (verdict === 'diverged') this.rewind(leader);
+      else {
+        if (verdict === 'ok') this.rewindCheck = false;
+        this.startStandby(leader);
+      }
+      done();
+    });
+  }
+
+  private bootstrap(): void {
+    this.busy = 'bootstrap';
+    this.pg.start('primary', null, () => {
+      this.acquire((r) => {
+        this.busy = null;
+        if (r === 'ok') this.ctx.record('patroni.bootstrap', { member: this.me });
+        this.wake();
+      });
+    });
+  }
+
+  private startStandby(upstream: string | null): void {
+    this.busy = 'restarting after failure';
+    this.pg.start('standby', upstream, () => {
+      this.busy = null;
+      if (upstream !== null) this.ctx.record('patroni.follow', { member: this.me, leader: upstream });
+      this.wake();
+    });
+  }
+
+  /** `process_healthy_cluster` for the holder. */
+  private healthyClusterAsLeader(done: () => void): void {
+    this.updateLock((r) => {
+      if (r === 'dcs-error') this.dcsError(done);
+      else if (r === 'lost') {
+        if (this.pg.isPrimary) this.demote('immediate-nolock', done);
+        else done();
+      } else this.enforcePrimaryRole(done);
+    });
+  }
+
+  /** `follow`: a primary demotes; a standby streams from `leader`, rewinding first if its WAL diverged. */
+  private follow(leader: string | null, done: () => void): void {
+    if (this.pg.isPrimary) {
+      this.demote('immediate-nolock', done);
+      return;
+    }
+    if (this.rewindCheck && leader !== null) {
+      this.checkDivergence(leader, (verdict) => {
+        if (verdict === 'diverged') this.rewind(leader);
+        else {
+          if (verdict === 'ok') this.rewindCheck = false;
+          this.repoint(leader);
+        }
+        done();
+      });
+      return;
+    }
+    this.repoint(leader);
+    done();
+  }
+
+  private repoint(upstream: string | null): void {
+    if (this.pg.state !== 'running' || this.pg.receiver.upstream === upstream) return;
+    this.pg.follow(upstream);
+    this.ctx.record('patroni.follow', { member: this.me, leader: upstream });
+    if (upstream !== null) this.rewindCheck = true; // checked at the next cycle, as after Patroni's reload
+  }
+
+  /** `process_unhealthy_cluster`: no valid key. */
+  private unhealthyCluster(done: () => void): void {
+    this.isHealthiest((healthy) => {
+      if (!healthy) {
+        this.follow(null, done);
+        return;
+      }
+      this.acquire((r) => {
+        if (r === 'dcs-error') this.dcsError(done);
+        else if (r === 'ok') this.enforcePrimaryRole(done);
+        else {
+          this.view.observe(this.ctx.now());
+          this.follow(this.view.leader(this.ctx.now()), done);
+        }
+      });
+    });
+  }
+
+  /** `is_healthiest_node` / `_is_healthiest_node`. */
+  private isHealthiest(done: (healthy: boolean) => void): void {
+    if (this.pg.state !== 'running') {
+      done(false);
+      return;
+    }
+    if (this.pg.isPrimary) {
+      done(true);
+      return;
+    }
+    const syncActive = this.sync.active;
+    if (syncActive && !this.view.syncMatches(this.me, true)) {
+      done(false);
+      return;
+    }
+    const myPosition = this.data.lsn;
+    if (this.view.lastLsn - myPosition > this.config.maximumLagOnFailover) {
+      done(false);
+      return;
+    }
+    const others = this.config.members.filter((m) => m !== this.me && (!syncActive || this.view.syncMatches(m, true)));
+    let pending = others.length;
+    let healthy = true;
+    if (pending === 0) {
+      done(true);
+      return;
+    }
+    for (const member of others) {
+      this.peer(member).call<MemberStatus>({ op: 'patroni.status' } satisfies PeerRequest, (r) => {
+        if (r.ok) {
+          if (!r.value.inRecovery) healthy = false; // "Primary (...) is still alive"
+          else if (myPosition < r.value.walPosition && !(syncActive && this.view.syncLeader === member)) healthy = false;
+        }
+        if (--pending === 0) done(healthy);
+      }, REST_TIMEOUT_US);
+    }
+  }
+
+  /** `attempt_to_acquire_leader` (also the bootstrap's `take_leader`). */
+  private acquire(done: (r: LockResult) => void): void {
+    const now = this.ctx.now();
+    const observed = this.view.leaderObject;
+    const mine = observed !== null && observed.holderIdentity === this.me;
+    const spec: KubeObjectSpec = {
+      holderIdentity: this.me,
+      leaseDurationSeconds: this.config.ttl,
+      acquireTime: mine ? observed.acquireTime : now,
+      renewTime: now,
+      leaseTransitions: observed === null ? 0 : observed.leaseTransitions + (mine ? 0 : 1),
+      annotations: { ...observed?.annotations },
+      subsets: [this.me],
+    };
+    const acquired = (object: KubeObject): void => {
+      this.cached(object);
+      this.ctx.record('patroni.leader', { member: this.me, transitions: object.leaseTransitions });
+      done('ok');
+    };
+    this.dcs.write(this.config.scope, observed?.resourceVersion ?? null, spec, (r) => {
+      if (r.ok) acquired(r.value);
+      else if (r.why === 'dcs-error') done('dcs-error');
+      else {
+        // 409: our own earlier attempt may have committed; read the object directly (handle_conflict).
+        this.dcs.get(this.config.scope, (g) => {
+          if (!g.ok) {
+            done(g.why === 'dcs-error' ? 'dcs-error' : 'lost');
+            return;
+          }
+          this.cached(g.value);
+          if (g.value.resourceVersion !== observed?.resourceVersion && g.value.holderIdentity === this.me && g.value.renewTime === now) acquired(g.value);
+          else done('lost');
+        });
+      }
+    });
+  }
+
+  /** `update_lock` / `update_leader`: renew the key, compare-and-swap on the cached object; optime = our WAL position. */
+  private updateLock(done: (r: LockResult) => void): void {
+    const cached = this.view.leaderObject;
+    if (cached === null || cached.holderIdentity !== this.me) {
+      done('lost');
+      return;
+    }
+    const spec = this.leaderSpec(cached, this.ctx.now(), [this.me]);
+    this.dcs.write(this.config.scope, cached.resourceVersion, spec, (r) => {
+      if (r.ok) {
+        this.cached(r.value);
+        done('ok');
+        return;
+      }
+      if (r.why === 'dcs-error') {
+        done('dcs-error');
+        return;
+      }
+      // 409 (`_update_leader_with_retry`): read the object; another holder, or nothing new, means lost.
+      this.dcs.get(this.config.scope, (g) => {
+        if (!g.ok) {
+          done(g.why === 'dcs-error' ? 'dcs-error' : 'lost');
+          return;
+        }
+        this.cached(g.value);
+        if (g.value.holderIdentity !== this.me || g.value.resourceVersion === cached.resourceVersion) done('lost');
+        else if (g.value.renewTime === spec.renewTime) done('ok'); // our retried write had committed
+        else {
+          this.dcs.write(this.config.scope, g.value.resourceVersion, spec, (w) => {
+            if (w.ok) this.cached(w.value);
+            done(w.ok ? 'ok' : w.why === 'dcs-error' ? 'dcs-error' : 'lost');
+          });
+        }
+      });
+    });
+  }
+
+  /** The leader object written by a renewal or a release (merge-patch: other annotations stay). */
+  private leaderSpec(current: KubeObject, now: Micros, subsets: string[], holder = this.me): KubeObjectSpec {
+    return {
+      holderIdentity: holder,
+      leaseDurationSeconds: this.config.ttl,
+      acquireTime: current.acquireTime,
+      renewTime: now,
+      leaseTransitions: current.leaseTransitions,
+      annotations: { ...current.annotations, optime: String(this.data.lsn) },
+      subsets,
+    };
+  }
+
+  /** `_handle_dcs_error`: a running primary that cannot reach the DCS demotes. */
+  private dcsError(done: () => void): void {
+    if (this.pg.isPrimary) this.demote('offline', done);
+    else done();
+  }
+
+  /**
+   * `demote`. `offline`: fast stop, then a standby without upstream, in the HA cycle (the key is not
+   * touched: the DCS is unreachable). `immediate-nolock`: immediate stop in the cycle, then (a long
+   * action) a standby of whoever holds the key now.
+   */
+  private demote(mode: 'offline' | 'immediate-nolock', done: () => void): void {
+    this.ctx.record('patroni.demote', { member: this.me, why: mode === 'offline' ? 'offline' : 'lost-lock' });
+    this.rewindCheck = true;
+    const stop = mode === 'offline' ? 'fast' : 'immediate';
+    const stopped = (then: () => void) => () => {
+      // After the stop (its sessions, and the commits waiting in them, are gone), as `demote` does.
+      this.sync.clearStandbyNames();
+      then();
+    };
+    if (mode === 'offline') {
+      this.busy = 'demote';
+      this.pg.stop(stop, stopped(() => {
+        this.pg.start('standby', null, () => {
+          this.busy = null;
+          done();
+        });
+      }));
+      return;
+    }
+    const upstream = this.view.leader(this.ctx.now());
+    this.pg.stop(stop, stopped(() => {
+      this.startStandby(upstream === this.me ? null : upstream);
+      done();
+    }));
+  }
+
+  /** `enforce_primary_role`: promote a standby holding the key, or manage a primary's replication. */
+  private enforcePrimaryRole(done: () => void): void {
+    if (this.pg.isPrimary) {
+      this.sync.process(done);
+      return;
+    }
+    if (this.pg.state !== 'running') {
+      done();
+      return;
+    }
+    this.sync.prepromote((ready) => {
+      if (!ready) {
+        done(); // "Postponing promotion because synchronous replication state was updated by somebody else"
+        return;
+      }
+      this.busy = 'promote';
+      this.pg.promote((promoted) => {
+        this.busy = null;
+        if (promoted) this.ctx.record('patroni.promote', { member: this.me, lsn: this.data.lsn, timeline: this.data.timeline });
+        this.wake();
+      });
+      done();
+    });
+  }
+
+  /** A divergence check against `leader` (`_check_timeline_and_lsn`): `unknown` if it is no primary yet or unreachable. */
+  private checkDivergence(leader: string, done: (verdict: 'diverged' | 'ok' | 'unknown') => void): void {
+    this.peer(leader).call<{ primary: boolean; diverged: boolean }>({ op: 'pg.identify', last: this.data.lastRecord } satisfies PeerRequest, (r) => {
+      if (!r.ok || !r.value.primary) done('unknown');
+      else done(r.value.diverged ? 'diverged' : 'ok');
+    }, IDENTIFY_TIMEOUT_US);
+  }
+
+  /** pg_rewind from `leader` (a long action): stop, copy the leader's data, start as its standby. */
+  private rewind(leader: string): void {
+    this.busy = 'running pg_rewind';
+    const copy = (): void => {
+      this.peer(leader).call<PgSnapshot>({ op: 'pg.snapshot' } satisfies PeerRequest, (r) => {
+        if (!r.ok) {
+          this.busy = null; // tried again at a later cycle
+          this.wake();
+          return;
+        }
+        this.ctx.setTimer(this.pg.timings.rewindUs, () => {
+          const lsnBefore = this.data.lsn;
+          const discarded = this.data.rewindTo(r.value, leader);
+          this.ctx.record('patroni.rewind', {
+            member: this.me, leader, forkLsn: discarded?.forkLsn ?? lsnBefore, lost: discarded?.records.length ?? 0,
+          });
+          this.rewindCheck = false;
+          this.startStandby(leader);
+        }, 'patroni.rewind');
+      }, SNAPSHOT_TIMEOUT_US);
+    };
+    this.pg.stop('fast', copy);
+  }
+
+  // ---- shutdown ---------------------------------------------------------------------------------
+
+  /**
+   * `Ha.shutdown` on SIGTERM: stop postgres (fast); the leader then waits 1 s for the standbys and
+   * releases the key (`delete_leader`: leader annotation removed, Endpoints emptied), then exits.
+   */
+  private shutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.ctx.cancelTimer(this.loopTimer);
+    const wasLeader = this.view.leaderObject?.holderIdentity === this.me;
+    this.pg.stop('fast', () => {
+      if (!wasLeader) {
+        this.ctx.exit();
+        return;
+      }
+      this.ctx.setTimer(RELEASE_DELAY_US, () => this.releaseKey(() => this.ctx.exit()), 'patroni.release');
+    });
+  }
+
+  private releaseKey(done: () => void): void {
+    const cached = this.view.leaderObject;
+    if (cached === null || cached.holderIdentity !== this.me) {
+      done();
+      return;
+    }
+    this.dcs.write(this.config.scope, cached.resourceVersion, this.leaderSpec(cached, this.ctx.now(), [], ''), (r) => {
+      if (r.ok) {
+        this.cached(r.value);
+        this.ctx.record('patroni.release', { member: this.me });
+      }
+      done();
+    });
+  }
+
+  // ---- serving ----------------------------------------------------------------------------------
+
+  /**
+   * One process serves PostgreSQL's port and Patroni's REST API: the first message of a
+   * connection tells which (a replication start, or a request).
+   */
+  private accept(conn: ConnectionEnd): void {
+    conn.onMessage = (raw) => {
+      if (isReplicationStart(raw)) {
+        this.pg.acceptReplication(conn, raw);
+        return;
+      }
+      serveRpc(conn, (body, reply, c) => this.serve(body, reply, c));
+      conn.onMessage!(raw);
+    };
+  }
+
+  private serve(body: unknown, reply: (r: RpcResult<unknown>) => void, conn: ConnectionEnd): void {
+    const request = body as Partial<PeerRequest>;
+    switch (request.op) {
+      case 'patroni.status':
+        reply(ok({ inRecovery: !this.pg.isPrimary, walPosition: this.pg.state === 'running' ? this.data.lsn : 0 } satisfies MemberStatus));
+        return;
+      case 'pg.identify':
+        reply(ok({ primary: this.pg.isPrimary, diverged: this.data.lacks((request as Extract<PeerRequest, { op: 'pg.identify' }>).last) }));
+        return;
+      case 'pg.snapshot':
+        reply(this.pg.isPrimary ? ok(this.data.snapshot()) : serverError('pg_rewind: source server must not be in recovery mode'));
+        return;
+      default:
+        this.pg.serveStatement(conn, body as Statement, reply);
+    }
+  }
+
+  private peer(member: string): RpcClient {
+    let client = this.peers.get(member);
+    if (client === undefined) {
+      client = new RpcClient(this.ctx, { target: member, connectTimeoutUs: REST_TIMEOUT_US, timeoutIncludesDial: true });
+      this.peers.set(member, client);
+    }
+    return client;
+  }
+}
