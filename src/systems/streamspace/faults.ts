@@ -6,7 +6,7 @@ import { clockDrift, clockJump, crash, deletion, isolate, linkBurst, nodeFailure
 import { KUBE_API, POSTGRES, type StreamSpaceCluster } from './cluster/cluster.ts';
 import type { ClusterView } from './invariants/cluster-view.ts';
 import { SEED_004_FAULT_KINDS, type Seed004Fault } from './faults-004.ts';
-import { FAILOVER_FAULT_KINDS } from './faults-failover.ts';
+import { FAILOVER_FAULT_KINDS, type FailoverFault } from './faults-failover.ts';
 
 /** How stale a Redis snapshot restored by `redis-restart` with `fromSnapshot` is (an RDB save a minute old). */
 export const SNAPSHOT_STALENESS_US: Micros = 60 * SECOND;
@@ -21,7 +21,7 @@ export type PgWriteErrors = { kind: 'pg-write-errors'; at: Micros; durationUs: M
 export type KubeApiFault = { kind: 'kube-api'; at: Micros; mode: 'slow' | 'error' | 'blackhole'; extraLatencyUs: Micros; durationUs: Micros };
 
 /** Every fault a StreamSpace schedule may hold. */
-export type StreamSpaceFault = GenericFault | RedisRestart | RedisEvict | PgWriteErrors | KubeApiFault | Seed004Fault;
+export type StreamSpaceFault = GenericFault | RedisRestart | RedisEvict | PgWriteErrors | KubeApiFault | Seed004Fault | FailoverFault;
 export type StreamSpaceFaultKind = StreamSpaceFault['kind'];
 
 type Kind<F extends StreamSpaceFault> = FaultKind<F, StreamSpaceCluster, ClusterView>;

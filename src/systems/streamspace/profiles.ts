@@ -152,7 +152,7 @@ export const DESIGN_FIXES: DesignFix[] = [
   {
     name: 'strict-synchronous-replication', field: 'strictSynchronousReplication',
     change: 'Patroni runs synchronous_mode with synchronous_mode_strict: a commit is acknowledged only once a synchronous standby has flushed it, and waits while there is none, so no acknowledged commit is lost in a failover (availability traded for it)',
-    removes: [],
+    removes: ['acknowledged-writes-lost-in-async-failover'],
   },
 ];
 

@@ -36,6 +36,15 @@ const KEY_EVENTS: Record<string, (e: TraceEvent, d: Details) => Omit<Narrated, '
   'k8s.cordon': (_e, d) => ({ p: str(d['node']), topic: 'process', what: `node ${str(d['node'])} cordoned` }),
   'k8s.uncordon': (_e, d) => ({ p: str(d['node']), topic: 'process', what: `node ${str(d['node'])} uncordoned` }),
   'k8s.evict-refused': (_e, d) => ({ p: str(d['pod']), topic: 'process', what: `eviction of ${str(d['pod'])} refused by its PodDisruptionBudget (${str(d['healthy'])} healthy)` }),
+  // The replicated datastores (seed 004 part 2): who is primary or master, and what a failover lost.
+  'patroni.leader': (e) => ({ p: e.p, topic: 'leadership', what: `${e.p} holds the Patroni leader key` }),
+  'patroni.promote': (e, d) => ({ p: e.p, topic: 'leadership', what: `${e.p} promoted to PostgreSQL primary at WAL ${str(d['lsn'])} (timeline ${str(d['timeline'])})` }),
+  'patroni.demote': (e, d) => ({ p: e.p, topic: 'leadership', what: `${e.p} demotes itself (${d['why'] === 'offline' ? 'it could not reach the DCS within retry_timeout' : 'it lost the leader key'})` }),
+  'patroni.release': (e) => ({ p: e.p, topic: 'leadership', what: `${e.p} releases the Patroni leader key (shutdown)` }),
+  'patroni.rewind': (e, d) => ({ p: e.p, topic: 'process', what: `${e.p} rewound onto ${str(d['leader'])}: ${str(d['lost'])} WAL records it had are gone` }),
+  'pg.lost-writes': (e, d) => ({ p: e.p, topic: 'failure', what: `${(d['wids'] as unknown[]).length} writes ${e.p} had are not in the history of ${str(d['promoted'])} (${str(d['reason'])})` }),
+  'sentinel.switch-master': (e, d) => ({ p: e.p, topic: 'leadership', what: `Sentinel ${e.p}: +switch-master ${str(d['from'])} → ${str(d['to'])}` }),
+  'service.endpoint-switched': (e, d) => ({ p: e.p, topic: 'routing', what: `Service ${str(d['service'])} now sends new connections to ${str(d['to'])} (was ${str(d['from'])})` }),
   'k8s.node-not-ready': (_e, d) => ({ p: str(d['node']), topic: 'process', what: `node ${str(d['node'])} NotReady` }),
   'k8s.scale': (_e, d) => ({ p: 'k8s', topic: 'process', what: `API Deployment scaled from ${str(d['from'])} to ${str(d['to'])}` }),
   // The kubelet's probes (model/kube/kubelet-probes.ts); single probe failures are left out.

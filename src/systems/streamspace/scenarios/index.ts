@@ -3,6 +3,7 @@ import { REPORT_000_SCENARIOS } from './report-000.ts';
 import { REPORT_002_SCENARIOS, STALE_THRESHOLD_BEFORE_FIX } from './report-002.ts';
 import { REPORT_003_SCENARIOS } from './report-003.ts';
 import { REPORT_004_SCENARIOS } from './report-004.ts';
+import { REPORT_004_FAILOVER_SCENARIOS } from './report-004-failover.ts';
 
 export type { Observation, Scenario } from './define.ts';
 export { SAMPLE_PERIOD_US } from '../invariants/routing-availability.ts';
@@ -15,6 +16,7 @@ export { HAPPENS } from './common.ts';
  */
 export const SCENARIOS: readonly Scenario[] = [
   ...REPORT_000_SCENARIOS, STALE_THRESHOLD_BEFORE_FIX, ...REPORT_002_SCENARIOS, ...REPORT_003_SCENARIOS, ...REPORT_004_SCENARIOS,
+  ...REPORT_004_FAILOVER_SCENARIOS,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -23,11 +23,11 @@ import { metricSet, type MetricSpec } from './standard-metrics.ts';
 const JEWELRY_SHOP = NAMED_DEPLOYMENTS.find((d) => d.name === 'r004-jewelry-shop')!.overrides;
 
 /** The load starts at 1 min (load.startUs) and spawns 1,000 users in 20 s; the HPA has scaled up by then. */
-const LOAD_START_US: Micros = 1 * MINUTE;
+export const LOAD_START_US: Micros = 1 * MINUTE;
 /** Faults come once the HPA has settled at its peak under the load. */
-const faultInstant = (v: Variation): Micros => SETTLE_US + 1 * MINUTE + v.offset(30 * SECOND);
+export const faultInstant = (v: Variation): Micros => SETTLE_US + 1 * MINUTE + v.offset(30 * SECOND);
 /** How long the users keep going after the fault: the windows the claims are judged on. */
-const AFTER_FAULT_US: Micros = 4 * MINUTE;
+export const AFTER_FAULT_US: Micros = 4 * MINUTE;
 
 /** The seed's deployment with the users running from the load start to `stopAt`. */
 function deployment(stopAt: Micros, v: Variation): ConfigOverrides {
@@ -44,7 +44,7 @@ function deployment(stopAt: Micros, v: Variation): ConfigOverrides {
 const span = (o: Observation): Span | null => loadSpan(o.view, o.endAt, o.cluster.config.load.requestTimeoutUs);
 const log = (o: Observation) => o.cluster.loadRecord!.log;
 
-const requestMetrics: MetricSpec[] = [
+export const requestMetrics: MetricSpec[] = [
   {
     id: 'request-availability', unit: 'fraction',
     definition: 'requests answered 2xx / requests sent, from the load\'s start to its stop (every user request: logins, lists, creates, deletes, logouts; the revocation probes left out)',
@@ -67,7 +67,7 @@ const requestMetrics: MetricSpec[] = [
   },
 ];
 
-const rtoMetric: MetricSpec = {
+export const rtoMetric: MetricSpec = {
   id: 'request-rto', unit: 'us',
   definition: `from the fault to the first instant after which the availability of the requests sent in every 10 s window stays ≥ ${100 * DEFAULT_TARGET}% to the load's stop (0: it never dropped; never: it did not come back)`,
   measure: (o) => { const s = span(o); return s === null ? null : recoveryTime(log(o), o.faultAt, s); },
@@ -89,7 +89,7 @@ const hpaMetrics: MetricSpec[] = [
   },
 ];
 
-const CLAIMS = {
+export const CLAIMS = {
   rto: { text: '"RTO < 30 seconds" for every chaos event', metric: 'request-rto', atMost: 30 * SECOND } satisfies Claim,
   availability: { text: '"99.9% availability" under 1,000 concurrent users', metric: 'request-availability', atLeast: DEFAULT_TARGET } satisfies Claim,
   sessions: {
