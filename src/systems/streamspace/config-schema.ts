@@ -94,6 +94,7 @@ const FIXES: Entries<FixesConfig> = {
   detachedInvalidateContext: boolean('design fix detached-invalidate-context'),
   sessionsNoEviction: boolean('design fix sessions-noeviction'),
   failLoginWithoutSession: boolean('design fix fail-login-without-session'),
+  authUnavailableNotUnauthorized: boolean('design fix auth-unavailable-not-unauthorized'),
   sentinelAwareClient: boolean('design fix sentinel-aware-client'),
   readonlyConnIsBad: boolean('design fix readonly-conn-is-bad'),
   strictSynchronousReplication: boolean('design fix strict-synchronous-replication'),

@@ -439,6 +439,8 @@ export interface FixesConfig {
   sessionsNoEviction: boolean;
   /** A login whose session could not be stored fails (500) instead of handing out a token every later request is refused with (jwt.go:496-500 only logs the error). */
   failLoginWithoutSession: boolean;
+  /** AuthMiddleware answers 503 when the session store (Redis) or the user lookup (PostgreSQL) fails with an error, instead of the 401 of an invalid token, so users are not told to log in again because a datastore blinked. */
+  authUnavailableNotUnauthorized: boolean;
   /** With Sentinel, every go-redis client is a FailoverClient (asks the Sentinels for the master, follows `+switch-master`, drops connections to anything else) instead of a plain client on the `redis` Service. */
   sentinelAwareClient: boolean;
   /** lib/pq's connection is discarded on SQLSTATE 25006 (read-only transaction: a demoted primary), so database/sql dials again through the master Service, instead of keeping it until ConnMaxLifetime. */
@@ -504,6 +506,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     detachedInvalidateContext: false,
     sessionsNoEviction: false,
     failLoginWithoutSession: false,
+    authUnavailableNotUnauthorized: false,
     sentinelAwareClient: false,
     readonlyConnIsBad: false,
     strictSynchronousReplication: false,

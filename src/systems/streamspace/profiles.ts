@@ -140,6 +140,11 @@ export const DESIGN_FIXES: DesignFix[] = [
     removes: ['memory-pressure-evicts-sessions'],
   },
   {
+    name: 'auth-unavailable-not-unauthorized', field: 'authUnavailableNotUnauthorized',
+    change: 'AuthMiddleware answers 503 when the session check (Redis EXISTS) or GetUser (PostgreSQL) fails with an error, and 401 only for a session that is missing or a user that does not exist: a datastore that blinks no longer tells every user to log in again (middleware.go:240-270 answers 401 "User not found" for any GetUser error)',
+    removes: ['database-blip-logs-users-out'],
+  },
+  {
     name: 'sentinel-aware-client', field: 'sentinelAwareClient',
     change: 'with Redis Sentinel, every go-redis client is a FailoverClient (redis.NewFailoverClient with the Sentinels\' addresses): it asks the Sentinels for the master before each dial, follows +switch-master and closes its connections to anything else, instead of a plain client on a Service that follows the master late or spreads connections over replicas',
     removes: [],

@@ -150,13 +150,20 @@ export function apiPod(options: ApiPodOptions): BootFn {
       ctx.setTimer(options.cpu.meter.run(cost), () => reply(ok(response)), 'api.respond');
     };
 
-    /** AuthMiddleware's GetUser (middleware.go:258): a failed lookup is a 401. */
-    const getUser = (token: Token, cb: (status: number) => void): void => clients.db.userRead('auth.get-user', token.user, (r) => cb(r.ok ? 200 : 401));
+    /**
+     * The answer when the session store or the database could not be asked: as built a 401, as for
+     * a token that is not valid (middleware.go:240-270); with the fix
+     * `auth-unavailable-not-unauthorized` a 503, so the user keeps a token nothing has revoked.
+     */
+    const unavailable = options.fixes.authUnavailableNotUnauthorized ? 503 : 401;
+
+    /** AuthMiddleware's GetUser (middleware.go:258): any error, the database's included, is a 401 "User not found". Every user of the model exists. */
+    const getUser = (token: Token, cb: (status: number) => void): void => clients.db.userRead('auth.get-user', token.user, (r) => cb(r.ok ? 200 : unavailable));
 
     /** AuthMiddleware (middleware.go:240-270): the session check, then GetUser; either failing is a 401. */
     const authenticate = (token: Token, cb: (status: number) => void): void => {
       if (auth === null) return getUser(token, cb);
-      auth.validate(token.jti, (check) => (check === 'valid' ? getUser(token, cb) : cb(401)));
+      auth.validate(token.jti, (check) => (check === 'valid' ? getUser(token, cb) : cb(check === 'redis-error' ? unavailable : 401)));
     };
 
     /** Login (auth/handlers.go:236-300): VerifyPassword, GetUserGroups (errors ignored), the token, CreateSession. */
