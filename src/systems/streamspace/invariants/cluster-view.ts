@@ -44,7 +44,9 @@ export interface CommandLife {
    * INSERT's id is null when it had none; both are empty on the single PostgreSQL.
    */
   insertWid: string | null;
-  writes: Array<{ wid: string; status: string; by: string }>;
+  /** The member that committed the INSERT (the single PostgreSQL's process otherwise). */
+  insertMember: string;
+  writes: Array<{ wid: string; member: string; status: string; by: string }>;
 }
 
 /** A rescale the HPA wrote (`hpa.scale`, hpa/events.ts). */
@@ -105,8 +107,12 @@ export class ClusterView {
   lastHpaSync: TraceEvent | null = null;
   /** Pooled PostgreSQL writes acknowledged to an API pod, by write id (`sql.ack`). */
   readonly acknowledgedWrites = new Map<string, TraceEvent>();
-  /** Writes a Patroni failover took out of the database's history, by write id (`pg.lost-writes`; the first naming). */
-  readonly lostWrites = new Map<string, TraceEvent>();
+  /**
+   * Writes a Patroni failover took out of the database's history, by write id and then by the
+   * member whose copy was lost (`pg.lost-writes`; the first naming on each member). A write may
+   * have committed on two members (a statement lib/pq ran again): each copy is lost or not alone.
+   */
+  readonly lostWrites = new Map<string, Map<string, TraceEvent>>();
   /** The instants at which faults acted (a `fault.<kind>` event), in order, one per instant. */
   readonly faultInstants: Micros[] = [];
   /**
@@ -123,16 +129,16 @@ export class ClusterView {
    * for the primary that follows (its commands are judged only if a pod acknowledged them, by
    * `no-lost-acknowledged-write`).
    */
-  private takeBack(wid: string): void {
+  private takeBack(wid: string, member: string): void {
     const id = this.commandOfWrite.get(wid);
     const c = id === undefined ? undefined : this.commands.get(id);
     if (c === undefined) return;
-    if (wid === c.insertWid) {
+    if (wid === c.insertWid && member === c.insertMember) {
       // The INSERT itself is gone: later writes to the row matched nothing on the new primary.
       this.commands.delete(c.id);
       return;
     }
-    const i = c.writes.findIndex((w) => w.wid === wid);
+    const i = c.writes.findIndex((w) => w.wid === wid && w.member === member);
     if (i < 0) return;
     c.writes.splice(i, 1);
     const last = c.writes.at(-1);
@@ -169,9 +175,12 @@ export class ClusterView {
         return;
       case 'pg.lost-writes':
         for (const wid of e.d!['wids'] as string[]) {
-          if (this.lostWrites.has(wid)) continue;
-          this.lostWrites.set(wid, e);
-          this.takeBack(wid);
+          const member = e.d!['member'] as string;
+          let byMember = this.lostWrites.get(wid);
+          if (byMember === undefined) this.lostWrites.set(wid, (byMember = new Map()));
+          if (byMember.has(member)) continue;
+          byMember.set(member, e);
+          this.takeBack(wid, member);
         }
         return;
       case 'proc.resume':
@@ -217,7 +226,7 @@ export class ClusterView {
         this.commands.set(d.command, {
           id: d.command, agentId: d.agent, acceptedAt: e.t, acceptedBy: d.client,
           executions: [], executedOk: 0, status: 'pending', statusBy: 'producer.insert',
-          insertWid: d.wid ?? null, writes: [],
+          insertWid: d.wid ?? null, insertMember: e.p, writes: [],
         });
         if (d.wid !== undefined) this.commandOfWrite.set(d.wid, d.command);
         return;
@@ -255,7 +264,7 @@ export class ClusterView {
         c.status = d.to;
         c.statusBy = d.by;
         if (d.wid !== undefined) {
-          c.writes.push({ wid: d.wid, status: d.to, by: d.by });
+          c.writes.push({ wid: d.wid, member: e.p, status: d.to, by: d.by });
           this.commandOfWrite.set(d.wid, d.command);
         }
         return;

@@ -7,7 +7,7 @@ import { streamspace } from '../system.ts';
 import { ClusterView } from './cluster-view.ts';
 import { noLostAcknowledgedWrite } from './no-lost-acknowledged-write.ts';
 
-const ack = (t: number, wid: string, stmt = 'producer.insert', command: string | null = 'cmd-1'): TraceEvent => ({ t, p: 'api-0', k: 'sql.ack', d: { wid, stmt, command } });
+const ack = (t: number, wid: string, stmt = 'producer.insert', command: string | null = 'cmd-1', server = 'postgres-0'): TraceEvent => ({ t, p: 'api-0', k: 'sql.ack', d: { wid, stmt, command, server } });
 const lost = (t: number, wids: string[], reason = 'promotion'): TraceEvent => ({ t, p: 'postgres-0', k: 'pg.lost-writes', d: { member: 'postgres-0', promoted: 'postgres-1', reason, wids } });
 const insert = (t: number, command: string, wid: string): TraceEvent => ({ t, p: 'postgres-0', k: 'db.command.insert', d: { command, agent: 'a', action: 'start_session', client: 'api-0', wid } });
 const status = (t: number, command: string, from: string, to: string, by: string, wid: string): TraceEvent => ({ t, p: 'postgres-0', k: 'db.command.status', d: { command, agent: 'a', from, to, by, client: 'api-0', wid } });
@@ -35,6 +35,19 @@ describe('no-lost-acknowledged-write', () => {
       'write api-0#1/2 (ws.ack of cmd-1), acknowledged to api-0 at 2.000s, was acknowledged after it had been lost: postgres-0 had it, postgres-1 was promoted without it at 1.000s',
     ]);
     expect(judge([ack(1, 'api-0#1/1'), lost(2, ['api-0#1/9'], 'rewind')]).violations).toEqual([]);
+  });
+
+  test('a write lib/pq ran again on the new primary, after its first copy committed on the old one, is lost only if the copy that was acknowledged is', () => {
+    // The old primary's copy is lost at the promotion; the retry on postgres-1 is what api-0 was told about.
+    expect(judge([lost(1, ['api-0#1/3']), ack(2, 'api-0#1/3', 'dispatcher.sent', 'cmd-1', 'postgres-1')]).violations).toEqual([]);
+    expect(judge([ack(1, 'api-0#1/3', 'dispatcher.sent', 'cmd-1', 'postgres-1'), lost(2, ['api-0#1/3'], 'rewind')]).violations).toEqual([]);
+    // The view keeps the row's status as the surviving copy wrote it.
+    const { view } = judge([
+      insert(1, 'cmd-1', 'w1'), status(2, 'cmd-1', 'pending', 'sent', 'dispatcher.sent', 'w2'),
+      { ...status(3, 'cmd-1', 'pending', 'sent', 'dispatcher.sent', 'w2'), p: 'postgres-1' },
+      lost(4, ['w2']),
+    ]);
+    expect(view.commands.get('cmd-1')).toMatchObject({ status: 'sent', statusBy: 'dispatcher.sent' });
   });
 
   test('the view takes lost writes back: a row whose INSERT was lost is gone, a lost status write leaves the status before it', () => {

@@ -14,19 +14,22 @@ import type { ClusterView } from './cluster-view.ts';
 export const noLostAcknowledgedWrite: Monitor<ClusterView> = {
   id: 'no-lost-acknowledged-write',
   definition:
-    'No write PostgreSQL acknowledged to an API pod is lost: every INSERT or UPDATE whose answer reached the pod (sql.ack) stays in the history of the primary that follows, '
+    'No write PostgreSQL acknowledged to an API pod is lost: every INSERT or UPDATE whose answer reached the pod (sql.ack, naming the member that answered) stays in the history of the primary that follows, '
     + 'never among the writes a Patroni failover took out of it (pg.lost-writes: records past the promoted member\'s WAL position, or thrown away by pg_rewind). '
     + 'Under asynchronous replication a promotion loses what the new primary had not received; under synchronous_mode (not strict) what the primary committed alone after dropping its synchronous standby.',
   kinds: ['sql.ack', 'pg.lost-writes'],
+  // A write is matched on the member that acknowledged it (`sql.ack`'s `server`): lib/pq may run a
+  // statement again on the new primary after its first copy committed on the old one, and then
+  // the copy the pod was told about is the one that must survive.
   onEvent(e, view) {
     if (e.k === 'sql.ack') {
-      const wid = e.d!['wid'] as string;
-      const lost = view.lostWrites.get(wid);
+      const lost = view.lostWrites.get(e.d!['wid'] as string)?.get(e.d!['server'] as string);
       return lost === undefined ? null : violation(e, lost, 'was acknowledged after it had been lost');
     }
+    const member = e.d!['member'] as string;
     for (const wid of e.d!['wids'] as string[]) {
       const ack = view.acknowledgedWrites.get(wid);
-      if (ack !== undefined) return violation(ack, e, 'is lost');
+      if (ack !== undefined && ack.d!['server'] === member) return violation(ack, e, 'is lost');
     }
     return null;
   },

@@ -174,10 +174,12 @@ export class SqlPool {
   /**
    * Runs one statement (`DB.ExecContext`/`QueryContext`). Errors: `server` is the server's answer
    * (nothing changed); `connection` is a dial error or a final ErrBadConn (nothing ran), or a
-   * connection that broke under the statement (outcome unknown).
+   * connection that broke under the statement (outcome unknown). `server` is the process whose
+   * connection gave the outcome (null when none was reached): after a retry, not the first one
+   * tried, so an acknowledgement names the server that committed what it acknowledges.
    */
-  exec<T>(body: unknown, onResult: (r: RpcResult<T>) => void): void {
-    this.attempt(body, onResult as (r: RpcResult<unknown>) => void, 0);
+  exec<T>(body: unknown, onResult: (r: RpcResult<T>, server: string | null) => void): void {
+    this.attempt(body, onResult as (r: RpcResult<unknown>, server: string | null) => void, 0);
   }
 
   stats(): SqlPoolStats {
@@ -195,23 +197,23 @@ export class SqlPool {
   }
 
   /** One try of `retry`: `tries` ErrBadConns so far. */
-  private attempt(body: unknown, onResult: (r: RpcResult<unknown>) => void, tries: number): void {
+  private attempt(body: unknown, onResult: (r: RpcResult<unknown>, server: string | null) => void, tries: number): void {
     const badConn = (): void => {
       if (tries < MAX_BAD_CONN_RETRIES) this.attempt(body, onResult, tries + 1);
-      else onResult({ ok: false, error: 'connection', message: ERR_BAD_CONN });
+      else onResult({ ok: false, error: 'connection', message: ERR_BAD_CONN }, null);
     };
     this.conn(tries < MAX_BAD_CONN_RETRIES ? 'cached-or-new' : 'always-new', (got) => {
       if (got.kind === 'bad-conn') return badConn();
-      if (got.kind === 'error') return onResult({ ok: false, error: 'connection', message: got.message });
+      if (got.kind === 'error') return onResult({ ok: false, error: 'connection', message: got.message }, null);
       const dc = got.conn;
       dc.pq.exec(body, (outcome) => {
         const readOnly = this.readOnlyIsBadConn && outcome.kind === 'answer' && !outcome.result.ok && outcome.result.message.includes(READ_ONLY_TRANSACTION);
         if (readOnly) dc.pq.bad = true;
         this.putConn(dc); // execDC's deferred release, before the statement returns
         if (readOnly) badConn();
-        else if (outcome.kind === 'answer') onResult(outcome.result);
+        else if (outcome.kind === 'answer') onResult(outcome.result, dc.pq.to);
         else if (outcome.kind === 'bad-conn') badConn();
-        else onResult({ ok: false, error: 'connection', message: outcome.message });
+        else onResult({ ok: false, error: 'connection', message: outcome.message }, dc.pq.to);
       });
     });
   }
