@@ -151,7 +151,7 @@ export const DESIGN_FIXES: DesignFix[] = [
   },
   {
     name: 'readonly-conn-is-bad', field: 'readonlyConnIsBad',
-    change: 'the database layer treats SQLSTATE 25006 (read-only transaction: the connection reached a demoted primary or a standby) as a bad connection: it is closed and the statement fails, so database/sql dials again through the master Service instead of keeping the connection until ConnMaxLifetime',
+    change: 'the database layer treats SQLSTATE 25006 (read-only transaction: the connection reached a demoted primary or a standby) as a bad connection (driver.ErrBadConn): it is closed and database/sql runs the statement again on another connection, dialled through the master Service, instead of keeping the connection until ConnMaxLifetime',
     removes: [],
   },
   {
