@@ -76,6 +76,24 @@ describe('failover kinds (faults-failover.ts)', () => {
     expect(hardened.verdict.outcome).toBe('pass');
   });
 
+  test('after a failover the pool keeps connections to the demoted primary, and its writes get 25006 until ConnMaxLifetime; readonly-conn-is-bad drops them at the first 25006', () => {
+    const schedule: FaultRecord[] = [{ kind: 'pg-dcs-partition', at: 150 * SECOND, standbys: false, durationUs: 60 * SECOND }];
+    const refusedAfterPromotion = (fixes: string[]): { count: number; lastAfterUs: number } => {
+      const x = execute(streamspace, caseOf(streamspace, 'streamspace-v2', 1, schedule, { overrides: deployment('r004-patroni-sync'), fixes }), { keepEvents: true });
+      const events = x.verdict.events!;
+      const promoted = of(events, 'patroni.promote')[0]!.t;
+      const refused = of(events, 'db.write-error').filter((e) => e.d!['code'] === '25006' && e.t > promoted);
+      return { count: refused.length, lastAfterUs: refused.length === 0 ? 0 : refused.at(-1)!.t - promoted };
+    };
+    // The Endpoints named the old primary until the promotion: connections dialled meanwhile stay
+    // in the pool, answering 25006, for up to the 5 min lifetime (lib/pq#1026, gpustack#6105).
+    const asBuilt = refusedAfterPromotion([]);
+    expect(asBuilt.count).toBeGreaterThan(100);
+    expect(asBuilt.lastAfterUs).toBeGreaterThan(2 * 60 * SECOND);
+    expect(asBuilt.lastAfterUs).toBeLessThanOrEqual(5 * 60 * SECOND + 10 * SECOND);
+    expect(refusedAfterPromotion(['readonly-conn-is-bad'])).toEqual({ count: 0, lastAfterUs: 0 });
+  });
+
   test('pg-sync-standby-down stops the member the sync key names; Patroni drops it from the key within a loop', () => {
     const { events } = run('r004-patroni-sync', [{ kind: 'pg-sync-standby-down', at: 150 * SECOND, durationUs: 60 * SECOND }]);
     const fault = of(events, 'fault.pg-sync-standby-down')[0]!;
