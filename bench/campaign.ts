@@ -20,6 +20,16 @@ export const SEED_000_SPACE: CaseSpace = { profile: 'hardened', swarm: true };
 /** `hasim fuzz`'s default space: the same, with a deployment drawn and perturbed per seed (docs/deployments.md). */
 export const SWARM_SPACE: CaseSpace = { profile: 'hardened', swarm: true, deployment: DEPLOYMENT_SWARM };
 
+/**
+ * Seed 004's replicated PostgreSQL under every PostgreSQL failover kind and the generic faults
+ * that act on it: `hasim fuzz --deployment r004-patroni-async --faults ...` as docs/seed-004.md ran
+ * it (hardened: every Patroni deployment runs sync-strict).
+ */
+export const PATRONI_SPACE: CaseSpace = {
+  profile: 'hardened', swarm: true, deployment: 'r004-patroni-async',
+  kinds: ['pg-primary-kill', 'pg-dcs-partition', 'pg-sync-standby-down', 'node-failure', 'pod-partition', 'crash', 'partition', 'pause'],
+};
+
 /** The worker bundle `hasim fuzz` starts (`npm run bench` builds dist/ first). */
 const WORKER = fileURLToPath(new URL('../dist/bin/campaign-worker.js', import.meta.url));
 
