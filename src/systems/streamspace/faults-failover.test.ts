@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { SECOND, type TraceEvent } from '../../sim-cluster/index.ts';
+import { MS, SECOND, type TraceEvent } from '../../sim-cluster/index.ts';
 import { scheduleProblem, type FaultRecord } from '../../faults/fault-kind.ts';
 import { caseOf, execute } from '../../harness/run-case.ts';
 import { scheduleArbitraryFor } from '../../harness/seeded-case.ts';
 import { NAMED_DEPLOYMENTS } from './deployments.ts';
 import type { ConfigOverrides } from './config.ts';
 import { FAILOVER_FAULT_KINDS } from './faults-failover.ts';
+import type { KubeObject } from './postgres/patroni-dcs.ts';
 import { streamspace } from './system.ts';
 
 const KINDS = FAILOVER_FAULT_KINDS.map((k) => k.kind as string);
@@ -104,6 +105,44 @@ describe('failover kinds (faults-failover.ts)', () => {
     expect(of(events, 'proc.start').some((e) => e.p === standby && e.t === 210 * SECOND)).toBe(true);
   });
 
+  test('pg-switchover: the leader demotes gracefully at its next loop and the candidate is promoted within loop_wait + about 3 s; nothing acknowledged is lost, even under async replication', () => {
+    for (const [name, candidate] of [['r004-patroni-async', 'any'], ['r004-patroni-sync', 'sync']] as const) {
+      const { verdict, events } = run(name, [{ kind: 'pg-switchover', at: 150 * SECOND, candidate, index: 0 }]);
+      const fault = of(events, 'fault.pg-switchover')[0]!;
+      expect(fault.d).toMatchObject({ leader: 'postgres-0', applied: true });
+      // sync: the candidate named is the member the postgres-sync key names.
+      if (candidate === 'sync') expect(fault.d!['candidate']).toBe(of(events, 'pg.sync-standby').filter((e) => e.t < 150 * SECOND).at(-1)!.d!['standby']);
+      else expect(fault.d!['candidate']).toBeNull();
+      expect(of(events, 'patroni.switchover')[0]!.d).toMatchObject({ leader: 'postgres-0', outcome: 'accepted' });
+      const promote = of(events, 'patroni.promote').find((e) => e.t > 150 * SECOND)!;
+      expect(promote.p).not.toBe('postgres-0');
+      if (candidate === 'sync') expect(promote.p).toBe(fault.d!['candidate']);
+      // loop_wait (10 s) to the leader's cycle, then fast stop 1 s + 1 s + promotion 1 s (patroni.ts, ha.py demote).
+      expect(promote.t - 150 * SECOND).toBeGreaterThanOrEqual(3 * SECOND);
+      expect(promote.t - 150 * SECOND).toBeLessThanOrEqual(13 * SECOND + 200 * MS);
+      // The API pods' writes were acknowledged by the old primary up to its demotion, none of them lost.
+      const demote = of(events, 'patroni.demote')[0]!;
+      expect(of(events, 'sql.ack').filter((e) => e.t > 150 * SECOND && e.t < demote.t).length).toBeGreaterThan(0);
+      expect(of(events, 'pg.lost-writes')).toEqual([]);
+      expect(verdict.violations.filter((v) => v.invariant === 'no-lost-acknowledged-write')).toEqual([]);
+      expect(of(events, 'patroni.follow').some((e) => e.p === 'postgres-0' && e.t > promote.t && e.d!['leader'] === promote.p)).toBe(true);
+    }
+  });
+
+  test('pg-switchover to a standby that is not the synchronous one, under synchronous_mode: refused, the request removed, no failover', () => {
+    const sync = run('r004-patroni-sync', [{ kind: 'pg-switchover', at: 150 * SECOND, candidate: 'sync', index: 0 }]);
+    const standby = of(sync.events, 'fault.pg-switchover')[0]!.d!['candidate'] as string;
+    const other = ['postgres-1', 'postgres-2'].find((m) => m !== standby)!;
+    const { events, cluster } = run('r004-patroni-sync', [{ kind: 'pg-switchover', at: 150 * SECOND, candidate: 'standby', index: other === 'postgres-1' ? 0 : 1 }]);
+    expect(of(events, 'fault.pg-switchover')[0]!.d).toEqual({ leader: 'postgres-0', candidate: other, applied: true });
+    const refused = of(events, 'patroni.switchover')[0]!;
+    expect(refused.d).toEqual({ leader: 'postgres-0', candidate: other, outcome: 'refused' });
+    expect(refused.t - 150 * SECOND).toBeLessThanOrEqual(10 * SECOND + 100 * MS);
+    expect(of(events, 'patroni.demote')).toEqual([]);
+    expect(of(events, 'patroni.promote').filter((e) => e.t > 150 * SECOND)).toEqual([]);
+    expect((cluster.leases.get('postgres-failover') as Partial<KubeObject>).annotations).toEqual({});
+  });
+
   test('redis-master-kill with seed 004\'s Sentinels (down-after 5 s): a replica is promoted and the Service follows it; the old master rejoins as a replica', () => {
     const { events, cluster } = run('r004-redis-sentinel', [{ kind: 'redis-master-kill', at: 150 * SECOND, downUs: 60 * SECOND }]);
     const switched = of(events, 'sentinel.switch-master')[0]!;
@@ -143,10 +182,11 @@ describe('failover kinds (faults-failover.ts)', () => {
       { kind: 'redis-master-isolate', at: 131 * SECOND, durationUs: 10 * SECOND },
       { kind: 'sentinel-kill', at: 132 * SECOND, index: 1, durationUs: 10 * SECOND },
       { kind: 'pg-sync-standby-down', at: 133 * SECOND, durationUs: 10 * SECOND },
+      { kind: 'pg-switchover', at: 134 * SECOND, candidate: 'any', index: 0 },
       { kind: 'pg-primary-kill', at: 150 * SECOND, mode: 'sigkill', durationUs: 0 },
       { kind: 'redis-master-kill', at: 151 * SECOND, downUs: 10 * SECOND },
     ]);
-    for (const kind of ['pg-dcs-partition', 'redis-master-isolate', 'sentinel-kill', 'pg-sync-standby-down']) expect(of(events, `fault.${kind}`)[0]!.d).toMatchObject({ applied: false });
+    for (const kind of ['pg-dcs-partition', 'redis-master-isolate', 'sentinel-kill', 'pg-sync-standby-down', 'pg-switchover']) expect(of(events, `fault.${kind}`)[0]!.d).toMatchObject({ applied: false });
     expect(of(events, 'proc.crash').map((e) => [e.t, e.p])).toEqual([[150 * SECOND, 'postgres'], [151 * SECOND, 'redis']]);
     expect(of(events, 'proc.start').filter((e) => e.p === 'redis' && e.t > 151 * SECOND).map((e) => e.t)).toEqual([161 * SECOND]);
   });

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { SECOND, type Micros } from '../../sim-cluster/index.ts';
 import { MAX_FAULT_TIME_US, type ArbitraryContext, type FaultKind } from '../../faults/fault-kind.ts';
-import { KUBE_API, type StreamSpaceCluster } from './cluster/cluster.ts';
+import { KUBE_API, POSTGRES, type StreamSpaceCluster } from './cluster/cluster.ts';
 import type { ClusterView } from './invariants/cluster-view.ts';
+import { KubeObjectStore } from './postgres/patroni-dcs.ts';
+import { requestSwitchover } from './postgres/patroni-switchover.ts';
 
 /**
  * Failover faults of seed 004's replicated datastores (issue: seed 004 part 2; spec seeds-001-004
@@ -13,8 +15,8 @@ import type { ClusterView } from './invariants/cluster-view.ts';
  * real action would (killing the one PostgreSQL or Redis) or, with nothing to act on (no DCS, no
  * replica, no Sentinel), is recorded with `applied: false` and changes nothing.
  *
- * Not modelled: `pg-switchover` (Patroni's model has no manual switchover yet) and a Redis master
- * recreated under a new address (bitnami/charts#5418): a killed master comes back under its name.
+ * Not modelled: a Redis master recreated under a new address (bitnami/charts#5418): a killed
+ * master comes back under its name.
  */
 
 /** The primary killed: gracefully (pod deleted), SIGKILL (forced deletion), or with its node. */
@@ -31,7 +33,9 @@ export type RedisMasterIsolate = { kind: 'redis-master-isolate'; at: Micros; dur
 export type SentinelKill = { kind: 'sentinel-kill'; at: Micros; index: number; durationUs: Micros };
 /** A Sentinel cut off from every other process for a while. */
 export type SentinelPartition = { kind: 'sentinel-partition'; at: Micros; index: number; durationUs: Micros };
-export type FailoverFault = PgPrimaryKill | PgDcsPartition | PgSyncStandbyDown | RedisMasterKill | RedisMasterIsolate | SentinelKill | SentinelPartition;
+/** A planned Patroni switchover from the leader to any fit standby, the synchronous one, or the `index`-th standby. */
+export type PgSwitchover = { kind: 'pg-switchover'; at: Micros; candidate: 'any' | 'sync' | 'standby'; index: number };
+export type FailoverFault = PgPrimaryKill | PgDcsPartition | PgSyncStandbyDown | RedisMasterKill | RedisMasterIsolate | SentinelKill | SentinelPartition | PgSwitchover;
 
 type Kind<F extends FailoverFault> = FaultKind<F, StreamSpaceCluster, ClusterView>;
 const duration = { type: 'integer', min: 0, max: MAX_FAULT_TIME_US, doc: 'how long the window lasts (µs)' } as const;
@@ -153,6 +157,52 @@ export const pgSyncStandbyDown: Kind<PgSyncStandbyDown> = {
   heal: ({ instance }) => restartCrashed(instance),
 };
 
+/**
+ * `patronictl switchover --leader <leader> [--candidate <member>] --force` (spec §3 "Faults"): the
+ * request written into the `postgres-failover` key as patronictl's DCS fallback writes it
+ * (postgres/patroni-switchover.ts `requestSwitchover`). At its next HA cycle (within loop_wait) the
+ * leader checks the candidate (it answers its REST API with postgres running, its WAL within
+ * maximum_lag_on_failover; in synchronous mode it must be the /sync standby) and demotes
+ * gracefully, or refuses (`patroni.switchover` outcome `refused`, the request removed, nothing
+ * else changes). Gracefully: fast stop, the WAL already written reaches the streaming standbys,
+ * the key is released and the candidate takes it and promotes, about 3 s after the leader's cycle;
+ * the old leader follows it. `candidate`: `any` names none (a fit standby takes over: in
+ * synchronous mode the /sync one), `sync` names the member the `postgres-sync` key names, and
+ * `standby` the `index`-th of the members but the leader (modulo their number, in member order),
+ * which may be down or, in synchronous mode, not the /sync standby: refused. Not applied (recorded
+ * `applied: false`) without Patroni, without a valid leader key (patronictl: "This cluster has no
+ * leader"), with `sync` and no /sync standby, or when the API server does not take the write.
+ */
+export const pgSwitchover: Kind<PgSwitchover> = {
+  kind: 'pg-switchover',
+  summary: 'a planned Patroni switchover (patronictl switchover): the leader demotes gracefully and the candidate takes over within a loop, or the request is refused (no effect without Patroni)',
+  drawn: 'when-named',
+  params: {
+    candidate: { type: 'enum', values: ['any', 'sync', 'standby'], doc: 'any: no candidate named; sync: the member the postgres-sync key names; standby: the index-th standby' },
+    index: { type: 'integer', min: 0, max: 3, doc: 'candidate standby: which of the members but the leader, modulo their number', why: 'indexes wrap modulo the standbys; the largest setup has 5 members, 4 standbys' },
+  },
+  arbitrary: () => fc.record({
+    kind: fc.constant('pg-switchover' as const),
+    candidate: fc.constantFrom('any' as const, 'sync' as const, 'standby' as const),
+    index: fc.integer({ min: 0, max: 3 }),
+  }),
+  end: (f) => f.at,
+  apply(f, { instance, sim, record }) {
+    const objects = instance.leases instanceof KubeObjectStore ? instance.leases : null;
+    // patronictl's leader: the key's holder. A fresh patronictl counts the key valid whatever its
+    // age (it notes the record as it reads it, kubernetes.py `_cluster_from_nodes`).
+    const holder = objects?.get(POSTGRES)?.holderIdentity ?? '';
+    const leader = holder === '' ? null : holder;
+    const standbys = instance.datastoreProcesses('postgres').filter((m) => m !== leader);
+    const candidate = leader === null ? null : f.candidate === 'sync' ? instance.pgSyncStandby : f.candidate === 'standby' ? standbys[f.index % standbys.length]! : null;
+    // The write goes through the API server: down or failing, it takes nothing.
+    const reachable = sim.process(KUBE_API).alive && instance.kubeFaults.mode === 'ok';
+    const applied = objects !== null && leader !== null && (f.candidate !== 'sync' || candidate !== null) && reachable;
+    record({ leader, candidate, applied });
+    if (applied) requestSwitchover(objects, POSTGRES, leader, candidate, sim.now);
+  },
+};
+
 // ---- Redis ----------------------------------------------------------------------------------
 
 /**
@@ -239,4 +289,4 @@ export const sentinelPartition: Kind<SentinelPartition> = {
   },
 };
 
-export const FAILOVER_FAULT_KINDS = [pgPrimaryKill, pgDcsPartition, pgSyncStandbyDown, redisMasterKill, redisMasterIsolate, sentinelKill, sentinelPartition] as const;
+export const FAILOVER_FAULT_KINDS = [pgPrimaryKill, pgDcsPartition, pgSyncStandbyDown, redisMasterKill, redisMasterIsolate, sentinelKill, sentinelPartition, pgSwitchover] as const;

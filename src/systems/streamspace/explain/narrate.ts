@@ -39,8 +39,12 @@ const KEY_EVENTS: Record<string, (e: TraceEvent, d: Details) => Omit<Narrated, '
   // The replicated datastores (seed 004 part 2): who is primary or master, and what a failover lost.
   'patroni.leader': (e) => ({ p: e.p, topic: 'leadership', what: `${e.p} holds the Patroni leader key` }),
   'patroni.promote': (e, d) => ({ p: e.p, topic: 'leadership', what: `${e.p} promoted to PostgreSQL primary at WAL ${str(d['lsn'])} (timeline ${str(d['timeline'])})` }),
-  'patroni.demote': (e, d) => ({ p: e.p, topic: 'leadership', what: `${e.p} demotes itself (${d['why'] === 'offline' ? 'it could not reach the DCS within retry_timeout' : 'it lost the leader key'})` }),
-  'patroni.release': (e) => ({ p: e.p, topic: 'leadership', what: `${e.p} releases the Patroni leader key (shutdown)` }),
+  'patroni.demote': (e, d) => ({
+    p: e.p, topic: 'leadership',
+    what: `${e.p} demotes itself (${d['why'] === 'offline' ? 'it could not reach the DCS within retry_timeout' : d['why'] === 'switchover' ? 'a planned switchover' : 'it lost the leader key'})`,
+  }),
+  'patroni.release': (e) => ({ p: e.p, topic: 'leadership', what: `${e.p} releases the Patroni leader key (shutdown or switchover)` }),
+  'patroni.switchover': (e, d) => ({ p: e.p, topic: 'leadership', what: `switchover from ${str(d['leader'])} to ${d['candidate'] === null ? 'any healthy standby' : str(d['candidate'])}: ${str(d['outcome'])}` }),
   'patroni.rewind': (e, d) => ({ p: e.p, topic: 'process', what: `${e.p} rewound onto ${str(d['leader'])}: ${str(d['lost'])} WAL records it had are gone` }),
   'pg.lost-writes': (e, d) => ({ p: e.p, topic: 'failure', what: `${(d['wids'] as unknown[]).length} writes ${e.p} had are not in the history of ${str(d['promoted'])} (${str(d['reason'])})` }),
   'sentinel.switch-master': (e, d) => ({ p: e.p, topic: 'leadership', what: `Sentinel ${e.p}: +switch-master ${str(d['from'])} → ${str(d['to'])}` }),

@@ -11,15 +11,18 @@ import { LeaseStore, type Lease, type LeaseSpec, type LeaseWriteResult } from '.
  * Service without a selector): the leader writes its own address into the subsets whenever it
  * takes or renews the key, and empties them when it releases the key (`_patch_or_create` with
  * `ips=[pod_ip]` from `attempt_to_acquire_leader` and `update_leader`, `ips=[]` from
- * `delete_leader`). The synchronous-replication state is the `<scope>-sync` object. Every write is a
- * PATCH carrying the resourceVersion last read, i.e. a compare-and-swap; the model sends them as
+ * `delete_leader`). The synchronous-replication state is the `<scope>-sync` object, a manual
+ * switchover's request the `<scope>-failover` object (annotations `leader` and `member`:
+ * `manual_failover`; patroni-switchover.ts). Every write is a PATCH carrying the resourceVersion
+ * last read, i.e. a compare-and-swap; the model sends them as
  * the API server's Lease Create/Update (kube/api-server.ts), which have exactly that CAS, and keeps
  * the annotations and subsets alongside (`KubeObjectStore`). Nothing else about an Endpoints or
  * ConfigMap object matters to the model.
  *
  * Watches. Patroni reads the cluster from a cache (`ObjectCache`) that a LIST fills and a WATCH
  * keeps current; a change of the leader object wakes the HA loop at once, unless it is the member's
- * own renewal (`_process_event`). Its own writes go into the cache too (`_patch_or_create`). The
+ * own renewal (`_process_event`; a change of the failover object wakes nobody: `_annotations_map`
+ * names only the leader and config objects). Its own writes go into the cache too (`_patch_or_create`). The
  * model's API server has Lease Get/Create/Update only, so `kubeApiServerWithWatch` wraps it with a
  * watch of named objects (the current objects in the reply, then every committed write pushed on
  * the connection) and `WatchCache` is the member's side. The watch connection has Patroni's TCP
@@ -314,15 +317,22 @@ export class KubernetesDcs {
     this.request({ op: 'lease.get', name }, done);
   }
 
-  /** PATCH with the resourceVersion last read (`rv`), or a create (`rv` null); `conflict` when someone wrote first. */
-  write(name: string, rv: number | null, spec: KubeObjectSpec, done: (r: DcsResult<KubeObject>) => void): void {
-    this.request(rv === null ? { op: 'lease.create', name, spec } : { op: 'lease.update', name, resourceVersion: rv, spec }, done);
+  /**
+   * PATCH with the resourceVersion last read (`rv`), or a create (`rv` null); `conflict` when someone
+   * wrote first. `retried` false: without the `Retry` wrapper (`patch_or_create(..., retry=False)`,
+   * as `manual_failover` writes): only the API client's own two attempts of retry_timeout/2, back to
+   * back (`_calculate_timeouts` for one API server: one retry), and no retry of a 503.
+   */
+  write(name: string, rv: number | null, spec: KubeObjectSpec, done: (r: DcsResult<KubeObject>) => void, retried = true): void {
+    this.request(rv === null ? { op: 'lease.create', name, spec } : { op: 'lease.update', name, resourceVersion: rv, spec }, done, retried);
   }
 
-  private request(body: LeaseRequest, done: (r: DcsResult<KubeObject>) => void): void {
+  private request(body: LeaseRequest, done: (r: DcsResult<KubeObject>) => void, retried = true): void {
     const stop = this.ctx.monotonic() + this.retryTimeoutUs;
     let delay = RETRY_FIRST_DELAY_US;
+    let attempts = 0;
     const attempt = (): void => {
+      attempts++;
       const timeout = Math.min(this.retryTimeoutUs / 2, stop - this.ctx.monotonic());
       this.api.call<KubeObject>(body, (r: RpcResult<KubeObject>) => {
         if (r.ok) return done({ ok: true, value: withDefaults(r.value) });
@@ -330,6 +340,12 @@ export class KubernetesDcs {
           const reason = kubeReason(r.message);
           if (reason === 'NotFound') return done({ ok: false, why: 'not-found' });
           if (reason === 'Conflict' || reason === 'AlreadyExists') return done({ ok: false, why: 'conflict' });
+        }
+        if (!retried) {
+          // urllib3 retries a timeout or a broken connection once; a 503 is an ApiException at once.
+          if (r.error === 'server' || attempts >= 2 || this.ctx.monotonic() >= stop) return done({ ok: false, why: 'dcs-error' });
+          attempt();
+          return;
         }
         // A timeout, a broken connection or a 503: Retry sleeps and tries again while time is left.
         const sleep = delay + this.ctx.random('patroni-retry').int(0, RETRY_MAX_JITTER_CS) * 10 * MS;
@@ -348,6 +364,14 @@ function withDefaults(lease: Lease & Partial<Pick<KubeObject, 'annotations' | 's
   return { ...lease, annotations: lease.annotations ?? {}, subsets: lease.subsets ?? [] };
 }
 
+/** A manual failover or switchover request (`Failover`): `leader` '' for a failover, `candidate` '' for any member. */
+export interface FailoverKey {
+  readonly leader: string;
+  readonly candidate: string;
+  /** The object's resourceVersion (`Failover.version`), for the holder's compare-and-swap cleanup. */
+  readonly resourceVersion: number;
+}
+
 /**
  * A member's view of the cluster from the DCS (Patroni's `Cluster` built by `_cluster_from_nodes`):
  * the leader object with the observed-record expiry (see the module note) and the sync object.
@@ -355,6 +379,8 @@ function withDefaults(lease: Lease & Partial<Pick<KubeObject, 'annotations' | 's
 export class ClusterView {
   leaderObject: KubeObject | null = null;
   syncObject: KubeObject | null = null;
+  /** The `<scope>-failover` object (patroni-switchover.ts), null when absent. */
+  failoverObject: KubeObject | null = null;
   /** `_leader_observed_record` as a string ('' = `{}`), and `_leader_observed_time` (null = None). */
   private observedRaw = '';
   private observedAt: Micros | null = null;
@@ -391,6 +417,19 @@ export class ClusterView {
   /** The /sync key's synchronous standby ('' when none). */
   get syncStandby(): string {
     return this.syncObject?.annotations['sync_standby'] ?? '';
+  }
+
+  /**
+   * The /failover key (`Failover.from_node` over the object's annotations `leader` and `member`;
+   * kubernetes.py `manual_failover`), or null when absent or naming nobody (an empty `Failover` is
+   * falsy, `Failover.__len__`). Names are '' when not given.
+   */
+  get failover(): FailoverKey | null {
+    const o = this.failoverObject;
+    if (o === null) return null;
+    const leader = o.annotations['leader'] ?? '';
+    const candidate = o.annotations['member'] ?? '';
+    return leader === '' && candidate === '' ? null : { leader, candidate, resourceVersion: o.resourceVersion };
   }
 
   /** `SyncState.matches(name, check_leader)`: the sync standby, or (with `orLeader`) the sync leader. */

@@ -2,7 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { MS, SECOND, Simulation, withDeterminismGuard, type Micros, type TraceEvent } from '../../../sim-cluster/index.ts';
 import { RpcClient, type RpcResult } from '../net/rpc.ts';
 import { healthyKubeApi } from '../kube/api-server.ts';
-import { KubeObjectStore, kubeApiServerWithWatch, PatroniMasterService } from './patroni-dcs.ts';
+import { KubeObjectStore, kubeApiServerWithWatch, PatroniMasterService, type KubeObject } from './patroni-dcs.ts';
+import { DEFAULT_MEMBER_POSTGRES } from './patroni-postgres.ts';
+import { failoverKeyName, requestSwitchover } from './patroni-switchover.ts';
 import { bootPatroniMember, DEFAULT_PATRONI, patroniTimeouts, type PatroniOptions } from './patroni.ts';
 import { PgData, walBeyond } from './replication.ts';
 import type { Statement } from './statements.ts';
@@ -475,5 +477,150 @@ describe('restarts and DCS outages', () => {
       return c.sim.trace.hash();
     }));
     expect(hashes[0]).toBe(hashes[1]);
+  });
+});
+
+describe('planned switchover (patroni-switchover.ts; ha.py process_manual_failover_from_leader, manual_failover_process_no_leader, demote)', () => {
+  const SCOPE = DEFAULT_PATRONI.scope;
+  const STOP = DEFAULT_MEMBER_POSTGRES.stopFastUs;
+  const PROMOTE = DEFAULT_MEMBER_POSTGRES.promoteUs;
+  const START = DEFAULT_MEMBER_POSTGRES.startUs;
+  const REQUEST_AT = 43 * SECOND;
+
+  /** patronictl switchover --leader postgres-0 [--candidate <candidate>] --force at 43 s, writes every 100 ms until `writesUntil`. */
+  function switchover(options: Partial<PatroniOptions>, candidate: string | null, writesUntil = 90 * SECOND, before?: (c: Cluster) => void) {
+    const c = cluster(options);
+    c.startWrites(6 * SECOND, writesUntil, 100 * MS);
+    before?.(c);
+    c.sim.at(REQUEST_AT, () => requestSwitchover(c.store, SCOPE, 'postgres-0', candidate, c.sim.now));
+    c.sim.run({ until: 90 * SECOND });
+    const request = (): Partial<KubeObject> | undefined => c.store.get(failoverKeyName(SCOPE)) as Partial<KubeObject> | undefined;
+    return { ...c, request };
+  }
+
+  /** The acknowledged writes the member `promoted` lacks. */
+  const lostOn = (c: Cluster, promoted: string): Write[] => c.acked().filter((w) => c.data.get(promoted)!.storage.getCommand(w.id) === undefined);
+
+  test('sync: to the /sync standby, done within loop_wait of the request plus the fast stop, 1 s, and the promotion; the old leader follows the new one', () => {
+    const c = switchover({ replication: 'sync' }, 'postgres-1');
+    expect(c.events('pg.sync-standby').filter((e) => e.t < REQUEST_AT).at(-1)!.d).toEqual({ leader: 'postgres-0', standby: 'postgres-1' });
+    // The leader finds the request at its next cycle, after its renewal (no wake-up: the failover
+    // object wakes no HA loop), checks the candidate over its REST API and demotes.
+    const verdict = c.first('patroni.switchover')!;
+    expect(verdict.p).toBe('postgres-0');
+    expect(verdict.d).toEqual({ leader: 'postgres-0', candidate: 'postgres-1', outcome: 'accepted' });
+    expect(verdict.t - REQUEST_AT).toBeLessThan(LOOP_WAIT + 100 * MS);
+    expect(c.first('patroni.demote')).toMatchObject({ t: verdict.t, p: 'postgres-0', d: { member: 'postgres-0', why: 'switchover' } });
+    // demote('graceful'): fast stop, `on_shutdown`'s 1 s, then the key is released.
+    const release = c.first('patroni.release')!;
+    expect(release.p).toBe('postgres-0');
+    expect(release.t - verdict.t).toBeGreaterThanOrEqual(STOP + SECOND);
+    expect(release.t - verdict.t).toBeLessThan(STOP + SECOND + 100 * MS);
+    // The release wakes the candidate, which takes the key at once and promotes; nobody else races.
+    expect(c.events('patroni.leader').filter((e) => e.t > REQUEST_AT).map((e) => [e.p, e.t - release.t < 100 * MS])).toEqual([['postgres-1', true]]);
+    const promote = c.first('patroni.promote', REQUEST_AT)!;
+    expect(promote.p).toBe('postgres-1');
+    expect(promote.t - REQUEST_AT).toBeGreaterThanOrEqual(STOP + SECOND + PROMOTE);
+    expect(promote.t - REQUEST_AT).toBeLessThanOrEqual(LOOP_WAIT + STOP + SECOND + PROMOTE + 200 * MS);
+    // The other standby stands aside 2 s and follows the new leader; the old leader, after its own
+    // 2 s and a start, follows it too: no rewind (its WAL is a prefix of the new timeline's).
+    expect(c.events('patroni.follow').filter((e) => e.t > REQUEST_AT).map((e) => e.d)).toEqual([
+      { member: 'postgres-2', leader: 'postgres-1' },
+      { member: 'postgres-0', leader: 'postgres-1' },
+    ]);
+    const oldFollows = c.events('patroni.follow').find((e) => e.p === 'postgres-0' && e.t > REQUEST_AT)!;
+    expect(oldFollows.t - release.t).toBeGreaterThanOrEqual(2 * SECOND + START);
+    expect(oldFollows.t - release.t).toBeLessThan(2 * SECOND + START + 100 * MS);
+    expect(c.events('patroni.rewind')).toEqual([]);
+    // The new holder removed the request; the Service follows it; writes go on there.
+    expect(c.request()?.annotations).toEqual({});
+    expect(c.service.resolve()).toBe('postgres-1');
+    expect(c.acked().filter((w) => w.sentAt > promote.t + SECOND).length).toBeGreaterThan(300);
+    expect(lostOn(c, 'postgres-1')).toEqual([]);
+    for (const m of ['postgres-0', 'postgres-2']) expect(c.data.get(m)!.storage.allCommands()).toEqual(c.data.get('postgres-1')!.storage.allCommands());
+  });
+
+  test('sync, no candidate named: only the /sync standby may take over (get_failover_candidates, is_healthiest_node)', () => {
+    const c = switchover({ replication: 'sync' }, null);
+    expect(c.first('patroni.switchover')!.d).toEqual({ leader: 'postgres-0', candidate: null, outcome: 'accepted' });
+    expect(c.events('patroni.leader').filter((e) => e.t > REQUEST_AT).map((e) => e.p)).toEqual(['postgres-1']);
+    expect(lostOn(c, 'postgres-1')).toEqual([]);
+  });
+
+  test.each([['postgres-1'], ['postgres-2'], [null]])(
+    'async (candidate %s): no acknowledged write is lost: the fast stop ends the walsenders after the WAL already written, the key goes after it (walsender.c WalSndDone; ha.py demote on_shutdown)',
+    (candidate) => {
+      const c = switchover({ replication: 'async' }, candidate);
+      const verdict = c.first('patroni.switchover')!;
+      expect(verdict.d).toMatchObject({ outcome: 'accepted' });
+      const promote = c.first('patroni.promote', REQUEST_AT)!;
+      if (candidate !== null) {
+        expect(promote.p).toBe(candidate);
+        // The other standby stands aside while the candidate answers: 2 s, then it follows the new leader.
+        const other = MEMBERS.find((m) => m !== 'postgres-0' && m !== candidate)!;
+        const release = c.first('patroni.release')!;
+        const follows = c.events('patroni.follow').find((e) => e.p === other && e.t > REQUEST_AT)!;
+        expect(follows.d).toEqual({ member: other, leader: candidate });
+        expect(follows.t - release.t).toBeGreaterThanOrEqual(2 * SECOND);
+      }
+      // Writes were acknowledged up to the stop...
+      expect(c.acked().filter((w) => w.answeredAt > verdict.t - SECOND && w.answeredAt <= verdict.t).length).toBeGreaterThan(5);
+      // ...and the new timeline starts past the old primary's last commit: nothing of it is lost.
+      const lastOwn = c.data.get('postgres-0')!.wal.filter((r) => r.primary === 'postgres-0').at(-1)!;
+      expect(lastOwn.lsn).toBeLessThanOrEqual(promote.d!['lsn'] as number);
+      expect(lostOn(c, promote.p)).toEqual([]);
+      expect(c.events('patroni.rewind')).toEqual([]);
+      expect(c.events('patroni.leader').filter((e) => e.t > REQUEST_AT).map((e) => e.p)).toEqual([promote.p]);
+    },
+  );
+
+  test('a candidate that does not answer is refused: the request is removed at the leader\'s next cycle and nothing else changes', () => {
+    const c = switchover({ replication: 'async' }, 'postgres-2', 90 * SECOND, (x) => x.sim.at(40 * SECOND, () => x.sim.crash('postgres-2')));
+    const verdict = c.first('patroni.switchover')!;
+    expect(verdict.d).toEqual({ leader: 'postgres-0', candidate: 'postgres-2', outcome: 'refused' });
+    expect(verdict.t - REQUEST_AT).toBeLessThan(LOOP_WAIT + 100 * MS);
+    expect(c.request()?.annotations).toEqual({});
+    expect(c.first('patroni.demote')).toBeUndefined();
+    expect(c.first('patroni.release')).toBeUndefined();
+    expect(c.events('patroni.leader').filter((e) => e.t > REQUEST_AT)).toEqual([]);
+    expect(c.service.resolve()).toBe('postgres-0');
+    // Writes were answered all along, one every 100 ms.
+    const answered = c.acked().filter((w) => w.sentAt > REQUEST_AT).map((w) => w.answeredAt);
+    expect(answered.length).toBeGreaterThan(400);
+    for (let i = 1; i < answered.length; i++) expect(answered[i]! - answered[i - 1]!).toBeLessThan(200 * MS);
+  });
+
+  test('sync: naming the asynchronous standby is refused (a switchover goes only to the /sync standby); a request for another leader is removed as stale', () => {
+    const c = switchover({ replication: 'sync' }, 'postgres-2');
+    expect(c.first('patroni.switchover')!.d).toEqual({ leader: 'postgres-0', candidate: 'postgres-2', outcome: 'refused' });
+    expect(c.events('patroni.leader').filter((e) => e.t > REQUEST_AT)).toEqual([]);
+    expect(c.first('patroni.demote')).toBeUndefined();
+    const s = cluster({ replication: 'sync' });
+    s.startWrites(6 * SECOND, 60 * SECOND);
+    s.sim.at(REQUEST_AT, () => requestSwitchover(s.store, SCOPE, 'postgres-1', 'postgres-2', s.sim.now));
+    s.sim.run({ until: 60 * SECOND });
+    expect(s.first('patroni.switchover')!.d).toEqual({ leader: 'postgres-1', candidate: 'postgres-2', outcome: 'stale' });
+    expect(s.events('patroni.leader').filter((e) => e.t > REQUEST_AT)).toEqual([]);
+    expect((s.store.get(failoverKeyName(SCOPE)) as KubeObject).annotations).toEqual({});
+  });
+
+  test('a candidate gone after the leader demoted: the other standby races and takes over (manual_failover_process_no_leader: "we should consider all members as a candidates")', () => {
+    let crashedAt = 0;
+    const c = switchover({ replication: 'async' }, 'postgres-1', 90 * SECOND, (x) => {
+      x.sim.trace.subscribe((e) => {
+        if (e.k === 'patroni.switchover' && crashedAt === 0) {
+          crashedAt = e.t + SECOND;
+          x.sim.at(crashedAt, () => x.sim.crash('postgres-1'));
+        }
+      });
+    });
+    const release = c.first('patroni.release')!;
+    expect(release.t).toBeGreaterThan(crashedAt);
+    const promote = c.first('patroni.promote', REQUEST_AT)!;
+    expect(promote.p).toBe('postgres-2');
+    // It asked the candidate (refused at once: its process is gone) and raced among the others.
+    expect(promote.t - release.t).toBeLessThan(PROMOTE + 200 * MS);
+    expect(c.request()?.annotations).toEqual({});
+    expect(lostOn(c, 'postgres-2')).toEqual([]);
   });
 });

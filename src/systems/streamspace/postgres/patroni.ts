@@ -1,7 +1,8 @@
 import { MS, SECOND, type BootFn, type ConnectionEnd, type Micros, type ProcessBehaviour, type ProcessContext, type TimerHandle } from '../../../sim-cluster/index.ts';
 import { ok, RpcClient, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
-import { ClusterView, KubernetesDcs, WatchCache, type KubeObject, type KubeObjectSpec } from './patroni-dcs.ts';
+import { ClusterView, KubernetesDcs, WatchCache, type FailoverKey, type KubeObject, type KubeObjectSpec } from './patroni-dcs.ts';
 import { MemberPostgres, memberPostgresTimings, type MemberPostgresOptions } from './patroni-postgres.ts';
+import { failoverKeyName, failoverSpec, ManualFailover, type MemberStatus } from './patroni-switchover.ts';
 import { SynchronousReplication, type ReplicationMode } from './patroni-sync.ts';
 import { isReplicationStart, type PgData, type PgSnapshot, type WalRecord } from './replication.ts';
 import { healthyPostgres, type PostgresFaults } from './server.ts';
@@ -23,9 +24,9 @@ import type { Statement } from './statements.ts';
  *   as a standby of the leader, after a pg_rewind if its WAL diverged (`recover`); with the key
  *   still its own, as a standby without upstream, promoted on the next cycle;
  * - the key held by this member: renew it (`update_lock`: a compare-and-swap on the object last
- *   read or written; optime = its WAL position). Renewed: promote if still a standby (after the
- *   /sync pre-promote step), or manage synchronous replication (`process_sync_replication`). Found
- *   another holder: demote `immediate-nolock`;
+ *   read or written; optime = its WAL position). Renewed: act on a switchover request (below),
+ *   then promote if still a standby (after the /sync pre-promote step), or manage synchronous
+ *   replication (`process_sync_replication`). Found another holder: demote `immediate-nolock`;
  * - the key held by another: follow it (`follow`): a primary demotes; a standby re-points its
  *   walreceiver (a reload: PostgreSQL >= 13 applies primary_conninfo without a restart), after a
  *   divergence check when one is due (`Rewind.trigger_check_diverged_lsn` after a demote, a restart
@@ -51,11 +52,27 @@ import type { Statement } from './statements.ts';
  * the API server reads its stale cache, spends retry_timeout on the renewal, and demotes within
  * loop_wait + retry_timeout of the cut (before the key can expire: loop_wait + 2 × retry_timeout <= ttl).
  *
+ * A planned switchover (patroni-switchover.ts has the request and the decisions): the holder finds
+ * a request in the `<scope>-failover` key at a cycle, after its renewal, and if a candidate is fit
+ * demotes gracefully (`demote('graceful')`, a long action): fast stop, 1 s for the standbys, key
+ * released, 2 s for another member to take it, then postgres starts as a standby of the new
+ * holder. The release wakes the standbys; the candidate takes the key and promotes, the others
+ * stand aside (2 s, then they follow the new holder). From the request: within loop_wait to the
+ * holder's cycle, then stopFastUs + 1 s to the release and promoteUs to the promotion (about 3 s
+ * with the defaults). The fast stop ends the walsenders' connections after the WAL already
+ * written, so a standby that streams has every commit the old primary made: as PostgreSQL's
+ * walsenders send everything up to the shutdown checkpoint before they exit (walsender.c
+ * `WalSndDone`), which Patroni counts on (`on_shutdown`: the key goes early only once a candidate
+ * has the checkpoint, `is_failover_possible(cluster_lsn=...)`). The model skips that check: its
+ * stop ends when pg_control says "shut down", and the key is released then either way, as
+ * Patroni releases it after the stop when the check fails; only the instant could differ, for a
+ * candidate cut off from the stream (its walsender keeps the postmaster up to wal_sender_timeout).
+ *
  * Simplifications: Patroni's member keys (pod annotations written by `touch_member`) are not
  * modelled: the member list is fixed (the StatefulSet's pods, which stay listed on a dead node),
- * "streaming" comes from pg_stat_replication; no failsafe mode, watchdog, pause, manual switchover,
- * primary_race_backoff (default 0), nofailover or priority tags; a standby shutting down does not
- * first ask to lose its sync status (`while_not_sync_standby`).
+ * "streaming" comes from pg_stat_replication; no failsafe mode, watchdog, pause, scheduled
+ * switchover, primary_race_backoff (default 0), nofailover or priority tags; a standby shutting
+ * down does not first ask to lose its sync status (`while_not_sync_standby`).
  *
  * Trace events (flat details, fixed key order):
  * - `patroni.leader` {member, transitions}: it took the leader key;
@@ -63,8 +80,14 @@ import type { Statement } from './statements.ts';
  * - `patroni.promote` {member, lsn, timeline}: pg_ctl promote finished, writes accepted from now;
  *   `lsn` is where the new timeline starts: the old primary's records past it never reach it
  *   (replication.ts `walBeyond`);
- * - `patroni.demote` {member, why}: `offline` (DCS unreachable) or `lost-lock` (another holder);
- * - `patroni.release` {member}: graceful shutdown released the key (and emptied the Endpoints);
+ * - `patroni.demote` {member, why}: `offline` (DCS unreachable), `lost-lock` (another holder) or
+ *   `switchover` (a graceful demotion for a switchover request);
+ * - `patroni.release` {member}: graceful shutdown or a switchover released the key (and emptied the Endpoints);
+ * - `patroni.switchover` {leader, candidate, outcome}: the holder's verdict on a request in the
+ *   failover key (`leader`, `candidate` as the request names them, null when not named):
+ *   `accepted` (it demotes for it), `refused` (no fit candidate: the request is removed, nothing
+ *   else changes) or `stale` (the request names another leader, or this member as the candidate:
+ *   removed);
  * - `patroni.follow` {member, leader}: its walreceiver now streams from `leader` (null: from nobody);
  * - `patroni.rewind` {member, leader, forkLsn, lost}: its data became a copy of `leader`'s; `lost`
  *   records past `forkLsn` were discarded (replication.ts `PgData.discarded`);
@@ -129,6 +152,7 @@ export function patroniTimeouts(input: { ttl: number; loopWait: number; retryTim
 interface PatroniConfig {
   scope: string;
   syncKey: string;
+  failoverKey: string;
   members: readonly string[];
   kubeApi: string;
   mode: ReplicationMode;
@@ -154,7 +178,7 @@ function configure(options: PatroniOptions): PatroniConfig {
   const scope = options.scope ?? DEFAULT_PATRONI.scope;
   memberPostgresTimings(options.postgres ?? {}); // checked here, at boot-function creation
   return {
-    scope, syncKey: `${scope}-sync`, members, kubeApi: options.kubeApi ?? DEFAULT_PATRONI.kubeApi, mode,
+    scope, syncKey: `${scope}-sync`, failoverKey: failoverKeyName(scope), members, kubeApi: options.kubeApi ?? DEFAULT_PATRONI.kubeApi, mode,
     ttl: t.ttl, loopWaitUs: t.loopWait * SECOND, retryTimeoutUs: t.retryTimeout * SECOND, maximumLagOnFailover: lag,
     postgres: options.postgres ?? {},
   };
@@ -178,13 +202,8 @@ const SNAPSHOT_TIMEOUT_US = 60 * SECOND;
 const WATCH_EXTRA_US = 500 * MS;
 /** `shutdown` / `demote` `on_shutdown`: 1 s for the standbys to catch up before the key is released. */
 const RELEASE_DELAY_US = 1 * SECOND;
-
-/** What a member's REST API answers (`GET /`; `_MemberStatus.from_api_response`). */
-interface MemberStatus {
-  inRecovery: boolean;
-  /** pg_current_wal_lsn() on a primary, max(received, replayed) on a standby; 0 when postgres is down. */
-  walPosition: number;
-}
+/** `demote` after a release, and `process_unhealthy_cluster` under a named candidate: "Give a time to somebody to take the leader lock". */
+const TAKEOVER_WAIT_US = 2 * SECOND;
 
 type PeerRequest = { op: 'patroni.status' } | { op: 'pg.identify'; last: WalRecord | null } | { op: 'pg.snapshot' };
 
@@ -209,6 +228,7 @@ class PatroniMember {
   private wakePending = false;
   private shuttingDown = false;
   private readonly sync: SynchronousReplication;
+  private readonly switchover: ManualFailover;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -231,7 +251,12 @@ class PatroniMember {
       });
     });
     const idle = config.loopWaitUs + config.retryTimeoutUs;
-    this.cache = new WatchCache(ctx, config.kubeApi, [config.scope, config.syncKey], {
+    this.switchover = new ManualFailover({
+      me: this.me, members: config.members, view: this.view, synchronousMode: config.mode !== 'async',
+      syncActive: () => this.sync.active, maximumLagOnFailover: config.maximumLagOnFailover,
+      fetchStatuses: (members, done) => this.fetchStatuses(members, done),
+    });
+    this.cache = new WatchCache(ctx, config.kubeApi, [config.scope, config.syncKey, config.failoverKey], {
       connectUs: config.retryTimeoutUs,
       answerUs: Math.floor(config.retryTimeoutUs / 2),
       // `configure_timeouts`: keepalive idle loop_wait + retry_timeout, 3 probes spread to ttl.
@@ -302,6 +327,7 @@ class PatroniMember {
       if (ready) {
         this.view.leaderObject = this.cache.get(this.config.scope);
         this.view.syncObject = this.cache.get(this.config.syncKey);
+        this.view.failoverObject = this.cache.get(this.config.failoverKey);
       }
       done(ready);
     });
@@ -312,6 +338,7 @@ class PatroniMember {
     this.cache.set(object);
     const current = this.cache.get(object.name); // a newer version the watch brought first stays
     if (object.name === this.config.scope) this.view.leaderObject = current;
+    else if (object.name === this.config.failoverKey) this.view.failoverObject = current;
     else this.view.syncObject = current;
   }
 
@@ -407,7 +434,32 @@ class PatroniMember {
       else if (r === 'lost') {
         if (this.pg.isPrimary) this.demote('immediate-nolock', done);
         else done();
-      } else this.enforcePrimaryRole(done);
+      } else this.manualFailoverFromLeader(() => this.enforcePrimaryRole(done), done);
+    });
+  }
+
+  /**
+   * `process_manual_failover_from_leader` (patroni-switchover.ts): with a request in the failover
+   * key, the holder demotes gracefully for it and the cycle ends (`done`), or it removes the
+   * request (a compare-and-swap on the version read, not retried) and goes on (`next`).
+   */
+  private manualFailoverFromLeader(next: () => void, done: () => void): void {
+    const request = this.view.failover;
+    if (request === null) {
+      next();
+      return;
+    }
+    this.switchover.atLeader(request, (outcome) => {
+      this.ctx.record('patroni.switchover', { leader: request.leader || null, candidate: request.candidate || null, outcome });
+      if (outcome === 'accepted') {
+        this.demoteGraceful();
+        done();
+        return;
+      }
+      this.dcs.write(this.config.failoverKey, request.resourceVersion, failoverSpec(this.ctx.now()), (r) => {
+        if (r.ok) this.cached(r.value);
+        next();
+      }, false);
     });
   }
 
@@ -441,14 +493,16 @@ class PatroniMember {
 
   /** `process_unhealthy_cluster`: no valid key. */
   private unhealthyCluster(done: () => void): void {
+    const request = this.view.failover;
     this.isHealthiest((healthy) => {
       if (!healthy) {
-        this.follow(null, done);
+        if (request === null) this.follow(null, done);
+        else this.standAside(request, done);
         return;
       }
       this.acquire((r) => {
         if (r === 'dcs-error') this.dcsError(done);
-        else if (r === 'ok') this.enforcePrimaryRole(done);
+        else if (r === 'ok') this.removeRequest(request, () => this.enforcePrimaryRole(done));
         else {
           this.view.observe(this.ctx.now());
           this.follow(this.view.leader(this.ctx.now()), done);
@@ -457,7 +511,50 @@ class PatroniMember {
     });
   }
 
-  /** `is_healthiest_node` / `_is_healthiest_node`. */
+  /**
+   * Not the healthiest under a switchover request (`process_unhealthy_cluster`): with a candidate
+   * named, a divergence check is due and the loop sleeps 2 s for the candidate to take the key;
+   * then (`follow` with refresh) the cluster is read again and the holder followed.
+   */
+  private standAside(request: FailoverKey, done: () => void): void {
+    const refollow = (): void => {
+      if (this.shuttingDown) {
+        done();
+        return;
+      }
+      this.loadCluster((loaded) => {
+        if (!loaded) {
+          this.dcsError(done);
+          return;
+        }
+        this.view.observe(this.ctx.now());
+        this.follow(this.view.leader(this.ctx.now()), done);
+      });
+    };
+    if (request.candidate === '') {
+      refollow();
+      return;
+    }
+    this.rewindCheck = true;
+    this.ctx.setTimer(TAKEOVER_WAIT_US, refollow, 'patroni.takeover-wait');
+  }
+
+  /** "Cleaning up failover key after acquiring leader lock": the request removed (not retried), then `next`. */
+  private removeRequest(request: FailoverKey | null, next: () => void): void {
+    if (request === null) {
+      next();
+      return;
+    }
+    // Patroni's PATCH carries no resourceVersion; the model's write is a compare-and-swap on the
+    // version last seen, so a request written again in between (a new switchover) would stay.
+    const rv = this.view.failoverObject?.resourceVersion ?? request.resourceVersion;
+    this.dcs.write(this.config.failoverKey, rv, failoverSpec(this.ctx.now()), (r) => {
+      if (r.ok) this.cached(r.value);
+      next();
+    }, false);
+  }
+
+  /** `is_healthiest_node`: under a switchover request, as patroni-switchover.ts decides. */
   private isHealthiest(done: (healthy: boolean) => void): void {
     if (this.pg.state !== 'running') {
       done(false);
@@ -467,32 +564,39 @@ class PatroniMember {
       done(true);
       return;
     }
+    const request = this.view.failover;
+    if (request !== null) {
+      this.switchover.race(request, (verdict) => {
+        if (typeof verdict === 'boolean') done(verdict);
+        else this.healthiestAmong(verdict.among, false, done);
+      });
+      return;
+    }
     const syncActive = this.sync.active;
     if (syncActive && !this.view.syncMatches(this.me, true)) {
       done(false);
       return;
     }
+    this.healthiestAmong(this.config.members.filter((m) => !syncActive || this.view.syncMatches(m, true)), true, done);
+  }
+
+  /** `_is_healthiest_node(members, check_replication_lag)`. */
+  private healthiestAmong(members: readonly string[], checkLag: boolean, done: (healthy: boolean) => void): void {
+    const syncActive = this.sync.active;
     const myPosition = this.data.lsn;
-    if (this.view.lastLsn - myPosition > this.config.maximumLagOnFailover) {
+    if (checkLag && this.view.lastLsn - myPosition > this.config.maximumLagOnFailover) {
       done(false);
       return;
     }
-    const others = this.config.members.filter((m) => m !== this.me && (!syncActive || this.view.syncMatches(m, true)));
-    let pending = others.length;
-    let healthy = true;
-    if (pending === 0) {
-      done(true);
-      return;
-    }
-    for (const member of others) {
-      this.peer(member).call<MemberStatus>({ op: 'patroni.status' } satisfies PeerRequest, (r) => {
-        if (r.ok) {
-          if (!r.value.inRecovery) healthy = false; // "Primary (...) is still alive"
-          else if (myPosition < r.value.walPosition && !(syncActive && this.view.syncLeader === member)) healthy = false;
-        }
-        if (--pending === 0) done(healthy);
-      }, REST_TIMEOUT_US);
-    }
+    const others = members.filter((m) => m !== this.me);
+    this.fetchStatuses(others, (statuses) => {
+      done(statuses.every((s, i) => {
+        if (s === null || !s.running) return true; // not reachable: not counted
+        if (!s.inRecovery) return false; // "Primary (...) is still alive"
+        // Ahead of us: not the healthiest, unless it is the former /sync leader ("Ignoring the former leader being ahead of us").
+        return !(myPosition < s.walPosition && !(syncActive && this.view.syncLeader === others[i]));
+      }));
+    });
   }
 
   /** `attempt_to_acquire_leader` (also the bootstrap's `take_leader`). */
@@ -619,6 +723,35 @@ class PatroniMember {
     }));
   }
 
+  /**
+   * `demote('graceful')` for a switchover, a long action ("switchover: demote"): fast stop (the
+   * walsenders' connections close after the WAL already written: see the module note), 1 s for the
+   * standbys (`on_shutdown`), the key released (`release_leader_key_voluntarily`), 2 s for another
+   * member to take it, then postgres started as a standby of whoever holds the key then
+   * (`state_handler.follow`; a divergence check is due at the next cycle, as after any demotion).
+   */
+  private demoteGraceful(): void {
+    this.busy = 'switchover: demote';
+    this.ctx.record('patroni.demote', { member: this.me, why: 'switchover' });
+    this.rewindCheck = true;
+    this.pg.stop('fast', () => {
+      this.sync.clearStandbyNames();
+      this.ctx.setTimer(RELEASE_DELAY_US, () => {
+        if (this.shuttingDown) return;
+        this.releaseKey(() => {
+          this.ctx.setTimer(TAKEOVER_WAIT_US, () => {
+            if (this.shuttingDown) return;
+            this.loadCluster((loaded) => {
+              if (loaded) this.view.observe(this.ctx.now());
+              const leader = loaded ? this.view.leader(this.ctx.now()) : null;
+              this.startStandby(leader === this.me ? null : leader);
+            });
+          }, 'patroni.takeover-wait');
+        });
+      }, 'patroni.release');
+    });
+  }
+
   /** `enforce_primary_role`: promote a standby holding the key, or manage a primary's replication. */
   private enforcePrimaryRole(done: () => void): void {
     if (this.pg.isPrimary) {
@@ -732,7 +865,7 @@ class PatroniMember {
     const request = body as Partial<PeerRequest>;
     switch (request.op) {
       case 'patroni.status':
-        reply(ok({ inRecovery: !this.pg.isPrimary, walPosition: this.pg.state === 'running' ? this.data.lsn : 0 } satisfies MemberStatus));
+        reply(ok({ running: this.pg.state === 'running', inRecovery: !this.pg.isPrimary, walPosition: this.pg.state === 'running' ? this.data.lsn : 0 } satisfies MemberStatus));
         return;
       case 'pg.identify':
         reply(ok({ primary: this.pg.isPrimary, diverged: this.data.lacks((request as Extract<PeerRequest, { op: 'pg.identify' }>).last) }));
@@ -743,6 +876,22 @@ class PatroniMember {
       default:
         this.pg.serveStatement(conn, body as Statement, reply);
     }
+  }
+
+  /** `fetch_nodes_statuses`: every member asked at once; null for one that did not answer in 2 s. */
+  private fetchStatuses(members: readonly string[], done: (statuses: ReadonlyArray<MemberStatus | null>) => void): void {
+    const statuses: Array<MemberStatus | null> = members.map(() => null);
+    let pending = members.length;
+    if (pending === 0) {
+      done(statuses);
+      return;
+    }
+    members.forEach((member, i) => {
+      this.peer(member).call<MemberStatus>({ op: 'patroni.status' } satisfies PeerRequest, (r) => {
+        if (r.ok) statuses[i] = r.value;
+        if (--pending === 0) done(statuses);
+      }, REST_TIMEOUT_US);
+    });
   }
 
   private peer(member: string): RpcClient {
