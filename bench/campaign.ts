@@ -27,7 +27,7 @@ export const SWARM_SPACE: CaseSpace = { profile: 'hardened', swarm: true, deploy
  */
 export const PATRONI_SPACE: CaseSpace = {
   profile: 'hardened', swarm: true, deployment: 'r004-patroni-async',
-  kinds: ['pg-primary-kill', 'pg-dcs-partition', 'pg-sync-standby-down', 'node-failure', 'pod-partition', 'crash', 'partition', 'pause'],
+  kinds: ['pg-primary-kill', 'pg-switchover', 'pg-dcs-partition', 'pg-sync-standby-down', 'node-failure', 'pod-partition', 'crash', 'partition', 'pause'],
 };
 
 /** The worker bundle `hasim fuzz` starts (`npm run bench` builds dist/ first). */

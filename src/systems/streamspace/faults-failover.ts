@@ -171,7 +171,8 @@ export const pgSyncStandbyDown: Kind<PgSyncStandbyDown> = {
  * `standby` the `index`-th of the members but the leader (modulo their number, in member order),
  * which may be down or, in synchronous mode, not the /sync standby: refused. Not applied (recorded
  * `applied: false`) without Patroni, without a valid leader key (patronictl: "This cluster has no
- * leader"), with `sync` and no /sync standby, or when the API server does not take the write.
+ * leader"), with `sync` and no /sync standby, when the API server does not take the write, or when
+ * a request is pending already and Patroni's REST API would refuse this one (412).
  */
 export const pgSwitchover: Kind<PgSwitchover> = {
   kind: 'pg-switchover',
@@ -197,9 +198,10 @@ export const pgSwitchover: Kind<PgSwitchover> = {
     const candidate = leader === null ? null : f.candidate === 'sync' ? instance.pgSyncStandby : f.candidate === 'standby' ? standbys[f.index % standbys.length]! : null;
     // The write goes through the API server: down or failing, it takes nothing.
     const reachable = sim.process(KUBE_API).alive && instance.kubeFaults.mode === 'ok';
-    const applied = objects !== null && leader !== null && (f.candidate !== 'sync' || candidate !== null) && reachable;
+    const possible = objects !== null && leader !== null && (f.candidate !== 'sync' || candidate !== null) && reachable;
+    // A request the REST API refuses while another is pending (412) writes nothing.
+    const applied = possible && requestSwitchover(objects, POSTGRES, leader, candidate, sim.now) !== null;
     record({ leader, candidate, applied });
-    if (applied) requestSwitchover(objects, POSTGRES, leader, candidate, sim.now);
   },
 };
 

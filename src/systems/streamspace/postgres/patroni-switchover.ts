@@ -18,6 +18,15 @@ import type { ClusterView, FailoverKey, KubeObject, KubeObjectSpec, KubeObjectSt
  * wakes the leader (a change of the failover object wakes no HA loop, kubernetes.py
  * `_process_event`), so it acts at its next cycle, within loop_wait, and the REST API's checks are
  * the ones its HA loop makes anyway (below); a request it refuses changes nothing but the key.
+ * That holds only while the leader is yet to read the key: once it has accepted a request it
+ * demotes and never reads the key again as the holder, and a request written over it is what the
+ * others race on. There the API's checks matter: a switchover in synchronous mode to a member
+ * that is not the /sync standby would be written past them and name a healthy member nobody may
+ * promote (the /sync standby and the old leader stand aside while it answers,
+ * `manual_failover_process_no_leader`; it is barred from the race, `is_healthiest_node`), and the
+ * cluster would stay without a leader. So a request written while another is pending gets the
+ * checks api.py `is_failover_possible` decides from the DCS (below), and is refused (412, nothing
+ * written) as the leader's REST API, still serving while it demotes, refuses it.
  *
  * The leader (`process_manual_failover_from_leader`, after renewing its key): a request naming
  * another leader, or itself as the candidate, is removed. Otherwise, if a failover is possible
@@ -58,18 +67,45 @@ export function failoverKeyName(scope: string): string {
   return `${scope}-failover`;
 }
 
+/** The `<scope>-sync` object's name (`sync_path`). */
+export function syncKeyName(scope: string): string {
+  return `${scope}-sync`;
+}
+
 /**
  * `patronictl switchover --leader <leader> [--candidate <candidate>] --force` as its DCS fallback
  * writes it (`manual_failover`): the `<scope>-failover` object created, or patched whatever its
- * version, with the request's annotations. Returns the stored object.
+ * version, with the request's annotations. Returns the stored object, or null when a request is
+ * already pending and the leader's REST API refuses this one (`refusedByApi`): nothing written.
  */
-export function requestSwitchover(store: KubeObjectStore, scope: string, leader: string, candidate: string | null, nowUs: Micros): KubeObject {
+export function requestSwitchover(store: KubeObjectStore, scope: string, leader: string, candidate: string | null, nowUs: Micros): KubeObject | null {
   const name = failoverKeyName(scope);
+  const current = store.get(name) as KubeObject | undefined;
+  const pending = current !== undefined && ((current.annotations?.['leader'] ?? '') !== '' || (current.annotations?.['member'] ?? '') !== '');
+  if (pending && refusedByApi(store, scope, leader, candidate)) return null;
   const spec = failoverSpec(nowUs, { leader, ...(candidate === null ? {} : { member: candidate }) });
-  const current = store.get(name);
   const r = current === undefined ? store.create(name, spec) : store.update(name, current.resourceVersion, spec);
   if (!r.ok) throw new Error(`writing ${name} failed: ${r.reason}`); // one synchronous store, nobody in between
   return r.lease as KubeObject;
+}
+
+/**
+ * api.py `is_failover_possible` for a switchover, as far as the DCS decides it: the leader named
+ * must hold the key ("leader name does not match"), and in synchronous mode the candidate must be
+ * the /sync standby ("candidate name does not match with sync_standby"), or with none named a
+ * /sync standby must exist ("can not find sync_standby"). Synchronous mode is read from /sync
+ * naming a leader (the leader empties it in async mode, patroni-sync.ts), which is how it stands
+ * in every cycle past the first of a leader. Left out: the candidate's membership (the callers
+ * name members) and the status fetch (a candidate that does not answer is raced past after the
+ * release: `manual_failover_process_no_leader`).
+ */
+function refusedByApi(store: KubeObjectStore, scope: string, leader: string, candidate: string | null): boolean {
+  const holder = store.get(scope)?.holderIdentity ?? '';
+  if (holder !== leader) return true;
+  const sync = (store.get(syncKeyName(scope)) as Partial<KubeObject> | undefined)?.annotations ?? {};
+  if ((sync['leader'] ?? '') === '') return false;
+  const standby = sync['sync_standby'] ?? '';
+  return candidate === null ? standby === '' : standby !== candidate;
 }
 
 /**

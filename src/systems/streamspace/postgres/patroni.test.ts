@@ -7,6 +7,7 @@ import { DEFAULT_MEMBER_POSTGRES } from './patroni-postgres.ts';
 import { failoverKeyName, requestSwitchover } from './patroni-switchover.ts';
 import { bootPatroniMember, DEFAULT_PATRONI, patroniTimeouts, type PatroniOptions } from './patroni.ts';
 import { PgData, walBeyond } from './replication.ts';
+import type { ReplicationMode } from './patroni-sync.ts';
 import type { Statement } from './statements.ts';
 
 /**
@@ -620,6 +621,58 @@ describe('planned switchover (patroni-switchover.ts; ha.py process_manual_failov
     expect(promote.p).toBe('postgres-2');
     // It asked the candidate (refused at once: its process is gone) and raced among the others.
     expect(promote.t - release.t).toBeLessThan(PROMOTE + 200 * MS);
+    expect(c.request()?.annotations).toEqual({});
+    expect(lostOn(c, 'postgres-2')).toEqual([]);
+  });
+
+  /**
+   * Two switchover requests in quick succession: the first (no candidate) accepted by the leader,
+   * the second written while it demotes, naming postgres-2. Under synchronous mode the leader's
+   * REST API refuses the second (api.py `is_failover_possible`: "candidate name does not match
+   * with sync_standby"), so the request the leader demotes for stays and the /sync standby takes
+   * over. Written past that check, it would name a healthy member no one may promote: the /sync
+   * standby and the old leader stand aside for it (`manual_failover_process_no_leader`), and it is
+   * barred from the race ("only synchronous nodes and former leader are allowed to race").
+   */
+  function twoRequests(replication: ReplicationMode) {
+    let second: KubeObject | null | undefined;
+    const c = switchover({ replication }, null, 90 * SECOND, (x) => {
+      x.sim.trace.subscribe((e) => {
+        if (e.k === 'patroni.demote' && second === undefined) x.sim.at(e.t + MS, () => (second = requestSwitchover(x.store, SCOPE, 'postgres-0', 'postgres-2', x.sim.now)));
+      });
+    });
+    return { ...c, second: () => second };
+  }
+
+  test.each([['sync'], ['sync-strict']] as const)(
+    '%s: a second request naming the asynchronous standby while the leader demotes for the first is refused; the /sync standby is promoted within loop_wait + about 3 s',
+    (replication) => {
+      const c = twoRequests(replication);
+      expect(c.first('patroni.switchover')!.d).toEqual({ leader: 'postgres-0', candidate: null, outcome: 'accepted' });
+      expect(c.second()).toBeNull();
+      const promote = c.first('patroni.promote', REQUEST_AT)!;
+      expect(promote.p).toBe('postgres-1');
+      expect(promote.t - REQUEST_AT).toBeLessThanOrEqual(LOOP_WAIT + STOP + SECOND + PROMOTE + 200 * MS);
+      expect(c.events('patroni.leader').filter((e) => e.t > REQUEST_AT).map((e) => e.p)).toEqual(['postgres-1']);
+      expect(c.request()?.annotations).toEqual({});
+      expect(c.service.resolve()).toBe('postgres-1');
+      // Writes go on there; in strict mode only once a standby streams and the new primary names
+      // it (its next cycles: the placeholder holds commits until then, patroni-sync.ts).
+      const resumed = c.acked().find((w) => w.sentAt > promote.t)!;
+      expect(resumed.answeredAt - promote.t).toBeLessThanOrEqual(replication === 'sync' ? SECOND : 2 * LOOP_WAIT);
+      const later = c.writes.filter((w) => w.sentAt > promote.t + 2 * LOOP_WAIT);
+      expect(later.length).toBeGreaterThan(100);
+      expect(later.filter((w) => !w.result.ok)).toEqual([]);
+      expect(lostOn(c, 'postgres-1')).toEqual([]);
+    },
+  );
+
+  test('async: the second request, naming postgres-2, is taken (any standby may be named) and postgres-2 takes over when the key is released', () => {
+    const c = twoRequests('async');
+    expect(c.second()?.annotations).toEqual({ leader: 'postgres-0', member: 'postgres-2' });
+    const promote = c.first('patroni.promote', REQUEST_AT)!;
+    expect(promote.p).toBe('postgres-2');
+    expect(promote.t - REQUEST_AT).toBeLessThanOrEqual(LOOP_WAIT + STOP + SECOND + PROMOTE + 200 * MS);
     expect(c.request()?.annotations).toEqual({});
     expect(lostOn(c, 'postgres-2')).toEqual([]);
   });

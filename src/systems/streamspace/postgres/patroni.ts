@@ -2,7 +2,7 @@ import { MS, SECOND, type BootFn, type ConnectionEnd, type Micros, type ProcessB
 import { ok, RpcClient, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import { ClusterView, KubernetesDcs, WatchCache, type FailoverKey, type KubeObject, type KubeObjectSpec } from './patroni-dcs.ts';
 import { MemberPostgres, memberPostgresTimings, type MemberPostgresOptions } from './patroni-postgres.ts';
-import { failoverKeyName, failoverSpec, ManualFailover, type MemberStatus } from './patroni-switchover.ts';
+import { failoverKeyName, failoverSpec, ManualFailover, syncKeyName, type MemberStatus } from './patroni-switchover.ts';
 import { SynchronousReplication, type ReplicationMode } from './patroni-sync.ts';
 import { isReplicationStart, type PgData, type PgSnapshot, type WalRecord } from './replication.ts';
 import { healthyPostgres, type PostgresFaults } from './server.ts';
@@ -178,7 +178,7 @@ function configure(options: PatroniOptions): PatroniConfig {
   const scope = options.scope ?? DEFAULT_PATRONI.scope;
   memberPostgresTimings(options.postgres ?? {}); // checked here, at boot-function creation
   return {
-    scope, syncKey: `${scope}-sync`, failoverKey: failoverKeyName(scope), members, kubeApi: options.kubeApi ?? DEFAULT_PATRONI.kubeApi, mode,
+    scope, syncKey: syncKeyName(scope), failoverKey: failoverKeyName(scope), members, kubeApi: options.kubeApi ?? DEFAULT_PATRONI.kubeApi, mode,
     ttl: t.ttl, loopWaitUs: t.loopWait * SECOND, retryTimeoutUs: t.retryTimeout * SECOND, maximumLagOnFailover: lag,
     postgres: options.postgres ?? {},
   };
