@@ -28,11 +28,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, test, vi } from 'vitest';
+import { freePort, ping, REDIS_BIN, waitFor } from '../testing/real-redis.ts';
 import { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { MS } from '../../../sim-cluster/time.ts';
@@ -771,7 +771,7 @@ class RealTarget implements Target {
     c.disconnect();
     // Wait until the server itself has freed the connection (networking.c freeClient), so the next
     // PUBLISH sees it gone rather than racing the FIN.
-    await waitFor(async () => !String(await this.admin.call('CLIENT', 'LIST')).includes(`name=${this.tag}-${client} `), 2000);
+    await waitFor(async () => !String(await this.admin.call('CLIENT', 'LIST')).includes(`name=${this.tag}-${client} `), 2000, 5);
   }
 
   async restart(mode: RestartMode): Promise<void> {
@@ -808,18 +808,10 @@ class RealTarget implements Target {
   }
 }
 
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await cond())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
 
 // ------------------------------------------------------------------ real servers
 
 const REDIS_URL = process.env.HASIM_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const REDIS_BIN = process.env.HASIM_REDIS_SERVER ?? (spawnSync('/usr/bin/redis-server', ['--version']).status === 0 ? '/usr/bin/redis-server' : 'redis-server');
 
 /** A throwaway redis-server on a free loopback port: no save points, no AOF (SS §0), a private data dir. */
 class OwnServer {
@@ -842,7 +834,7 @@ class OwnServer {
     args.push('--dir', this.dir, '--dbfilename', 'dump.rdb', '--daemonize', 'no', '--loglevel', 'warning');
     const child = spawn(REDIS_BIN, args, { stdio: 'ignore' });
     this.child = child;
-    await waitFor(() => ping(this.port), 5000);
+    await waitFor(() => ping(this.port), 5000, 5);
   }
 
   /** SIGKILL: a crash, so nothing is saved on the way down; the next boot loads the last SAVE, if any. */
@@ -865,28 +857,7 @@ class OwnServer {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ port, host: '127.0.0.1' });
-    sock.once('error', () => resolve(false));
-    sock.once('data', (d) => {
-      sock.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-    sock.once('connect', () => sock.write('PING\r\n'));
-  });
-}
 
 /** Whether the server at HASIM_REDIS_URL answers, and its version; the reason when not. */
 async function probeUrl(url: string): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {

@@ -7,14 +7,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MS, SECOND, Simulation, type Micros, type NetworkOptions, type NodeClockOptions, type ProcessContext } from '../../../sim-cluster/index.ts';
 import { RpcClient, type RpcResult } from '../net/rpc.ts';
+import { freePort, ping, REDIS_BIN, waitFor } from '../testing/real-redis.ts';
 import { redisReplicaSet, type RedisNode } from '../testing/redis-replica-set.ts';
 import { ERR_NOREPLICAS, ERR_READONLY, type ReplicationInfo } from './replication.ts';
 import { redisServer, RedisStorage, type RedisCommand, type RedisPush, type RedisServerOptions } from './server.ts';
@@ -606,7 +605,6 @@ describe('stream bytes and replies as recorded from real Redis 7.0', () => {
   });
 });
 
-const REDIS_BIN = process.env.HASIM_REDIS_SERVER ?? (spawnSync('/usr/bin/redis-server', ['--version']).status === 0 ? '/usr/bin/redis-server' : 'redis-server');
 const binOk = spawnSync(REDIS_BIN, ['--version']).status === 0;
 if (!binOk) console.warn(`Redis replication conformance: real redis-server tests SKIPPED: cannot run ${REDIS_BIN}; set HASIM_REDIS_SERVER or install redis-server`);
 
@@ -623,7 +621,7 @@ describe.skipIf(!binOk)('a real redis-server master and replica answer as record
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `${name}.rdb`];
     args.push('--daemonize', 'no', '--loglevel', 'warning', '--repl-diskless-sync-delay', '0', '--repl-ping-replica-period', '3600', ...extra);
     children.push(spawn(REDIS_BIN, args, { stdio: 'ignore' }));
-    await waitFor(() => ping(port), 5000);
+    await waitFor(() => ping(port), 5000, 20);
     const c = new Redis({ port, host: '127.0.0.1', db: 1 });
     clients.push(c);
     if (name === 'master') masterPort = port;
@@ -633,7 +631,7 @@ describe.skipIf(!binOk)('a real redis-server master and replica answer as record
   beforeAll(async () => {
     master = await start('master', []);
     replica = await start('replica', ['--replicaof', '127.0.0.1', String(masterPort)]);
-    await waitFor(async () => /master_link_status:up/.test(await replica.info('replication')), 10_000);
+    await waitFor(async () => /master_link_status:up/.test(await replica.info('replication')), 10_000, 20);
   }, 30_000);
 
   afterAll(() => {
@@ -663,16 +661,16 @@ describe.skipIf(!binOk)('a real redis-server master and replica answer as record
     await master.config('SET', 'min-replicas-to-write', '0');
     // A replica may get the stream that followed its RDB only at its next ACK, up to a second later
     // (`repl_start_cmd_stream_on_ack`): let it catch up, so the first test's PUBLISH is behind us.
-    await waitFor(async () => /slave_repl_offset:(\d+)/.exec(await replica.info('replication'))![1] === String(await offset()), 5000);
+    await waitFor(async () => /slave_repl_offset:(\d+)/.exec(await replica.info('replication'))![1] === String(await offset()), 5000, 20);
     const sub = new Redis({ port: Number(replica.options.port), host: '127.0.0.1', retryStrategy: () => null });
     clients.push(sub);
     const got: string[] = [];
     sub.on('message', (_ch: string, m: string) => got.push(m));
     await sub.subscribe('ch');
     expect(await master.publish('ch', 'from-master')).toBe(0);
-    await waitFor(async () => got.length === 1, 5000);
+    await waitFor(async () => got.length === 1, 5000, 20);
     expect(await replica.publish('ch', 'from-replica')).toBe(1);
-    await waitFor(async () => got.length === 2, 5000);
+    await waitFor(async () => got.length === 2, 5000, 20);
     expect(got).toEqual(['from-master', 'from-replica']);
     // CLIENT KILL TYPE pubsub on the replica closes the subscriber; TYPE normal spares the caller.
     expect(await replica.client('KILL', 'TYPE', 'pubsub')).toBe(1);
@@ -680,33 +678,5 @@ describe.skipIf(!binOk)('a real redis-server master and replica answer as record
   });
 });
 
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await cond())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ port, host: '127.0.0.1' });
-    sock.once('error', () => resolve(false));
-    sock.once('data', (d) => {
-      sock.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-    sock.once('connect', () => sock.write('PING\r\n'));
-  });
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
