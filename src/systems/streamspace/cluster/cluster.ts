@@ -345,7 +345,9 @@ export class StreamSpaceCluster {
 
   /** Every process of a datastore kind, in creation order (Redis nodes, Sentinels or PostgreSQL members). */
   datastoreProcesses(kind: 'redis' | 'postgres' | 'sentinel'): string[] {
-    return [...(kind === 'redis' ? this.redisNodes : kind === 'postgres' ? (this.pgMembers.size > 0 ? this.pgMembers : new Map([[POSTGRES, null]])) : this.sentinels).keys()];
+    if (kind === 'redis') return [...this.redisNodes.keys()];
+    if (kind === 'sentinel') return [...this.sentinels.keys()];
+    return this.pgMembers.size > 0 ? [...this.pgMembers.keys()] : [POSTGRES];
   }
 
   /**

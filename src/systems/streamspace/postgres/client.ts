@@ -1,7 +1,7 @@
 import { SECOND, type Micros, type ProcessContext } from '../../../sim-cluster/index.ts';
 import { RpcClient, type DialTarget, type RpcResult } from '../net/rpc.ts';
 import { SqlPool, type SqlPoolOptions } from './pool.ts';
-import { isWriteStatement } from './server.ts';
+import { isWriteStatement, keysOf } from './server.ts';
 import type { Statement } from './statements.ts';
 import type { AgentRow, CommandRow, CommandStatus, NewCommand } from './tables.ts';
 
@@ -178,14 +178,8 @@ export class PostgresClient {
       // `server`: the member that answered. A statement may commit on two members (lib/pq retries
       // a statement whose connection met a FIN, even after a commit that waited for a synchronous
       // standby when its backend was terminated), so a loss counts only on the member that acknowledged.
-      if (r.ok) this.ctx.record('sql.ack', { wid, stmt: statement.stmt, command: commandOf(statement), server });
+      if (r.ok) this.ctx.record('sql.ack', { wid, stmt: statement.stmt, command: keysOf(statement).command ?? null, server });
       cb(r);
     });
   }
-}
-
-/** The command row a write names, or null (agent rows). */
-function commandOf(s: Statement): string | null {
-  if (s.stmt === 'producer.insert') return s.row.commandId;
-  return 'commandId' in s ? s.commandId : null;
 }

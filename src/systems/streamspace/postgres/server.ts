@@ -205,8 +205,8 @@ export function isWriteStatement(s: Statement): boolean {
   return !READS.has(s.stmt);
 }
 
-/** The row keys a statement names, for `db.write-error`. */
-function keysOf(s: Statement): { command?: string; agent?: string } {
+/** The row keys a statement names, for `db.write-error` (and a pooled client's `sql.ack`). */
+export function keysOf(s: Statement): { command?: string; agent?: string } {
   if (s.stmt === 'producer.insert') return { command: s.row.commandId, agent: s.row.agentId };
   const keys: { command?: string; agent?: string } = {};
   if ('commandId' in s) keys.command = s.commandId;
