@@ -85,6 +85,8 @@ describe('bad values: a ConfigError naming the path', () => {
     ['an unknown task', { load: { taskWeights: { ...weights, browse: 1 } } }, 'config.load.taskWeights.browse: unknown field (known in load.taskWeights: list, create, delete, logout)'],
     ['minReplicas above maxReplicas', { hpa: { minReplicas: 15 } }, 'config.hpa.maxReplicas: must be ≥ minReplicas (15 here), got 10'],
     ['maxReplicas 21', { hpa: { maxReplicas: 21 } }, 'config.hpa.maxReplicas: must be ≤ 20'],
+    ['a Patroni ttl of 30.5 s', { postgres: { ttlUs: 30_500_000 } }, 'config.postgres.ttlUs: must be whole seconds (Patroni takes ttl in seconds), got 30500000 µs'],
+    ['loop_wait + 2 × retry_timeout over ttl', { postgres: { retryTimeoutUs: 15_000_000 } }, 'config.postgres.retryTimeoutUs: must be at most (ttlUs - loopWaitUs) / 2'],
     ['minReplicas 0', { hpa: { minReplicas: 0 } }, 'config.hpa.minReplicas: must be ≥ 1 (Kubernetes: minReplicas must be greater than 0)'],
     ['targetCpuPercent 0', { hpa: { targetCpuPercent: 0 } }, 'config.hpa.targetCpuPercent: must be ≥ 1'],
     ['a stabilization window over an hour', { hpa: { behavior: behavior({ stabilizationWindowSeconds: 3601 }) } }, 'config.hpa.behavior.scaleUp.stabilizationWindowSeconds: must be ≤ 3600'],

@@ -379,7 +379,12 @@ const POSTGRES: Entries<PostgresConfig> = {
   poolMaxIdleTimeUs: timeout('database/sql SetConnMaxIdleTime (µs)'),
 };
 
+/** Patroni takes ttl, loop_wait and retry_timeout in whole seconds (patroni/config.py). */
+const wholeSeconds = (field: 'ttlUs' | 'loopWaitUs' | 'retryTimeoutUs') => rule<PostgresConfig>((p) => p[field] % SECOND === 0, (p) =>
+  `must be whole seconds (Patroni takes ${field.replace('Us', '')} in seconds), got ${p[field]} µs`, [field]);
+
 const POSTGRES_RULES = [
+  wholeSeconds('ttlUs'), wholeSeconds('loopWaitUs'), wholeSeconds('retryTimeoutUs'),
   rule<PostgresConfig>((p) => p.loopWaitUs + 2 * p.retryTimeoutUs <= p.ttlUs, (p) =>
     `must be at most (ttlUs - loopWaitUs) / 2 (${(p.ttlUs - p.loopWaitUs) / 2} here), got ${p.retryTimeoutUs}: Patroni requires loop_wait + 2 × retry_timeout ≤ ttl`, ['retryTimeoutUs']),
 ];

@@ -778,8 +778,8 @@ export class StreamSpaceCluster {
   }
 
   /**
-   * A pod no node can take stays Pending (`k8s.pod-pending`). Redis and PostgreSQL keep a process
-   * under their Service name, never started by the cluster, on a node that is up: the Service
+   * A pod no node can take stays Pending (`k8s.pod-pending`). Redis, PostgreSQL and the Sentinels
+   * keep a process under their name, never started by the cluster, on a node that is up: the Service
    * resolves and its dials are refused (no endpoint), and the checkers that look Redis up still
    * find it. (A fault that starts Redis in place, such as `redis-restart`'s end, may start it there
    * meanwhile; the replacement stops it when it is placed.)
@@ -787,7 +787,7 @@ export class StreamSpaceCluster {
   private holdPending(pod: PendingPod): void {
     this.pending.push(pod);
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.pod-pending', { pod: pod.name, kind: pod.kind });
-    if ((pod.kind === 'redis' || pod.kind === 'postgres') && !this.sim.hasProcess(pod.name)) {
+    if (pod.kind !== 'api' && pod.kind !== 'agent' && !this.sim.hasProcess(pod.name)) {
       const node = this.workerNodes.find((n) => this.sim.node(n).up)!;
       this.sim.addProcess({ name: pod.name, node, boot: this.bootFor(pod.kind, pod.name), autoStart: false });
     }
