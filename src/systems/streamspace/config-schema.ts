@@ -98,6 +98,7 @@ const FIXES: Entries<FixesConfig> = {
   sentinelAwareClient: boolean('design fix sentinel-aware-client'),
   readonlyConnIsBad: boolean('design fix readonly-conn-is-bad'),
   strictSynchronousReplication: boolean('design fix strict-synchronous-replication'),
+  sessionsInPostgres: boolean('design fix sessions-in-postgres'),
   reconcileEveryUs: period('redelivery: reconciler period (µs)'),
   redeliverAfterUs: timeout('redelivery: how long a row may stay unfinished before it is dispatched again (µs)'),
 };

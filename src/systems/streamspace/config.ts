@@ -447,6 +447,12 @@ export interface FixesConfig {
   readonlyConnIsBad: boolean;
   /** Patroni runs `synchronous_mode: true` with `synchronous_mode_strict: true`: a commit is acknowledged only once a synchronous standby has it, and waits while there is none. */
   strictSynchronousReplication: boolean;
+  /**
+   * The auth SessionStore keeps its sessions in PostgreSQL (a `user_sessions` row per token,
+   * checked in AuthMiddleware's GetUser query) instead of `session:{jti}` keys in Redis, whose
+   * replication acknowledges a write before any replica has it and whose replicas answer reads.
+   */
+  sessionsInPostgres: boolean;
   /** Redelivery: reconciler period. */
   reconcileEveryUs: Micros;
   /** Redelivery: how long a row may stay unfinished before it is dispatched again (longer than the longest command). */
@@ -510,6 +516,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     sentinelAwareClient: false,
     readonlyConnIsBad: false,
     strictSynchronousReplication: false,
+    sessionsInPostgres: false,
     reconcileEveryUs: 30 * SECOND,
     redeliverAfterUs: 150 * SECOND,
   },

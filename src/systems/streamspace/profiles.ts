@@ -159,6 +159,12 @@ export const DESIGN_FIXES: DesignFix[] = [
     change: 'Patroni runs synchronous_mode with synchronous_mode_strict: a commit is acknowledged only once a synchronous standby has flushed it, and waits while there is none, so no acknowledged commit is lost in a failover (availability traded for it)',
     removes: ['acknowledged-writes-lost-in-async-failover'],
   },
+  {
+    name: 'sessions-in-postgres', field: 'sessionsInPostgres',
+    change: 'the auth SessionStore keeps its sessions as PostgreSQL rows (created at login, checked in AuthMiddleware\'s GetUser query, deleted at logout) instead of session:{jti} keys in Redis: '
+      + 'Redis\'s asynchronous replication acknowledges a session before any replica has it and a Sentinel failover can throw it away, and a client still connected to an old master reads sessions the new one has deleted',
+    removes: ['sentinel-failover-loses-a-fresh-session', 'missed-switch-accepts-a-logged-out-token'],
+  },
 ];
 
 const allFixes = Object.fromEntries(DESIGN_FIXES.map((f) => [f.field, true]));

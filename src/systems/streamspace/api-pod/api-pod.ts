@@ -8,10 +8,10 @@ import { CommandDispatcher, type DispatchedCommand, type DispatcherRowsPort } fr
 import type { HubDbPort, HubRedisPort, PubSubPort } from './ports.ts';
 import type { PodCpu } from './cpu.ts';
 import { startRedisListener } from './redis-listener.ts';
-import { SessionAuth, type CachePort } from './session-auth.ts';
+import { SessionAuth, type CachePort, type SessionRowsPort } from './session-auth.ts';
 
 /** Everything the API pod reads and writes in PostgreSQL. */
-export interface ApiDbPort extends HubDbPort, CommandRowsPort, DispatcherRowsPort {
+export interface ApiDbPort extends HubDbPort, CommandRowsPort, DispatcherRowsPort, SessionRowsPort {
   /** Producers insert a `pending` row (§5.2). */
   insertCommand(row: { commandId: string; agentId: string; sessionId: string; action: string }, cb: (r: RpcResult<unknown>) => void): void;
   /** HTTP register upserts the agents row, online (§7.3 step 1). */
@@ -109,7 +109,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
       ctx.record('api.redis-wait', { error: r.message });
       ctx.setTimer(config.redisPingTimeoutUs, ping, 'api.redis-retry');
     });
-    const auth = config.cacheEnabled ? new SessionAuth(ctx, clients.cache, options.auth, options.fixes) : null;
+    const auth = config.cacheEnabled ? new SessionAuth(ctx, clients.cache, clients.db, options.auth, options.fixes) : null;
     options.cpu.meter.restart();
     // api/cmd/main.go: the cache (line 91) and ClearAllSessions (line 326) come before the hub's
     // Redis (line 370 on) and the HTTP server.
@@ -160,10 +160,24 @@ export function apiPod(options: ApiPodOptions): BootFn {
     /** AuthMiddleware's GetUser (middleware.go:258): any error, the database's included, is a 401 "User not found". Every user of the model exists. */
     const getUser = (token: Token, cb: (status: number) => void): void => clients.db.userRead('auth.get-user', token.user, (r) => cb(r.ok ? 200 : unavailable));
 
-    /** AuthMiddleware (middleware.go:240-270): the session check, then GetUser; either failing is a 401. */
+    /**
+     * AuthMiddleware (middleware.go:240-270): the session check, then GetUser; either failing is a
+     * 401 (a store error: `unavailable`). With fix `sessions-in-postgres` one query does both.
+     */
     const authenticate = (token: Token, cb: (status: number) => void): void => {
       if (auth === null) return getUser(token, cb);
-      auth.validate(token.jti, (check) => (check === 'valid' ? getUser(token, cb) : cb(check === 'redis-error' ? unavailable : 401)));
+      auth.validate(token.jti, token.user, (check) => {
+        switch (check) {
+          case 'valid':
+            return getUser(token, cb);
+          case 'user-valid':
+            return cb(200);
+          case 'missing':
+            return cb(401);
+          case 'store-error':
+            return cb(unavailable);
+        }
+      });
     };
 
     /** Login (auth/handlers.go:236-300): VerifyPassword, GetUserGroups (errors ignored), the token, CreateSession. */
@@ -176,7 +190,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
           // and incarnation instead, which is as unique and keeps runs readable.
           const token: Token = { jti: `${ctx.name}.${ctx.incarnation}.${tokens++}`, user };
           if (auth === null) return respond({ status: 200, token });
-          auth.createSession(token.jti, (stored) => respond(stored ? { status: 200, token } : { status: 500 }));
+          auth.createSession(token.jti, user, (stored) => respond(stored ? { status: 200, token } : { status: 500 }));
         });
       });
     };

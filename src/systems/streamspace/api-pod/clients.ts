@@ -74,6 +74,11 @@ export function apiPodClients(ctx: ProcessContext, targets: ApiPodClientTargets)
       upsertAgentOnRegister: (agentId, cb) => pg.upsertAgentOnRegister(agentId, cb),
       agentExists: (agentId, cb) => pg.getAgent(agentId, (r) => cb(r.ok ? ok(r.value !== null) : (r as RpcResult<never>))),
       userRead: (stmt, user, cb) => users.userRead(stmt, user, cb),
+      // Design fix sessions-in-postgres: the SessionStore's statements are the users' requests' too.
+      insertSession: (jti, user, ttlUs, cb) => users.insertSession(jti, user, ttlUs, cb),
+      sessionOfUser: (jti, user, cb) => users.sessionOfUser(jti, user, cb),
+      deleteSession: (jti, cb) => users.deleteSession(jti, cb),
+      clearSessions: (cb) => users.clearSessions(cb),
     },
     redis: {
       set: (key, value, ex, cb) => redis.set(key, value, ex, cb),

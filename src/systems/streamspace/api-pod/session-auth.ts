@@ -1,4 +1,4 @@
-import type { Micros, ProcessContext } from '../../../sim-cluster/index.ts';
+import { SECOND, type Micros, type ProcessContext } from '../../../sim-cluster/index.ts';
 import type { RpcResult } from '../net/rpc.ts';
 import type { AuthConfig, FixesConfig } from '../config.ts';
 
@@ -17,8 +17,23 @@ export interface CachePort {
   scan(cursor: number, match: string, cb: (r: RpcResult<readonly [number, string[]]>) => void, deadline?: Micros): void;
 }
 
-/** The outcome of AuthMiddleware's session check: valid, or why the request gets a 401. */
-export type SessionCheck = 'valid' | 'missing' | 'redis-error';
+/**
+ * Design fix `sessions-in-postgres`: the SessionStore's calls as PostgreSQL statements (the
+ * database client's methods, postgres/client.ts).
+ */
+export interface SessionRowsPort {
+  insertSession(jti: string, user: number, ttlUs: Micros, cb: (r: RpcResult<number>) => void): void;
+  sessionOfUser(jti: string, user: number, cb: (r: RpcResult<boolean>) => void): void;
+  deleteSession(jti: string, cb: (r: RpcResult<number>) => void): void;
+  clearSessions(cb: (r: RpcResult<number>) => void): void;
+}
+
+/**
+ * The outcome of AuthMiddleware's session check: valid, or why the request is refused.
+ * `user-valid`: the check was GetUser's query too (fix `sessions-in-postgres`), so the user needs no
+ * second lookup; `store-error`: the store did not answer.
+ */
+export type SessionCheck = 'valid' | 'user-valid' | 'missing' | 'store-error';
 
 /** A Go context as the cache's calls carry it: a deadline, or cancelled already. */
 type CallContext = { deadline: Micros } | 'cancelled';
@@ -50,6 +65,12 @@ type CallContext = { deadline: Micros } | 'cancelled';
  * fix `detached-invalidate-context` gives both a context of their own, and then the invalidation's
  * pattern `session:*` (cache/keys.go:173 SessionPattern) matches every auth session: fix
  * `namespaced-cache-keys` moves the cache's session keys to `cache:sessions:*`.
+ *
+ * Design fix `sessions-in-postgres` keeps the sessions in PostgreSQL instead (`rows`): CreateSession,
+ * the check (joined into GetUser's query), the logout's delete and the start-up clear become
+ * statements, whether or not the cache is enabled; the cache keeps only the response cache. The
+ * sessions then have the database's durability: what a failover of Redis's asynchronous
+ * replication loses, or an isolated old master still answers, no longer decides who is logged in.
  */
 export class SessionAuth {
   /** cache.IsEnabled(): fixed at start-up as built. */
@@ -62,6 +83,7 @@ export class SessionAuth {
   constructor(
     private readonly ctx: ProcessContext,
     private readonly cache: CachePort,
+    private readonly rows: SessionRowsPort,
     private readonly config: AuthConfig,
     private readonly fixes: FixesConfig,
   ) {}
@@ -76,7 +98,9 @@ export class SessionAuth {
       this.enabled = r.ok;
       this.ctx.record('auth.cache', { enabled: r.ok });
       if (!r.ok && this.fixes.retryCacheEnable) this.retryEnable();
-      if (!r.ok || this.fixes.keepSessionsOnStart) return done();
+      if (this.fixes.keepSessionsOnStart) return done();
+      if (this.fixes.sessionsInPostgres) return this.clearRows(done);
+      if (!r.ok) return done();
       const deadline = this.ctx.monotonic() + this.config.clearSessionsTimeoutUs;
       this.deletePattern('session:*', { deadline }, (removed, error) => {
         this.ctx.record('auth.clear-sessions', { removed, error });
@@ -96,10 +120,22 @@ export class SessionAuth {
     }, 'auth.cache-retry');
   }
 
-  /** AuthMiddleware's ValidateSession. */
-  validate(jti: string, cb: (check: SessionCheck) => void): void {
+  /**
+   * ClearAllSessions with fix `sessions-in-postgres` (as built it runs at every start, so it stays):
+   * the DELETE, whose failure is only logged as the Redis one's is (api/cmd/main.go:331-335).
+   */
+  private clearRows(done: () => void): void {
+    this.rows.clearSessions((r) => {
+      this.ctx.record('auth.clear-sessions', { removed: r.ok ? r.value : 0, error: r.ok ? null : r.error });
+      done();
+    });
+  }
+
+  /** AuthMiddleware's ValidateSession (with fix `sessions-in-postgres`, joined with GetUser). */
+  validate(jti: string, user: number, cb: (check: SessionCheck) => void): void {
+    if (this.fixes.sessionsInPostgres) return this.rows.sessionOfUser(jti, user, (r) => cb(!r.ok ? 'store-error' : r.value ? 'user-valid' : 'missing'));
     if (!this.enabled) return cb('valid');
-    this.cache.exists(this.sessionKey(jti), (r) => cb(!r.ok ? 'redis-error' : r.value > 0 ? 'valid' : 'missing'));
+    this.cache.exists(this.sessionKey(jti), (r) => cb(!r.ok ? 'store-error' : r.value > 0 ? 'valid' : 'missing'));
   }
 
   /**
@@ -107,21 +143,25 @@ export class SessionAuth {
    * so `done(true)` whatever happened; with fix `fail-login-without-session`, `done(false)` when the
    * session was not stored, and the login fails.
    */
-  createSession(jti: string, done: (stored: boolean) => void): void {
-    if (!this.enabled) return done(true);
-    this.cache.set(this.sessionKey(jti), jti, this.config.tokenTtlSeconds, (r) => {
+  createSession(jti: string, user: number, done: (stored: boolean) => void): void {
+    const stored = (r: RpcResult<unknown>): void => {
       if (!r.ok) this.ctx.record('auth.session-not-stored', { jti, error: r.error });
       done(r.ok || !this.fixes.failLoginWithoutSession);
-    });
+    };
+    if (this.fixes.sessionsInPostgres) return this.rows.insertSession(jti, user, this.config.tokenTtlSeconds * SECOND, stored);
+    if (!this.enabled) return done(true);
+    this.cache.set(this.sessionKey(jti), jti, this.config.tokenTtlSeconds, stored);
   }
 
   /** Logout's InvalidateSession: errors are logged, the answer is 200 anyway (handlers.go:345-360). */
   deleteSession(jti: string, done: () => void): void {
-    if (!this.enabled) return done();
-    this.cache.del([this.sessionKey(jti)], (r) => {
+    const deleted = (r: RpcResult<unknown>): void => {
       if (!r.ok) this.ctx.record('auth.session-not-deleted', { jti, error: r.error });
       done();
-    });
+    };
+    if (this.fixes.sessionsInPostgres) return this.rows.deleteSession(jti, deleted);
+    if (!this.enabled) return done();
+    this.cache.del([this.sessionKey(jti)], deleted);
   }
 
   /** CacheMiddleware's lookup for GET /sessions: whether a cached answer exists. */

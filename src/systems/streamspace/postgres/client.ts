@@ -167,6 +167,26 @@ export class PostgresClient {
     this.send({ stmt, user }, cb);
   }
 
+  /** Design fix `sessions-in-postgres`: CreateSession's INSERT (tables.ts insertSession). */
+  insertSession(jti: string, user: number, ttlUs: Micros, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'auth.session-insert', jti, user, ttlUs }, cb);
+  }
+
+  /** Design fix `sessions-in-postgres`: GetUser joined with the session; true when the session is live. */
+  sessionOfUser(jti: string, user: number, cb: (r: RpcResult<boolean>) => void): void {
+    this.send({ stmt: 'auth.session-user', jti, user }, cb);
+  }
+
+  /** Design fix `sessions-in-postgres`: logout's DELETE of the session row. */
+  deleteSession(jti: string, cb: (r: RpcResult<RowsAffected>) => void): void {
+    this.send({ stmt: 'auth.session-delete', jti }, cb);
+  }
+
+  /** Design fix `sessions-in-postgres`: ClearAllSessions' DELETE of every row (as built at each start). */
+  clearSessions(cb: (r: RpcResult<number>) => void): void {
+    this.send({ stmt: 'auth.sessions-clear' }, cb);
+  }
+
   private send<T>(statement: Statement, cb: (r: RpcResult<T>) => void): void {
     if (this.rpc !== null) return this.rpc.call<T>(statement, cb);
     if (!isWriteStatement(statement)) return this.pool!.exec<T>(statement, cb);

@@ -96,13 +96,27 @@ type StatementContext = Pick<ProcessContext, 'now' | 'record'>;
 export function executeStatement(ctx: ProcessContext, storage: PostgresStorage, faults: PostgresFaults, s: Statement, client: string): RpcResult<unknown> {
   try {
     if (faults.writeErrors && isWriteStatement(s)) {
-      throw new PostgresError('25006', `cannot execute ${s.stmt === 'producer.insert' ? 'INSERT' : 'UPDATE'} in a read-only transaction`);
+      throw new PostgresError('25006', `cannot execute ${sqlVerb(s)} in a read-only transaction`);
     }
     return apply(ctx, storage, s, client);
   } catch (e) {
     if (!(e instanceof PostgresError)) throw e; // a model bug: the kernel ends the run
     ctx.record('db.write-error', { statement: s.stmt, code: e.code, client, ...keysOf(s) });
     return serverError(e.message);
+  }
+}
+
+/** The SQL command of a write statement, as a read-only server's error names it. */
+function sqlVerb(s: Statement): 'INSERT' | 'UPDATE' | 'DELETE' {
+  switch (s.stmt) {
+    case 'producer.insert':
+    case 'auth.session-insert':
+      return 'INSERT';
+    case 'auth.session-delete':
+    case 'auth.sessions-clear':
+      return 'DELETE';
+    default:
+      return 'UPDATE';
   }
 }
 
@@ -167,6 +181,22 @@ function apply(ctx: StatementContext, storage: PostgresStorage, s: Statement, cl
     case 'auth.get-user':
     case 'sessions.list':
       return ok(true);
+    case 'auth.session-insert':
+      storage.insertSession(s.jti, s.user, serverNow + s.ttlUs);
+      ctx.record('db.session.insert', { jti: s.jti, client, ...widOf(s) });
+      return ok(1);
+    case 'auth.session-user':
+      return ok(storage.sessionOfUser(s.jti, s.user, serverNow));
+    case 'auth.session-delete': {
+      const matched = storage.deleteSession(s.jti);
+      if (matched) ctx.record('db.session.delete', { jti: s.jti, client, ...widOf(s) });
+      return ok(matched ? 1 : 0);
+    }
+    case 'auth.sessions-clear': {
+      const removed = storage.clearSessions();
+      if (removed > 0) ctx.record('db.session.clear', { removed, client, ...widOf(s) });
+      return ok(removed);
+    }
   }
 }
 
@@ -198,6 +228,7 @@ function agentWritten(ctx: StatementContext, by: Statement['stmt'], agentId: str
 
 const READS: ReadonlySet<Statement['stmt']> = new Set([
   'dispatcher.scan-pending', 'reconciler.scan-unfinished', 'ws.agent-lookup', 'auth.verify-password', 'auth.user-groups', 'auth.get-user', 'sessions.list',
+  'auth.session-user',
 ]);
 
 /** Whether a statement writes (INSERT or UPDATE): what a read-only server refuses. */

@@ -45,4 +45,13 @@ type StatementBody =
   | { stmt: 'auth.verify-password'; user: number }
   | { stmt: 'auth.user-groups'; user: number }
   | { stmt: 'auth.get-user'; user: number }
-  | { stmt: 'sessions.list'; user: number };
+  | { stmt: 'sessions.list'; user: number }
+  /**
+   * Design fix `sessions-in-postgres`: the SessionStore's calls as `user_sessions` statements
+   * (tables.ts). `auth.session-user` is AuthMiddleware's GetUser with the session check joined in;
+   * it answers whether the user has that live session. The lifetime is the token's (24 h).
+   */
+  | { stmt: 'auth.session-insert'; jti: string; user: number; ttlUs: Micros }
+  | { stmt: 'auth.session-user'; jti: string; user: number }
+  | { stmt: 'auth.session-delete'; jti: string }
+  | { stmt: 'auth.sessions-clear' };

@@ -130,3 +130,49 @@ describe('agents (streamspace-v2-behavior §2.2, §2.3, §7.3)', () => {
     expect(db.getAgent('ghost')).toBeNull();
   });
 });
+
+describe('user_sessions (design fix sessions-in-postgres)', () => {
+  test('a session is live for its user until its expiry on the database clock, or its delete', () => {
+    const db = new PostgresStorage();
+    db.insertSession('j1', 7, 1_000);
+    expect(db.sessionOfUser('j1', 7, 999)).toBe(true);
+    expect(db.sessionOfUser('j1', 7, 1_000)).toBe(false); // expires_at > NOW()
+    expect(db.sessionOfUser('j1', 8, 999)).toBe(false); // another user's token
+    expect(db.sessionOfUser('j2', 7, 0)).toBe(false);
+    expect(db.deleteSession('j1')).toBe(true);
+    expect(db.deleteSession('j1')).toBe(false);
+    expect(db.sessionOfUser('j1', 7, 0)).toBe(false);
+  });
+
+  test('a second INSERT of a jti fails with the unique violation (a statement retried after its commit)', () => {
+    const db = new PostgresStorage();
+    db.insertSession('j1', 7, 1_000);
+    expect(() => db.insertSession('j1', 7, 2_000)).toThrow(PostgresError);
+    expect(db.sessionOfUser('j1', 7, 1_500)).toBe(false); // the first row, unchanged
+  });
+
+  test('writes that changed rows count as mutations (what a Patroni primary logs); a delete that matched nothing does not', () => {
+    const db = new PostgresStorage();
+    db.insertSession('j1', 7, 1_000);
+    db.insertSession('j2', 8, 1_000);
+    const after = db.mutations;
+    expect(db.deleteSession('nope')).toBe(false);
+    expect(db.mutations).toBe(after);
+    expect(db.clearSessions()).toBe(2);
+    expect(db.mutations).toBe(after + 1);
+    expect(db.clearSessions()).toBe(0);
+    expect(db.mutations).toBe(after + 1);
+  });
+
+  test('copyFrom (pg_rewind) copies the sessions too, and later writes stay apart', () => {
+    const leader = new PostgresStorage();
+    leader.insertSession('j1', 7, 1_000);
+    const member = new PostgresStorage();
+    member.insertSession('lost', 9, 1_000);
+    member.copyFrom(leader);
+    expect(member.sessionOfUser('j1', 7, 0)).toBe(true);
+    expect(member.sessionOfUser('lost', 9, 0)).toBe(false);
+    member.deleteSession('j1');
+    expect(leader.sessionOfUser('j1', 7, 0)).toBe(true);
+  });
+});

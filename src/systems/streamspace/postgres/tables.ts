@@ -77,6 +77,13 @@ export interface CommandRow extends NewCommand {
   updatedAt: Micros | null;
 }
 
+/** A `user_sessions` row of design fix `sessions-in-postgres` (never changed in place, so copies may share it). */
+export interface SessionRow {
+  readonly user: number;
+  /** The database node's wall clock (µs) after which the session is over. */
+  readonly expiresAt: Micros;
+}
+
 /** One `agents` row (§5.1; `websocket_id`, platform, region and metadata are not read by the model). */
 export interface AgentRow {
   agentId: string;
@@ -155,6 +162,8 @@ export class PostgresStorage {
    */
   private readonly unfinishedRows: CommandRow[] = [];
   private readonly agentsById = new Map<string, AgentRow>();
+  /** Design fix `sessions-in-postgres`: `user_sessions` rows by jti (see the section below). */
+  private readonly sessionsByJti = new Map<string, SessionRow>();
   private nextSeq = 1;
   private readonly hasUpdatedAt: boolean;
   private mutationCount = 0;
@@ -185,6 +194,8 @@ export class PostgresStorage {
     for (const row of source.commandsById.values()) this.commandsById.set(row.commandId, copyRow(row));
     for (const row of source.unfinishedRows) this.unfinishedRows.push(this.commandsById.get(row.commandId)!);
     for (const row of source.agentsById.values()) this.agentsById.set(row.agentId, { ...row });
+    this.sessionsByJti.clear();
+    for (const [jti, row] of source.sessionsByJti) this.sessionsByJti.set(jti, row);
     this.nextSeq = source.nextSeq;
   }
 
@@ -390,6 +401,49 @@ export class PostgresStorage {
   getAgent(agentId: string): AgentRow | null {
     const row = this.agentsById.get(agentId);
     return row === undefined ? null : { ...row };
+  }
+
+  // ---- user_sessions (design fix sessions-in-postgres) -----------------------------------------
+  //
+  // Not in StreamSpace, whose auth sessions are `session:{jti}` keys in Redis (session_store.go).
+  // The fix keeps them as rows: `user_sessions (jti PRIMARY KEY, user_id, expires_at)`, the same
+  // 24 h lifetime as the key's TTL, judged by the database's clock as Redis judges a TTL by its own.
+
+  /**
+   * CreateSession: `INSERT INTO user_sessions (jti, user_id, expires_at) VALUES ($1, $2, NOW() + ttl)`.
+   * A plain INSERT, so a statement retried after it committed (lib/pq's retry after a FIN) fails
+   * with the unique violation, as it would in PostgreSQL.
+   */
+  insertSession(jti: string, user: number, expiresAt: Micros): void {
+    if (this.sessionsByJti.has(jti)) throw new PostgresError('23505', 'duplicate key value violates unique constraint "user_sessions_pkey"');
+    this.sessionsByJti.set(jti, { user, expiresAt });
+    this.mutationCount++;
+  }
+
+  /**
+   * AuthMiddleware's GetUser with the session check in one query: `SELECT u.* FROM users u JOIN
+   * user_sessions s ON s.user_id = u.id WHERE u.id = $1 AND s.jti = $2 AND s.expires_at > NOW()`;
+   * whether it returns the row. Every user of the model exists (statements.ts).
+   */
+  sessionOfUser(jti: string, user: number, serverNow: Micros): boolean {
+    const row = this.sessionsByJti.get(jti);
+    return row !== undefined && row.user === user && row.expiresAt > serverNow;
+  }
+
+  /** InvalidateSession at logout: `DELETE FROM user_sessions WHERE jti = $1`; whether it matched. */
+  deleteSession(jti: string): boolean {
+    if (!this.sessionsByJti.delete(jti)) return false;
+    this.mutationCount++;
+    return true;
+  }
+
+  /** ClearAllSessions at an API pod's start: `DELETE FROM user_sessions`; the rows it removed. */
+  clearSessions(): number {
+    const removed = this.sessionsByJti.size;
+    if (removed === 0) return 0;
+    this.sessionsByJti.clear();
+    this.mutationCount++;
+    return removed;
   }
 
   // ---- shared --------------------------------------------------------------------------------
