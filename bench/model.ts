@@ -119,19 +119,22 @@ export function benchCampaign(profile = 'streamspace-v2', cases = 40): BenchResu
 /**
  * `shrink.streamspace-v2-seed-10`: shrinking the counterexample of README's campaign (as built,
  * seed-000 deployment, seed 10: no-split-brain, 5 faults found, 1 minimal) as a campaign shrinks it
- * (`shrinkSeed`: fast-check's shrinker, then the 1-minimal pass). One untimed shrink of another seed
- * warms the JIT; then `repeats` timed shrinks. cpuMs is what one shrink costs a worker.
+ * (`shrinkSeed`: delta debugging, fast-check's shrinker, then the 1-minimal pass). One untimed shrink
+ * of another seed warms the JIT; then `repeats` timed shrinks. cpuMs is what one shrink costs its
+ * thread; `candidateRuns` counts the runs of all three passes (`ddminRuns` those of the first).
  */
 export function benchShrink(repeats = 3): BenchResult {
   const space: CaseSpace = { profile: 'streamspace-v2', swarm: true };
   shrinkSeed(streamspace, space, 3, 'no-lost-commands');
   const timings: Timing[] = [];
   let runs = 0;
+  let ddminRuns = 0;
   let faults = '';
   for (let i = 0; i < repeats; i++) {
     const t = timed(() => shrinkSeed(streamspace, space, 10, 'no-split-brain'));
     const s = t.value;
-    runs = s.shrinkRuns + s.minimizeRuns;
+    ddminRuns = s.ddminRuns ?? 0;
+    runs = ddminRuns + s.shrinkRuns + s.minimizeRuns;
     faults = `${s.faultsFound}->${s.faultsShrunk}->${s.faultsMinimal}`;
     timings.push(t);
   }
@@ -144,6 +147,7 @@ export function benchShrink(repeats = 3): BenchResult {
     eventsPerMs: 0,
     cpuMs: Math.round(median.cpuMs),
     candidateRuns: runs,
+    ddminRuns,
     cpuMsPerRun: round(median.cpuMs / runs, 1),
     faults,
   };

@@ -2,14 +2,15 @@ import type { FaultRecord as Fault } from '../faults/fault-kind.ts';
 
 export interface MinimizeResult {
   schedule: Fault[];
-  /** Runs spent. */
+  /** Calls of `stillFails` (runs, unless the caller keeps verdicts it already has). */
   runs: number;
 }
 
 /**
  * Makes a failing schedule 1-minimal: removes faults one at a time while the same invariant still
- * fails, until removing any single remaining fault makes the violation go away. fast-check's own
- * shrinking usually gets close; this pass guarantees the property the counterexample promises.
+ * fails, until removing any single remaining fault makes the violation go away. Delta debugging and
+ * fast-check's shrinker (`shrinkSeed`) usually leave it so already; this pass guarantees the
+ * property the counterexample promises.
  */
 export function minimize(schedule: readonly Fault[], stillFails: (schedule: Fault[]) => boolean): MinimizeResult {
   let current = [...schedule];

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { streamspace } from '../systems/index.ts';
-import { caseForSeed } from './seeded-case.ts';
+import { runCase } from './run-case.ts';
+import { caseForSeed, shrinkSeed, type CaseSpace } from './seeded-case.ts';
 
 describe('case spaces', () => {
   test('no fault kinds, or at most 0 faults, give fault-free cases', () => {
@@ -8,6 +9,43 @@ describe('case spaces', () => {
       expect(caseForSeed(streamspace, { profile: 'hardened', kinds: [] }, seed).schedule).toEqual([]);
       expect(caseForSeed(streamspace, { profile: 'hardened', maxFaults: 0 }, seed).schedule).toEqual([]);
       expect(caseForSeed(streamspace, { profile: 'hardened', swarm: false, maxFaults: 0 }, seed).schedule).toEqual([]);
+    }
+  });
+});
+
+describe('shrinking a seed', () => {
+  // README's counterexample: seed 10 of the seed-000 deployment as built, 5 faults, no-split-brain.
+  const space: CaseSpace = { profile: 'streamspace-v2', deployment: 'seed-000' };
+
+  test('delta debugging, fast-check and the 1-minimal pass: one fault left, each run counted once', () => {
+    let builds = 0;
+    const counted = {
+      ...streamspace,
+      build: (...args: Parameters<typeof streamspace.build>) => {
+        builds++;
+        return streamspace.build(...args);
+      },
+    };
+    const s = shrinkSeed(counted, space, 10, 'no-split-brain');
+    expect([s.faultsFound, s.faultsMinimal]).toEqual([5, 1]);
+    expect(s.verdict.outcome).toBe('no-split-brain');
+    expect(s.verdict.hash).toBe(runCase(streamspace, s.case).hash);
+    // 1-minimal: without its fault the case passes.
+    expect(runCase(streamspace, { ...s.case, schedule: [] }).outcome).not.toBe('no-split-brain');
+    // fast-check's shrinker alone took 22 runs.
+    const runs = s.ddminRuns! + s.shrinkRuns + s.minimizeRuns;
+    expect(runs).toBeLessThanOrEqual(12);
+    // No schedule ran twice, and the shrunk one's verdict is the run that found it.
+    expect(builds).toBe(runs);
+    expect(shrinkSeed(streamspace, space, 10, 'no-split-brain')).toEqual(s);
+  });
+
+  test('the budget bounds delta debugging and fast-check; the 1-minimal pass still runs', () => {
+    const s = shrinkSeed(streamspace, space, 10, 'no-split-brain', { maxShrinkRuns: 3 });
+    expect(s.ddminRuns! + s.shrinkRuns).toBe(3);
+    expect(s.verdict.outcome).toBe('no-split-brain');
+    for (let i = 0; i < s.case.schedule.length; i++) {
+      expect(runCase(streamspace, { ...s.case, schedule: s.case.schedule.filter((_, j) => j !== i) }).outcome).not.toBe('no-split-brain');
     }
   });
 });

@@ -4,7 +4,9 @@ import { scheduleArbitrary, swarmScheduleArbitrary } from '../faults/arbitraries
 import { drawnByDefault, type FaultRecord } from '../faults/fault-kind.ts';
 import { ConfigError, type Deployment, type Deployments, type Instance, type Resolved, type System, type View } from '../contract/system.ts';
 import { runCase, type Case, type Verdict } from './run-case.ts';
+import { ddmin } from './ddmin.ts';
 import { minimize } from './minimize.ts';
+import { narrowScheduleValue } from './narrow-schedule.ts';
 
 /**
  * The cases of a campaign, one per seed. A campaign seed decides both the simulation seed and the
@@ -159,7 +161,10 @@ export function caseForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: n
 }
 
 export interface ShrinkOptions {
-  /** Most runs spent on fast-check's shrinker before the 1-minimal pass. Default 1,000. */
+  /**
+   * Most runs spent on delta debugging and fast-check's shrinker, before the 1-minimal pass (a
+   * schedule already run costs none). Default 1,000.
+   */
   maxShrinkRuns?: number;
 }
 
@@ -168,66 +173,112 @@ export interface Shrunk<C = unknown> {
   case: Case<C>;
   verdict: Verdict;
   faultsFound: number;
+  /** Faults left before the 1-minimal pass. */
   faultsShrunk: number;
   faultsMinimal: number;
-  /** Successful fast-check shrink steps, and runs spent by the shrinker and the 1-minimal pass. */
+  /** Successful fast-check shrink steps. */
   shrinkSteps: number;
+  /**
+   * Runs of each pass: delta debugging (absent where none ran: triage's shrinks, trace files written
+   * before it), fast-check's shrinker, the 1-minimal pass. A schedule is run once per shrink at most.
+   */
+  ddminRuns?: number;
   shrinkRuns: number;
   minimizeRuns: number;
 }
 
 /**
  * Shrinks a failing seed's schedule while the same invariant still fails (a different violation is a
- * different finding): fast-check's shrinker, depth first as fast-check's own runner walks it (take
- * the first smaller schedule that still fails, start again from it), then the 1-minimal pass. The
- * seed never shrinks.
+ * different finding), in passes that each start from what the one before left:
+ * 1. delta debugging (`ddmin`) of the fault list, each fault kept at its time, after a try of the
+ *    empty schedule: it drops most faults in a few runs;
+ * 2. fast-check's shrinker on the faults left (`narrowScheduleValue`), depth first as fast-check's
+ *    own runner walks it (take the first smaller schedule that still fails, start again from it):
+ *    earlier and shorter faults, smaller parameters;
+ * 3. the 1-minimal pass, since shrinking times can make a fault unnecessary.
+ * Verdicts are kept by schedule, so no schedule runs twice. The seed never shrinks. The result is a
+ * pure function of (system, space, seed, invariant, maxShrinkRuns).
  */
 export function shrinkSeed<C, I extends Instance, V extends View>(system: System<C, I, V>, space: CaseSpace, seed: number, invariant: string, options: ShrinkOptions = {}): Shrunk<C> {
   const maxShrinkRuns = options.maxShrinkRuns ?? 1000;
   const arbitrary = scheduleArbitraryFor(system, space);
   const configured = resolveSeed(system, space, seed);
-  // The verdict of the last schedule that still failed: the shrunk result is usually that schedule,
-  // whose run then need not be repeated (a run is a pure function of its case).
-  const lastFailing: { key: string; verdict: Verdict | null } = { key: '', verdict: null };
+  // The verdicts of the schedules run, by their JSON; only failing ones keep theirs (the shrunk
+  // schedule's is the result's).
+  const verdicts = new Map<string, Verdict | null>();
+  let runs = 0;
   const stillFails = (schedule: FaultRecord[]): boolean => {
-    const verdict = runCase(system, caseOf(space, configured, seed, schedule));
-    if (verdict.outcome !== invariant) return false;
-    lastFailing.key = JSON.stringify(schedule);
-    lastFailing.verdict = verdict;
-    return true;
+    const key = JSON.stringify(schedule);
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      runs++;
+      const v = runCase(system, caseOf(space, configured, seed, schedule));
+      verdict = v.outcome === invariant ? v : null;
+      verdicts.set(key, verdict);
+    }
+    return verdict !== null;
   };
-  let current = scheduleValueForSeed(arbitrary, seed);
-  const faultsFound = current.value.length;
+  const withinBudget = (): boolean => runs < maxShrinkRuns;
+
+  const drawn = scheduleValueForSeed(arbitrary, seed);
+  const faults = drawn.value;
+  let current = faults;
   let shrinkSteps = 0;
+  let ddminRuns = 0;
   let shrinkRuns = 0;
+  if (faults.length > 0 && withinBudget()) {
+    const keep = stillFails([]) ? [] : ddmin(faults.map((_, i) => i), (kept) => stillFails(kept.map((i) => faults[i]!)), withinBudget);
+    current = keep.map((i) => faults[i]!);
+    ddminRuns = runs;
+    const value = keep.length > 0 ? narrowScheduleValue(drawn, keep) : null;
+    if (value !== null) {
+      const shrunk = fastCheckShrink(arbitrary, value, stillFails, withinBudget);
+      current = shrunk.value.value;
+      shrinkSteps = shrunk.steps;
+    }
+    shrinkRuns = runs - ddminRuns;
+  }
+  const faultsShrunk = current.length;
+  const minimal = minimize(current, stillFails).schedule;
+  const minimizeRuns = runs - ddminRuns - shrinkRuns;
+  const c = caseOf(space, configured, seed, minimal);
+  return {
+    invariant,
+    case: c,
+    // Run unless a pass ran it: when nothing could go, the seed's own schedule.
+    verdict: verdicts.get(JSON.stringify(minimal)) ?? runCase(system, c),
+    faultsFound: faults.length,
+    faultsShrunk,
+    faultsMinimal: minimal.length,
+    shrinkSteps,
+    ddminRuns,
+    shrinkRuns,
+    minimizeRuns,
+  };
+}
+
+/**
+ * fast-check's shrinker from a failing value, depth first as fast-check's own runner walks it: the
+ * first smaller value that still fails is taken and shrunk in turn, until none does (or the budget
+ * ends). Returns the last failing value and the steps taken.
+ */
+function fastCheckShrink<T>(arbitrary: fc.Arbitrary<T>, start: fc.Value<T>, stillFails: (value: T) => boolean, withinBudget: () => boolean): { value: fc.Value<T>; steps: number } {
+  let value = start;
+  let steps = 0;
   let improved = true;
-  while (improved && shrinkRuns < maxShrinkRuns) {
+  while (improved && withinBudget()) {
     improved = false;
-    for (const candidate of arbitrary.shrink(current.value, current.context)) {
-      if (shrinkRuns >= maxShrinkRuns) break;
-      shrinkRuns++;
+    for (const candidate of arbitrary.shrink(value.value, value.context)) {
+      if (!withinBudget()) break;
       if (stillFails(candidate.value)) {
-        current = candidate;
-        shrinkSteps++;
+        value = candidate;
+        steps++;
         improved = true;
         break;
       }
     }
   }
-  const minimal = minimize(current.value, stillFails);
-  const c = caseOf(space, configured, seed, minimal.schedule);
-  const reused = lastFailing.verdict !== null && lastFailing.key === JSON.stringify(minimal.schedule) ? lastFailing.verdict : null;
-  return {
-    invariant,
-    case: c,
-    verdict: reused ?? runCase(system, c),
-    faultsFound,
-    faultsShrunk: current.value.length,
-    faultsMinimal: minimal.schedule.length,
-    shrinkSteps,
-    shrinkRuns,
-    minimizeRuns: minimal.runs,
-  };
+  return { value, steps };
 }
 
 /** The named deployments swarm mode draws from: those not marked `inSwarm: false`. */

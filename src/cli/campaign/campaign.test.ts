@@ -8,11 +8,11 @@ import { SYSTEMS, streamspace } from '../../systems/index.ts';
 import type { Verdict } from '../../harness/run-case.ts';
 import { caseForSeed } from '../../harness/seeded-case.ts';
 import { runCampaign, type CampaignOptions } from './campaign.ts';
-import type { Executor } from './executor.ts';
+import { withShrinkLane, type Executor } from './executor.ts';
 import { FindingsStore } from './findings-store.ts';
 import { parseShard, selfChecked, shardSeeds, shardSize } from './seed-range.ts';
 import { githubAnnotations, junitXml, progressLine, summaryJson, summaryLines, type BugRow } from './summary.ts';
-import type { SeedResult, Task, TaskResult } from './tasks.ts';
+import { runTask, type SeedResult, type Task, type TaskResult } from './tasks.ts';
 
 const hashOf = (seed: number): string => seed.toString(16).padStart(64, '0');
 
@@ -462,5 +462,149 @@ describe('progress', () => {
       '100/400 seeds, 25.0 seeds/s, 3 violating, 16500 sim s/s, 4s elapsed, ETA 12s');
     expect(progressLine({ done: 5000, total: null, violations: 0, elapsedMs: 200_000, simUs: 0 })).toBe(
       '5000 seeds, 25.0 seeds/s, 0 violating, 0 sim s/s, 3m20s elapsed');
+  });
+});
+
+describe('shrinks beside the seeds', () => {
+  /**
+   * A pool of `workers` threads as tinypool runs one: tasks start in the order they come, each when a
+   * worker is free, and hold it until `work` settles; `log` gets a `start` and an `end` line per
+   * task (`<pool> <type> <seed>`). An abort takes a queued task out of the queue, and frees the
+   * worker of a running one (tinypool ends its thread).
+   */
+  function modelPool(name: string, workers: number, work: (task: Task) => Promise<TaskResult>, log: string[]): Executor {
+    const queue: Array<() => void> = [];
+    let busy = 0;
+    const next = (): void => {
+      while (busy < workers && queue.length > 0) queue.shift()!();
+    };
+    return {
+      concurrency: workers,
+      run: (task, signal) => new Promise<TaskResult>((resolve, reject) => {
+        let state: 'queued' | 'running' | 'done' = 'queued';
+        const settle = (then: () => void): void => {
+          if (state === 'done') return;
+          if (state === 'running') {
+            busy--;
+            log.push(`end ${name} ${task.type} ${task.seed}`);
+          } else queue.splice(queue.indexOf(start), 1);
+          state = 'done';
+          then();
+          next();
+        };
+        const start = (): void => {
+          state = 'running';
+          busy++;
+          log.push(`start ${name} ${task.type} ${task.seed}`);
+          work(task).then((r) => settle(() => resolve(r)), (e: unknown) => settle(() => reject(e)));
+        };
+        signal?.addEventListener('abort', () => settle(() => reject(new Error('aborted'))));
+        queue.push(start);
+        next();
+      }),
+      close: async () => undefined,
+    };
+  }
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const syntheticRun = async (task: Task): Promise<TaskResult> => {
+    await turn();
+    if (task.type !== 'run') throw new Error(`unexpected ${task.type} task`);
+    return { type: 'run', result: synthetic(task.seed) };
+  };
+  const between = (log: string[], from: string, to: string, prefix: string): number =>
+    log.slice(log.indexOf(from), log.indexOf(to)).filter((l) => l.startsWith(prefix)).length;
+
+  test('a shrink never holds a seed worker: with one, the seeds after a finding run while it shrinks', async () => {
+    const log: string[] = [];
+    let seedsRun = 0;
+    let allSeedsRan = (): void => undefined;
+    const seedsDone = new Promise<void>((resolve) => {
+      allSeedsRan = resolve;
+    });
+    const seeds = modelPool('seeds', 1, async (task) => {
+      const r = await syntheticRun(task);
+      if (++seedsRun === 30) allSeedsRan();
+      return r;
+    }, log);
+    let lanes = 0;
+    // The shrinks take as long as every seed: on the seeds' only worker they would hold up all of them.
+    const executor = withShrinkLane(seeds, () => {
+      lanes++;
+      return modelPool('shrinks', 1, async (task) => {
+        await seedsDone;
+        return { type: 'shrink', shrunk: shrunkOf(task as Extract<Task, { type: 'shrink' }>) };
+      }, log);
+    });
+    const r = await runCampaign(executor, options(tmp(), { selfCheckEvery: 0 }));
+    expect(lanes).toBe(1);
+    expect(r.seedsRun).toBe(30);
+    // Seed 0 fails and its shrink starts at once; all but the seeds already queued start after it.
+    expect(log.indexOf('start shrinks shrink 0')).toBeLessThan(log.indexOf('start seeds run 2'));
+    expect(between(log, 'start shrinks shrink 0', 'end shrinks shrink 0', 'end seeds run')).toBeGreaterThanOrEqual(28);
+    expect(r.invariants.map((i) => [i.invariant, i.example?.seed, i.example?.shrunk?.faultsMinimal])).toEqual([['no-lost-commands', 0, 0], ['no-split-brain', 3, 0]]);
+  });
+
+  test('no finding, no shrink thread', async () => {
+    let lanes = 0;
+    const pass = async (task: Task): Promise<TaskResult> => ({ type: 'run', result: { ...synthetic(task.seed), outcome: 'pass', violation: null, schedule: null } });
+    const executor = withShrinkLane(modelPool('seeds', 2, pass, []), () => {
+      lanes++;
+      return modelPool('shrinks', 1, pass, []);
+    });
+    const r = await runCampaign(executor, options(tmp()));
+    expect([r.seedsRun, r.passed, lanes]).toEqual([30, 30, 0]);
+  });
+
+  test('the shrink of an example a lower seed replaces is cancelled, queued or running', async () => {
+    // Seed 0 finishes after seeds 3 and 6: their shrinks come first, and would never end on their own.
+    const log: string[] = [];
+    const seeds = modelPool('seeds', 8, async (task) => {
+      for (let i = 0; i < (task.seed === 0 ? 30 : 1); i++) await turn();
+      return syntheticRun(task);
+    }, log);
+    const executor = withShrinkLane(seeds, () => modelPool('shrinks', 1, async (task) => {
+      if (task.seed !== 0 && task.seed !== 3) await new Promise(() => undefined);
+      return { type: 'shrink', shrunk: shrunkOf(task as Extract<Task, { type: 'shrink' }>) };
+    }, log));
+    const r = await runCampaign(executor, options(tmp(), { range: { start: 0, total: 8, shard: { index: 1, count: 1 } }, selfCheckEvery: 0 }));
+    expect(r.invariants.map((i) => [i.invariant, i.example?.seed, i.example?.shrunk === null])).toEqual([['no-lost-commands', 0, false], ['no-split-brain', 3, false]]);
+    expect(log).toContain('end shrinks shrink 6');
+  });
+
+  test('an interrupt cancels the shrink on its thread and leaves the unshrunk counterexample', async () => {
+    const stop = new AbortController();
+    const log: string[] = [];
+    const executor = withShrinkLane(modelPool('seeds', 1, syntheticRun, log), () => modelPool('shrinks', 1, () => new Promise(() => undefined), log));
+    const r = await runCampaign(executor, options(tmp(), {
+      range: { start: 0, total: null, shard: { index: 1, count: 1 } }, signal: stop.signal, selfCheckEvery: 0,
+      onSeed: (p) => {
+        if (p.done === 5) stop.abort();
+      },
+    }));
+    expect(r.interrupted).toBe(true);
+    expect(r.seedsRun).toBeLessThan(10);
+    expect(r.invariants.find((i) => i.invariant === 'no-lost-commands')!.example!.shrunk).toBeNull();
+    expect(log).toContain('end shrinks shrink 0');
+  });
+
+  test('the model\'s campaign: the same results, shrunk examples and summary with 1 and 2 seed workers', async () => {
+    // Seeds 0-11 of the seed-000 deployment as built: no-lost-commands from seed 0, no-split-brain at seed 10 (5 faults).
+    const space = { profile: 'streamspace-v2', deployment: 'seed-000' };
+    const campaign = async (workers: number): Promise<Record<string, unknown>> => {
+      const work = async (task: Task): Promise<TaskResult> => {
+        for (let i = 0; i < (task.seed * 7919) % 5; i++) await turn();
+        return runTask(task);
+      };
+      const dir = tmp();
+      const executor = withShrinkLane(modelPool('seeds', workers, work, []), () => modelPool('shrinks', 1, work, []));
+      const r = await runCampaign(executor, { ...options(dir, { space, range: { start: 0, total: 12, shard: { index: 1, count: 1 } }, selfCheckEvery: 0 }), store: new FindingsStore(dir, streamspace, space, 'a test', String) });
+      const summary = JSON.parse(summaryJson(r, {}).replaceAll(dir, 'DIR')) as Record<string, unknown>;
+      for (const timing of ['elapsedMs', 'seedsPerSecond', 'simSecondsPerSecond']) delete summary[timing];
+      return { summary, results: r.results, shrunk: r.invariants.map((i) => [i.example?.shrunk?.case.schedule, i.example?.shrunk?.verdict.hash]) };
+    };
+    const one = await campaign(1);
+    expect(await campaign(2)).toEqual(one);
+    const invariants = (one['summary'] as { invariants: Array<{ invariant: string; example: { seed: number; shrunk: { faultsFound: number; faultsMinimal: number } } }> }).invariants;
+    expect(invariants.map((i) => [i.invariant, i.example.seed, i.example.shrunk.faultsFound, i.example.shrunk.faultsMinimal])).toEqual([['no-lost-commands', 0, 1, 0], ['no-split-brain', 10, 5, 1]]);
   });
 });

@@ -36,7 +36,7 @@ export interface CampaignOptions {
    * turns it off. Default 50 (2% more work).
    */
   selfCheckEvery?: number;
-  /** Shrink budget per counterexample, in runs (fast-check's shrinker). Default 1,000. */
+  /** Shrink budget per counterexample, in runs (delta debugging and fast-check's shrinker; `ShrinkOptions`). Default 1,000. */
   maxShrinkRuns?: number;
   /** Where findings go, the moment they are found. */
   store: FindingsStore;
@@ -167,7 +167,10 @@ export function triageRows(t: TriageResult, files: ReadonlyMap<string, string>):
 /**
  * Runs a campaign over a shard's seeds on an executor. Results do not depend on the executor's
  * concurrency or on the order seeds finish: counts are sums, the example of each invariant is its
- * lowest failing seed (a lower one found later is shrunk too), and `results` is sorted by seed.
+ * lowest failing seed (a lower one found later is shrunk too, and the shrink of the one it replaces
+ * cancelled), and `results` is sorted by seed. A shrink is a task of its own while seeds keep being
+ * started (`withShrinkLane` runs it beside the seeds' workers); the campaign waits for the shrinks
+ * once every seed has run.
  */
 export async function runCampaign(executor: Executor, options: CampaignOptions): Promise<CampaignResult> {
   const now = options.now ?? (() => performance.now());
@@ -233,6 +236,8 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     summary.seeds = [...summary.seeds, r.seed].sort((a, b) => a - b).slice(0, 10);
     let file: string | null = null;
     if (summary.example === null || r.seed < summary.example.seed) {
+      // The example it replaces will not be reported: its shrink, if still queued or running, is not needed.
+      if (summary.example !== null) shrinks.get(`${r.outcome}/${summary.example.seed}`)?.abort();
       file = store.writeUnshrunk(r);
       summary.example = { seed: r.seed, file, shrunk: null, message: r.violation?.message ?? r.modelFailure ?? '' };
       startShrink(r, file);

@@ -224,6 +224,6 @@ export class FindingsStore {
 function shrinkFigures(s: Shrunk): Record<string, number | string> {
   return {
     shrunk: 'yes', faultsFound: s.faultsFound, faultsShrunk: s.faultsShrunk, faultsMinimal: s.faultsMinimal,
-    shrinkSteps: s.shrinkSteps, shrinkRuns: s.shrinkRuns, minimizeRuns: s.minimizeRuns,
+    shrinkSteps: s.shrinkSteps, ...(s.ddminRuns !== undefined ? { ddminRuns: s.ddminRuns } : {}), shrinkRuns: s.shrinkRuns, minimizeRuns: s.minimizeRuns,
   };
 }

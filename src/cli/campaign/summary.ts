@@ -7,7 +7,7 @@ import type { CampaignResult, DeterminismMismatch, Progress } from './campaign.t
  * What the summaries read of a counterexample's shrink: a campaign has the whole `Shrunk`, a merge
  * of shards (`hasim merge`) only the figures its trace file records, without the shrunk run's verdict.
  */
-export type ShrinkFigures = Pick<Shrunk, 'faultsFound' | 'faultsMinimal' | 'shrinkSteps' | 'shrinkRuns' | 'minimizeRuns'> & {
+export type ShrinkFigures = Pick<Shrunk, 'faultsFound' | 'faultsMinimal' | 'shrinkSteps' | 'ddminRuns' | 'shrinkRuns' | 'minimizeRuns'> & {
   verdict?: { violation: { time: number; message: string } | null };
 };
 
@@ -250,12 +250,17 @@ export function invariantsJson(invariants: readonly InvariantRow[]): unknown[] {
       file: inv.example.file,
       replay: `npx hasim replay ${inv.example.file}`,
       message: exampleMessage(inv),
-      shrunk: inv.example.shrunk === null ? null : {
-        faultsFound: inv.example.shrunk.faultsFound, faultsMinimal: inv.example.shrunk.faultsMinimal,
-        shrinkSteps: inv.example.shrunk.shrinkSteps, shrinkRuns: inv.example.shrunk.shrinkRuns, minimizeRuns: inv.example.shrunk.minimizeRuns,
-      },
+      shrunk: inv.example.shrunk === null ? null : shrinkJson(inv.example.shrunk),
     },
   }));
+}
+
+/** A shrink's figures in the JSON summaries: `ddminRuns` only where delta debugging ran. */
+function shrinkJson(s: ShrinkFigures): Record<string, number> {
+  return {
+    faultsFound: s.faultsFound, faultsMinimal: s.faultsMinimal, shrinkSteps: s.shrinkSteps,
+    ...(s.ddminRuns !== undefined ? { ddminRuns: s.ddminRuns } : {}), shrinkRuns: s.shrinkRuns, minimizeRuns: s.minimizeRuns,
+  };
 }
 
 function xml(text: string): string {
