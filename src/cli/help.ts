@@ -116,6 +116,16 @@ export const REPORT_HELP = `hasim report [--system NAME] [--scenario NAME[,NAME.
   --json prints a summary per scenario and profile instead of text.
   Exit 0 when no run violated an invariant, 1 when one did (the report is written either way).`;
 
+export const MACHINES_HELP = `hasim machines [--system NAME] [--machine ID] [--format mermaid|json] [--json]
+  Prints the statecharts of the system's components (default streamspace), the definitions its
+  model runs: Mermaid stateDiagram-v2 text (default; one diagram per machine, each after a %% line
+  naming it when there are several), or JSON: {"system", "machines": [config...]}, each config the
+  one createMachine was given (without functions), which Stately's visualiser imports. docs/machines.md
+  draws them all.
+  --machine ID   one machine only (with --format json: its config alone)
+  --format F     mermaid (default) or json; --json is --format json
+  Exit 0, or 2 for an unknown system, machine or format.`;
+
 export const SAMPLE_HELP = `hasim sample [--seed N] [--duration 10m] [--no-faults] [--trace FILE] [--json]
   Runs the kernel's sample cluster (a hub and four workers under seeded crashes, pauses,
   partitions, node failures and clock jumps) and prints its trace hash. The same seed prints the

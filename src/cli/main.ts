@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
 import { asksForHelp, commandHelp, commandsOf } from './command-help.ts';
 import { internalErrorLine, isBadInput, oneLine } from './internal-error.ts';
-import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, MERGE_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP, SERVE_HELP, TRIAGE_HELP } from './help.ts';
+import { EXPLAIN_HELP, FUZZ_HELP, LIST_HELP, MACHINES_HELP, MERGE_HELP, REPLAY_HELP, REPORT_HELP, RUN_HELP, SAMPLE_HELP, SERVE_HELP, TRIAGE_HELP } from './help.ts';
 import { packageRoot } from './package-root.ts';
 
 // For bin/hasim.mjs: an error that escapes main (an uncaught exception in a callback) is reported the same way.
@@ -16,6 +16,7 @@ Commands:
   fuzz       a campaign: seeded fault schedules over the model, violations shrunk and saved
   run        run one seed (or one schedule, or one seed-report scenario) and print what happened
   list       profiles, deployments, design fixes, fault kinds, invariants and seed-report scenarios
+  machines   the statecharts of the model's components, as Mermaid diagrams or JSON machine configs
   replay     rerun a trace file and check its outcome and trace hash
   explain    replay a trace file into a self-contained HTML timeline
   report     run every seed-report scenario over many seeds; write a Markdown and an HTML report
@@ -31,6 +32,8 @@ ${FUZZ_HELP}
 ${RUN_HELP}
 
 ${LIST_HELP}
+
+${MACHINES_HELP}
 
 ${REPLAY_HELP}
 
@@ -92,6 +95,10 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       case 'list': {
         const { listCommand } = await import('./list-command.ts');
         return listCommand(rest, out);
+      }
+      case 'machines': {
+        const { machinesCommand } = await import('./machines-command.ts');
+        return machinesCommand(rest, out);
       }
       case 'report': {
         const { reportCommand } = await import('./report-command.ts');

@@ -1,4 +1,5 @@
 import type fc from 'fast-check';
+import type { AnyStateMachine } from 'xstate';
 import type { Micros, Simulation, SimulationOptions, TraceEvent } from '../sim-cluster/index.ts';
 import type { AnyFaultKind, Platform, TargetRoles } from '../faults/fault-kind.ts';
 import type { BoundTerm, Monitor, RunWindow } from '../invariants/monitor.ts';
@@ -64,6 +65,13 @@ export interface System<C = unknown, I extends Instance = Instance, V extends Vi
 
   /** How its runs are drawn and told (timeline page, key events). Default: faults and process lifecycle only. */
   readonly explain?: Explainer;
+
+  /**
+   * The statecharts of its components: xstate machines built with `setup(…).createMachine(…)`, as
+   * the kernel's stepper (`sim-cluster/statechart`) runs them. `hasim machines` exports them and
+   * docs/machines.md draws them. Default: none.
+   */
+  readonly machines?: readonly AnyStateMachine[];
 
   /**
    * The ways the system is deployed (topology, placement, settings, workload) that a case space may

@@ -17,6 +17,7 @@ import { noSplitBrain } from './invariants/no-split-brain.ts';
 import { requestMeasures } from './invariants/request-availability.ts';
 import { revocation } from './invariants/revocation.ts';
 import { routingAvailability } from './invariants/routing-availability.ts';
+import { electorMachine } from './kube/leader-elector-machine.ts';
 import { DESIGN_FIXES, PROFILES } from './profiles.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { STREAMSPACE_REPORT } from './scenarios/report.ts';
@@ -110,6 +111,7 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   measures: allOf(routingAvailability, requestMeasures),
   deployments: STREAMSPACE_DEPLOYMENTS,
   explain: streamspaceExplainer,
+  machines: [electorMachine],
   scenarios: SCENARIOS,
   scenarioReport: STREAMSPACE_REPORT,
 };

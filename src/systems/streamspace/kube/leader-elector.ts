@@ -1,12 +1,14 @@
-import { MS, SECOND, fromMillis, type Micros, type ProcessContext, type RandomStream, type TimerHandle } from '../../../sim-cluster/index.ts';
+import { SECOND, type Micros, type ProcessContext, type TimerHandle } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
 import type { RpcClient } from '../net/rpc.ts';
-import { tryAcquireOrRenew, tryRelease, type ElectionEnv, type ReleaseOutcome } from './election-attempts.ts';
-import { LeaseLock, type Abandon } from './lease-lock.ts';
+import type { ElectionEnv } from './election-attempts.ts';
+import { LeaseLock } from './lease-lock.ts';
+import { abandonRelease, ELECTOR_TIMER_LABELS, electorMachine, type ElectorComponent, type ElectorEvent } from './leader-elector-machine.ts';
 import { Observation } from './observation.ts';
-import { events } from '../events.ts';
 
 /**
- * client-go's LeaderElector (tools/leaderelection/leaderelection.go, v0.34) as a state machine:
+ * client-go's LeaderElector (tools/leaderelection/leaderelection.go, v0.34) as a statechart, defined
+ * in leader-elector-machine.ts and run by the kernel's compiled stepper (sim-cluster/statechart):
  * `Run` = acquire, then renew, then (ReleaseOnCancel) release, then OnStoppedLeading, never
  * re-entered. Sources: real-world-semantics §1.1 facts 2-12 and 16, §1.2; streamspace-v2-behavior §8
  * (the k8s-agent runs it with LD 15 s, RD 10 s, RP 2 s, ReleaseOnCancel=true).
@@ -128,7 +130,8 @@ export const DEFAULT_LEADER_ELECTOR_OPTIONS = {
   http2HealthCheckUs: 45 * SECOND,
 } as const;
 
-interface Settings {
+/** The resolved options the elector runs with (LeaderElectionConfig's timings and ReleaseOnCancel). */
+export interface ElectorSettings {
   leaseDurationUs: Micros;
   renewDeadlineUs: Micros;
   retryPeriodUs: Micros;
@@ -137,358 +140,20 @@ interface Settings {
 }
 
 /** The leader's mutable state outside the state machine: read synchronously by the callbacks it calls. */
-interface Leadership {
+export interface Leadership {
   /** The live leading context, or null. */
   term: LeadershipTerm | null;
   /** `reportedLeader`: the holder last passed to OnNewLeader. */
   reportedLeader: string;
 }
 
-/** The leaf states of the statechart in the module comment, as `actor.state` records them. */
-type ElectorState =
-  | 'acquiring.attempting'
-  | 'acquiring.sleeping'
-  | 'leading.polling.attempting'
-  | 'leading.polling.waitingTick'
-  | 'leading.renewed'
-  | 'releasing'
-  | 'stopped';
-
-/** The state value as a nested object (`{leading: {polling: 'attempting'}}`), the form `actor.state` records. */
-const STATE_VALUES: Record<ElectorState, unknown> = {
-  'acquiring.attempting': { acquiring: 'attempting' },
-  'acquiring.sleeping': { acquiring: 'sleeping' },
-  'leading.polling.attempting': { leading: { polling: 'attempting' } },
-  'leading.polling.waitingTick': { leading: { polling: 'waitingTick' } },
-  'leading.renewed': { leading: 'renewed' },
-  releasing: 'releasing',
-  stopped: 'stopped',
-};
-
-type ElectorEvent =
-  | { type: 'ATTEMPT_DONE'; succeeded: boolean }
-  | ({ type: 'RELEASE_DONE' } & ReleaseOutcome)
-  | { type: 'CANCEL' }
-  /** The delayed transitions: the timer of the state that armed it fired. */
-  | { type: 'SLEEP_DONE' | 'POLL_DEADLINE' | 'POLL_TICK' | 'RETRY_PERIOD' | 'RELEASE_DEADLINE' };
-
-/** A running tryAcquireOrRenew or tryRelease; abandoning it is Go's context cancellation. */
-interface Attempt {
-  abandon: Abandon | undefined;
-  abandoned: boolean;
-}
-
-/**
- * A delay in whole µs, rounded through milliseconds exactly as the xstate clock adapter of the
- * earlier version did (an identity for integer delays; settings are not checked to be integers).
- */
-const timerDelay = (us: Micros): Micros => fromMillis(us / MS);
-
-/** The next tick of the poll's RP ticker after the current attempt started (time.Ticker keeps one pending tick). */
-function untilNextTick(retryPeriodUs: Micros, pollStartUs: Micros, attemptStartUs: Micros, nowUs: Micros): Micros {
-  const tick = pollStartUs + (Math.floor((attemptStartUs - pollStartUs) / retryPeriodUs) + 1) * retryPeriodUs;
-  return Math.max(0, tick - nowUs);
-}
-
-/**
- * The elector's statechart (see the module comment), hand-written: it is the busiest state machine
- * of a run (an attempt every RP on every replica), and as an xstate actor with a child actor per
- * attempt it took about a quarter of a fuzz case's time. It keeps the order of effects of the xstate
- * version, so traces are unchanged:
- * - a step first exits states, innermost first (cancelling their timers, abandoning their attempt),
- *   then runs the transition's actions, then enters states, outermost first, running their entry
- *   actions at once;
- * - the timers and attempts of the entered states start after that, in entry order;
- * - then the new state is published (recorded as `actor.state` when it changed);
- * - an event raised meanwhile (a callback that cancels the elector) waits for the step to finish,
- *   and is dropped if the elector has stopped.
- */
-class ElectorMachine {
-  private state: ElectorState = 'acquiring.attempting';
-  /** The state callers see: the one the last finished step published. */
-  private published: ElectorState = 'acquiring.attempting';
-  private status: 'active' | 'done' | 'error' = 'active';
-  private readonly mailbox: ElectorEvent[] = [];
-  private processing = false;
-  /** Timers and attempts of the states entered by the current step, started once its entry actions ran. */
-  private readonly entered: Array<() => void> = [];
-  private recorded: ElectorState | null = null;
-  /** The attempt of `acquiring.attempting`, `leading.polling.attempting` or `releasing`. */
-  private attempt: Attempt | null = null;
-  /** The delayed transition of the current leaf state (sleeping, waitingTick, renewed, releasing). */
-  private leafTimer: TimerHandle | undefined;
-  /** The renew poll's RD deadline, armed while in `leading.polling`. */
-  private pollTimer: TimerHandle | undefined;
-  /** Local monotonic start of the current renew poll (its RD deadline is counted from here). */
-  private pollStartUs: Micros = 0;
-  /** Local monotonic start of the current renew attempt. */
-  private attemptStartUs: Micros = 0;
-
-  constructor(
-    private readonly id: string,
-    private readonly env: ElectionEnv,
-    private readonly settings: Settings,
-    private readonly callbacks: LeaderElectorCallbacks,
-    private readonly leadership: Leadership,
-    private readonly rng: RandomStream,
-  ) {}
-
-  get role(): ElectorRole {
-    return this.published.split('.')[0] as ElectorRole;
-  }
-
-  /** Run: the first acquire attempt. */
-  start(): void {
-    this.runStep(() => this.enterAcquireAttempt());
-  }
-
-  send(event: ElectorEvent): void {
-    if (this.status !== 'active') return;
-    this.mailbox.push(event);
-    if (this.processing) return;
-    this.processing = true;
-    try {
-      for (let next = this.mailbox.shift(); next !== undefined; next = this.mailbox.shift()) {
-        const event = next;
-        this.runStep(() => this.transition(event));
-        if (this.status !== 'active') this.mailbox.length = 0;
-      }
-    } finally {
-      this.processing = false;
-    }
-  }
-
-  private runStep(transition: () => void): void {
-    try {
-      transition();
-      this.published = this.state;
-      if (this.state === 'stopped') this.status = 'done';
-      for (let i = 0; i < this.entered.length; i++) this.entered[i]!();
-      this.entered.length = 0;
-      if (this.published !== this.recorded) {
-        this.recorded = this.published;
-        this.env.ctx.record('actor.state', { actor: this.id, state: STATE_VALUES[this.published] });
-      }
-    } catch (error) {
-      // An action threw (a model bug): the elector stops for good and the run fails.
-      this.status = 'error';
-      this.entered.length = 0;
-      this.env.ctx.cancelTimer(this.leafTimer);
-      this.env.ctx.cancelTimer(this.pollTimer);
-      this.abandonAttempt();
-      this.env.ctx.fail(error);
-    }
-  }
-
-  private transition(event: ElectorEvent): void {
-    const ctx = this.env.ctx;
-    switch (this.state) {
-      case 'acquiring.attempting':
-        if (event.type === 'ATTEMPT_DONE') {
-          this.abandonAttempt();
-          this.reportTransition();
-          return event.succeeded ? this.enterLeading() : this.enterSleeping();
-        }
-        if (event.type === 'CANCEL') {
-          this.abandonAttempt();
-          this.enterStopped();
-        }
-        return;
-      case 'acquiring.sleeping':
-        if (event.type === 'SLEEP_DONE') {
-          this.leafTimer = undefined;
-          this.enterAcquireAttempt();
-        } else if (event.type === 'CANCEL') {
-          ctx.cancelTimer(this.leafTimer);
-          this.enterStopped();
-        }
-        return;
-      case 'leading.polling.attempting':
-        if (event.type === 'ATTEMPT_DONE') {
-          this.abandonAttempt();
-          if (!event.succeeded) return this.enterWaitingTick();
-          ctx.cancelTimer(this.pollTimer);
-          this.reportTransition();
-          ctx.record('elector.renewed', { lease: this.env.lock.name, transitions: this.env.observed.record?.leaseTransitions ?? 0 });
-          return this.enterRenewed();
-        }
-        if (event.type === 'POLL_DEADLINE') {
-          this.abandonAttempt();
-          this.reportTransition();
-          return this.endLeading('deadline');
-        }
-        if (event.type === 'CANCEL') {
-          this.abandonAttempt();
-          ctx.cancelTimer(this.pollTimer);
-          this.endLeading('cancelled');
-        }
-        return;
-      case 'leading.polling.waitingTick':
-        if (event.type === 'POLL_TICK') {
-          this.leafTimer = undefined;
-          return this.enterRenewAttempt();
-        }
-        if (event.type === 'POLL_DEADLINE') {
-          ctx.cancelTimer(this.leafTimer);
-          this.reportTransition();
-          return this.endLeading('deadline');
-        }
-        if (event.type === 'CANCEL') {
-          ctx.cancelTimer(this.leafTimer);
-          ctx.cancelTimer(this.pollTimer);
-          this.endLeading('cancelled');
-        }
-        return;
-      case 'leading.renewed':
-        if (event.type === 'RETRY_PERIOD') {
-          this.leafTimer = undefined;
-          return this.enterPolling();
-        }
-        if (event.type === 'CANCEL') {
-          ctx.cancelTimer(this.leafTimer);
-          this.endLeading('cancelled');
-        }
-        return;
-      case 'releasing':
-        if (event.type === 'RELEASE_DONE') {
-          ctx.cancelTimer(this.leafTimer);
-          this.abandonAttempt();
-          const lease = this.env.lock.name;
-          if (event.outcome === 'released') ctx.record('elector.released', { lease });
-          else if (event.outcome === 'failed') ctx.record('elector.release-failed', { lease, why: event.why });
-          return this.enterStopped();
-        }
-        if (event.type === 'RELEASE_DEADLINE') {
-          this.leafTimer = undefined;
-          this.abandonAttempt();
-          ctx.record('elector.release-failed', { lease: this.env.lock.name, why: 'deadline' });
-          this.enterStopped();
-        }
-        return;
-      case 'stopped':
-        return;
-    }
-  }
-
-  // ---- entering states ------------------------------------------------------------------------
-
-  private enterAcquireAttempt(): void {
-    this.state = 'acquiring.attempting';
-    this.entered.push(() => this.startAttempt('acquire'));
-  }
-
-  /** JitterUntil's sleep: RP + rand[0,1)·J·RP, drawn when the sleep starts (fact 8). */
-  private enterSleeping(): void {
-    this.state = 'acquiring.sleeping';
-    const sleepUs = this.rng.jitter(this.settings.retryPeriodUs, this.settings.jitterFactor);
-    this.armLeafTimer(sleepUs, 'SLEEP_DONE');
-  }
-
-  /** OnStartedLeading, then the first renew poll. */
-  private enterLeading(): void {
-    const { env, leadership } = this;
-    const term: LeadershipTerm = {
-      lease: env.lock.name,
-      identity: env.identity,
-      transitions: env.observed.record?.leaseTransitions ?? 0,
-      acquiredAtLocalUs: env.ctx.monotonic(),
-    };
-    leadership.term = term;
-    events.record(env.ctx, 'elector.acquired', { lease: term.lease, identity: term.identity, transitions: term.transitions });
-    this.callbacks.onStartedLeading(term);
-    this.enterPolling();
-  }
-
-  /** One PollUntilContextTimeout(RP, RD, immediate): an attempt at once, all within one RD deadline. */
-  private enterPolling(): void {
-    this.pollStartUs = this.env.ctx.monotonic();
-    const deadlineUs = timerDelay(this.settings.renewDeadlineUs);
-    this.entered.push(() => {
-      this.pollTimer = this.env.ctx.setTimer(deadlineUs, () => {
-        this.pollTimer = undefined;
-        this.send({ type: 'POLL_DEADLINE' });
-      }, 'elector.renew-deadline');
-    });
-    this.enterRenewAttempt();
-  }
-
-  private enterRenewAttempt(): void {
-    this.state = 'leading.polling.attempting';
-    this.attemptStartUs = this.env.ctx.monotonic();
-    this.entered.push(() => this.startAttempt('renew'));
-  }
-
-  private enterWaitingTick(): void {
-    this.state = 'leading.polling.waitingTick';
-    this.armLeafTimer(untilNextTick(this.settings.retryPeriodUs, this.pollStartUs, this.attemptStartUs, this.env.ctx.monotonic()), 'POLL_TICK');
-  }
-
-  /** wait.Until's sliding RP between successful polls. */
-  private enterRenewed(): void {
-    this.state = 'leading.renewed';
-    this.armLeafTimer(this.settings.retryPeriodUs, 'RETRY_PERIOD');
-  }
-
-  /** The renew loop ended (poll deadline, or the caller cancelled): release first if ReleaseOnCancel. */
-  private endLeading(why: 'deadline' | 'cancelled'): void {
-    this.env.ctx.record('elector.renew-failed', { lease: this.env.lock.name, why });
-    if (!this.settings.releaseOnCancel) return this.enterStopped();
-    this.state = 'releasing';
-    this.armLeafTimer(this.settings.renewDeadlineUs, 'RELEASE_DEADLINE');
-    this.entered.push(() => this.startAttempt('release'));
-  }
-
-  /** Run's deferred calls: cancel the leading context, then OnStoppedLeading (fact 10). */
-  private enterStopped(): void {
-    this.state = 'stopped';
-    const led = this.leadership.term !== null;
-    this.leadership.term = null;
-    events.record(this.env.ctx, 'elector.stopped-leading', { lease: this.env.lock.name, led });
-    this.callbacks.onStoppedLeading();
-  }
-
-  // ---- timers and attempts --------------------------------------------------------------------
-
-  private armLeafTimer(delayUs: Micros, fires: 'SLEEP_DONE' | 'POLL_TICK' | 'RETRY_PERIOD' | 'RELEASE_DEADLINE'): void {
-    const timerUs = timerDelay(delayUs);
-    this.entered.push(() => {
-      this.leafTimer = this.env.ctx.setTimer(timerUs, () => this.send({ type: fires }), `elector.${fires.toLowerCase()}`);
-    });
-  }
-
-  private startAttempt(kind: 'acquire' | 'renew' | 'release'): void {
-    const attempt: Attempt = { abandon: undefined, abandoned: false };
-    this.attempt = attempt;
-    attempt.abandon = kind === 'release'
-      ? tryRelease(this.env, (r) => {
-        if (!attempt.abandoned) this.send({ type: 'RELEASE_DONE', ...r });
-      })
-      : tryAcquireOrRenew(this.env, (succeeded) => {
-        if (!attempt.abandoned) this.send({ type: 'ATTEMPT_DONE', succeeded });
-      });
-  }
-
-  private abandonAttempt(): void {
-    const attempt = this.attempt;
-    if (attempt === null) return;
-    this.attempt = null;
-    attempt.abandoned = true;
-    attempt.abandon?.();
-  }
-
-  /** maybeReportTransition: OnNewLeader for a holder not reported before. */
-  private reportTransition(): void {
-    const holder = this.env.observed.holder;
-    if (holder === this.leadership.reportedLeader) return;
-    this.leadership.reportedLeader = holder;
-    this.callbacks.onNewLeader?.(holder);
-  }
-}
+/** The statechart, compiled once (a machine the stepper cannot run fails here, at load time). */
+const ELECTOR = compileMachine(electorMachine);
 
 /** NewLeaderElector's validation (fact 12), on the resolved options. */
-function resolve(options: LeaderElectorOptions): Settings {
+function resolve(options: LeaderElectorOptions): ElectorSettings {
   const d = DEFAULT_LEADER_ELECTOR_OPTIONS;
-  const s: Settings = {
+  const s: ElectorSettings = {
     leaseDurationUs: options.leaseDurationUs ?? d.leaseDurationUs,
     renewDeadlineUs: options.renewDeadlineUs ?? d.renewDeadlineUs,
     retryPeriodUs: options.retryPeriodUs ?? d.retryPeriodUs,
@@ -517,7 +182,16 @@ export function startLeaderElector(ctx: ProcessContext, api: RpcClient, options:
     leaseDurationSeconds: Math.floor(settings.leaseDurationUs / SECOND),
   };
   const leadership: Leadership = { term: null, reportedLeader: '' };
-  const machine = new ElectorMachine(`elector/${options.leaseName}`, env, settings, callbacks, leadership, ctx.random('elector'));
+  const component: ElectorComponent = {
+    env, settings, callbacks, leadership, rng: ctx.random('elector'),
+    send: (event) => machine.send(event), sleepUs: 0, pollStartUs: 0, attemptStartUs: 0, attempt: null, releaseTimer: undefined,
+  };
+  const machine = new Statechart<ElectorComponent, ElectorEvent, TimerHandle>(ELECTOR, component, ctx, {
+    actorId: `elector/${options.leaseName}`,
+    timerLabels: ELECTOR_TIMER_LABELS,
+    // An action threw (a model bug): the elector has stopped for good; drop its requests, the run fails.
+    onError: () => abandonRelease(component),
+  });
   machine.start();
   return {
     isLeader: () => env.observed.isLeader(),
@@ -525,7 +199,7 @@ export function startLeaderElector(ctx: ProcessContext, api: RpcClient, options:
     fencingToken: () => (leadership.term === null ? null : env.observed.record?.leaseTransitions ?? null),
     cancel: () => machine.send({ type: 'CANCEL' }),
     get state(): ElectorRole {
-      return machine.role;
+      return machine.state.path[0] as ElectorRole;
     },
   };
 }
