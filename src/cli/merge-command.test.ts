@@ -31,6 +31,8 @@ function shrunkOf(invariant: string, profile: string, seed: number): Shrunk {
   return {
     invariant, case: { profile, fixes: [], config: {}, seed, schedule: [] } as unknown as Shrunk['case'], verdict,
     faultsFound: 1, faultsShrunk: 0, faultsMinimal: 0, shrinkSteps: 1, shrinkRuns: 2, minimizeRuns: 1,
+    // As if no-lost-commands' were shrunk before delta debugging was: its files lack the figure.
+    ...(invariant === 'no-split-brain' ? { ddminRuns: 3 } : {}),
   };
 }
 
@@ -54,7 +56,7 @@ interface Summary {
   seedsRun: number;
   selfChecks: number;
   bugs: Array<{ id: string; invariant: string; count: number; lowestSeed: number; removedBy: string[]; file: string }> | null;
-  invariants: Array<{ invariant: string; runs: number; seeds: number[]; example: { seed: number; file: string; message: string; shrunk: { faultsMinimal: number } | null } | null }>;
+  invariants: Array<{ invariant: string; runs: number; seeds: number[]; example: { seed: number; file: string; message: string; shrunk: { faultsMinimal: number; ddminRuns?: number } | null } | null }>;
 }
 
 /** `hasim fuzz` over seeds 0..59 (one shard of it), its findings, results, JUnit and --json summary in `dir`. */
@@ -97,6 +99,10 @@ describe('hasim merge', () => {
     expect(m.invariants.map((i) => i.example!.seed)).toEqual([0, 3]);
     expect(m.invariants[0]!.example!.file.startsWith(dirs[0]!)).toBe(true); // seed 0 is shard 1's
     expect(m.invariants[1]!.example!.file.startsWith(dirs[0]!)).toBe(true); // seed 3 too (offset 3 of a stride of 3)
+    // The shrink figures its trace file records, delta debugging's runs where it ran.
+    expect(m.invariants.map((i) => i.example!.shrunk)).toEqual(whole.summary.invariants.map((i) => i.example!.shrunk));
+    expect(m.invariants[0]!.example!.shrunk).not.toHaveProperty('ddminRuns');
+    expect(m.invariants[1]!.example!.shrunk).toMatchObject({ ddminRuns: 3, shrinkRuns: 2, minimizeRuns: 1 });
 
     // The bugs: those of the unsharded campaign, added up by signature across the shards.
     const bugShape = (s: Summary) => s.bugs!.map((b) => ({ id: b.id, invariant: b.invariant, count: b.count, lowestSeed: b.lowestSeed, removedBy: b.removedBy }));

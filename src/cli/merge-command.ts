@@ -155,8 +155,10 @@ function readCounterexample(path: string): Counterexample | null {
   // A bug's minimal case (triage) is a case of its own configuration, not an invariant's example: bugs.json lists it.
   if (expectation.outcome === 'pass' || trace.found?.['bug'] !== undefined) return null;
   const found = trace.found ?? {};
+  // `ddminRuns` only where delta debugging ran (not in files written before it).
+  const ddminRuns = found['ddminRuns'];
   const shrunk = found['shrunk'] === 'yes' && FIGURES.every((k) => typeof found[k] === 'number')
-    ? Object.fromEntries(FIGURES.map((k) => [k, found[k] as number])) as unknown as ShrinkFigures
+    ? { ...Object.fromEntries(FIGURES.map((k) => [k, found[k] as number])), ...(typeof ddminRuns === 'number' ? { ddminRuns } : {}) } as unknown as ShrinkFigures
     : null;
   return { invariant: expectation.outcome, seed: trace.seed, file: path, profile: expectation.profile, system: trace.system, invariants: trace.invariants ?? null, shrunk };
 }

@@ -59,11 +59,14 @@ describe('hasim fuzz triage and hasim triage on the model', () => {
     expect(a.code).toBe(1);
     expect(shape(b.summary)).toEqual(shape(a.summary));
     expect(a.summary.bugs.length).toBeGreaterThanOrEqual(2);
-    // Every bug's counterexample replays.
+    // Every bug's counterexample replays; every one was shrunk with delta debugging first, the
+    // invariants' examples (the first bugs) and triage's shrinks alike.
     for (const bug of a.summary.bugs) {
       const replay: string[] = [];
       expect(await main(['replay', bug.file], (l) => replay.push(l), () => undefined), bug.file).toBe(0);
-      expect(readTraceFile(bug.file, SYSTEMS).expectations[0]!.outcome).toBe(bug.invariant);
+      const trace = readTraceFile(bug.file, SYSTEMS);
+      expect(trace.expectations[0]!.outcome).toBe(bug.invariant);
+      expect(trace.found?.['ddminRuns'], bug.file).toEqual(expect.any(Number));
     }
   }, 60_000);
 

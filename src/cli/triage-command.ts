@@ -168,7 +168,7 @@ function shrunkFromFile(system: AnySystem, space: CaseSpace, d: OnDisk, invarian
   return {
     invariant, case: c, verdict,
     faultsFound: n('faultsFound', c.schedule.length), faultsShrunk: n('faultsShrunk', c.schedule.length), faultsMinimal: c.schedule.length,
-    shrinkSteps: n('shrinkSteps', 0), shrinkRuns: n('shrinkRuns', 0), minimizeRuns: n('minimizeRuns', 0),
+    shrinkSteps: n('shrinkSteps', 0), ...(typeof found['ddminRuns'] === 'number' ? { ddminRuns: found['ddminRuns'] } : {}), shrinkRuns: n('shrinkRuns', 0), minimizeRuns: n('minimizeRuns', 0),
   };
 }
 

@@ -179,8 +179,8 @@ export interface Shrunk<C = unknown> {
   /** Successful fast-check shrink steps. */
   shrinkSteps: number;
   /**
-   * Runs of each pass: delta debugging (absent where none ran: triage's shrinks, trace files written
-   * before it), fast-check's shrinker, the 1-minimal pass. A schedule is run once per shrink at most.
+   * Runs of each pass: delta debugging (absent only in trace files written before it), fast-check's
+   * shrinker, the 1-minimal pass. A schedule is run once per shrink at most.
    */
   ddminRuns?: number;
   shrinkRuns: number;

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { SYSTEMS, streamspace } from '../systems/index.ts';
+import type { FaultRecord } from '../faults/fault-kind.ts';
 import type { Verdict } from './run-case.ts';
-import { caseForSeed } from './seeded-case.ts';
+import { caseForSeed, shrinkSeed } from './seeded-case.ts';
 import { readTraceFile } from './trace-file.ts';
 import {
-  attribute, bugId, explainingFixes, formatRemovers, inlineTriageRunner, kindsOf, removes, signatureKey, triage,
-  type Bug, type Signature, type TriageRunner,
+  attribute, bugId, explainingFixes, formatRemovers, inlineTriageRunner, kindsOf, removes, RunRefused, ShrinkCut, signatureKey, triage, triageShrink, triageSpace,
+  type Bug, type ProbeRequest, type Signature, type TriageRunner,
 } from './triage.ts';
 
 const TRACES = fileURLToPath(new URL('../../traces/', import.meta.url));
@@ -127,6 +128,18 @@ describe('triage', () => {
     };
   }
 
+  /** `runner`, recording every run it is asked for as (seed, fixes, schedule). */
+  function logged(runner: TriageRunner): { runner: TriageRunner; probes: string[] } {
+    const probes: string[] = [];
+    return {
+      probes,
+      runner: { ...runner, probe: (p) => {
+        probes.push(`${p.seed}|${p.fixes.join(',')}|${JSON.stringify(p.schedule)}`);
+        return runner.probe(p);
+      } },
+    };
+  }
+
   // Seeds 0-29 fail no-lost-commands: the even ones with a fault-free bug agent-async-handlers removes;
   // the odd ones besides it with a bug of their first fault, removed by guarded-status-writes; seeds
   // 5, 15 and 25 also with one that needs two fixes together. Seeds 30-34 fail bounded-recovery from
@@ -145,9 +158,17 @@ describe('triage', () => {
   const shape = (r: Awaited<ReturnType<typeof triage>>) => r.bugs.map((b) => ({ key: b.key, context: b.context, seeds: b.seeds, schedule: b.example.case.schedule }));
 
   test('bugs are told apart by what removes them, each counted once, the same whatever order runs finish in', async () => {
-    const a = await triage(streamspace, space, seeds, { ...scripted(cures, needsFault, () => 1), concurrency: 1 });
-    const b = await triage(streamspace, space, [...seeds].reverse(), scripted(cures, needsFault, (s) => (s * 7919) % 11));
+    const one = logged({ ...scripted(cures, needsFault, () => 1), concurrency: 1 });
+    const three = logged(scripted(cures, needsFault, (s) => (s * 7919) % 11));
+    const a = await triage(streamspace, space, seeds, one.runner);
+    const b = await triage(streamspace, space, [...seeds].reverse(), three.runner);
     expect(shape(b)).toEqual(shape(a));
+    // No run is made twice: a shrink runs each schedule once (the shrunk case's verdict is that of the
+    // run that kept it), a signature each set of fixes once. Before shrinks delta-debugged and kept
+    // their verdicts, triage made 315 runs here.
+    for (const x of [one, three]) expect(new Set(x.probes).size).toBe(x.probes.length);
+    expect(a.runs).toBe(one.probes.length);
+    expect(a.runs).toBeLessThan(315);
     expect(a.unclassified).toEqual([]);
     const lowestOdd = seeds.find((s) => s.seed % 2 === 1)!.seed;
     expect(a.bugs.map((x) => [x.signature.invariant, formatRemovers(x.signature), x.signature.kinds.join(','), x.context.join(','), x.seeds[0]])).toEqual([
@@ -210,5 +231,95 @@ describe('triage', () => {
     const late = await triage(streamspace, space, seeds, scripted(cures, needsFault, () => 1), { deadlineReached: () => false });
     expect(shape(late)).toEqual(shape(whole));
     expect(late.runs).toBe(whole.runs);
+  });
+});
+
+describe('triage shrinks', () => {
+  /**
+   * Seed 45 of the as-built space draws 8 faults; a scripted runner says the invariant fails while the
+   * schedule holds its third and its sixth fault as drawn. It counts the schedules it is asked to run.
+   */
+  const space = { profile: 'streamspace-v2' };
+  const seed = 45;
+  const faults = caseForSeed(streamspace, space, seed).schedule;
+  const needed = [faults[2]!, faults[5]!];
+  const fails = (schedule: readonly FaultRecord[]): boolean => needed.every((n) => schedule.some((f) => JSON.stringify(f) === JSON.stringify(n)));
+  const request = { seed, fixes: [], invariant: 'no-lost-commands' };
+  function counting(concurrency: number, turns: (p: ProbeRequest) => number): { runner: TriageRunner; probed: string[] } {
+    const probed: string[] = [];
+    return {
+      probed,
+      runner: {
+        concurrency,
+        probe: async (p) => {
+          probed.push(JSON.stringify(p.schedule));
+          for (let i = 0; i < turns(p); i++) await new Promise((r) => setImmediate(r));
+          const outcome = fails(p.schedule!) ? p.invariant : 'pass';
+          const verdict = { outcome, hash: '', violation: outcome === 'pass' ? null : { invariant: outcome, time: 1, message: 'scripted' } } as unknown as Verdict;
+          return { outcome, hash: '', ...(p.verdict === true ? { verdict } : {}) };
+        },
+      },
+    };
+  }
+
+  test('delta debugging first, each schedule run once, the same shrink and counts at any concurrency', async () => {
+    expect(faults).toHaveLength(8);
+    const one = counting(1, () => 0);
+    const s = await triageShrink(streamspace, space, one.runner, request);
+    expect(s.case.schedule).toEqual(needed);
+    expect(s).toMatchObject({ faultsFound: 8, faultsMinimal: 2 });
+    // 1-minimal.
+    for (let i = 0; i < needed.length; i++) expect(fails(needed.filter((_, j) => j !== i))).toBe(false);
+    // One at a time, the probes are the runs the shrink reports, the shrunk case's verdict included;
+    // none twice. fast-check's shrinker from the 8 faults, then the 1-minimal pass, took 1,015 (fast-check's
+    // budget of 1,000 runs spent).
+    const runs = s.ddminRuns! + s.shrinkRuns + s.minimizeRuns;
+    expect(one.probed).toHaveLength(runs);
+    expect(new Set(one.probed).size).toBe(runs);
+    expect(runs).toBeLessThan(100);
+    for (const concurrency of [2, 3]) {
+      const many = counting(concurrency, (p) => (p.schedule!.length * 7 + JSON.stringify(p.schedule).length) % 5);
+      expect(await triageShrink(streamspace, space, many.runner, request)).toEqual(s);
+      // More runs at once adds only those started ahead of a turn that a failing run before them made unnecessary.
+      expect(new Set(many.probed).size).toBe(many.probed.length);
+      expect(many.probed.length).toBeGreaterThanOrEqual(runs);
+      expect(many.probed.length).toBeLessThan(runs + 20);
+    }
+  });
+
+  test('the budget bounds delta debugging and fast-check as in shrinkSeed; the 1-minimal pass still runs', async () => {
+    for (const concurrency of [1, 3]) {
+      const s = await triageShrink(streamspace, space, counting(concurrency, (p) => p.schedule!.length % 3).runner, request, 5);
+      expect(s.ddminRuns! + s.shrinkRuns).toBe(5);
+      expect(fails(s.case.schedule)).toBe(true);
+      for (let i = 0; i < s.case.schedule.length; i++) expect(fails(s.case.schedule.filter((_, j) => j !== i))).toBe(false);
+    }
+  });
+
+  test('on the model: the shrink shrinkSeed makes of the same case', async () => {
+    // README's counterexample: seed 10 of the seed-000 deployment as built, 5 faults, no-split-brain.
+    const deployed = { profile: 'streamspace-v2', deployment: 'seed-000' };
+    const invariant = 'no-split-brain';
+    const expected = shrinkSeed(streamspace, triageSpace(deployed, [], invariant), 10, invariant);
+    expect(expected.faultsMinimal).toBeLessThan(expected.faultsFound);
+    // Two runs at once (one at a time is the scripted test's: the same shrink).
+    const s = await triageShrink(streamspace, deployed, { ...inlineTriageRunner(streamspace, deployed), concurrency: 2 }, { seed: 10, fixes: [], invariant });
+    expect(s).toEqual(expected);
+  }, 60_000);
+
+  test('a deadline during the shrink cuts it short at any concurrency, with how far it got', async () => {
+    for (const concurrency of [1, 3]) {
+      let made = 0;
+      const inner = counting(concurrency, () => 1).runner;
+      const refusing: TriageRunner = { concurrency, probe: async (p) => {
+        if (made++ >= 12) throw new RunRefused();
+        return inner.probe(p);
+      } };
+      const cut = await triageShrink(streamspace, space, refusing, request).then(() => null, (e: unknown) => e);
+      expect(cut).toBeInstanceOf(ShrinkCut);
+      expect(cut).toMatchObject({ faultsFound: 8, minimal: false });
+      expect((cut as ShrinkCut).faultsSoFar).toBeGreaterThanOrEqual(2);
+      expect((cut as ShrinkCut).faultsSoFar).toBeLessThan(8);
+    }
   });
 });

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import type fc from 'fast-check';
 import type { FaultRecord } from '../faults/fault-kind.ts';
 import type { Instance, System, View } from '../contract/system.ts';
+import { ddmin } from './ddmin.ts';
+import { narrowScheduleValue } from './narrow-schedule.ts';
 import { runCase, type Verdict } from './run-case.ts';
 import { caseForSeed, scheduleArbitraryFor, scheduleValueForSeed, type CaseSpace, type Shrunk } from './seeded-case.ts';
 
@@ -46,7 +49,7 @@ export interface Attribution {
   signature: Signature;
   /** Each candidate fix alone (the fixes not already on), in the system's order. */
   single: FixProbe[];
-  /** Runs spent: one per candidate, and the greedy search's when it ran. */
+  /** Runs spent: one per candidate, and the greedy search's when it ran (each set of fixes once). */
   runs: number;
 }
 
@@ -104,7 +107,7 @@ export interface ProbeRequest {
   schedule: FaultRecord[] | null;
   fixes: readonly string[];
   invariant: string;
-  /** Return the whole verdict too (the last run of a shrink). */
+  /** Return the whole verdict too (a shrink's runs: the shrunk case's verdict is that of the run that kept it). */
   verdict?: boolean;
 }
 
@@ -170,82 +173,239 @@ export class ShrinkCut extends Error {
 }
 
 /**
- * The first of `candidates` for which `fails` holds, asking for up to `width` at once, and how many a
- * one-at-a-time search would have tried (up to and including it): the answer and the count do not
- * depend on `width`, which only lets runs overlap. `cut`: a run was refused before the answer was
- * known (a candidate tried after the one taken may be refused without cutting anything).
- */
-async function firstFailing<T>(candidates: Iterator<T>, width: number, limit: number, fails: (c: T) => Promise<boolean>): Promise<{ found: T | null; tried: number; cut: boolean }> {
-  let tried = 0;
-  while (tried < limit) {
-    const batch: T[] = [];
-    while (batch.length < width && tried + batch.length < limit) {
-      const next = candidates.next();
-      if (next.done === true) break;
-      batch.push(next.value);
-    }
-    if (batch.length === 0) break;
-    const results = await Promise.allSettled(batch.map(fails));
-    for (const [i, r] of results.entries()) {
-      if (r.status === 'rejected') {
-        if (r.reason instanceof RunRefused) return { found: null, tried: tried + i, cut: true };
-        throw r.reason;
-      }
-      if (r.value) return { found: batch[i]!, tried: tried + i + 1, cut: false };
-    }
-    tried += batch.length;
-  }
-  return { found: null, tried, cut: false };
-}
-
-/**
- * Shrinks a seed for triage, with `fixes` on and only the invariant checked: the same search as
- * \`shrinkSeed\` (fast-check's shrinker depth first, taking the first smaller schedule that still
- * fails, at most \`maxShrinkRuns\` runs; then the 1-minimal pass that drops single faults), with the
- * runs of each step asked of the runner \`concurrency\` at a time so that a shrink uses every worker.
- * The result, and the run counts it reports, are those of the one-at-a-time search. A runner that
- * refuses a run (\`RunRefused\`: the deadline) cuts the shrink short: it throws \`ShrinkCut\` with
- * how far it got, never a case presented as minimal.
+ * Shrinks a seed for triage, with `fixes` on and only the invariant checked: the search of
+ * `shrinkSeed`, pass for pass (the fault-free schedule, then delta debugging of the fault list, then
+ * fast-check's shrinker on the faults left, at most `maxShrinkRuns` runs for these; then the
+ * 1-minimal pass), each schedule run once, with runs asked of the runner `concurrency` at a time so
+ * that a shrink uses every worker (`ShrinkRuns`). Each pass takes the first failing candidate in the
+ * order the one-at-a-time search tries them, so the result and the run counts it reports (those of
+ * the one-at-a-time search) do not depend on `concurrency`, which only adds the runs started ahead
+ * of their turn that a failing one before them made unnecessary. A runner that refuses a run
+ * (`RunRefused`: the deadline) cuts the shrink short: it throws `ShrinkCut` with how far it got,
+ * never a case presented as minimal.
  */
 export async function triageShrink(system: System<any, Instance, View>, space: CaseSpace, runner: TriageRunner, r: ShrinkRequest, maxShrinkRuns = 1000): Promise<Shrunk> {
   const s = triageSpace(space, r.fixes, r.invariant);
   const base = caseForSeed(system, s, r.seed);
   const arbitrary = scheduleArbitraryFor(system, s);
-  let current = scheduleValueForSeed(arbitrary, r.seed);
-  const width = Math.max(1, runner.concurrency ?? 1);
-  const fails = async (schedule: FaultRecord[]): Promise<boolean> => (await runner.probe({ seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant })).outcome === r.invariant;
-  const faultsFound = current.value.length;
+  const drawn = scheduleValueForSeed(arbitrary, r.seed);
+  const faults = drawn.value;
+  const request = (schedule: FaultRecord[]): ProbeRequest => ({ seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant, verdict: true });
+  const runs = new ShrinkRuns((schedule) => runner.probe(request(schedule)), r.invariant, Math.max(1, runner.concurrency ?? 1));
+  // The faults of the last schedule kept: how far a shrink cut short got.
+  let soFar = faults.length;
+  let current = faults;
   let shrinkSteps = 0;
+  let ddminRuns = 0;
   let shrinkRuns = 0;
-  for (;;) {
-    const step = await firstFailing(arbitrary.shrink(current.value, current.context)[Symbol.iterator](), width, maxShrinkRuns - shrinkRuns, (c) => fails(c.value));
-    shrinkRuns += step.tried;
-    if (step.cut) throw new ShrinkCut(faultsFound, current.value.length, false);
-    if (step.found === null) break;
-    current = step.found;
-    shrinkSteps++;
-  }
-  let schedule = current.value;
-  let minimizeRuns = 0;
-  for (;;) {
-    const without = schedule.map((_, i) => schedule.filter((__, j) => j !== i));
-    const step = await firstFailing(without[Symbol.iterator](), width, without.length, fails);
-    minimizeRuns += step.tried;
-    if (step.cut) throw new ShrinkCut(faultsFound, schedule.length, false);
-    if (step.found === null) break;
-    schedule = step.found;
-  }
-  let last: ProbeResult;
+  let minimal: FaultRecord[];
   try {
-    last = await runner.probe({ seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant, verdict: true });
+    if (faults.length > 0 && maxShrinkRuns > 0) {
+      const keep = await runs.replay((fails, withinBudget) => {
+        soFar = faults.length;
+        const failsWith = (kept: number[]): boolean => {
+          const failed = fails(kept.map((i) => faults[i]!));
+          if (failed) soFar = kept.length;
+          return failed;
+        };
+        return failsWith([]) ? [] : ddmin(faults.map((_, i) => i), failsWith, withinBudget);
+      }, maxShrinkRuns);
+      current = keep.map((i) => faults[i]!);
+      ddminRuns = runs.count;
+      let value = keep.length > 0 ? narrowScheduleValue(drawn, keep) : null;
+      while (value !== null && runs.count < maxShrinkRuns) {
+        const next: fc.Value<FaultRecord[]> | null = await runs.firstFailing(arbitrary.shrink(value.value, value.context), (c) => c.value, maxShrinkRuns);
+        if (next === null) break;
+        value = next;
+        current = value.value;
+        soFar = current.length;
+        shrinkSteps++;
+      }
+      shrinkRuns = runs.count - ddminRuns;
+    }
+    minimal = current;
+    for (;;) {
+      const from = minimal;
+      const next = await runs.firstFailing(from.map((_, i) => from.filter((__, j) => j !== i)), (c) => c, Infinity);
+      if (next === null) break;
+      minimal = next;
+      soFar = minimal.length;
+    }
   } catch (error) {
-    if (error instanceof RunRefused) throw new ShrinkCut(faultsFound, schedule.length, true);
+    if (error instanceof RunRefused) throw new ShrinkCut(faults.length, soFar, false);
     throw error;
+  } finally {
+    // No run of a shrink outlives it: those started ahead of a turn that never came finish first.
+    await runs.settled();
+  }
+  const minimizeRuns = runs.count - ddminRuns - shrinkRuns;
+  // The verdict of the run that kept the minimal schedule; run now when none did (nothing could go).
+  let verdict = runs.failingVerdict(minimal);
+  if (verdict === undefined) {
+    try {
+      verdict = (await runner.probe(request(minimal))).verdict!;
+    } catch (error) {
+      if (error instanceof RunRefused) throw new ShrinkCut(faults.length, minimal.length, true);
+      throw error;
+    }
   }
   return {
-    invariant: r.invariant, case: { ...base, schedule }, verdict: last.verdict!,
-    faultsFound, faultsShrunk: current.value.length, faultsMinimal: schedule.length, shrinkSteps, shrinkRuns, minimizeRuns,
+    invariant: r.invariant, case: { ...base, schedule: minimal }, verdict,
+    faultsFound: faults.length, faultsShrunk: current.length, faultsMinimal: minimal.length, shrinkSteps, ddminRuns, shrinkRuns, minimizeRuns,
   };
+}
+
+/** A candidate of a shrink pass, with its schedule and the schedule's key. */
+interface Candidate<T> {
+  item: T;
+  schedule: FaultRecord[];
+  key: string;
+}
+
+type Settled = { result: ProbeResult } | { error: unknown };
+
+/**
+ * The runs of one shrink, by schedule (its JSON): a schedule is run once however often the passes
+ * ask for it, and its result kept. `count` is the runs of the one-at-a-time search: a schedule
+ * counts when its turn first comes, whether or not its run was started ahead of it.
+ *
+ * A pass asks for its candidates in turn and takes the first that still fails. Before it waits for
+ * a run, the runs of the candidates after it are started too, up to `width` runs at once: those the
+ * one-at-a-time search makes next if the runs before them pass. So a pass waits for one batch at a
+ * time, and when a run fails, the runs after it in its batch were spent for nothing (their results
+ * are kept, in case a later pass asks for them).
+ */
+class ShrinkRuns {
+  count = 0;
+  private readonly started = new Map<string, Promise<ProbeResult>>();
+  /** The results of the runs that ended (or their errors: `RunRefused`, a stop). */
+  private readonly results = new Map<string, Settled>();
+  /** The schedules whose turn came (those `count` counts). */
+  private readonly turns = new Set<string>();
+
+  constructor(private readonly run: (schedule: FaultRecord[]) => Promise<ProbeResult>, private readonly invariant: string, private readonly width: number) {}
+
+  /**
+   * The first of `candidates` whose schedule still fails, taking their turns in order while `count`
+   * is under `maxRuns`; null when none does (or the budget ends). Rejects with the error of a run
+   * whose turn came and that did not end (`RunRefused`).
+   */
+  async firstFailing<T>(candidates: Iterable<T>, scheduleOf: (c: T) => FaultRecord[], maxRuns: number): Promise<T | null> {
+    const source = candidates[Symbol.iterator]();
+    const pull = (): Candidate<T> | null => {
+      const next = source.next();
+      if (next.done === true) return null;
+      const schedule = scheduleOf(next.value);
+      return { item: next.value, schedule, key: JSON.stringify(schedule) };
+    };
+    // Candidates taken from `source` whose turn has not come yet.
+    const ahead: Array<Candidate<T>> = [];
+    // Runs started together: one at first, since a step's first candidate often fails (a step of
+    // fast-check's shrinker tries the boldest shrink first), then twice as many each time, up to `width`.
+    let size = 1;
+    for (;;) {
+      if (this.count >= maxRuns) return null;
+      const c = ahead.shift() ?? pull();
+      if (c === null) return null;
+      if (!this.started.has(c.key)) {
+        this.startBatch(c, ahead, pull, maxRuns, size);
+        size = Math.min(2 * size, this.width);
+      }
+      if (await this.fails(c)) return c.item;
+    }
+  }
+
+  /**
+   * The result of a synchronous search (`ddmin` after the fault-free schedule) that asks `fails` of
+   * schedules in turn, under `withinBudget` (`count` under `maxRuns`), as if it ran each in turn.
+   * The search is run on the results known: a schedule without one is taken to pass, and the search
+   * goes on to the runs it would make then, until `width` are missing; those start together, and the
+   * search is run again from the start, until it ends on results alone. (The search itself runs no
+   * case: running it again costs next to nothing, and keeps `ddmin` the one implementation.)
+   */
+  async replay<R>(search: (fails: (schedule: FaultRecord[]) => boolean, withinBudget: () => boolean) => R, maxRuns: number): Promise<R> {
+    for (;;) {
+      const turns = new Set<string>();
+      let count = this.count;
+      const missing: Array<Promise<ProbeResult>> = [];
+      const fails = (schedule: FaultRecord[]): boolean => {
+        const key = JSON.stringify(schedule);
+        if (!this.turns.has(key) && !turns.has(key)) {
+          turns.add(key);
+          count++;
+        }
+        const known = this.results.get(key);
+        if (known !== undefined && 'result' in known) return known.result.outcome === this.invariant;
+        // A run that did not end, reached with no result missing before it: its turn really came.
+        if (known !== undefined && missing.length === 0) throw known.error;
+        missing.push(this.start(schedule, key));
+        return false;
+      };
+      const result = search(fails, () => count < maxRuns && missing.length < this.width);
+      if (missing.length === 0) {
+        for (const key of turns) this.turns.add(key);
+        this.count = count;
+        return result;
+      }
+      await Promise.allSettled(missing);
+    }
+  }
+
+  /** The verdict of a schedule whose run still failed (when the runner returned it). */
+  failingVerdict(schedule: FaultRecord[]): Verdict | undefined {
+    const known = this.results.get(JSON.stringify(schedule));
+    return known !== undefined && 'result' in known && known.result.outcome === this.invariant ? known.result.verdict : undefined;
+  }
+
+  /** Resolves once every run started has ended. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.started.values());
+  }
+
+  /** Its turn: counted the first time; whether it still fails. */
+  private async fails(c: Candidate<unknown>): Promise<boolean> {
+    if (!this.turns.has(c.key)) {
+      this.turns.add(c.key);
+      this.count++;
+    }
+    return (await this.start(c.schedule, c.key)).outcome === this.invariant;
+  }
+
+  /** Starts `c`'s run and those after it (from `ahead`, then `pull`) the one-at-a-time search would make if these pass, `size` in all. */
+  private startBatch<T>(c: Candidate<T>, ahead: Array<Candidate<T>>, pull: () => Candidate<T> | null, maxRuns: number, size: number): void {
+    void this.start(c.schedule, c.key);
+    const turns = new Set([c.key]);
+    let count = this.count + (this.turns.has(c.key) ? 0 : 1);
+    let started = 1;
+    for (let i = 0; started < size && count < maxRuns; i++) {
+      const next = ahead[i] ?? pull();
+      if (next === null) return;
+      if (i === ahead.length) ahead.push(next);
+      if (!this.turns.has(next.key) && !turns.has(next.key)) {
+        turns.add(next.key);
+        count++;
+      }
+      const known = this.results.get(next.key);
+      // The search stops at a schedule known to fail, if it gets there.
+      if (known !== undefined && 'result' in known && known.result.outcome === this.invariant) return;
+      if (!this.started.has(next.key)) {
+        void this.start(next.schedule, next.key);
+        started++;
+      }
+    }
+  }
+
+  /** A schedule's run, started unless it was. */
+  private start(schedule: FaultRecord[], key: string): Promise<ProbeResult> {
+    let run = this.started.get(key);
+    if (run === undefined) {
+      run = this.run(schedule);
+      this.started.set(key, run);
+      // Kept for `replay`; this also handles the rejection of a run whose turn never comes.
+      run.then((result) => this.results.set(key, { result }), (error: unknown) => this.results.set(key, { error }));
+    }
+    return run;
+  }
 }
 
 /**
@@ -258,14 +418,22 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
 export async function attribute(system: System<any, Instance, View>, space: CaseSpace, runner: TriageRunner, c: { seed: number; schedule: FaultRecord[]; context: readonly string[]; invariant: string }): Promise<Attribution> {
   const { seed, schedule, context, invariant } = c;
   const candidates = candidateFixes(system, space, context, seed);
-  const probe = (fixes: readonly string[]): Promise<ProbeResult> => runner.probe({ seed, schedule, fixes: [...context, ...fixes], invariant });
+  // Each set of fixes runs once: a pass of the greedy search asks again for sets the pass before tried.
+  const outcomes = new Map<string, Promise<ProbeResult>>();
+  const probe = (fixes: readonly string[]): Promise<ProbeResult> => {
+    const key = fixes.join(',');
+    let outcome = outcomes.get(key);
+    if (outcome === undefined) {
+      outcome = runner.probe({ seed, schedule, fixes: [...context, ...fixes], invariant });
+      outcomes.set(key, outcome);
+    }
+    return outcome;
+  };
   const results = await Promise.all(candidates.map((f) => probe([f])));
-  let runs = candidates.length;
   const single = candidates.map((fix, i) => ({ fix, outcome: results[i]!.outcome }));
   const removedBy = single.filter((p) => removes(p.outcome, invariant)).map((p) => p.fix);
   let removedTogether: string[] | null = null;
   if (removedBy.length === 0 && candidates.length > 1) {
-    runs++;
     if (removes((await probe(candidates)).outcome, invariant)) {
       let set = candidates;
       let dropped = true;
@@ -273,7 +441,6 @@ export async function attribute(system: System<any, Instance, View>, space: Case
         dropped = false;
         for (const f of [...set]) {
           const without = set.filter((x) => x !== f);
-          runs++;
           if (removes((await probe(without)).outcome, invariant)) {
             set = without;
             dropped = true;
@@ -283,7 +450,7 @@ export async function attribute(system: System<any, Instance, View>, space: Case
       removedTogether = set;
     }
   }
-  return { signature: { invariant, kinds: kindsOf(schedule), removedBy, removedTogether }, single, runs };
+  return { signature: { invariant, kinds: kindsOf(schedule), removedBy, removedTogether }, single, runs: outcomes.size };
 }
 
 /** A failing seed of a campaign, as triage needs it. */
@@ -348,10 +515,7 @@ export interface Unfinished {
   context: string[];
   /** `shrink`: stopped while shrinking (the schedule is not minimal); `signature`: shrunk to minimal, signature not computed. */
   stage: 'shrink' | 'signature';
-  /**
-   * Faults of the seed's schedule, and of the schedule shrunk so far: still failing (every step kept is a run
-   * that failed), and not always shorter (fast-check may shrink what a schedule is drawn from first).
-   */
+  /** Faults of the seed's schedule, and of the schedule shrunk so far: still failing (every step kept is a run that failed). */
   faultsFound: number;
   faultsSoFar: number;
 }
