@@ -18,8 +18,11 @@ describe('hasim machines', () => {
   test('prints each machine as a Mermaid stateDiagram-v2 by default', async () => {
     const r = await cli('machines');
     expect(r.code).toBe(0);
-    expect(r.out[0]).toMatch(/^stateDiagram-v2\n/);
-    expect(r.out[0]).toContain('acquiring_attempting --> leading : ATTEMPT_DONE [attemptSucceeded] / reportTransition');
+    // Several machines: each diagram follows a `%% <system>: <machine>` line.
+    const elector = r.out[r.out.indexOf('%% streamspace: elector') + 1]!;
+    expect(elector).toMatch(/^stateDiagram-v2\n/);
+    expect(elector).toContain('acquiring_attempting --> leading : ATTEMPT_DONE [attemptSucceeded] / reportTransition');
+    expect(r.out).toContain('%% streamspace: hub');
   });
 
   test('--format json prints the machine configs; with --machine, the config alone, as Stately imports it', async () => {
@@ -27,7 +30,7 @@ describe('hasim machines', () => {
     expect(all.code).toBe(0);
     const parsed = JSON.parse(all.out[0]!) as { system: string; machines: Array<{ id: string }> };
     expect(parsed.system).toBe('streamspace');
-    expect(parsed.machines.map((m) => m.id)).toEqual(['elector']);
+    expect(parsed.machines.map((m) => m.id)).toEqual(['elector', 'hub']);
     const one = await cli('machines', '--machine', 'elector', '--json');
     expect(JSON.parse(one.out[0]!)).toEqual(parsed.machines[0]);
     const config = JSON.parse(one.out[0]!) as Record<string, unknown>;
@@ -37,7 +40,7 @@ describe('hasim machines', () => {
 
   test.each([
     [['machines', '--format', 'svg'], "hasim: --format: expected mermaid or json, got 'svg'"],
-    [['machines', '--machine', 'nope'], "hasim: --machine: unknown machine 'nope' of streamspace (known: elector)"],
+    [['machines', '--machine', 'nope'], "hasim: --machine: unknown machine 'nope' of streamspace (known: elector, hub)"],
     [['machines', '--json', '--format', 'mermaid'], 'hasim: --json: contradicts --format mermaid'],
     [['machines', '--system', 'nope'], "hasim: --system: unknown system 'nope' (known: streamspace, hakgal)"],
     [['machines', 'elector'], "hasim: machines: unexpected argument 'elector'"],

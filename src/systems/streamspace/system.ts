@@ -1,4 +1,5 @@
 import { ConfigError, type Resolved, type RunMeasures, type System } from '../../contract/system.ts';
+import { hubLoopMachine } from './api-pod/hub-loop-machine.ts';
 import { StreamSpaceCluster } from './cluster/cluster.ts';
 import { resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
 import { configProblem, overridesProblem, withoutSchemaKey } from './config-schema.ts';
@@ -111,7 +112,7 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   measures: allOf(routingAvailability, requestMeasures),
   deployments: STREAMSPACE_DEPLOYMENTS,
   explain: streamspaceExplainer,
-  machines: [electorMachine],
+  machines: [electorMachine, hubLoopMachine],
   scenarios: SCENARIOS,
   scenarioReport: STREAMSPACE_REPORT,
 };

@@ -1,10 +1,11 @@
-import { setup, type Actor } from 'xstate';
-import { startActor, type ProcessContext, type RandomStream } from '../../../sim-cluster/index.ts';
+import type { ProcessContext, RandomStream, TimerHandle } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
 import type { FixesConfig, HubConfig } from '../config.ts';
 import type { AgentMessage } from '../wire.ts';
 import type { HubDbPort, HubRedisPort } from './ports.ts';
 import { RwLock } from './rw-lock.ts';
 import { events } from '../events.ts';
+import { hubLoopMachine, type HubComponent, type HubEvent } from './hub-loop-machine.ts';
 
 /**
  * The hub's view of one agent WebSocket (AgentConnection, spec §2.1). Implemented by
@@ -26,30 +27,18 @@ export const podKey = (agentId: string): string => `agent:${agentId}:pod`;
 export const connectedKey = (agentId: string): string => `agent:${agentId}:connected`;
 export const podChannel = (podName: string): string => `pod:${podName}:commands`;
 
-type Choice = 'register' | 'unregister' | 'sweep';
-
 interface Unregister {
   agentId: string;
   /** The connection to remove (design fix `conditional-unregister`); null: whatever entry the id has. */
   connection: string | null;
 }
 
-/**
- * The Run goroutine's states (§2.2): `idle` waiting in its select, `handling` a register or an
- * unregister (holding the write lock across DB and Redis I/O), `deadlocked` when the stale sweep
- * blocked on a full unregister channel that only this same goroutine drains (§2.2 step 2).
- */
-const hubLoopMachine = setup({
-  types: { events: {} as { type: 'BUSY' } | { type: 'IDLE' } | { type: 'DEADLOCK' } },
-}).createMachine({
-  id: 'hub',
-  initial: 'idle',
-  states: {
-    idle: { on: { BUSY: 'handling', DEADLOCK: 'deadlocked' } },
-    handling: { on: { IDLE: 'idle', DEADLOCK: 'deadlocked' } },
-    deadlocked: { type: 'final' },
-  },
-});
+/** The Run loop's statechart (hub-loop-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const HUB = compileMachine(hubLoopMachine);
+
+/** The events the hub sends its Run loop, made once. */
+const READY: HubEvent = { type: 'READY' };
+const DONE: HubEvent = { type: 'DONE' };
 
 /**
  * AgentHub of one API pod (spec §2): the per-pod connection map, the register/unregister channels
@@ -57,29 +46,33 @@ const hubLoopMachine = setup({
  * cases like Go's select, the 10 s stale sweep, and the calls other goroutines make.
  * `redis` is null in single-pod mode.
  */
-export class AgentHub {
+export class AgentHub implements HubComponent {
   private readonly connections = new Map<string, HubConnection>();
   private readonly lock = new RwLock();
-  private readonly registerQueue: HubConnection[] = [];
+  readonly registerQueue: HubConnection[] = [];
   /** As built the channel carries only the agent id; `connection` is set with `conditional-unregister`. */
-  private readonly unregisterQueue: Unregister[] = [];
+  readonly unregisterQueue: Unregister[] = [];
   /** Goroutines blocked on a full channel, in arrival order (Go wakes blocked senders FIFO). */
   private readonly blockedRegisters: HubConnection[] = [];
   private readonly blockedUnregisters: Unregister[] = [];
-  private tickPending = false;
-  private readonly loop: Actor<typeof hubLoopMachine>;
-  private readonly select: RandomStream;
+  tickPending = false;
+  /** The Run goroutine: the statechart of hub-loop-machine.ts, with this hub as its context. */
+  private readonly loop: Statechart<AgentHub, HubEvent, TimerHandle>;
+  readonly selectRng: RandomStream;
+  /** A handler returned: Run goes back to its select. */
+  private readonly done = (): void => this.loop.send(DONE);
 
   constructor(
-    private readonly ctx: ProcessContext,
+    readonly ctx: ProcessContext,
     readonly podName: string,
     private readonly config: HubConfig,
     private readonly db: HubDbPort,
     private readonly redis: HubRedisPort | null,
     private readonly fixes: Pick<FixesConfig, 'conditionalUnregister' | 'heartbeatRewritesMapping' | 'nonblockingStaleSweep'>,
   ) {
-    this.select = ctx.random('hub.select');
-    this.loop = startActor(ctx, hubLoopMachine, { id: 'hub' });
+    this.selectRng = ctx.random('hub.select');
+    this.loop = new Statechart<AgentHub, HubEvent, TimerHandle>(HUB, this, ctx);
+    this.loop.start();
     const tick = (): void => {
       // A Go ticker channel holds one tick; ticks that find it full are dropped.
       this.tickPending = true;
@@ -218,41 +211,42 @@ export class AgentHub {
 
   // ---- the Run loop (§2.2) -------------------------------------------------------------------
 
+  /** A case may have become ready: Run selects if it waits in its select. */
   private wake(): void {
-    if (this.loop.getSnapshot().value !== 'idle') return;
-    const ready: Choice[] = [];
-    if (this.registerQueue.length > 0) ready.push('register');
-    if (this.unregisterQueue.length > 0) ready.push('unregister');
-    if (this.tickPending) ready.push('sweep');
-    if (ready.length === 0) return;
-    // Go's select picks uniformly among ready cases (§2.2).
-    const choice = ready.length === 1 ? ready[0]! : this.select.pick(ready);
-    switch (choice) {
-      case 'register': {
-        const conn = this.registerQueue.shift()!;
-        if (this.blockedRegisters.length > 0) this.registerQueue.push(this.blockedRegisters.shift()!);
-        this.loop.send({ type: 'BUSY' });
-        this.handleRegister(conn, () => this.done());
-        return;
-      }
-      case 'unregister': {
-        const item = this.unregisterQueue.shift()!;
-        if (this.blockedUnregisters.length > 0) this.unregisterQueue.push(this.blockedUnregisters.shift()!);
-        this.loop.send({ type: 'BUSY' });
-        this.handleUnregister(item, () => this.done());
-        return;
-      }
-      case 'sweep':
-        this.tickPending = false;
-        this.checkStaleConnections();
-        this.wake();
-        return;
-    }
+    this.loop.send(READY);
   }
 
-  private done(): void {
-    this.loop.send({ type: 'IDLE' });
-    this.wake();
+  send(event: HubEvent): void {
+    this.loop.send(event);
+  }
+
+  /** Run receives on `register`; the first blocked sender's value moves into the buffer. */
+  receiveRegister(): void {
+    const conn = this.registerQueue.shift()!;
+    if (this.blockedRegisters.length > 0) this.registerQueue.push(this.blockedRegisters.shift()!);
+    this.handleRegister(conn, this.done);
+  }
+
+  /** Run receives on `unregister`; the first blocked sender's value moves into the buffer. */
+  receiveUnregister(): void {
+    const item = this.unregisterQueue.shift()!;
+    if (this.blockedUnregisters.length > 0) this.unregisterQueue.push(this.blockedUnregisters.shift()!);
+    this.handleUnregister(item, this.done);
+  }
+
+  /** Run receives the tick and sweeps inline. */
+  sweep(): void {
+    this.tickPending = false;
+    this.checkStaleConnections();
+  }
+
+  /** Whether `checkStaleConnections` will find `unregister` full before it has sent every stale id. */
+  sweepBlocks(): boolean {
+    if (this.fixes.nonblockingStaleSweep) return false;
+    const now = this.ctx.monotonic();
+    let stale = 0;
+    for (const conn of this.connections.values()) if (now - conn.lastPingUs > this.config.staleThresholdUs) stale++;
+    return this.unregisterQueue.length + stale > this.config.unregisterBuffer;
   }
 
   /** handleRegister (agent_hub.go:245-292): write lock held across the DB and both Redis SETs. */
@@ -343,8 +337,8 @@ export class AgentHub {
         continue;
       }
       if (this.unregisterQueue.length >= this.config.unregisterBuffer) {
+        // Run blocks here for good: the statechart's `deadlocked` (`sweepBlocks` saw it coming).
         this.ctx.record('hub.deadlock', { agent: conn.agentId });
-        this.loop.send({ type: 'DEADLOCK' });
         return;
       }
       this.unregisterQueue.push({ agentId: conn.agentId, connection: this.fixes.conditionalUnregister ? conn.id : null });
