@@ -95,6 +95,61 @@ export async function benchCampaignPool(workers: number, space: CaseSpace = SEED
 }
 
 /**
+ * The cost of statechart coverage (`hasim fuzz --coverage`, docs/coverage.md): the same `seeds` seeds
+ * of the seed-000 space on one pool of `workers`, timed `repeats` times without coverage and with it,
+ * alternately (so that a change of the machine's load between them hits both), after `warmupSeeds`
+ * untimed seeds of each. Reported: seeds/s and CPU per seed of the medians without and with it, and
+ * their ratios (`coverageRatio`: seeds/s with over without; `cpuRatio`: CPU per seed without over
+ * with): the issue's bound is a drop of at most 10%, a ratio of at least 0.9.
+ */
+export async function benchCampaignCoverage(workers = 2, seeds = 200, repeats = 3, warmupSeeds = 60): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'hasim-bench-'));
+  const space = SEED_000_SPACE;
+  const store = new FindingsStore(dir, streamspace, space, 'the coverage benchmark', (seed) => `seed ${seed}`);
+  const executor = bundledPool(workers);
+  const campaign = (start: number, total: number, coverage: boolean): ReturnType<typeof runCampaign> =>
+    runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, coverage, range: { start, total, shard: { index: 1, count: 1 } } });
+  try {
+    await campaign(1_000_000, warmupSeeds, false);
+    await campaign(2_000_000, warmupSeeds, true);
+    const off: Timing[] = [];
+    const on: Timing[] = [];
+    let last: Awaited<ReturnType<typeof runCampaign>> | undefined;
+    for (let i = 0; i < repeats; i++) {
+      off.push(await timedAsync(() => campaign(0, seeds, false)));
+      const t = await timedAsync(() => campaign(0, seeds, true));
+      last = t.value;
+      on.push(t);
+    }
+    const r = last!;
+    const without = summarize(off).median;
+    const withIt = summarize(on).median;
+    const perSecond = (t: Timing): number => (r.seedsRun / t.wallMs) * 1000;
+    return {
+      bench: `campaign.hardened-seed-000-coverage-${workers}-worker${workers === 1 ? '' : 's'}`,
+      events: r.steps,
+      wallMs: Math.round(withIt.wallMs),
+      eventsPerMs: Math.round(r.steps / withIt.wallMs),
+      simSeconds: r.simUs / 1e6,
+      speedup: Math.round(r.simUs / 1000 / withIt.wallMs),
+      cases: r.seedsRun,
+      seedsPerSecondWithout: round(perSecond(without), 1),
+      seedsPerSecond: round(perSecond(withIt), 1),
+      coverageRatio: round(perSecond(withIt) / perSecond(without), 3),
+      cpuMsPerSeedWithout: round(without.cpuMs / r.seedsRun, 1),
+      cpuMsPerSeed: round(withIt.cpuMs / r.seedsRun, 1),
+      cpuRatio: round(without.cpuMs / withIt.cpuMs, 3),
+      cpuUsPerEvent: round((withIt.cpuMs * 1000) / r.steps, 3),
+      // What the seeds reached: `id states transitions`, reached/total.
+      coverage: (r.coverage?.machines ?? []).map((m) => `${m.id} ${m.states.reached}/${m.states.total} ${m.transitions.reached}/${m.transitions.total}`),
+      peakRssMb: peakRssMb(),
+    };
+  } finally {
+    await executor.close();
+  }
+}
+
+/**
  * `memory.campaign-20k` (run only when named: it takes minutes): 20,000 seeds of the seed-000 space
  * on a pool of `workers`, with the process's RSS every 2,000 seeds and its peak. Flat means the
  * readings stop growing once the pool is warm: a campaign keeps per seed only its result line.

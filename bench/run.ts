@@ -11,7 +11,7 @@
 import { benchLimit, benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
 import type { BenchResult } from './measure.ts';
 import { benchCampaign, benchLoad, benchShrink, benchSixHours, benchStreamSpace } from './model.ts';
-import { benchCampaignMemory, benchCampaignPool, PATRONI_SPACE, SWARM_SPACE } from './campaign.ts';
+import { benchCampaignCoverage, benchCampaignMemory, benchCampaignPool, PATRONI_SPACE, SWARM_SPACE } from './campaign.ts';
 import { benchCliStartup } from './startup.ts';
 
 // A benchmark gives one result, or several measured side by side (one line each).
@@ -32,6 +32,7 @@ const benches: Bench[] = [
   ['campaign.verdicts-1-worker (hardened)', () => benchCampaign('hardened')],
   ['campaign.hardened-seed-000-1-worker', () => benchCampaignPool(1)],
   ['campaign.hardened-seed-000-2-workers', () => benchCampaignPool(2)],
+  ['campaign.hardened-seed-000-coverage-2-workers', () => benchCampaignCoverage(2)],
   ['campaign.hardened-swarm-2-workers', () => benchCampaignPool(2, SWARM_SPACE, 200)],
   ['campaign.hardened-r004-patroni-async-2-workers', () => benchCampaignPool(2, PATRONI_SPACE, 200)],
   ['cli.startup', () => benchCliStartup()],

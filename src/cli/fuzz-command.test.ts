@@ -9,6 +9,7 @@ import { readTraceFile } from '../harness/trace-file.ts';
 import { streamspace, SYSTEMS } from '../systems/index.ts';
 import { caseSpaceDigest } from './campaign/findings-store.ts';
 import { runTask } from './campaign/tasks.ts';
+import { combineCoverageFiles, readCoverageFile } from './coverage-file.ts';
 import { fuzzCommand } from './fuzz-command.ts';
 import { main } from './main.ts';
 
@@ -57,16 +58,24 @@ describe('hasim fuzz progress', () => {
 describe('hasim fuzz on worker threads', () => {
   // The real thing: seeds of the StreamSpace model on a worker pool. A seed's outcome and trace hash
   // must not depend on the worker count or on the sharding.
-  test('results are identical for any --workers and any --shard', async () => {
+  test('results and statechart coverage are identical for any --workers and any --shard', async () => {
     const dir = tmp();
     const common = ['--profile', 'hardened', '--deployment', 'seed-000', '--seeds', '6', '--seed-start', '40', '--self-check', '3', '--out', join(dir, 'found')];
-    const one = await fuzz([...common, '--workers', '1', '--results', join(dir, 'w1.jsonl')]);
+    const one = await fuzz([...common, '--workers', '1', '--results', join(dir, 'w1.jsonl'), '--coverage', join(dir, 'w1-coverage.json')]);
     expect(one.code).toBe(0);
-    const two = await fuzz([...common, '--workers', '2', '--results', join(dir, 'w2.jsonl'), '--junit', join(dir, 'junit.xml')]);
+    const two = await fuzz([...common, '--workers', '2', '--results', join(dir, 'w2.jsonl'), '--junit', join(dir, 'junit.xml'), '--coverage', join(dir, 'w2-coverage.json')]);
     expect(two.code).toBe(0);
-    const s1 = await fuzz([...common, '--workers', '1', '--shard', '1/2', '--results', join(dir, 's1.jsonl')]);
-    const s2 = await fuzz([...common, '--workers', '1', '--shard', '2/2', '--results', join(dir, 's2.jsonl')]);
+    const s1 = await fuzz([...common, '--workers', '1', '--shard', '1/2', '--results', join(dir, 's1.jsonl'), '--coverage', join(dir, 's1-coverage.json')]);
+    const s2 = await fuzz([...common, '--workers', '1', '--shard', '2/2', '--results', join(dir, 's2.jsonl'), '--coverage', join(dir, 's2-coverage.json')]);
     expect(s1.code + s2.code).toBe(0);
+    // Coverage: the same file from 1 and 2 workers; the shards' files combine into it.
+    const coverage = readCoverageFile(join(dir, 'w1-coverage.json'));
+    expect(readFileSync(join(dir, 'w2-coverage.json'), 'utf8')).toBe(readFileSync(join(dir, 'w1-coverage.json'), 'utf8'));
+    expect(coverage).toMatchObject({ runs: 6, seedStart: 40, shards: ['1/1'], interrupted: false });
+    const shards = ['s1', 's2'].map((s) => ({ path: s, file: readCoverageFile(join(dir, `${s}-coverage.json`)) }));
+    expect(combineCoverageFiles(shards)).toEqual({ ...coverage, shards: ['1/2', '2/2'] });
+    const elector = coverage.machines.find((m) => m.id === 'elector')!;
+    expect(one.out.join('\n')).toContain(`statechart coverage of 6 seeds: elector ${elector.states.reached}/${elector.states.total} states, ${elector.transitions.reached}/${elector.transitions.total} transitions`);
     const w1 = results(join(dir, 'w1.jsonl'));
     expect(w1.length).toBe(6);
     expect(results(join(dir, 'w2.jsonl'))).toEqual(w1);

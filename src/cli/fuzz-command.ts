@@ -1,4 +1,5 @@
 import { invariantIds } from '../harness/run-case.ts';
+import { compiledMachines } from '../harness/coverage.ts';
 import { join } from 'node:path';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
 import type { WriteFs } from './atomic-write.ts';
@@ -8,8 +9,9 @@ import { FindingsStore } from './campaign/findings-store.ts';
 import { INDEX_FILE, writeCampaignIndex } from './campaign-index/write-index.ts';
 import { CampaignRecorder } from './campaign/partial-result.ts';
 import { parseShard, shardSize, WHOLE, type SeedRange } from './campaign/seed-range.ts';
-import { githubAnnotations, junitXml, progressLine, summaryJson, summaryLines } from './campaign/summary.ts';
+import { coverageJson, coverageLines, githubAnnotations, junitXml, progressLine, summaryJson, summaryLines } from './campaign/summary.ts';
 import { CASE_SPACE_FLAGS, caseSpaceArgs, caseSpaceFrom } from './case-space-flags.ts';
+import { coverageFile, formatCoverageFile } from './coverage-file.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
 
 export { FUZZ_HELP } from './help.ts';
@@ -50,6 +52,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     out: { type: 'string', default: 'hasim-findings' },
     junit: { type: 'string' },
     results: { type: 'string' },
+    coverage: { type: 'string' },
     'self-check': { type: 'string' },
     'max-shrink-runs': { type: 'string' },
     'no-triage': { type: 'boolean', default: false },
@@ -86,6 +89,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     { flag: '--out', path: join(values.out, 'violations.jsonl'), kind: 'file' },
     values.results !== undefined && { flag: '--results', path: values.results, kind: 'file' },
     values.junit !== undefined && { flag: '--junit', path: values.junit, kind: 'file' },
+    values.coverage !== undefined && { flag: '--coverage', path: values.coverage, kind: 'file' },
     values.html && { flag: '--html', path: join(values.out, INDEX_FILE), kind: 'file' },
   ]);
 
@@ -140,6 +144,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   try {
     const campaign = runCampaign(recorder.executor, {
       system: system.name, space, range, budgetMs, selfCheckEvery, maxShrinkRuns, store, signal: stop.signal, onSeed,
+      coverage: values.coverage !== undefined,
       triage: values['no-triage'] ? null : { maxBugs },
       liveTriage: (now) => {
         triagedSoFar = now;
@@ -167,7 +172,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     if (first === 'abandoned') {
       recorder.abandon();
       campaign.catch(() => undefined); // it waits on tasks that never settle; nothing will come of it
-      result = recorder.result(store, performance.now() - started, selfCheckEvery);
+      result = recorder.result(store, performance.now() - started, selfCheckEvery, values.coverage === undefined ? null : compiledMachines(system));
       const triaged = (triagedSoFar as (() => TriageRows) | null)?.() ?? null;
       if (triaged !== null) {
         const triage: CampaignResult['triage'] = { runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: 0, complete: false, deadlineReached: triaged.deadlineReached, unfinished: triaged.unfinished };
@@ -190,6 +195,10 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   if (values.results !== undefined) outputs.write('--results', values.results, result.results.map((r) => JSON.stringify(r)).join('\n') + (result.results.length > 0 ? '\n' : ''));
   const checked = space.invariants ?? invariantIds(system);
   if (values.junit !== undefined) outputs.write('--junit', values.junit, junitXml(result, header, checked));
+  const coverage = result.coverage ?? null;
+  if (values.coverage !== undefined && coverage !== null) {
+    outputs.write('--coverage', values.coverage, formatCoverageFile(coverageFile(system.name, space, start, `${shard.index}/${shard.count}`, coverage, result.interrupted)));
+  }
   if (values.html) {
     const range = { start, total, shard: `${shard.index}/${shard.count}` };
     const index = writeCampaignIndex(values.out, { header, system, space, digest: store.digest, range, result, checked }, outputs, '--html');
@@ -197,8 +206,12 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   }
   // Annotations go to stderr, which the Actions runner reads too: stdout stays the summary alone (one JSON object with --json).
   if (env['GITHUB_ACTIONS'] === 'true') for (const line of githubAnnotations(result)) io.err(line);
-  if (values.json) io.out(summaryJson(result, { profile: space.profile, ...(space.deployment !== undefined ? { deployment: space.deployment } : {}), seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out }));
-  else for (const line of summaryLines(result, header)) io.out(line);
+  const coverageSummary = values.coverage !== undefined && coverage !== null ? { coverage: coverageJson(coverage, values.coverage) } : {};
+  if (values.json) io.out(summaryJson(result, { profile: space.profile, ...(space.deployment !== undefined ? { deployment: space.deployment } : {}), seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out, ...coverageSummary }));
+  else {
+    for (const line of summaryLines(result, header)) io.out(line);
+    if (values.coverage !== undefined && coverage !== null) for (const line of coverageLines(coverage, values.coverage)) io.out(line);
+  }
 
   const failure = outputs.failure();
   if (failure !== null) {

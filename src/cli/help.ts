@@ -27,7 +27,7 @@ export const FUZZ_HELP = `hasim fuzz [flags]
   file (<invariant>-<profile>-<digest of the case space>-seed-<seed>.json), and the summary names
   the replay command of each. Then the failing seeds are triaged into distinct bugs (told apart by
   the design fixes that remove them), each with a minimal counterexample and its replay command. Ctrl-C stops starting seeds; a second one abandons those in flight;
-  either way --results, --junit and the summary are written. Exit 0 nothing found, 1 a violation or
+  either way --results, --junit, --coverage and the summary are written. Exit 0 nothing found, 1 a violation or
   a determinism failure, 2 bad usage or an output that cannot be written, 3 an internal error, 130
   interrupted with nothing found.
 ${CASE_SPACE_HELP}
@@ -44,6 +44,9 @@ ${CASE_SPACE_HELP}
   --out DIR           where findings go (default hasim-findings)
   --junit FILE        write a JUnit XML report (one test case per invariant)
   --results FILE      write every seed's outcome and trace hash as JSON Lines, by seed
+  --coverage FILE     write the statechart coverage of the seeds' runs as JSON: per machine, every
+                      leaf state and transition, reached or not, with the lowest seed reaching it
+                      (docs/coverage.md)
   --self-check N      rerun about 1 seed in N (picked by a hash of the seed, so in every shard)
                       and compare trace hashes (default 50; 0 = off)
   --max-shrink-runs N shrink budget per counterexample, in runs (default 1000)

@@ -7,7 +7,8 @@ import type { AnySystem } from '../contract/system.ts';
 import { parseCount, parseFlags, UsageError } from './args.ts';
 import type { WriteFs } from './atomic-write.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
-import { claimTally, modelFailures, violationTally, type ReportData } from './report/collect.ts';
+import { claimTally, coverageByProfile, modelFailures, violationTally, type ReportData } from './report/collect.ts';
+import { reachFigures } from '../harness/coverage.ts';
 import { reportDocument, reportTitle } from './report/document.ts';
 import { systemFrom } from './case-space-flags.ts';
 import { batchCount, collectReport } from './report/execute.ts';
@@ -175,6 +176,12 @@ function summary(data: ReportData) {
         violations: Object.fromEntries([...violationTally(p)].map(([k, v]) => [k, { count: v.count, seed: v.seed }])),
         modelFailures: modelFailures(p).length,
       })),
+    })),
+    // Statechart coverage per profile, over every scenario (the report's section; docs/coverage.md).
+    coverage: coverageByProfile(data).map((p) => ({
+      profile: p.profile,
+      runs: p.runs,
+      machines: p.machines.map(reachFigures),
     })),
   };
 }

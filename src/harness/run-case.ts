@@ -1,4 +1,5 @@
 import { SECOND, type Micros, type NetworkOptions, type TraceEvent, type TraceHashScheme } from '../sim-cluster/index.ts';
+import type { StatechartObserver } from '../sim-cluster/statechart/index.ts';
 import { applySchedule, healTime, type FaultRegistry } from '../faults/apply.ts';
 import type { FaultRecord } from '../faults/fault-kind.ts';
 import { boundTotal, type BoundTerm, type Monitor, type Violation } from '../invariants/monitor.ts';
@@ -82,6 +83,11 @@ export interface RunOptions<I = unknown, V = unknown> {
    * sixth more; `hasim run` and the scenarios ask for them. A measure never changes the trace.
    */
   measure?: boolean;
+  /**
+   * Watches the run's statecharts: a `CoverageRecorder` made for this run alone (coverage.ts), read
+   * by the caller once the run is over. It never changes the trace. Default: none.
+   */
+  statecharts?: StatechartObserver;
 }
 
 /** A finished run with what produced it, for callers that measure more than the verdict. */
@@ -114,6 +120,7 @@ export function execute<C, I extends Instance, V extends View>(system: System<C,
     trace,
     traceMessages: options.traceMessages ?? false,
     ...(options.network ? { network: options.network } : {}),
+    ...(options.statecharts ? { statecharts: options.statecharts } : {}),
   };
   const instance = system.build({ seed: c.seed, config: c.config, simulation });
   const { sim } = instance;

@@ -1,4 +1,5 @@
 import { formatTime } from '../sim-cluster/index.ts';
+import type { StatechartObserver } from '../sim-cluster/statechart/index.ts';
 import type { MetricDefinition, ScenarioRun, ScenarioSpec } from '../contract/scenario.ts';
 import type { Instance, System, View } from '../contract/system.ts';
 import { Variation } from '../contract/variation.ts';
@@ -10,6 +11,8 @@ export interface ScenarioOptions {
   profile: string;
   /** Keep the trace events in the result (for timelines). Default false. */
   keepEvents?: boolean;
+  /** Watches the run's statecharts (`RunOptions.statecharts`: a coverage recorder). Default: none. */
+  statecharts?: StatechartObserver;
 }
 
 /**
@@ -30,6 +33,7 @@ export function runScenario<C, I extends Instance, V extends View>(system: Syste
     ...(spec.observe ? { observe: (i: I, v: V) => spec.observe!(i, v, c.config) } : {}),
     observeFrom: plan.faultAt,
     measure: true,
+    ...(options.statecharts ? { statecharts: options.statecharts } : {}),
   });
   const events = verdict.events ?? [];
   const metrics = verdict.modelFailure === null

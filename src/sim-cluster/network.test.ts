@@ -121,6 +121,36 @@ describe('connections', () => {
     expect(end.send('late')).toBe(false);
   });
 
+  test('an end lets go of its handlers once none can run again: closed, or half-closed by the peer\'s FIN', () => {
+    const { sim, server, client, accepted, dial } = pair();
+    const end = dial();
+    sim.run();
+    end.send('x');
+    end.close();
+    sim.run();
+    expect(server.received.map(([, m]) => m)).toEqual(['x']);
+    expect(server.closes.map(([, , r]) => r)).toEqual(['closed']);
+    const served = accepted[0]!;
+    expect(served.state).toBe('half-closed');
+    for (const e of [end, served]) expect([e.onOpen, e.onMessage, e.onClose]).toEqual([undefined, undefined, undefined]);
+    // A write on the half-closed end still leaves; the RST it draws fails nothing the owner sees.
+    expect(served.send('late')).toBe(true);
+    sim.run();
+    expect(served.state).toBe('closed');
+    expect(client.closes).toEqual([]);
+  });
+
+  test('a connection reset by the network still tells its owner (onClose runs before the end lets go of it)', () => {
+    const { sim, client, dial } = pair();
+    const end = dial();
+    sim.run();
+    sim.crash('server');
+    end.send('to a dead peer');
+    sim.run();
+    expect(client.closes.map(([, , r]) => r)).toEqual(['reset']);
+    expect(end.onClose).toBeUndefined();
+  });
+
   test('loss on a connection delays segments (retransmission) but never loses or reorders them', () => {
     const lossy: LinkOptions = { ...FIXED, dropRate: 0.3 };
     const { sim, server, dial } = pair(lossy);

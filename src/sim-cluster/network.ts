@@ -141,6 +141,19 @@ interface Segment {
   readonly from: ConnectionEnd;
 }
 
+/**
+ * Drops an end's handlers once none of them can run again (it is closed, or its peer's FIN has
+ * been taken in). A half-closed end stays in its process's open ends, and through `peer` keeps
+ * its closed peer, until the process closes it or dies (an HTTP server end lives as long as its
+ * pod): without this, both would keep the handlers' closures and everything they hold (a
+ * request's client and its state), a couple of kilobytes per connection for the rest of the run.
+ */
+function releaseHandlers(end: ConnectionEnd): void {
+  end.onOpen = undefined;
+  end.onMessage = undefined;
+  end.onClose = undefined;
+}
+
 /** What the network needs from the simulation that owns it. */
 export interface NetworkHost {
   readonly now: Micros;
@@ -183,8 +196,12 @@ export class ConnectionEnd {
   sendSeq = 0;
   /** @internal arrival time of the last segment sent from this end: later ones never overtake it */
   arrivalFloor: Micros = 0;
-  /** @internal segments sent from this end waiting for the direction to become reachable */
-  held: Segment[] = [];
+  /**
+   * @internal segments sent from this end waiting for the direction to become reachable, in
+   * order; null when there are none (most ends never hold one, and a half-closed end stays for the
+   * rest of the run, so none of them keeps an empty array)
+   */
+  held: Segment[] | null = null;
   /** @internal user-timeout timer for held data */
   heldTimer: TimerHandle | null = null;
   /** @internal keepalive probe timer */
@@ -193,8 +210,8 @@ export class ConnectionEnd {
   dialTimer: TimerHandle | null = null;
   /** @internal a lost segment waiting for its retransmission timeout; later segments queue behind it */
   retransmitting: Segment | null = null;
-  /** @internal segments sent while another one awaits retransmission, in order */
-  behindRetransmit: Segment[] = [];
+  /** @internal segments sent while another one awaits retransmission, in order; null when none (as `held`) */
+  behindRetransmit: Segment[] | null = null;
 
   constructor(
     private readonly net: Network,
@@ -627,12 +644,12 @@ export class Network {
   /** @internal queues a segment from `end` towards its peer, in order. */
   transmit(end: ConnectionEnd, kind: SegmentKind, payload: unknown): void {
     const segment: Segment = { kind, seq: end.sendSeq++, payload, heldSince: -1, losses: 0, sentAt: this.host.now, from: end };
-    if (end.held.length > 0) {
+    if (end.held !== null) {
       this.hold(end, segment);
       return;
     }
     if (end.retransmitting !== null) {
-      end.behindRetransmit.push(segment);
+      (end.behindRetransmit ??= []).push(segment);
       return;
     }
     this.launch(end, segment);
@@ -654,7 +671,7 @@ export class Network {
       }
       const rto = Math.min(this.options.tcpRtoUs * 2 ** (segment.losses - 1), this.options.tcpRtoMaxUs);
       end.retransmitting = segment;
-      this.host.schedule(this.host.now + rto, () => this.retransmit(end, segment), 'retransmit');
+      this.host.scheduleCall(this.host.now + rto, this.retransmitSegment, segment, 'retransmit');
       return;
     }
     const at = Math.max(this.host.now + this.latency(link.latency), end.arrivalFloor);
@@ -666,18 +683,25 @@ export class Network {
     return end.state === 'closed';
   }
 
+  /**
+   * A lost segment's retransmission timeout (a field, as `arriveSegment`: a closure made in `launch`
+   * would make V8 allocate a context for its variables on every segment sent, lost or not).
+   */
+  private readonly retransmitSegment = (segment: Segment): void => this.retransmit(segment.from, segment);
+
   /** The retransmission timeout of a lost segment fired: send it again, then release what waited behind it. */
   private retransmit(end: ConnectionEnd, segment: Segment): void {
     if (end.retransmitting !== segment || end.state === 'closed') return;
     end.retransmitting = null;
     this.launch(end, segment);
     const waiting = end.behindRetransmit;
-    end.behindRetransmit = [];
+    if (waiting === null) return;
+    end.behindRetransmit = null;
     for (let i = 0; i < waiting.length; i++) {
       const next = waiting[i]!;
       if (this.closed(end)) return; // launching may have failed the connection
-      if (end.held.length > 0) this.hold(end, next);
-      else if (end.retransmitting !== null) end.behindRetransmit.push(next);
+      if (end.held !== null) this.hold(end, next);
+      else if (end.retransmitting !== null) (end.behindRetransmit ??= []).push(next);
       else this.launch(end, next);
     }
   }
@@ -694,12 +718,18 @@ export class Network {
     const peerGone = peer.process.incarnation !== peer.incarnation || !peer.process.alive;
     if (peerGone || peer.state === 'closed') {
       // The peer's host no longer knows this connection: it answers with RST (never to an RST).
-      if (segment.kind !== 'rst' && end.state !== 'closed') {
-        this.sendControlBack(peer.process, end.process, () => this.closeRemotely(end, 'reset'));
-      }
+      if (segment.kind !== 'rst' && end.state !== 'closed') this.resetFrom(peer.process, end);
       return;
     }
     this.host.deliverCall(peer.process, peer.incarnation, this.receiveSegment, peer, segment, 'recv');
+  }
+
+  /**
+   * RST from `from`'s host to `end`, which sent to a connection that host no longer knows. Apart
+   * from `arrive` for the reason `retransmitSegment` is: its closure would cost every arrival.
+   */
+  private resetFrom(from: SimProcess, end: ConnectionEnd): void {
+    this.sendControlBack(from, end.process, () => this.closeRemotely(end, 'reset'));
   }
 
   /** Takes in a segment at the end it reached (a field: each delivery passes it on, rather than a closure). */
@@ -722,6 +752,8 @@ export class Network {
         end.state = 'half-closed';
         this.host.record(end.local, 'conn.peer-closed', { c: end.id });
         end.onClose?.('closed');
+        // Nothing follows a FIN and onClose has run, so no handler of this end runs again.
+        releaseHandlers(end);
         return;
       case 'rst':
         this.closeRemotely(end, 'reset');
@@ -732,7 +764,7 @@ export class Network {
   private hold(end: ConnectionEnd, segment: Segment): void {
     if (segment.kind === 'rst') return; // RST is never retransmitted
     if (segment.heldSince < 0) segment.heldSince = this.host.now;
-    const held = end.held;
+    const held = (end.held ??= []);
     let i = held.length;
     while (i > 0 && held[i - 1]!.seq > segment.seq) i--;
     held.splice(i, 0, segment);
@@ -742,7 +774,7 @@ export class Network {
       const delay = Math.max(0, oldest + this.options.tcpUserTimeoutUs - this.host.now);
       end.heldTimer = this.host.scheduleFor(end.process, delay, () => {
         end.heldTimer = null;
-        if (end.held.length > 0) this.closeRemotely(end, 'timeout');
+        if (end.held !== null) this.closeRemotely(end, 'timeout');
       }, 'tcp-user-timeout');
     }
   }
@@ -752,8 +784,8 @@ export class Network {
     for (const end of [...this.holding]) {
       const peer = end.peer!;
       if (!this.canReach(end.process, peer.process)) continue;
-      const segments = end.held;
-      end.held = [];
+      const segments = end.held!;
+      end.held = null;
       this.holding.delete(end);
       this.host.cancel(end.heldTimer);
       end.heldTimer = null;
@@ -800,23 +832,25 @@ export class Network {
   closeRemotely(end: ConnectionEnd, reason: CloseReason): void {
     if (end.state === 'closed') return;
     const notified = end.state === 'half-closed'; // onClose already told the owner at FIN
+    const onClose = end.onClose; // closeLocally releases it
     this.closeLocally(end, reason);
-    if (!notified) end.onClose?.(reason);
+    if (!notified) onClose?.(reason);
   }
 
   /** @internal marks an end closed and releases its timers, without notifying its owner. */
   closeLocally(end: ConnectionEnd, reason: CloseReason | 'local'): void {
     if (end.state === 'closed') return;
     end.state = 'closed';
+    releaseHandlers(end);
     end.process.ends.delete(end);
     this.host.cancel(end.keepAliveTimer);
     end.keepAliveTimer = null;
     this.host.cancel(end.dialTimer);
     end.dialTimer = null;
     end.retransmitting = null;
-    end.behindRetransmit = [];
+    end.behindRetransmit = null;
     if (reason !== 'local') {
-      end.held = [];
+      end.held = null;
       this.holding.delete(end);
       this.host.cancel(end.heldTimer);
       end.heldTimer = null;
@@ -831,9 +865,10 @@ export class Network {
   processDied(proc: SimProcess, reset: boolean): void {
     for (const end of [...proc.ends]) {
       end.state = 'closed';
-      end.held = [];
+      releaseHandlers(end);
+      end.held = null;
       end.retransmitting = null;
-      end.behindRetransmit = [];
+      end.behindRetransmit = null;
       this.holding.delete(end);
       end.heldTimer = null;
       end.keepAliveTimer = null;

@@ -3,6 +3,7 @@ import type { QueueEntry } from './event-queue.ts';
 import type { RandomStream } from './random.ts';
 import type { ConnectionEnd, ConnectionHandlers, ConnectOptions } from './network.ts';
 import type { Micros } from './time.ts';
+import type { StatechartObserver } from './statechart/runtime.ts';
 
 /**
  * Life of a simulated process (DESIGN decision 4):
@@ -69,6 +70,11 @@ export interface ProcessContext {
   monotonic(): Micros;
   /** Runs `fn` after `delayUs` of local monotonic time. */
   setTimer(delayUs: Micros, fn: () => void, label?: string): TimerHandle;
+  /**
+   * `setTimer` of the call `fn(arg)`: `fn` can be one function shared by many timers (an RPC
+   * client's request timeout), so that arming one makes no closure.
+   */
+  setTimerCall<T>(delayUs: Micros, fn: (arg: T) => void, arg: T, label: string): TimerHandle;
   cancelTimer(handle: TimerHandle | undefined): void;
   /** A random stream private to this process name, continued across restarts. */
   random(stream: string): RandomStream;
@@ -80,6 +86,8 @@ export interface ProcessContext {
   exit(): void;
   /** Ends the run as a model failure (a bug in the model, not a finding about the system). */
   fail(error: unknown): void;
+  /** The run's observer of statecharts (`SimulationOptions.statecharts`), which the statecharts this process makes report to. */
+  readonly statecharts?: StatechartObserver | undefined;
 }
 
 export class SimNode {
@@ -99,8 +107,8 @@ export class SimProcess {
   ctx: ProcessContext | null = null;
   /** The running incarnation, or null while the process is not alive. */
   current: Incarnation | null = null;
-  /** Work that came due while paused, in the order it came due. */
-  deferred: Array<{ run: () => void; label: string }> = [];
+  /** Work that came due while paused, in the order it came due: `run(arg)`. */
+  deferred: Array<{ run: (arg?: unknown) => void; arg: unknown; label: string }> = [];
   /** Open or connecting connection ends of this incarnation. */
   readonly ends = new Set<ConnectionEnd>();
   /** Pending restart, if `restarting`. */

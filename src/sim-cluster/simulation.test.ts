@@ -180,6 +180,27 @@ describe('Simulation: processes', () => {
     ]);
   });
 
+  test('setTimerCall runs fn(arg) as setTimer runs fn, in the same order, through a pause too, and cancels the same way', () => {
+    const s = sim();
+    s.addNode('a');
+    const seen: Array<[number, string]> = [];
+    const note = (what: string): void => void seen.push([s.now, what]);
+    s.addProcess({
+      name: 'p', node: 'a', boot: (ctx) => {
+        ctx.setTimer(2 * SECOND, () => note('closure'));
+        ctx.setTimerCall(2 * SECOND, note, 'call', 'call');
+        ctx.cancelTimer(ctx.setTimerCall(SECOND, note, 'cancelled', 'call'));
+        ctx.setTimerCall(3 * SECOND, note, 'after the pause', 'call');
+        return {};
+      },
+    });
+    s.at(SECOND, () => s.pause('p'));
+    s.at(5 * SECOND, () => s.resume('p'));
+    s.run();
+    expect(seen).toEqual([[5 * SECOND, 'closure'], [5 * SECOND, 'call'], [5 * SECOND, 'after the pause']]);
+    expect(s.process('p').pendingTimers).toBe(0);
+  });
+
   test('a paused process can be crashed: its deferred work is dropped', () => {
     const s = sim();
     s.addNode('a');

@@ -5,6 +5,7 @@ import { NodeClock, type NodeClockOptions, type Ppm } from './node-clock.ts';
 import { Incarnation, SimNode, SimProcess, type ProcessContext, type ProcessSpec, type TimerHandle } from './process.ts';
 import { RandomStreams, type RandomStream } from './random.ts';
 import { assertTime, formatTime, type Micros } from './time.ts';
+import type { StatechartObserver } from './statechart/runtime.ts';
 import { TraceRecorder, type TraceOptions } from './trace.ts';
 
 export interface SimulationOptions {
@@ -23,6 +24,12 @@ export interface SimulationOptions {
   trace?: TraceOptions;
   /** Install the determinism guard while events run. Default true. */
   guard?: boolean;
+  /**
+   * Watches the run's statecharts (the coverage recorder): every statechart a process makes asks it
+   * for a hook. It sees transitions, never the trace, so the trace hash is the same with or without
+   * it. Default: none.
+   */
+  statecharts?: StatechartObserver;
 }
 
 /**
@@ -67,6 +74,15 @@ const KERNEL = 'sim';
 const callIt = (run: () => void): void => run();
 
 /**
+ * Keeps `fn(a, b)` for when a paused process resumes. A function of its own, not a closure made in
+ * `deliverCall`: V8 would then allocate a context for the captured arguments on every delivery,
+ * paused or not (one per message).
+ */
+function deferCall<A, B>(proc: SimProcess, fn: (a: A, b: B) => void, a: A, b: B, label: string): void {
+  proc.deferred.push({ run: () => fn(a, b), arg: undefined, label });
+}
+
+/**
  * The deterministic simulation kernel: virtual time, an event queue ordered by (time, sequence),
  * seeded random streams, nodes with their own clocks, processes that crash, restart and pause,
  * the network, and the trace. It knows nothing about StreamSpace.
@@ -79,6 +95,8 @@ export class Simulation {
   readonly random: RandomStreams;
   readonly trace: TraceRecorder;
   readonly network: Network;
+  /** `SimulationOptions.statecharts`. */
+  readonly statecharts: StatechartObserver | undefined;
   private readonly queue = new EventQueue<Incarnation>();
   private readonly nodesByName = new Map<string, SimNode>();
   private readonly nodeList: SimNode[] = [];
@@ -98,6 +116,7 @@ export class Simulation {
     this.trace = new TraceRecorder(options.trace);
     this.stepBudget = options.stepBudget ?? 50_000_000;
     this.guard = options.guard ?? true;
+    this.statecharts = options.statecharts;
     this.network = new Network(new KernelHost(this, this.queue, this.processesByName), options.network, options.traceMessages ?? true);
   }
 
@@ -178,13 +197,17 @@ export class Simulation {
     this.at(this.currentTime + delay, run, label);
   }
 
-  /** @internal a timer of the running incarnation of `proc` (a context's `setTimer`, the network's). */
-  scheduleOwned(proc: SimProcess, delay: Micros, run: () => void, label: string): TimerHandle {
-    assertTime(delay, `timer delay (${label})`);
+  /**
+   * @internal a timer of the running incarnation of `proc` (a context's `setTimer`, the network's):
+   * `run(arg)` after `delay`.
+   */
+  scheduleOwned<T>(proc: SimProcess, delay: Micros, run: (arg: T) => void, label: string, arg?: T): TimerHandle {
+    // assertTime's check, with its message built only when it fails: this runs for every timer.
+    if (!Number.isSafeInteger(delay) || delay < 0) assertTime(delay, `timer delay (${label})`);
     const owner = proc.current;
     if (owner === null) throw new Error(`${proc.name} is not running; cannot schedule '${label}'`);
     owner.pendingTimers++;
-    return this.queue.push(this.currentTime + delay, run, owner, label);
+    return this.queue.push(this.currentTime + delay, run as (arg?: unknown) => void, owner, label, arg);
   }
 
   /** @internal */
@@ -201,7 +224,7 @@ export class Simulation {
   /** @internal see `NetworkHost.deliverCall` */
   deliverCall<A, B>(proc: SimProcess, incarnation: number, fn: (a: A, b: B) => void, a: A, b: B, label: string): boolean {
     if (proc.incarnation !== incarnation || !proc.alive) return false;
-    if (proc.status === 'paused') proc.deferred.push({ run: () => fn(a, b), label });
+    if (proc.status === 'paused') deferCall(proc, fn, a, b, label);
     else {
       // Name the process while its callback runs, so a failure report points at it.
       const previousProcess = this.runningProcess;
@@ -249,7 +272,7 @@ export class Simulation {
       this.currentTime = next.time;
       this.stepCount++;
       if (owner !== null && owner.process.status === 'paused') {
-        owner.process.deferred.push({ run: next.run, label: next.label });
+        owner.process.deferred.push({ run: next.run, arg: next.arg, label: next.label });
         continue;
       }
       this.runningProcess = owner === null ? KERNEL : owner.process.name;
@@ -403,7 +426,7 @@ export class Simulation {
     const deferred = proc.deferred;
     proc.deferred = [];
     this.trace.record(this.currentTime, name, 'proc.resume', { deferred: deferred.length });
-    for (const d of deferred) this.scheduleOwned(proc, 0, d.run, d.label);
+    for (const d of deferred) this.scheduleOwned(proc, 0, d.run, d.label, d.arg);
   }
 
   private kill(proc: SimProcess, status: 'crashed' | 'restarting' | 'exited', reset: boolean): void {
@@ -583,6 +606,11 @@ class KernelContext implements ProcessContext {
     return this.sim.scheduleOwned(this.proc, this.clock.toTrueDelay(delayUs), fn, label);
   }
 
+  setTimerCall<T>(delayUs: Micros, fn: (arg: T) => void, arg: T, label: string): TimerHandle {
+    this.live('setTimerCall');
+    return this.sim.scheduleOwned(this.proc, this.clock.toTrueDelay(delayUs), fn, label, arg);
+  }
+
   cancelTimer(handle: TimerHandle | undefined): void {
     this.sim.cancelOwned(handle);
   }
@@ -616,5 +644,9 @@ class KernelContext implements ProcessContext {
 
   fail(error: unknown): void {
     this.sim.fail(error);
+  }
+
+  get statecharts(): StatechartObserver | undefined {
+    return this.sim.statecharts;
   }
 }

@@ -1,9 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { invariantIds } from '../../harness/run-case.ts';
+import { compiledMachines, CoverageTally, type MachineReach } from '../../harness/coverage.ts';
 import type { CaseSpace, Shrunk } from '../../harness/seeded-case.ts';
 import { kindsOf, triage, type Bug, type ShrinkRequest, type TriageResult, type TriageRunner, type TriageSeed, type Unfinished } from '../../harness/triage.ts';
 import { SYSTEMS } from '../../systems/index.ts';
 import type { TraceEvent } from '../../sim-cluster/index.ts';
+import type { AnySystem } from '../../contract/system.ts';
 import type { Executor } from './executor.ts';
 import type { FindingsStore } from './findings-store.ts';
 import { selfChecked, shardSeeds, shardSize, type SeedRange } from './seed-range.ts';
@@ -57,6 +59,17 @@ export interface CampaignOptions {
   signal?: AbortSignal;
   /** Wall clock for rates and the budget (the campaign's, never a simulation's). Default performance.now. */
   now?: () => number;
+  /**
+   * Record the statechart coverage of every seed's run (not of the self-check's reruns, shrinks or
+   * triage) into `CampaignResult.coverage`. Default false.
+   */
+  coverage?: boolean;
+}
+
+/** A campaign's statechart coverage: the seeds it covers and, per machine of the system, what they reached. */
+export interface CampaignCoverage {
+  runs: number;
+  machines: MachineReach[];
 }
 
 export interface Progress {
@@ -117,6 +130,8 @@ export interface CampaignResult {
    * allow (false: stopped, or out of budget), whether the budget stopped it, and the rounds it cut short.
    */
   triage?: (Pick<TriageRows, 'runs' | 'shrinks' | 'complete' | 'deadlineReached' | 'unfinished'> & { elapsedMs: number }) | null;
+  /** The statechart coverage of the seeds run, when the campaign recorded it (`CampaignOptions.coverage`). */
+  coverage?: CampaignCoverage | null;
 }
 
 /** Triage's bugs as the summaries show them. */
@@ -190,6 +205,8 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   let violations = 0;
   let selfChecks = 0;
   let budgetExhausted = false;
+  // Sums and minimums: the same figures whatever order the seeds finish in.
+  const coverage = options.coverage === true ? new CoverageTally(compiledMachines(systemNamed(system))) : null;
 
   const stopped = (): boolean => options.signal?.aborted === true;
   const budgetMs = options.budgetMs ?? null;
@@ -252,10 +269,11 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   };
 
   const runOne = async (seed: number): Promise<void> => {
-    const done = await executor.run({ type: 'run', system, space, seed });
+    const done = await executor.run({ type: 'run', system, space, seed, ...(coverage === null ? {} : { coverage: true }) });
     if (done.type !== 'run') throw new Error(`expected a run result, got ${done.type}`);
     const r = done.result;
     results.push({ seed, outcome: r.outcome, hash: r.hash });
+    if (coverage !== null && r.coverage !== undefined) coverage.add(seed, r.coverage);
     simUs += r.simUs;
     steps += r.steps;
     if (r.outcome !== 'pass') onFailure(r);
@@ -328,6 +346,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     triage: triaged === null ? null : {
       runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: triageMs, complete: triaged.complete, deadlineReached: triaged.deadlineReached, unfinished: triaged.unfinished,
     },
+    coverage: coverage === null ? null : { runs: coverage.runs, machines: coverage.summary() },
   };
 }
 
@@ -339,8 +358,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
  */
 async function triageFailures(executor: Executor, options: CampaignOptions, failing: readonly TriageSeed[], byInvariant: ReadonlyMap<string, InvariantSummary>, maxShrinkRuns: number, deadlineReached: () => boolean): Promise<TriageRows> {
   const { system: name, space, store, signal } = options;
-  const system = SYSTEMS.find((s) => s.name === name);
-  if (system === undefined) throw new Error(`unknown system '${name}'`);
+  const system = systemNamed(name);
   // Every queued run listens to the stop signal: a round queues one per seed left.
   if (signal !== undefined) setMaxListeners(0, signal);
   const runner = executorTriageRunner(executor, name, space, signal, (request) => {
@@ -368,6 +386,13 @@ async function triageFailures(executor: Executor, options: CampaignOptions, fail
   const rows = triageRows(result, files);
   store.writeBugs(rows, result.interrupted);
   return rows;
+}
+
+/** A bundled system by name (campaign options name theirs, as tasks do). */
+export function systemNamed(name: string): AnySystem {
+  const system = SYSTEMS.find((s) => s.name === name);
+  if (system === undefined) throw new Error(`unknown system '${name}'`);
+  return system;
 }
 
 function checkedInvariants(systemName: string, space: CaseSpace): string[] {

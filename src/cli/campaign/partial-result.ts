@@ -1,4 +1,6 @@
+import { CoverageTally } from '../../harness/coverage.ts';
 import type { Shrunk } from '../../harness/seeded-case.ts';
+import type { CompiledMachine } from '../../sim-cluster/statechart/index.ts';
 import type { CampaignResult, DeterminismMismatch, InvariantSummary } from './campaign.ts';
 import type { Executor } from './executor.ts';
 import type { FindingsStore } from './findings-store.ts';
@@ -44,10 +46,13 @@ export class CampaignRecorder {
   /**
    * The campaign's result over the seeds that finished: counts, per-invariant summaries with the
    * store's current examples, self-checks, and hash mismatches (without the diagnosis of where the
-   * runs diverge, which may not have finished).
+   * runs diverge, which may not have finished), and with `coverageOf` (the system's compiled
+   * machines, when the campaign recorded coverage) the coverage of those seeds.
    */
-  result(store: FindingsStore, elapsedMs: number, selfCheckEvery: number): CampaignResult {
+  result(store: FindingsStore, elapsedMs: number, selfCheckEvery: number, coverageOf: readonly CompiledMachine[] | null = null): CampaignResult {
     const firsts = [...this.runs.values()].map((attempts) => attempts[0]!).sort((a, b) => a.seed - b.seed);
+    const tally = coverageOf === null ? null : new CoverageTally(coverageOf);
+    for (const r of firsts) if (r.coverage !== undefined) tally?.add(r.seed, r.coverage);
     const byInvariant = new Map<string, InvariantSummary>();
     for (const r of firsts) {
       if (r.outcome === 'pass') continue;
@@ -85,6 +90,7 @@ export class CampaignRecorder {
       selfChecks: rerun.length,
       mismatches: mismatches.sort((a, b) => a.seed - b.seed),
       results: firsts.map((r) => ({ seed: r.seed, outcome: r.outcome, hash: r.hash })),
+      coverage: tally === null ? null : { runs: tally.runs, machines: tally.summary() },
     };
   }
 }

@@ -1,7 +1,8 @@
 import { formatTime } from '../../sim-cluster/index.ts';
 import type { Shrunk } from '../../harness/seeded-case.ts';
 import { formatRemovers, type FixProbe, type Unfinished } from '../../harness/triage.ts';
-import type { CampaignResult, DeterminismMismatch, Progress } from './campaign.ts';
+import { reachFigures, reachLine } from '../../harness/coverage.ts';
+import type { CampaignCoverage, CampaignResult, DeterminismMismatch, Progress } from './campaign.ts';
 
 /**
  * What the summaries read of a counterexample's shrink: a campaign has the whole `Shrunk`, a merge
@@ -237,6 +238,21 @@ export function summaryJson(result: CampaignResult, extra: Record<string, unknow
     selfChecks: result.selfChecks,
     mismatches: result.mismatches,
   });
+}
+
+/** The statechart coverage as one line of the summary (docs/coverage.md): per machine, leaf states and transitions reached. */
+export function coverageLines(coverage: CampaignCoverage, file: string): string[] {
+  const machines = coverage.machines.length === 0 ? 'the system lists no statecharts' : coverage.machines.map(reachLine).join('; ');
+  return [`  statechart coverage of ${coverage.runs} seed${coverage.runs === 1 ? '' : 's'}: ${machines} (${file})`];
+}
+
+/** The statechart coverage as `hasim fuzz --json` gives it: the figures and the unreached transitions (the file has the rest). */
+export function coverageJson(coverage: CampaignCoverage, file: string): unknown {
+  return {
+    file,
+    runs: coverage.runs,
+    machines: coverage.machines.map(reachFigures),
+  };
 }
 
 /** The violated invariants as the JSON summaries give them (`hasim fuzz --json`, `hasim merge --json`). */

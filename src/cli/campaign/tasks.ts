@@ -3,6 +3,8 @@ import type { FaultRecord } from '../../faults/fault-kind.ts';
 import type { AnySystem } from '../../contract/system.ts';
 import { caseForSeed, shrinkSeed, type CaseSpace, type Shrunk } from '../../harness/seeded-case.ts';
 import { runCase } from '../../harness/run-case.ts';
+import { coverageRecorder } from '../../harness/coverage.ts';
+import type { RunCoverage } from '../../sim-cluster/statechart/index.ts';
 import { runProbe, type ProbeRequest, type ProbeResult } from '../../harness/triage.ts';
 import { SYSTEMS } from '../../systems/index.ts';
 
@@ -12,7 +14,8 @@ import { SYSTEMS } from '../../systems/index.ts';
  * seed ran cannot change its result.
  */
 export type Task =
-  | { type: 'run'; system: string; space: CaseSpace; seed: number }
+  // `coverage`: also record which statechart states and transitions the run reached (default false).
+  | { type: 'run'; system: string; space: CaseSpace; seed: number; coverage?: boolean }
   | { type: 'shrink'; system: string; space: CaseSpace; seed: number; invariant: string; maxShrinkRuns: number }
   | { type: 'events'; system: string; space: CaseSpace; seed: number }
   // Triage (src/harness/triage.ts): one run with fixes switched on, checking one invariant (its
@@ -31,6 +34,8 @@ export interface SeedResult {
   violation: { invariant: string; time: number; message: string } | null;
   modelFailure: string | null;
   schedule: FaultRecord[] | null;
+  /** The statechart states and transitions the run reached, when the task asked for them. */
+  coverage?: RunCoverage;
 }
 
 export type TaskResult =
@@ -39,9 +44,10 @@ export type TaskResult =
   | { type: 'events'; hash: string; events: TraceEvent[] }
   | { type: 'probe'; result: ProbeResult };
 
-export function runSeed(system: AnySystem, space: CaseSpace, seed: number): SeedResult {
+export function runSeed(system: AnySystem, space: CaseSpace, seed: number, options: { coverage?: boolean } = {}): SeedResult {
   const c = caseForSeed(system, space, seed);
-  const v = runCase(system, c);
+  const recorder = options.coverage === true ? coverageRecorder(system) : null;
+  const v = runCase(system, c, recorder === null ? {} : { statecharts: recorder });
   return {
     seed,
     outcome: v.outcome,
@@ -52,6 +58,7 @@ export function runSeed(system: AnySystem, space: CaseSpace, seed: number): Seed
     violation: v.violation === null ? null : { invariant: v.violation.invariant, time: v.violation.time, message: v.violation.message },
     modelFailure: v.modelFailure,
     schedule: v.outcome === 'pass' ? null : c.schedule,
+    ...(recorder === null ? {} : { coverage: recorder.covered() }),
   };
 }
 
@@ -66,7 +73,7 @@ export function runTask(task: Task): TaskResult {
   const system = systemNamed(task.system);
   switch (task.type) {
     case 'run':
-      return { type: 'run', result: runSeed(system, task.space, task.seed) };
+      return { type: 'run', result: runSeed(system, task.space, task.seed, { coverage: task.coverage === true }) };
     case 'shrink':
       return { type: 'shrink', shrunk: shrinkSeed(system, task.space, task.seed, task.invariant, { maxShrinkRuns: task.maxShrinkRuns }) };
     case 'events': {

@@ -1,5 +1,7 @@
 import { claimApplies, claimHolds, type Claim, type MetricDefinition } from '../../contract/scenario.ts';
 import { runScenario } from '../../harness/scenario.ts';
+import { compiledMachines, coverageRecorder, CoverageTally, type MachineReach } from '../../harness/coverage.ts';
+import type { RunCoverage } from '../../sim-cluster/statechart/index.ts';
 import type { AnySystem } from '../../contract/system.ts';
 import { SYSTEMS } from '../../systems/index.ts';
 
@@ -10,6 +12,8 @@ export interface RunSummary {
   /** Every invariant the run violated, with the message of each. */
   violations: Array<{ invariant: string; message: string }>;
   metrics: Record<string, number | null>;
+  /** The statechart states and transitions the run reached (docs/coverage.md). */
+  coverage: RunCoverage;
 }
 
 /** One run of one scenario, reduced to its summary: the per-seed function (pure, so it can run anywhere). */
@@ -17,8 +21,9 @@ export function summarizeRun(systemName: string, name: string, seed: number, pro
   const system = reportSystem(systemName);
   const scenario = system.scenarios?.find((s) => s.name === name);
   if (scenario === undefined) throw new Error(`unknown scenario '${name}'`);
-  const run = runScenario(system, scenario, { seed, profile });
-  return { seed, outcome: run.outcome, violations: run.violations.map(({ invariant, message }) => ({ invariant, message })), metrics: run.metrics };
+  const recorder = coverageRecorder(system);
+  const run = runScenario(system, scenario, { seed, profile, statecharts: recorder });
+  return { seed, outcome: run.outcome, violations: run.violations.map(({ invariant, message }) => ({ invariant, message })), metrics: run.metrics, coverage: recorder.covered() };
 }
 
 /** A bundled system by name (reports name theirs; batches carry it to worker threads). */
@@ -105,6 +110,16 @@ export function violationTally(p: ProfileRuns): Map<string, { count: number; see
 /** Runs that ended in a model failure (the model itself broke: a bug to fix, not a finding). */
 export function modelFailures(p: ProfileRuns): RunSummary[] {
   return p.runs.filter((r) => r.outcome === 'model-failure');
+}
+
+/** Per profile, the statechart coverage of its runs over every scenario: what the report's runs exercised of each machine. */
+export function coverageByProfile(data: ReportData): Array<{ profile: string; runs: number; machines: MachineReach[] }> {
+  const machines = compiledMachines(reportSystem(data.system));
+  return data.profiles.map((profile) => {
+    const tally = new CoverageTally(machines);
+    for (const s of data.scenarios) for (const p of s.profiles) if (p.profile === profile) for (const r of p.runs) tally.add(r.seed, r.coverage);
+    return { profile, runs: tally.runs, machines: tally.summary() };
+  });
 }
 
 /** The command that replays one run (`--system` only when it is not the default system). */

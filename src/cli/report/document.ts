@@ -1,7 +1,8 @@
 import type { MetricDefinition, ScenarioReport } from '../../contract/scenario.ts';
 import { invariantIds } from '../../harness/run-case.ts';
 import { formatValue } from '../../harness/scenario.ts';
-import { claimTally, modelFailures, reportSystem, replayCommand, values, violationTally, type ReportData, type ScenarioResult } from './collect.ts';
+import { claimTally, coverageByProfile, modelFailures, reportSystem, replayCommand, values, violationTally, type ReportData, type ScenarioResult } from './collect.ts';
+import { transitionText } from '../../harness/coverage.ts';
 import { boundText, profileLabel as labelOf, QUANTILE_DEFINITION } from './definitions.ts';
 import { cdf, distribution } from './stats.ts';
 import { SYSTEMS } from '../../systems/index.ts';
@@ -96,6 +97,41 @@ export function reportDocument(data: ReportData): Block[] {
   }
   out.push({ kind: 'table', head: ['report', 'scenario', 'claim', 'metric and bound', ...data.profiles.map((p) => `holds (${profileLabel(p)})`)], rows });
   for (const s of data.scenarios) out.push(...scenarioSection(s, report, data.system));
+  out.push(...coverageSection(data, profileLabel));
+  return out;
+}
+
+/**
+ * Statechart coverage of the report's runs, per profile (docs/coverage.md): leaf states and
+ * transitions reached of each machine the system lists, and the transitions no run took.
+ */
+function coverageSection(data: ReportData, profileLabel: (p: string) => string): Block[] {
+  const byProfile = coverageByProfile(data);
+  const out: Block[] = [{ kind: 'heading', level: 2, text: 'Statechart coverage', id: 'statechart-coverage' }];
+  if (byProfile.every((p) => p.machines.length === 0)) {
+    out.push({ kind: 'paragraph', text: 'The system lists no statecharts (`System.machines`): nothing to measure.' });
+    return out;
+  }
+  out.push({ kind: 'paragraph', text: 'What the runs above exercised of the statecharts the system lists (`hasim machines`, docs/machines.md), over every scenario and seed of each profile: '
+    + 'the leaf states some run ended a step in and the transitions some run took, of those the definition has. A transition no run takes is a finding in itself: a path of the design nothing exercises, or a fault the scenarios lack (docs/coverage.md).' });
+  out.push({
+    kind: 'table',
+    head: ['machine', 'profile', 'runs', 'leaf states reached', 'transitions reached'],
+    rows: byProfile.flatMap((p) => p.machines.map((m) => [m.id, profileLabel(p.profile), String(p.runs), `${m.states.reached}/${m.states.total}`, `${m.transitions.reached}/${m.transitions.total}`])),
+  });
+  for (const p of byProfile) {
+    for (const m of p.machines) {
+      const unreached = m.transitions.list.filter((t) => !t.reached);
+      const states = m.states.list.filter((x) => !x.reached);
+      const what = `${m.id} under ${profileLabel(p.profile)}`;
+      if (unreached.length === 0 && states.length === 0) {
+        out.push({ kind: 'paragraph', text: `${what}: every leaf state and transition reached.` });
+        continue;
+      }
+      out.push({ kind: 'paragraph', text: `${what}: not reached by any run:` });
+      out.push({ kind: 'list', items: [...states.map((x) => `state \`${x.id}\``), ...unreached.map((t) => `\`${transitionText(t)}\``)] });
+    }
+  }
   return out;
 }
 

@@ -10,5 +10,6 @@ export {
   type TimerInfo,
   type TransitionInfo,
 } from './compile.ts';
-export { Statechart, type StatechartHost, type StatechartOptions, type TransitionHook } from './runtime.ts';
+export { Statechart, type StatechartHost, type StatechartObserver, type StatechartOptions, type TransitionHook } from './runtime.ts';
+export { CoverageRecorder, type MachineCoverage, type RunCoverage } from './coverage.ts';
 export { machineConfigJson, toMermaid, transitionLabel } from './diagram.ts';

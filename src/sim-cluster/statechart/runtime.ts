@@ -2,18 +2,32 @@ import { fromMillis, type Micros } from '../time.ts';
 import { OP_ACTION, OP_SCHEDULE, type CompiledMachine, type Implementation, type ImplementationArgs, type Plan, type StateInfo, type TransitionInfo } from './compile.ts';
 
 /**
- * What a running statechart needs from its process: timers on the virtual clock, the trace, and
- * the run's failure path. A `ProcessContext` is one.
+ * What a running statechart needs from its process: timers on the virtual clock, the trace, the
+ * run's failure path, and the run's observer of statecharts. A `ProcessContext` is one.
  */
 export interface StatechartHost<H> {
   setTimer(delayUs: Micros, fn: () => void, label: string): H;
   cancelTimer(handle: H): void;
   record(kind: string, details: Record<string, unknown>): void;
   fail(error: unknown): void;
+  /**
+   * Watches every statechart of the run (coverage): each instance asks it once, when it is made,
+   * for the hook of its machine. Default: none, and no statechart is watched.
+   */
+  readonly statecharts?: StatechartObserver | undefined;
 }
 
-/** Called after each transition taken: the transition and the leaf it was taken from. */
-export type TransitionHook = (transition: TransitionInfo, from: StateInfo) => void;
+/** Called after each transition taken: the transition, the leaf it was taken from and the leaf it ended in. */
+export type TransitionHook = (transition: TransitionInfo, from: StateInfo, to: StateInfo) => void;
+
+/**
+ * What a run watches its statecharts with (the coverage recorder): it is asked once per instance,
+ * so that an unwatched machine costs its instances nothing per step.
+ */
+export interface StatechartObserver {
+  /** The hook for an instance of `machine`, or undefined to leave it unwatched. */
+  hookFor(machine: CompiledMachine): TransitionHook | undefined;
+}
 
 export interface StatechartOptions {
   /**
@@ -23,7 +37,10 @@ export interface StatechartOptions {
   actorId?: string;
   /** Labels of the `after` timers (seen in failure reports), by delay name or milliseconds. Default: xstate's delayed event type. */
   timerLabels?: Readonly<Record<string, string>>;
-  /** Coverage: called after every transition taken (the initial one included). Default: none, at the cost of one test per step. */
+  /**
+   * Called after every transition taken (the initial one included), besides the host's observer's
+   * hook. Default: none, at the cost of one test per step.
+   */
   onTransition?: TransitionHook;
   /**
    * Called when a guard, action or delay threw, once the statechart has stopped and cancelled its
@@ -34,6 +51,16 @@ export interface StatechartOptions {
 }
 
 type Status = 'not-started' | 'active' | 'done' | 'error';
+
+/** One hook calling `a` then `b`; either alone when the other is absent, so a single hook is called directly. */
+function both(a: TransitionHook | undefined, b: TransitionHook | undefined): TransitionHook | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return (t, from, to) => {
+    a(t, from, to);
+    b(t, from, to);
+  };
+}
 
 /**
  * A compiled machine bound to its component (xstate's `context`: the object the guards and actions
@@ -82,7 +109,7 @@ export class Statechart<TContext, TEvent extends { type: string } = { type: stri
       };
     });
     this.labels = compiled.timers.map((t) => options.timerLabels?.[String(t.delay)] ?? t.event);
-    this.onTransition = options.onTransition;
+    this.onTransition = both(options.onTransition, host.statecharts?.hookFor(compiled));
   }
 
   /** The current leaf state (the one the last finished step ended in). */
@@ -166,7 +193,7 @@ export class Statechart<TContext, TEvent extends { type: string } = { type: stri
     }
     this.leaf = plan.next;
     if (plan.done) this.status_ = 'done';
-    if (this.onTransition !== undefined) this.onTransition(plan.transition, from);
+    if (this.onTransition !== undefined) this.onTransition(plan.transition, from, plan.next);
     if (this.options.actorId !== undefined && this.leaf !== this.recorded) {
       this.recorded = this.leaf;
       this.host.record('actor.state', { actor: this.options.actorId, state: this.leaf.value });

@@ -13,6 +13,16 @@ export type AgentMessage =
   | { type: 'failed'; commandId: string; error: string }
   | { type: 'status'; sessionId: string; state: string };
 
+/**
+ * The command ids of a frame's messages, in order (a frame's trace details). A loop rather than a
+ * `flatMap`, which makes an array per message: the API pods write a frame every few events.
+ */
+export function commandIds(messages: readonly AgentMessage[]): string[] {
+  const ids: string[] = [];
+  for (const m of messages) if (m.type === 'command') ids.push(m.commandId);
+  return ids;
+}
+
 /** WebSocket frames on a simulated connection (RFC 6455 data and control frames). */
 export type WsFrame =
   | { ws: 'text'; messages: AgentMessage[] }

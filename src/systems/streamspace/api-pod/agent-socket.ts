@@ -1,7 +1,7 @@
 import type { ConnectionEnd, ProcessContext, TimerHandle } from '../../../sim-cluster/index.ts';
 import type { RpcResult } from '../net/rpc.ts';
 import type { ApiWebSocketConfig } from '../config.ts';
-import type { AgentMessage, WsFrame } from '../wire.ts';
+import { commandIds, type AgentMessage, type WsFrame } from '../wire.ts';
 import type { AgentHub, HubConnection } from './agent-hub.ts';
 import { events } from '../events.ts';
 
@@ -113,7 +113,7 @@ export class AgentSocket implements HubConnection {
       if (!this.conn.send({ ws: 'text', messages } satisfies WsFrame)) return this.writerFailed();
       events.record(this.ctx, 'ws.frame-out', {
         conn: this.id, agent: this.agentId, messages: messages.length,
-        commands: messages.flatMap((m) => (m.type === 'command' ? [m.commandId] : [])),
+        commands: commandIds(messages),
       });
     }
   }
@@ -186,7 +186,9 @@ export class AgentSocket implements HubConnection {
       this.reading = false;
       return this.pump();
     }
-    this.ctx.record('ws.in', { conn: this.id, agent: this.agentId, type: message.type, ...('commandId' in message ? { command: message.commandId } : {}) });
+    this.ctx.record('ws.in', 'commandId' in message
+      ? { conn: this.id, agent: this.agentId, type: message.type, command: message.commandId }
+      : { conn: this.id, agent: this.agentId, type: message.type });
     switch (message.type) {
       // The continuations are inline arrows, not a named `next` closure: the TypeScript loader
       // (esbuild keepNames) renames every named closure with Object.defineProperty when it is

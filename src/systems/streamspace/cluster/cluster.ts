@@ -630,10 +630,19 @@ export class StreamSpaceCluster {
       if (pod.kind === 'sentinel' && !pod.livenessKill) return;
       if ((pod.kind === 'redis' || pod.kind === 'postgres') && !pod.livenessKill) return;
       if (pod.kind === 'api') this.endpoints.setReady(e.p, false);
-      this.sim.after(this.config.kubernetes.containerRestartUs, () => {
-        if (!pod.gone && this.sim.hasProcess(e.p) && !this.sim.process(e.p).alive && this.sim.node(pod.node).up) this.sim.start(e.p);
-      }, `kubelet restart ${e.p}`);
+      this.restartContainerLater(e.p, pod);
     });
+  }
+
+  /**
+   * The kubelet's restart of an exited container, after `containerRestartUs`. Apart from the trace
+   * listener above, which runs on every event: a closure there would make V8 allocate a context
+   * for its captured variables on each call, not only on the rare exits.
+   */
+  private restartContainerLater(name: string, pod: Pod): void {
+    this.sim.after(this.config.kubernetes.containerRestartUs, () => {
+      if (!pod.gone && this.sim.hasProcess(name) && !this.sim.process(name).alive && this.sim.node(pod.node).up) this.sim.start(name);
+    }, `kubelet restart ${name}`);
   }
 
   /** The container crashes (OOM kill, panic): the kubelet restarts it in place, same pod name. */

@@ -65,6 +65,16 @@ export interface LoadLogin {
   event: TraceEvent;
 }
 
+/**
+ * The execution of a command by `replica` still running, if any. A function of its own rather than a
+ * `find` callback in `ClusterView.apply`: a closure there that reads the event would make V8
+ * allocate a context for the event on every call of `apply`, that is on every event of the run.
+ */
+function runningExecution(c: CommandLife, replica: string): Execution | undefined {
+  for (const x of c.executions) if (x.replica === replica && x.state === 'running') return x;
+  return undefined;
+}
+
 /** The process `faults/apply.ts` records fault applications under. */
 const FAULTS_PROCESS = 'faults';
 
@@ -247,13 +257,13 @@ export class ClusterView {
         const c = this.commands.get(d.command);
         if (c === undefined) return;
         if (d.ok) c.executedOk++;
-        const run = c.executions.find((x) => x.replica === e.p && x.state === 'running');
+        const run = runningExecution(c, e.p);
         if (run !== undefined) this.finish(run, 'completed');
         return;
       }
       case 'agent.fenced': {
         const c = this.commands.get(events.details(e, 'agent.fenced')!.command);
-        const run = c?.executions.find((x) => x.replica === e.p && x.state === 'running');
+        const run = c === undefined ? undefined : runningExecution(c, e.p);
         if (run !== undefined) this.finish(run, 'died');
         return;
       }

@@ -63,6 +63,8 @@ export interface RpcClientOptions {
 }
 
 interface Pending {
+  /** The client that made it: its timeout timer calls back through here instead of a closure. */
+  readonly client: RpcClient;
   id: number;
   onResult: (r: RpcResult<unknown>) => void;
   /** Whether its timeout runs (from the call, or from the send once dialled). */
@@ -192,9 +194,9 @@ export class RpcClient {
 
   call<T>(body: unknown, onResult: (r: RpcResult<T>) => void, timeoutUs: Micros = this.requestTimeoutUs): void {
     const id = this.nextId++;
-    const entry: Pending = { id, onResult: onResult as (r: RpcResult<unknown>) => void, armed: false, timer: undefined, timeoutUs, deadline: 0 };
+    const entry: Pending = { client: this, id, onResult: onResult as (r: RpcResult<unknown>) => void, armed: false, timer: undefined, timeoutUs, deadline: 0 };
     this.pending.add(entry);
-    if (this.options.timeoutIncludesDial) this.armTimeout(id, entry);
+    if (this.options.timeoutIncludesDial) this.armTimeout(entry);
     if (this.conn !== null && this.conn.isOpen) this.send(id, body);
     else {
       this.waiting.push({ id, body });
@@ -205,21 +207,25 @@ export class RpcClient {
   private send(id: number, body: unknown): void {
     const entry = this.pending.get(id);
     if (entry === undefined) return;
-    if (!entry.armed) this.armTimeout(id, entry);
+    if (!entry.armed) this.armTimeout(entry);
     this.conn!.send({ kind: 'req', id, body } satisfies RpcWire);
   }
 
-  private armTimeout(id: number, entry: Pending): void {
+  private armTimeout(entry: Pending): void {
     entry.armed = true;
     if (this.options.timeouts === 'per-connection') {
       entry.deadline = this.ctx.monotonic() + entry.timeoutUs;
       if (entry.deadline < this.deadlineAt) this.armDeadline(entry.deadline);
       return;
     }
-    entry.timer = this.ctx.setTimer(entry.timeoutUs, () => this.expire(id, entry), 'rpc-timeout');
+    entry.timer = this.ctx.setTimerCall(entry.timeoutUs, RpcClient.expirePending, entry, 'rpc-timeout');
   }
 
-  private expire(id: number, entry: Pending): void {
+  /** A `per-call` request timeout fired: one function for every request, so arming a timeout makes no closure. */
+  private static readonly expirePending = (entry: Pending): void => entry.client.expire(entry);
+
+  private expire(entry: Pending): void {
+    const id = entry.id;
     if (!this.pending.delete(id)) return;
     if (this.waiting.length > 0) this.waiting = this.waiting.filter((w) => w.id !== id);
     entry.onResult({ ok: false, error: 'timeout', message: `no reply from ${this.dialled} within ${entry.timeoutUs} µs` });
@@ -237,7 +243,7 @@ export class RpcClient {
       // In id order; requests an expiry's callback makes are visited too.
       for (let entry = this.pending.nextFrom(0); entry !== undefined; entry = this.pending.nextFrom(entry.id + 1)) {
         if (!entry.armed) continue;
-        if (entry.deadline <= due) this.expire(entry.id, entry);
+        if (entry.deadline <= due) this.expire(entry);
         else if (entry.deadline < next) next = entry.deadline;
       }
       // An expiry's callback may have made calls that armed the timer already.
