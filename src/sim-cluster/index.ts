@@ -29,3 +29,4 @@ export {
 } from './process.ts';
 export { Simulation, type ModelFailure, type RunLimits, type RunResult, type RunStatus, type SimulationOptions } from './simulation.ts';
 export { processClock, startActor, type SimActorOptions } from './xstate-adapter.ts';
+export { compileMachine, Statechart, StatechartError, CoverageRecorder, machineConfigJson, toMermaid, transitionLabel, type CompiledMachine, type StatechartHost, type StatechartObserver, type StatechartOptions, type TransitionHook, type MachineCoverage, type RunCoverage } from './statechart/index.ts';
