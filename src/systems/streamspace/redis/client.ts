@@ -273,7 +273,10 @@ export class RedisClient {
   private inDatabase(command: RedisCommand): RedisCommand {
     const db = this.options.db;
     if (db === undefined || !isKeyed(command) || command.db !== undefined) return command;
-    return { ...command, db };
+    // Object.assign rather than `{ ...command, db }` (the same object, keys in the same order): in
+    // Node 20's V8 a spread followed by a key the spread object lacks takes a slow path, about 1-3 µs,
+    // and every command of a client with a database (the session cache's) comes through here.
+    return Object.assign({}, command, { db });
   }
 
   ping(cb: (r: RpcResult<unknown>) => void, timeoutUs?: Micros): void {
