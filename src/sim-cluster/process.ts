@@ -107,8 +107,11 @@ export class SimProcess {
   ctx: ProcessContext | null = null;
   /** The running incarnation, or null while the process is not alive. */
   current: Incarnation | null = null;
-  /** Work that came due while paused, in the order it came due: `run(arg)`. */
-  deferred: Array<{ run: (arg?: unknown) => void; arg: unknown; label: string }> = [];
+  /**
+   * Work that came due while paused, in the order it came due: `run(arg)`. `timer`: the handle of
+   * the timer it came from (null for a delivery), so a later `cancelTimer` still reaches it.
+   */
+  deferred: Array<{ run: (arg?: unknown) => void; arg: unknown; label: string; timer: QueueEntry<Incarnation> | null }> = [];
   /** Open or connecting connection ends of this incarnation. */
   readonly ends = new Set<ConnectionEnd>();
   /** Pending restart, if `restarting`. */

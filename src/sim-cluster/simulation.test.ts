@@ -272,3 +272,39 @@ describe('Simulation: processes', () => {
     expect(s.trace.events.map((e) => e.k)).toEqual(['proc.start', 'proc.signal', 'proc.exit']);
   });
 });
+
+describe('Simulation: cancelling a timer a pause deferred', () => {
+  /** Two timers fall due during a pause; the first one's callback cancels the second. */
+  function run(cancelWhile: 'after-resume' | 'paused'): string[] {
+    const sim = new Simulation({ seed: 1, trace: { keepEvents: true } });
+    sim.addNode('n');
+    let cancelDeadline: () => void = () => {};
+    sim.addProcess({
+      name: 'p',
+      node: 'n',
+      boot: (ctx) => {
+        ctx.setTimer(1000, () => {
+          ctx.record('first', {});
+          cancelDeadline();
+        }, 'first');
+        const deadline = ctx.setTimer(2000, () => ctx.record('deadline', {}), 'deadline');
+        cancelDeadline = () => ctx.cancelTimer(deadline);
+        return {};
+      },
+    });
+    sim.at(500, () => sim.pause('p'));
+    // The kernel-level cancel stands for work done for the process while it is paused (its network's timers).
+    if (cancelWhile === 'paused') sim.at(3000, () => cancelDeadline());
+    sim.at(5000, () => sim.resume('p'));
+    sim.run();
+    return sim.trace.events.filter((e) => e.p === 'p').map((e) => `${e.k}${e.k === 'proc.resume' ? JSON.stringify(e.d) : ''}`);
+  }
+
+  test('after the resume, the cancel reaches the timer under its new handle: it does not fire', () => {
+    expect(run('after-resume')).toEqual(['proc.start', 'proc.pause', 'proc.resume{"deferred":2}', 'first']);
+  });
+
+  test('while still paused, the cancel takes it out of the deferred work', () => {
+    expect(run('paused')).toEqual(['proc.start', 'proc.pause', 'proc.resume{"deferred":1}', 'first']);
+  });
+});

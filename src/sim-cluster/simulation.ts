@@ -79,7 +79,7 @@ const callIt = (run: () => void): void => run();
  * paused or not (one per message).
  */
 function deferCall<A, B>(proc: SimProcess, fn: (a: A, b: B) => void, a: A, b: B, label: string): void {
-  proc.deferred.push({ run: () => fn(a, b), arg: undefined, label });
+  proc.deferred.push({ run: () => fn(a, b), arg: undefined, label, timer: null });
 }
 
 /**
@@ -98,6 +98,8 @@ export class Simulation {
   /** `SimulationOptions.statecharts`. */
   readonly statecharts: StatechartObserver | undefined;
   private readonly queue = new EventQueue<Incarnation>();
+  /** A timer deferred by a pause → its entry after the resume (a cancel of the old handle follows it). */
+  private readonly resumedTimers = new WeakMap<TimerHandle, TimerHandle>();
   private readonly nodesByName = new Map<string, SimNode>();
   private readonly nodeList: SimNode[] = [];
   private readonly processesByName = new Map<string, SimProcess>();
@@ -210,10 +212,26 @@ export class Simulation {
     return this.queue.push(this.currentTime + delay, run as (arg?: unknown) => void, owner, label, arg);
   }
 
-  /** @internal */
+  /**
+   * @internal Cancels a timer wherever it is: in the queue; in its paused process's deferred work;
+   * or rescheduled by the resume under a new handle (`resumedTimers`), which the caller never saw.
+   */
   cancelOwned(handle: TimerHandle | null | undefined): void {
     if (handle === null || handle === undefined) return;
-    if (this.queue.cancel(handle) && handle.owner !== null) handle.owner.pendingTimers--;
+    let current: TimerHandle = handle;
+    while (!this.queue.cancel(current)) {
+      const next = this.resumedTimers.get(current);
+      if (next === undefined) {
+        const process = current.owner?.process;
+        if (process !== undefined && process.status === 'paused') {
+          const i = process.deferred.findIndex((d) => d.timer === current);
+          if (i >= 0) process.deferred.splice(i, 1);
+        }
+        return;
+      }
+      current = next;
+    }
+    if (current.owner !== null) current.owner.pendingTimers--;
   }
 
   /** @internal see `NetworkHost.deliverTo` */
@@ -272,7 +290,7 @@ export class Simulation {
       this.currentTime = next.time;
       this.stepCount++;
       if (owner !== null && owner.process.status === 'paused') {
-        owner.process.deferred.push({ run: next.run, arg: next.arg, label: next.label });
+        owner.process.deferred.push({ run: next.run, arg: next.arg, label: next.label, timer: next });
         continue;
       }
       this.runningProcess = owner === null ? KERNEL : owner.process.name;
@@ -426,7 +444,10 @@ export class Simulation {
     const deferred = proc.deferred;
     proc.deferred = [];
     this.trace.record(this.currentTime, name, 'proc.resume', { deferred: deferred.length });
-    for (const d of deferred) this.scheduleOwned(proc, 0, d.run, d.label, d.arg);
+    for (const d of deferred) {
+      const handle = this.scheduleOwned(proc, 0, d.run, d.label, d.arg);
+      if (d.timer !== null) this.resumedTimers.set(d.timer, handle);
+    }
   }
 
   private kill(proc: SimProcess, status: 'crashed' | 'restarting' | 'exited', reset: boolean): void {

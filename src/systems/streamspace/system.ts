@@ -1,4 +1,5 @@
 import { ConfigError, type Resolved, type RunMeasures, type System } from '../../contract/system.ts';
+import { agentMachine } from './agent/k8s-agent-machine.ts';
 import { hubLoopMachine } from './api-pod/hub-loop-machine.ts';
 import { StreamSpaceCluster } from './cluster/cluster.ts';
 import { resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
@@ -112,7 +113,7 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   measures: allOf(routingAvailability, requestMeasures),
   deployments: STREAMSPACE_DEPLOYMENTS,
   explain: streamspaceExplainer,
-  machines: [electorMachine, hubLoopMachine],
+  machines: [electorMachine, hubLoopMachine, agentMachine],
   scenarios: SCENARIOS,
   scenarioReport: STREAMSPACE_REPORT,
 };

@@ -1,5 +1,6 @@
-import { setup, type Actor } from 'xstate';
-import { startActor, type ConnectionEnd, type ProcessContext, type RandomStream, type TimerHandle } from '../../../sim-cluster/index.ts';
+import type { ConnectionEnd, ProcessContext, RandomStream, TimerHandle } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
+import { agentMachine, type AgentComponent, type AgentEvent, type CommandMessage } from './k8s-agent-machine.ts';
 import { RpcClient, type RpcWire } from '../net/rpc.ts';
 import type { AgentConfig } from '../config.ts';
 import type { AgentMessage, HttpRequest, HttpResponse, WsFrame } from '../wire.ts';
@@ -45,30 +46,18 @@ export interface BelievedTerm {
   fencingToken: number | null;
 }
 
-/**
- * The agent's goroutines as one statechart: `connecting` (Connect: register, then dial),
- * `reading` and `executing` (readPump: a command runs synchronously, no frames are read meanwhile),
- * `backoff` (Reconnect's fixed sleeps), `failed` (Run returned an error: in HA mode it is only
- * logged, and nothing runs any more), `stopped`.
- */
-const agentMachine = setup({
-  types: {
-    events: {} as { type: 'CONNECTING' } | { type: 'READING' } | { type: 'EXECUTING' } | { type: 'BACKOFF' } | { type: 'FAILED' } | { type: 'STOP' },
-  },
-}).createMachine({
-  id: 'agent',
-  initial: 'idle',
-  on: { STOP: '.stopped' },
-  states: {
-    idle: { on: { CONNECTING: 'connecting' } },
-    connecting: { on: { READING: 'reading', BACKOFF: 'backoff', FAILED: 'failed' } },
-    reading: { on: { EXECUTING: 'executing', BACKOFF: 'backoff', CONNECTING: 'connecting' } },
-    executing: { on: { READING: 'reading' } },
-    backoff: { on: { CONNECTING: 'connecting' } },
-    failed: {},
-    stopped: { type: 'final' },
-  },
-});
+/** The statechart (k8s-agent-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const AGENT = compileMachine(agentMachine);
+
+/** The events without data, made once (READABLE is sent for every frame). */
+const RUN: AgentEvent = { type: 'RUN' };
+const STOP: AgentEvent = { type: 'STOP' };
+const CONNECTED: AgentEvent = { type: 'CONNECTED' };
+const CONNECT_FAILED: AgentEvent = { type: 'CONNECT_FAILED' };
+const READABLE: AgentEvent = { type: 'READABLE' };
+const READ_FAILED: AgentEvent = { type: 'READ_FAILED' };
+const HANDLED: AgentEvent = { type: 'HANDLED' };
+const SLEPT: AgentEvent = { type: 'SLEPT' };
 
 /**
  * The k8s-agent process's K8sAgent (spec §7): Connect (HTTP register, then WebSocket dial, swapping
@@ -76,9 +65,12 @@ const agentMachine = setup({
  * then again, forever), commands executed **synchronously inside readPump** with `ack` sent before
  * execution and no de-duplication, a single writer that **exits for good on its first write error**,
  * and heartbeats from a ticker created once in Run. A stopped K8sAgent cannot be restarted.
+ * Run and readPump are the statechart of k8s-agent-machine.ts, run by the kernel's compiled stepper
+ * with this object as its context: the class keeps the socket, the frames, writeChan and the timers,
+ * and answers the work the statechart starts with events.
  */
-export class K8sAgent {
-  private readonly mode: Actor<typeof agentMachine>;
+export class K8sAgent implements AgentComponent {
+  private readonly mode: Statechart<K8sAgent, AgentEvent, TimerHandle>;
   private readonly rng: RandomStream;
   private wsConn: ConnectionEnd | null = null;
   /** Frames received on the current wsConn, not yet read. */
@@ -88,67 +80,67 @@ export class K8sAgent {
   private writeChan: AgentMessage[] = [];
   private writerAlive = true;
   /** Commands whose handler is running (the `agent-idempotent` fix skips a second delivery). */
-  private readonly running = new Set<string>();
+  readonly running = new Set<string>();
   private writerWake: TimerHandle | undefined;
+  /** stopChan closed: writePump and SendHeartbeats end. */
   private stopped = false;
-  private started = false;
+  readonly reconnectBackoffUs: readonly number[];
+  reconnectStep: number | null = null;
+  pumpsStarted = false;
+  /** Timer callbacks, made once: the read deadline passed, Reconnect's sleep ended. */
+  private readonly readable = (): void => this.mode.send(READABLE);
+  private readonly slept = (): void => this.mode.send(SLEPT);
 
   constructor(
-    private readonly ctx: ProcessContext,
+    readonly ctx: ProcessContext,
     readonly agentId: string,
     private readonly config: AgentConfig,
     private readonly service: ApiService,
-    private readonly platform: Platform,
+    readonly platform: Platform,
     /** The term this replica believes it leads under (null without HA). */
-    private readonly term: () => BelievedTerm | null,
-    private readonly fixes: AgentFixes,
+    readonly term: () => BelievedTerm | null,
+    readonly fixes: AgentFixes,
     /** Run's Connect failed: fatal (process exit) in standalone mode, only logged with HA (§7.4). */
     private readonly onRunFailed: () => void = () => {},
   ) {
     this.rng = ctx.random('agent');
-    this.mode = startActor(ctx, agentMachine, { id: 'agent' });
+    this.reconnectBackoffUs = config.reconnectBackoffUs;
+    this.mode = new Statechart<K8sAgent, AgentEvent, TimerHandle>(AGENT, this, ctx);
+    this.mode.start();
   }
 
+  /** The statechart's mode (`idle`, `connecting`, `reading`, `executing`, `backoff`, `failed`, `stopped`). */
   get state(): string {
-    return String(this.mode.getSnapshot().value);
+    return String(this.mode.state.value);
   }
 
-  /** Run (§7.4): Connect, then heartbeats, readPump and writePump. */
+  /** Run (§7.4): Connect, then heartbeats, readPump and writePump. Only the first call does anything. */
   run(): void {
-    if (this.started || this.stopped) return;
-    this.started = true;
-    this.mode.send({ type: 'CONNECTING' });
-    this.connect((ok) => {
-      if (this.stopped) return;
-      if (ok) return this.startPumps();
-      if (this.fixes.retryConnect) {
-        // Design fix: keep trying with the Reconnect backoff instead of giving up.
-        this.ctx.record('agent.connect-retry', { agent: this.agentId });
-        return this.reconnect(0, () => this.startPumps());
-      }
-      // Run returns the error; in HA mode it is only logged and the agent never runs (§7.4).
-      this.ctx.record('agent.run-failed', { agent: this.agentId });
-      this.mode.send({ type: 'FAILED' });
-      this.onRunFailed();
-    });
+    this.mode.send(RUN);
   }
 
-  /** Run's goroutines after the first successful Connect: heartbeats, writePump's pings, readPump. */
-  private startPumps(): void {
+  /** Run's goroutines after its Connect succeeded: heartbeats and writePump's pings (readPump is the statechart's). */
+  startPumps(): void {
+    this.pumpsStarted = true;
     this.ctx.setTimer(this.config.heartbeatIntervalUs, () => this.heartbeat(), 'agent.heartbeat');
     this.ctx.setTimer(this.config.pingPeriodUs, () => this.pingTick(), 'agent.ping');
-    this.mode.send({ type: 'READING' });
-    this.readNext();
+  }
+
+  runFailed(): void {
+    this.onRunFailed();
+  }
+
+  /** Closes stopChan (§7.4 shutdown). Only the first call does anything. */
+  stop(): void {
+    this.mode.send(STOP);
   }
 
   /**
-   * Closing stopChan (§7.4 shutdown): close writeChan, sleep 100 ms, close the socket. A command
-   * being executed runs to completion: the handler goroutine is not interrupted.
+   * Shutdown (the statechart's `stopped`): close writeChan, sleep 100 ms, close the socket. A
+   * command being executed runs to completion: the handler goroutine is not interrupted.
    */
-  stop(): void {
-    if (this.stopped) return;
+  shutdown(): void {
     this.stopped = true;
-    this.mode.send({ type: 'STOP' });
     this.ctx.record('agent.stop', { agent: this.agentId });
     this.writerAlive = false;
     this.ctx.setTimer(100_000, () => {
@@ -159,7 +151,11 @@ export class K8sAgent {
 
   // ---- Connect (§7.3) ------------------------------------------------------------------------
 
-  private connect(done: (ok: boolean) => void): void {
+  connect(): void {
+    this.tryConnect((ok) => this.mode.send(ok ? CONNECTED : CONNECT_FAILED));
+  }
+
+  private tryConnect(done: (ok: boolean) => void): void {
     const pod = this.service.pick(this.rng);
     if (pod === null) return done(false);
     this.httpRequest(pod, { op: 'register-agent', agentId: this.agentId }, this.config.registerTimeoutUs, (status) => {
@@ -211,12 +207,12 @@ export class K8sAgent {
         }
         if (this.wsConn === conn) {
           this.inbox.push(raw as WsFrame);
-          if (this.state === 'reading') this.readNext();
+          this.mode.send(READABLE);
         }
       },
       onClose: () => {
         if (!settled) return finish(false);
-        if (this.wsConn === conn && this.state === 'reading') this.readNext();
+        if (this.wsConn === conn) this.mode.send(READABLE);
       },
     }, { timeoutUs: this.config.dialTimeoutUs });
     const handshake = this.ctx.setTimer(this.config.dialTimeoutUs, () => {
@@ -227,136 +223,103 @@ export class K8sAgent {
 
   // ---- readPump (§7.5) -----------------------------------------------------------------------
 
-  /** Reads the next frame, or fails the read (closed socket, passed deadline), or waits. */
-  private readNext(): void {
+  /**
+   * ReadMessage: hands the next command to the statechart (`COMMAND`), fails the read (closed
+   * socket, passed deadline, close frame: `READ_FAILED`), or waits for a frame until the read
+   * deadline (`READABLE`). Control frames, frames that fail to parse and messages that are not
+   * commands are dealt with here, as gorilla/websocket and handleMessage do.
+   */
+  read(): void {
     this.ctx.cancelTimer(this.deadlineTimer);
     this.deadlineTimer = undefined;
-    if (this.stopped) return;
     const conn = this.wsConn;
-    if (conn === null) return this.reconnect();
+    if (conn === null) return this.mode.send(READ_FAILED);
     if (this.ctx.monotonic() >= this.readDeadlineUs) return this.readFailed('read deadline');
     const frame = this.inbox.shift();
     if (frame === undefined) {
       if (conn.state === 'closed' || conn.state === 'half-closed') return this.readFailed('connection closed');
       const wait = this.readDeadlineUs - this.ctx.monotonic();
-      this.deadlineTimer = this.ctx.setTimer(wait, () => this.readNext(), 'agent.read-deadline');
+      this.deadlineTimer = this.ctx.setTimer(wait, this.readable, 'agent.read-deadline');
       return;
     }
     switch (frame.ws) {
       case 'pong':
         this.readDeadlineUs = this.ctx.monotonic() + this.config.pongWaitUs;
-        return this.readNext();
+        return this.read();
       case 'ping':
         conn.send({ ws: 'pong' } satisfies WsFrame);
-        return this.readNext();
+        return this.read();
       case 'close':
         return this.readFailed('close frame');
-      case 'text':
+      case 'text': {
         if (frame.messages.length !== 1) {
           // A frame is parsed as exactly one JSON object; newline-joined messages fail (§1).
           this.ctx.record('agent.frame-dropped', {
             agent: this.agentId, messages: frame.messages.length,
             commands: frame.messages.flatMap((m) => (m.type === 'command' ? [m.commandId] : [])),
           });
-          return this.readNext();
+          return this.read();
         }
-        return this.handle(frame.messages[0]!);
+        const message = frame.messages[0]!;
+        // handleMessage acts on commands only.
+        if (message.type !== 'command') return this.read();
+        return this.mode.send({ type: 'COMMAND', message });
+      }
     }
   }
 
   private readFailed(why: string): void {
     this.ctx.record('agent.read-error', { agent: this.agentId, why });
-    this.reconnect();
+    this.mode.send(READ_FAILED);
+  }
+
+  /** Reconnect's sleep (§7.5): a time.Sleep, which closing stopChan does not interrupt. */
+  sleep(): void {
+    this.ctx.setTimer(this.reconnectBackoffUs[this.reconnectStep!]!, this.slept, 'agent.backoff');
+  }
+
+  /** The `fenced-effects` fix refuses the write: the token is read at the write, not when the handler started. */
+  fenceRefuses(term: BelievedTerm | null): boolean {
+    if (!this.fixes.fencedEffects || term === null) return false;
+    const token = this.term()?.fencingToken ?? null;
+    return token === null || !this.platform.fenceHolds(term.lease, this.ctx.name, token);
+  }
+
+  recordFenced(commandId: string, stage: 'start' | 'complete'): void {
+    events.record(this.ctx, 'agent.fenced', { command: commandId, agent: this.agentId, stage, token: this.term()?.fencingToken ?? null });
   }
 
   /**
-   * Reconnect (§7.5): sleep 2, 4, 8, 16, 32 s, trying Connect after each; after five failures it
-   * returns and readPump reads the old (failed) socket again, which fails at once: a new cycle.
+   * handler.Handle (§7.5 step 4): the effect record now, the platform's write and the answer
+   * (`complete` or `failed`) when the handler returns; then `HANDLED`.
    */
-  private reconnect(step = 0, onConnected?: () => void): void {
-    if (this.stopped) return;
-    const steps = this.config.reconnectBackoffUs;
-    this.mode.send({ type: 'BACKOFF' });
-    this.ctx.setTimer(steps[step]!, () => {
-      if (this.stopped) return;
-      this.mode.send({ type: 'CONNECTING' });
-      this.connect((ok) => {
-        if (this.stopped) return;
-        if (ok) {
-          if (onConnected !== undefined) return onConnected();
-          this.mode.send({ type: 'READING' });
-          return this.readNext();
-        }
-        this.reconnect((step + 1) % steps.length, onConnected);
-      });
-    }, 'agent.backoff');
-  }
-
-  /** handleMessage (§7.5): ack before executing, then run the handler synchronously. */
-  private handle(message: AgentMessage): void {
-    if (message.type !== 'command') return this.readNext();
+  startHandler(message: CommandMessage): void {
     const { commandId, action, sessionId } = message;
-    this.sendMessage({ type: 'ack', commandId });
-    if (action !== 'start_session' && action !== 'stop_session') {
-      // No handler for the action: `failed` at once, nothing executed (§7.5 step 3).
-      this.sendMessage({ type: 'failed', commandId, error: `unknown action ${action}` });
-      this.ctx.record('agent.unknown-action', { command: commandId, agent: this.agentId, action });
-      return this.readNext();
-    }
-    if (this.fixes.idempotent) {
-      // Design fix: a command already running is not started twice; one whose labelled effect
-      // exists already is answered `complete` without running again.
-      if (this.running.has(commandId)) {
-        this.ctx.record('agent.dedup', { command: commandId, agent: this.agentId, why: 'running' });
-        return this.readNext();
-      }
-      if (this.platform.hasEffectOf(commandId)) {
-        this.ctx.record('agent.dedup', { command: commandId, agent: this.agentId, why: 'done' });
-        this.sendMessage({ type: 'complete', commandId });
-        return this.readNext();
-      }
-    }
     const term = this.term();
-    const fenced = (stage: string): boolean => {
-      if (!this.fixes.fencedEffects || term === null) return false;
-      // The token is read at the write, not when the handler started.
-      const token = this.term()?.fencingToken ?? null;
-      if (token !== null && this.platform.fenceHolds(term.lease, this.ctx.name, token)) return false;
-      events.record(this.ctx, 'agent.fenced', { command: commandId, agent: this.agentId, stage, token });
-      return true;
-    };
-    if (fenced('start')) return this.readNext();
     const duration = this.handlerDuration(action);
-    const async = this.fixes.asyncHandlers;
-    if (!async) this.mode.send({ type: 'EXECUTING' });
     this.running.add(commandId);
     // The effect record: which replica executed which command, under which lease it believed it held.
     events.record(this.ctx, 'agent.execute', {
       command: commandId, agent: this.agentId, action, session: sessionId,
       lease: term?.lease ?? null, transitions: term?.transitions ?? null, electorLeads: term?.electorLeads ?? null,
     });
-    this.ctx.setTimer(duration, () => {
-      this.running.delete(commandId);
-      if (fenced('complete')) {
-        // The platform refused the write: no effect, no answer; redelivery reaches the leader.
-        if (!this.stopped && !async) {
-          this.mode.send({ type: 'READING' });
-          this.readNext();
-        }
-        return;
-      }
+    this.ctx.setTimer(duration, () => this.finishHandler(message, term), 'agent.execute');
+  }
+
+  private finishHandler({ commandId, action, sessionId }: CommandMessage, term: BelievedTerm | null): void {
+    this.running.delete(commandId);
+    if (this.fenceRefuses(term)) {
+      // The platform refused the write: no effect, no answer; redelivery reaches the leader.
+      this.recordFenced(commandId, 'complete');
+    } else {
       let error: string | null = null;
       if (action === 'start_session') {
         if (!this.platform.createSession(sessionId, commandId)) error = `session ${sessionId} already exists`;
       } else this.platform.deleteSession(sessionId, commandId);
       events.record(this.ctx, 'agent.executed', { command: commandId, agent: this.agentId, ok: error === null });
       this.sendMessage(error === null ? { type: 'complete', commandId } : { type: 'failed', commandId, error });
-      if (this.stopped || async) return;
-      this.mode.send({ type: 'READING' });
-      this.readNext();
-    }, 'agent.execute');
-    // Design fix: with handlers in their own goroutine the reader goes straight back to reading.
-    if (async) this.readNext();
+    }
+    this.mode.send(HANDLED);
   }
 
   // ---- writePump (§7.6), heartbeats (§7.7) ---------------------------------------------------
@@ -378,7 +341,7 @@ export class K8sAgent {
     return Math.min(max, Math.max(min, Math.round(this.rng.logNormal(c.startSessionMedianUs, c.startSessionSigma))));
   }
 
-  private sendMessage(message: AgentMessage): void {
+  sendMessage(message: AgentMessage): void {
     if (this.stopped) return;
     if (this.writeChan.length >= this.config.writeChanCapacity) {
       this.ctx.record('agent.send-timeout', { agent: this.agentId, type: message.type });
