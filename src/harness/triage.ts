@@ -3,6 +3,7 @@ import type fc from 'fast-check';
 import type { FaultRecord } from '../faults/fault-kind.ts';
 import type { Instance, System, View } from '../contract/system.ts';
 import { ddmin } from './ddmin.ts';
+import { minimize } from './minimize.ts';
 import { narrowScheduleValue } from './narrow-schedule.ts';
 import { runCase, type Verdict } from './run-case.ts';
 import { caseForSeed, scheduleArbitraryFor, scheduleValueForSeed, type CaseSpace, type Shrunk } from './seeded-case.ts';
@@ -223,14 +224,12 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
       }
       shrinkRuns = runs.count - ddminRuns;
     }
-    minimal = current;
-    for (;;) {
-      const from = minimal;
-      const next = await runs.firstFailing(from.map((_, i) => from.filter((__, j) => j !== i)), (c) => c, Infinity);
-      if (next === null) break;
-      minimal = next;
-      soFar = minimal.length;
-    }
+    const from = current;
+    minimal = await runs.replay((fails, withinBudget) => minimize(from, (schedule) => {
+      const failed = fails(schedule);
+      if (failed) soFar = schedule.length;
+      return failed;
+    }, withinBudget).schedule, Infinity);
   } catch (error) {
     if (error instanceof RunRefused) throw new ShrinkCut(faults.length, soFar, false);
     throw error;
@@ -316,12 +315,12 @@ class ShrinkRuns {
   }
 
   /**
-   * The result of a synchronous search (`ddmin` after the fault-free schedule) that asks `fails` of
+   * The result of a synchronous search (`ddmin` after the fault-free schedule, `minimize`) that asks `fails` of
    * schedules in turn, under `withinBudget` (`count` under `maxRuns`), as if it ran each in turn.
    * The search is run on the results known: a schedule without one is taken to pass, and the search
    * goes on to the runs it would make then, until `width` are missing; those start together, and the
    * search is run again from the start, until it ends on results alone. (The search itself runs no
-   * case: running it again costs next to nothing, and keeps `ddmin` the one implementation.)
+   * case: running it again costs next to nothing, and keeps `ddmin` and `minimize` the one implementation.)
    */
   async replay<R>(search: (fails: (schedule: FaultRecord[]) => boolean, withinBudget: () => boolean) => R, maxRuns: number): Promise<R> {
     for (;;) {
