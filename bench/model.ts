@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { StreamSpaceCluster } from '../src/systems/streamspace/cluster/cluster.ts';
+import { StreamSpaceCluster } from './shipped.ts';
 import { seedArbitrary } from '../src/faults/arbitraries.ts';
 import { caseOf, runCase } from '../src/harness/run-case.ts';
 import { scheduleArbitraryFor, shrinkSeed, type CaseSpace } from '../src/harness/seeded-case.ts';

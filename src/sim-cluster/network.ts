@@ -240,12 +240,17 @@ export class ConnectionEnd {
     return true;
   }
 
-  /** Closes gracefully: data already written is delivered, then the peer sees `closed`. */
+  /**
+   * Closes gracefully: data already written is delivered, then the peer sees `closed`. A half-closed
+   * end sends no FIN: its peer closed first (a FIN is sent only by `close`), so the FIN would reach
+   * a socket in FIN_WAIT_2 whose owner has let go of it, where nothing in the model can see it;
+   * not sending it keeps a server's close after its client's (`serveRpc`) from drawing a latency.
+   */
   close(): void {
     if (this.state === 'closed') return;
-    const established = this.state === 'open' || this.state === 'half-closed';
+    const open = this.state === 'open';
     this.net.closeLocally(this, 'local');
-    if (established) this.net.transmit(this, 'fin', undefined);
+    if (open) this.net.transmit(this, 'fin', undefined);
   }
 
   /** Turns on TCP keepalive probing for this end (Go enables it on dialed and accepted sockets). */

@@ -309,14 +309,47 @@ export class RpcClient {
 /** Handles one request; `reply` may be called later (service time) or never (a hung server). */
 export type RpcHandler = (body: unknown, reply: (result: RpcResult<unknown>) => void, conn: ConnectionEnd) => void;
 
-/** Serves requests on an accepted connection. Replies on a closed connection are dropped. */
-export function serveRpc(conn: ConnectionEnd, handler: RpcHandler): void {
+export interface ServeOptions {
+  /**
+   * The server's own cleanup when the connection ends, for any reason (`CloseReason`), the peer's
+   * FIN included (a Redis client's subscriptions, a Sentinel's subscribers). Default: none.
+   */
+  onClose?: (reason: CloseReason) => void;
+}
+
+/**
+ * Serves requests on an accepted connection. Replies on a closed connection are dropped.
+ *
+ * When the peer closes its side (FIN), the server closes its own once every request it has taken
+ * has been answered, as the servers modelled do on reading EOF: Go's net/http (the API pods, the
+ * Kubernetes API server) closes the connection when its read loop sees EOF after the handler
+ * returned (net/http/server.go `conn.serve`: the next `readRequest` fails, `c.close()`); redis-server
+ * frees the client (networking.c `readQueryFromClient`: a 0-byte read, `freeClientAsync`); a
+ * PostgreSQL backend exits at its next read of the socket (postgres.c `SocketBackend`: EOF,
+ * `proc_exit`). Before this, the server's end stayed half-closed for the rest of the run: one per
+ * HTTP request, a heap growing with simulated time.
+ */
+export function serveRpc(conn: ConnectionEnd, handler: RpcHandler, options: ServeOptions = {}): void {
+  // Requests taken and not yet answered, and whether the peer's FIN has come: the end closes when both say so.
+  let inFlight = 0;
+  let peerClosed = false;
   conn.onMessage = (raw) => {
     const msg = raw as RpcWire;
     if (msg.kind !== 'req') return;
+    inFlight++;
+    let answered = false;
     handler(msg.body, (result) => {
+      if (answered) return;
+      answered = true;
       if (conn.isOpen) conn.send({ kind: 'res', id: msg.id, result } satisfies RpcWire);
+      if (--inFlight === 0 && peerClosed) conn.close();
     }, conn);
+  };
+  conn.onClose = (reason) => {
+    options.onClose?.(reason);
+    if (reason !== 'closed') return;
+    peerClosed = true;
+    if (inFlight === 0) conn.close();
   };
 }
 

@@ -153,8 +153,11 @@ export function kubeApiServerWithWatch(store: KubeObjectStore, faults: KubeApiFa
             if (conns === undefined) watchers.set(name, (conns = new Set()));
             conns.add(conn);
           }
-          conn.onClose = () => {
+          // The API server's own handling of the connection's end (closing at the client's FIN) goes on.
+          const served = conn.onClose;
+          conn.onClose = (reason) => {
             for (const name of names) watchers.get(name)?.delete(conn);
+            served?.(reason);
           };
           conn.send({ kind: 'res', id: msg.id, result: ok(names.map((name) => store.get(name) ?? null)) } satisfies RpcWire);
         };

@@ -183,7 +183,12 @@ export class MemberPostgres {
     }
     if (!this.sessions.has(conn)) {
       this.sessions.add(conn);
-      conn.onClose = () => this.sessions.delete(conn);
+      // The REST/SQL server's handling of the end (closing at the client's FIN, `serveRpc`) goes on.
+      const served = conn.onClose;
+      conn.onClose = (reason) => {
+        this.sessions.delete(conn);
+        served?.(reason);
+      };
     }
     const run = this.run;
     this.ctx.setTimer(this.serviceTime(this.ctx) + this.faults.extraLatencyUs, () => {

@@ -229,10 +229,11 @@ class SentinelProcess {
   behaviour() {
     return {
       onAccept: (conn: ConnectionEnd) => {
-        serveRpc(conn, (body, reply) => reply(this.serve(body as SentinelCommand, conn)));
-        conn.onClose = () => {
-          for (const set of this.subscribers.values()) set.delete(conn);
-        };
+        serveRpc(conn, (body, reply) => reply(this.serve(body as SentinelCommand, conn)), {
+          onClose: () => {
+            for (const set of this.subscribers.values()) set.delete(conn);
+          },
+        });
       },
       onSignal: (signal: string) => {
         if (signal === 'SIGTERM') this.ctx.exit();

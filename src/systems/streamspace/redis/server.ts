@@ -424,8 +424,7 @@ export function redisServer(storage: RedisStorage, options: RedisServerOptions =
           const replyAt = Math.max(ctx.monotonic() + service.int(serviceMin, serviceMax), lastReplyAt);
           lastReplyAt = replyAt;
           ctx.setTimer(replyAt - ctx.monotonic(), () => reply(result), 'redis.reply');
-        });
-        conn.onClose = drop;
+        }, { onClose: drop });
       },
       // SIGTERM (the kubelet killing the container after failed liveness probes): redis-server
       // shuts down and exits. With AOF it fsyncs first (server.c `prepareForShutdown`:

@@ -257,7 +257,7 @@ describe('why hardened runs break report claims', () => {
     expect(swept.t - hub.t).toBeGreaterThanOrEqual(45 * SECOND);
     expect(swept.t - hub.t).toBeLessThanOrEqual(55 * SECOND);
     expect(run.metrics['max-hubs-holding-agent']).toBe(2);
-    expect([run.at(clobber), run.at(restored), run.at(hub), run.at(swept)].map((t) => Math.round(t / MS))).toEqual([45_025, 47_475, 45_016, 95_000]);
+    expect([run.at(clobber), run.at(restored), run.at(hub), run.at(swept)].map((t) => Math.round(t / MS))).toEqual([45_025, 47_476, 45_016, 95_000]);
   });
 
   test('r003-agent-reconnects-elsewhere seed 44: when the register is handled first, the old pod\'s compare-and-delete removes the mapping its own SET wrote a few ms earlier', () => {
