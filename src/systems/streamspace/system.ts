@@ -1,5 +1,8 @@
 import { ConfigError, type Resolved, type RunMeasures, type System } from '../../contract/system.ts';
 import { agentMachine } from './agent/k8s-agent-machine.ts';
+import { writerMachine } from './agent/write-pump-machine.ts';
+import { apiPodMachine } from './api-pod/api-pod-machine.ts';
+import { dispatcherWorkerMachine } from './api-pod/command-dispatcher-machine.ts';
 import { hubLoopMachine } from './api-pod/hub-loop-machine.ts';
 import { StreamSpaceCluster } from './cluster/cluster.ts';
 import { resolveConfig, SETTLE_US, type ConfigOverrides, type StreamSpaceConfig } from './config.ts';
@@ -19,8 +22,12 @@ import { noSplitBrain } from './invariants/no-split-brain.ts';
 import { requestMeasures } from './invariants/request-availability.ts';
 import { revocation } from './invariants/revocation.ts';
 import { routingAvailability } from './invariants/routing-availability.ts';
+import { kubeletContainerMachine } from './kube/kubelet-container-machine.ts';
 import { electorMachine } from './kube/leader-elector-machine.ts';
+import { patroniMachine } from './postgres/patroni-machine.ts';
 import { DESIGN_FIXES, PROFILES } from './profiles.ts';
+import { pubSubMachine } from './redis/pubsub-machine.ts';
+import { sentinelFailoverMachine } from './redis/sentinel-failover-machine.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { STREAMSPACE_REPORT } from './scenarios/report.ts';
 
@@ -113,7 +120,11 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   measures: allOf(routingAvailability, requestMeasures),
   deployments: STREAMSPACE_DEPLOYMENTS,
   explain: streamspaceExplainer,
-  machines: [electorMachine, hubLoopMachine, agentMachine],
+  // The components with modes, in the order docs/machines.md draws them: control plane first, then the datastores.
+  machines: [
+    electorMachine, kubeletContainerMachine, apiPodMachine, hubLoopMachine, dispatcherWorkerMachine, agentMachine, writerMachine,
+    pubSubMachine, sentinelFailoverMachine, patroniMachine,
+  ],
   scenarios: SCENARIOS,
   scenarioReport: STREAMSPACE_REPORT,
 };

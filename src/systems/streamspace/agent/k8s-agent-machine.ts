@@ -13,11 +13,11 @@ import type { AgentFixes, BelievedTerm, Platform } from './k8s-agent.ts';
  * nothing runs any more, §7.4), `stopped` (stopChan closed: shutdown, §7.4 step 3).
  *
  * The context is the agent itself (`AgentComponent`, implemented by K8sAgent): it keeps the socket,
- * the frames, writeChan and the timers of its other goroutines (writePump, SendHeartbeats, the
- * command handlers); the statechart decides the mode and runs the steps. The component answers
- * the work an action starts with an event: Connect's outcome (`CONNECTED`, `CONNECT_FAILED`), a
- * read (`COMMAND`, `READ_FAILED`, or nothing while it waits for a frame), the end of a Reconnect
- * sleep (`SLEPT`) and of a handler (`HANDLED`).
+ * the frames, its writer (writeChan and writePump, write-pump.ts) and the timers of its other
+ * goroutines (SendHeartbeats, the command handlers); the statechart decides the mode and runs the
+ * steps. The component answers the work an action starts with an event: Connect's outcome
+ * (`CONNECTED`, `CONNECT_FAILED`), a read (`COMMAND`, `READ_FAILED`, or nothing while it waits for
+ * a frame), the end of a Reconnect sleep (`SLEPT`) and of a handler (`HANDLED`).
  *
  * No `after` delay: each timer of the agent outlives the mode that arms it. Reconnect's sleep is a
  * time.Sleep that closing stopChan does not interrupt, the read deadline belongs to the socket and a

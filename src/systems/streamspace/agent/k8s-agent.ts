@@ -5,6 +5,7 @@ import { RpcClient, type RpcWire } from '../net/rpc.ts';
 import type { AgentConfig } from '../config.ts';
 import type { AgentMessage, HttpRequest, HttpResponse, WsFrame } from '../wire.ts';
 import { events } from '../events.ts';
+import { WritePump } from './write-pump.ts';
 
 /** Where an agent's HTTP and WebSocket connections go: the API Service (a load balancer). */
 export interface ApiService {
@@ -66,8 +67,8 @@ const SLEPT: AgentEvent = { type: 'SLEPT' };
  * execution and no de-duplication, a single writer that **exits for good on its first write error**,
  * and heartbeats from a ticker created once in Run. A stopped K8sAgent cannot be restarted.
  * Run and readPump are the statechart of k8s-agent-machine.ts, run by the kernel's compiled stepper
- * with this object as its context: the class keeps the socket, the frames, writeChan and the timers,
- * and answers the work the statechart starts with events.
+ * with this object as its context: the class keeps the socket, the frames and the timers, and
+ * answers the work the statechart starts with events. writeChan and writePump are write-pump.ts.
  */
 export class K8sAgent implements AgentComponent {
   private readonly mode: Statechart<K8sAgent, AgentEvent, TimerHandle>;
@@ -77,11 +78,10 @@ export class K8sAgent implements AgentComponent {
   private inbox: WsFrame[] = [];
   private readDeadlineUs = 0;
   private deadlineTimer: TimerHandle | undefined;
-  private writeChan: AgentMessage[] = [];
-  private writerAlive = true;
+  /** writeChan and its writer, writePump (§7.6). */
+  private readonly writer: WritePump;
   /** Commands whose handler is running (the `agent-idempotent` fix skips a second delivery). */
   readonly running = new Set<string>();
-  private writerWake: TimerHandle | undefined;
   /** stopChan closed: writePump and SendHeartbeats end. */
   private stopped = false;
   readonly reconnectBackoffUs: readonly number[];
@@ -105,6 +105,9 @@ export class K8sAgent implements AgentComponent {
   ) {
     this.rng = ctx.random('agent');
     this.reconnectBackoffUs = config.reconnectBackoffUs;
+    this.writer = new WritePump(ctx, agentId, {
+      writeChanCapacity: config.writeChanCapacity, pingPeriodUs: config.pingPeriodUs, survivesErrors: fixes.writerSurvivesErrors,
+    }, () => this.wsConn);
     this.mode = new Statechart<K8sAgent, AgentEvent, TimerHandle>(AGENT, this, ctx);
     this.mode.start();
   }
@@ -119,11 +122,11 @@ export class K8sAgent implements AgentComponent {
     this.mode.send(RUN);
   }
 
-  /** Run's goroutines after its Connect succeeded: heartbeats and writePump's pings (readPump is the statechart's). */
+  /** Run's goroutines after its Connect succeeded: heartbeats and writePump (readPump is the statechart's). */
   startPumps(): void {
     this.pumpsStarted = true;
     this.ctx.setTimer(this.config.heartbeatIntervalUs, () => this.heartbeat(), 'agent.heartbeat');
-    this.ctx.setTimer(this.config.pingPeriodUs, () => this.pingTick(), 'agent.ping');
+    this.writer.start();
   }
 
   runFailed(): void {
@@ -142,7 +145,7 @@ export class K8sAgent implements AgentComponent {
   shutdown(): void {
     this.stopped = true;
     this.ctx.record('agent.stop', { agent: this.agentId });
-    this.writerAlive = false;
+    this.writer.stop();
     this.ctx.setTimer(100_000, () => {
       this.wsConn?.close();
       this.wsConn = null;
@@ -322,13 +325,6 @@ export class K8sAgent implements AgentComponent {
     this.mode.send(HANDLED);
   }
 
-  // ---- writePump (§7.6), heartbeats (§7.7) ---------------------------------------------------
-
-  /**
-   * sendMessage (§7.2): enqueue on writeChan. With a dead writer the channel fills up; once full,
-   * every call waits 5 s and fails (that wait only delays this goroutine's next step, which the
-   * model folds into dropping the message).
-   */
   /**
    * How long a handler runs (§7.5): stop_session uniform in `stopSessionUs`; start_session uniform
    * in `startSessionUs`, or log-normal clamped to it (`startSessionDistribution`, config.ts says why).
@@ -341,48 +337,12 @@ export class K8sAgent implements AgentComponent {
     return Math.min(max, Math.max(min, Math.round(this.rng.logNormal(c.startSessionMedianUs, c.startSessionSigma))));
   }
 
+  // ---- writeChan (§7.2), heartbeats (§7.7) -----------------------------------------------------
+
+  /** sendMessage (§7.2): enqueue on writeChan; nothing once stopChan is closed. */
   sendMessage(message: AgentMessage): void {
     if (this.stopped) return;
-    if (this.writeChan.length >= this.config.writeChanCapacity) {
-      this.ctx.record('agent.send-timeout', { agent: this.agentId, type: message.type });
-      return;
-    }
-    this.writeChan.push(message);
-    if (this.writerAlive && this.writerWake === undefined) this.writerWake = this.ctx.setTimer(0, () => this.drainWriter(), 'agent.write');
-  }
-
-  private drainWriter(): void {
-    this.writerWake = undefined;
-    while (this.writerAlive && this.writeChan.length > 0) {
-      const message = this.writeChan.shift()!;
-      const conn = this.wsConn;
-      if (conn === null) continue; // wsConn nil: the message is dropped
-      if (!conn.send({ ws: 'text', messages: [message] } satisfies WsFrame)) return this.writerDied(message);
-      if ('commandId' in message) this.ctx.record('agent.sent', { agent: this.agentId, type: message.type, command: message.commandId, conn: conn.id });
-    }
-  }
-
-  /** On any write or ping error writePump returns, and nothing restarts it (§7.6). */
-  private writerDied(message: AgentMessage): void {
-    if (this.fixes.writerSurvivesErrors) {
-      // Design fix: drop this message and keep the writer for the next connection.
-      this.ctx.record('agent.write-error', { agent: this.agentId, lost: message.type });
-      if (this.writeChan.length > 0 && this.writerWake === undefined) this.writerWake = this.ctx.setTimer(0, () => this.drainWriter(), 'agent.write');
-      return;
-    }
-    this.writerAlive = false;
-    this.ctx.record('agent.writer-exit', { agent: this.agentId, lost: message.type });
-  }
-
-  private pingTick(): void {
-    if (this.stopped || !this.writerAlive) return;
-    const conn = this.wsConn;
-    if (conn !== null && !conn.send({ ws: 'ping' } satisfies WsFrame) && !this.fixes.writerSurvivesErrors) {
-      this.writerAlive = false;
-      this.ctx.record('agent.writer-exit', { agent: this.agentId, lost: 'ping' });
-      return;
-    }
-    this.ctx.setTimer(this.config.pingPeriodUs, () => this.pingTick(), 'agent.ping');
+    this.writer.enqueue(message);
   }
 
   private heartbeat(): void {

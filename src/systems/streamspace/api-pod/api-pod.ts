@@ -1,8 +1,10 @@
-import type { BootFn, ConnectionEnd, ProcessContext } from '../../../sim-cluster/index.ts';
+import type { BootFn, ConnectionEnd, ProcessContext, TimerHandle } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
 import { ok, serveRpc, type RpcResult } from '../net/rpc.ts';
 import type { ApiCpuConfig, ApiPodConfig, AuthConfig, FixesConfig } from '../config.ts';
 import type { HttpRequest, HttpResponse, Token } from '../wire.ts';
 import { AgentHub } from './agent-hub.ts';
+import { apiPodMachine, type ApiPodComponent, type ApiPodEvent } from './api-pod-machine.ts';
 import { AgentSocket, type CommandRowsPort } from './agent-socket.ts';
 import { CommandDispatcher, type DispatchedCommand, type DispatcherRowsPort } from './command-dispatcher.ts';
 import type { HubDbPort, HubRedisPort, PubSubPort } from './ports.ts';
@@ -49,73 +51,137 @@ export interface ApiPodOptions {
   cpu: { config: ApiCpuConfig; meter: PodCpu };
 }
 
+/** The lifecycle's statechart (api-pod-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const API_POD = compileMachine(apiPodMachine);
+
+/** The events without data, made once. */
+const STARTED: ApiPodEvent = { type: 'STARTED' };
+const CACHE_READY: ApiPodEvent = { type: 'CACHE_READY' };
+const PING_OK: ApiPodEvent = { type: 'PING_OK' };
+const RETRY: ApiPodEvent = { type: 'RETRY' };
+const SCANNED: ApiPodEvent = { type: 'SCANNED' };
+const SIGTERM: ApiPodEvent = { type: 'SIGTERM' };
+
+/**
+ * One API-pod incarnation's lifecycle: the statechart of api-pod-machine.ts, run by the kernel's
+ * compiled stepper with this object as its context. The class keeps the clients, the session store,
+ * the hub and the dispatcher, and answers the work the statechart starts with events.
+ */
+class ApiPodLifecycle implements ApiPodComponent {
+  private readonly mode: Statechart<ApiPodLifecycle, ApiPodEvent, TimerHandle>;
+  readonly config: ApiPodConfig;
+  readonly fixes: FixesConfig;
+  /** Made when start-up reaches the hub (main.go:197-217); requests are served only afterwards. */
+  hub: AgentHub | null = null;
+  dispatcher: CommandDispatcher | null = null;
+  /** A timer's or a completion's callback: posts `event` to the statechart. */
+  private readonly post = (event: ApiPodEvent) => (): void => this.mode.send(event);
+
+  constructor(
+    readonly ctx: ProcessContext,
+    private readonly options: ApiPodOptions,
+    private readonly clients: ApiPodClients,
+    private readonly auth: SessionAuth | null,
+  ) {
+    this.config = options.config;
+    this.fixes = options.fixes;
+    this.mode = new Statechart<ApiPodLifecycle, ApiPodEvent, TimerHandle>(API_POD, this, ctx);
+    this.mode.start();
+  }
+
+  /** The HTTP server listens and SIGTERM has not come: new connections are taken. */
+  get serving(): boolean {
+    return this.mode.state.value === 'serving';
+  }
+
+  /** The kubelet's signal; only SIGTERM does anything, once. */
+  signal(signal: string): void {
+    if (signal === 'SIGTERM') this.mode.send(SIGTERM);
+  }
+
+  armStartup(): void {
+    this.ctx.setTimer(this.config.startupUs, this.post(STARTED), 'api.startup');
+  }
+
+  startCache(): void {
+    this.auth!.start(this.post(CACHE_READY));
+  }
+
+  pingRedis(): void {
+    this.clients.ping((r) => this.mode.send(r.ok ? PING_OK : { type: 'PING_FAILED', message: r.message }));
+  }
+
+  armRedisRetry(): void {
+    this.ctx.setTimer(this.config.redisPingTimeoutUs, this.post(RETRY), 'api.redis-retry');
+  }
+
+  startHub(redisMode: boolean): void {
+    const { ctx, config, clients, fixes } = this;
+    ctx.record('api.redis-mode', { enabled: redisMode });
+    const hub = new AgentHub(ctx, ctx.name, config.hub, clients.db, redisMode ? clients.redis : null, fixes);
+    this.hub = hub;
+    if (redisMode) startRedisListener(ctx, hub, clients.pubsub);
+    this.dispatcher = new CommandDispatcher(ctx, config.dispatcher, hub, clients.db, fixes.ambiguousSendNotFailed, fixes.redeliveryClaimsRow);
+  }
+
+  dispatchPending(): void {
+    this.dispatcher!.dispatchPending(this.post(SCANNED));
+  }
+
+  listen(): void {
+    this.ctx.record('api.listening');
+    this.options.setReady(true);
+  }
+
+  /**
+   * Design fix `redeliver-unfinished`: every API pod periodically re-dispatches rows that stayed
+   * unfinished for longer than the longest command (like the session reconciler, on every replica).
+   */
+  startReconciler(): void {
+    const { ctx, clients, dispatcher } = this;
+    const { reconcileEveryUs, redeliverAfterUs } = this.fixes;
+    const scan = (): void => {
+      clients.db.listUnfinishedCommands(redeliverAfterUs, (r) => {
+        if (r.ok) {
+          for (const command of r.value) {
+            ctx.record('reconciler.redeliver', { command: command.commandId, agent: command.agentId });
+            // Not `{ ...command, redelivery: true }`: a spread followed by a new key is slow in V8 (clients.ts).
+            dispatcher!.dispatch({ commandId: command.commandId, agentId: command.agentId, action: command.action, sessionId: command.sessionId, redelivery: true });
+          }
+        }
+        ctx.setTimer(reconcileEveryUs, scan, 'reconciler.scan');
+      });
+    };
+    ctx.setTimer(reconcileEveryUs, scan, 'reconciler.scan');
+  }
+
+  shutdown(): void {
+    this.options.setReady(false);
+    this.ctx.record('api.shutdown');
+    // srv.Shutdown waits for in-flight HTTP requests (not upgraded sockets); they take
+    // milliseconds here, so the process exits right away and the OS closes every socket.
+    this.ctx.exit();
+  }
+}
+
 /**
  * One API pod (spec §2-§6, api/cmd/main.go). Start-up order (§6): DB, then the hub's Redis with a
  * 5 s PING, falling back to single-pod mode **for the process's whole life** if it fails (§4); the
  * hub (listener first, then Run); the dispatcher and its one pending scan; then the HTTP server,
  * at which point the pod is ready. SIGTERM (§6): stop taking new connections and exit; the hub,
  * the dispatcher and the pod's Redis keys are left as they are; the OS closes the agent sockets.
+ * The lifecycle is the statechart of api-pod-machine.ts (`ApiPodLifecycle`); the requests are
+ * served here.
  */
 export function apiPod(options: ApiPodOptions): BootFn {
   return (ctx) => {
     const { config } = options;
     const clients = options.clients(ctx);
-    let hub: AgentHub | null = null;
-    let dispatcher: CommandDispatcher | null = null;
-    let serving = false;
-    let shuttingDown = false;
-
-    const startHub = (redisMode: boolean): void => {
-      ctx.record('api.redis-mode', { enabled: redisMode });
-      hub = new AgentHub(ctx, ctx.name, config.hub, clients.db, redisMode ? clients.redis : null, options.fixes);
-      if (redisMode) startRedisListener(ctx, hub, clients.pubsub);
-      dispatcher = new CommandDispatcher(ctx, config.dispatcher, hub, clients.db, options.fixes.ambiguousSendNotFailed, options.fixes.redeliveryClaimsRow);
-      const listen = (): void => {
-        serving = true;
-        ctx.record('api.listening');
-        options.setReady(true);
-      };
-      if (!options.fixes.redeliverUnfinished) return dispatcher.dispatchPending(listen);
-      // Design fix: the reconciler, which takes only rows stale for longer than the longest
-      // command, replaces the one-shot scan, which also re-dispatches rows another pod is
-      // dispatching for the first time right now.
-      listen();
-      startReconciler(dispatcher);
-    };
-
-    /**
-     * Design fix `redeliver-unfinished`: every API pod periodically re-dispatches rows that stayed
-     * unfinished for longer than the longest command (like the session reconciler, on every replica).
-     */
-    const startReconciler = (d: CommandDispatcher): void => {
-      const { reconcileEveryUs, redeliverAfterUs } = options.fixes;
-      const scan = (): void => {
-        clients.db.listUnfinishedCommands(redeliverAfterUs, (r) => {
-          if (r.ok) {
-            for (const command of r.value) {
-              ctx.record('reconciler.redeliver', { command: command.commandId, agent: command.agentId });
-              // Not `{ ...command, redelivery: true }`: a spread followed by a new key is slow in V8 (clients.ts).
-              d.dispatch({ commandId: command.commandId, agentId: command.agentId, action: command.action, sessionId: command.sessionId, redelivery: true });
-            }
-          }
-          ctx.setTimer(reconcileEveryUs, scan, 'reconciler.scan');
-        });
-      };
-      ctx.setTimer(reconcileEveryUs, scan, 'reconciler.scan');
-    };
-
-    const ping = (): void => clients.ping((r) => {
-      if (r.ok || !options.fixes.waitForRedis) return startHub(r.ok);
-      // Design fix `wait-for-redis`: not ready, try again, never fall back to single-pod mode.
-      ctx.record('api.redis-wait', { error: r.message });
-      ctx.setTimer(config.redisPingTimeoutUs, ping, 'api.redis-retry');
-    });
     const auth = config.cacheEnabled ? new SessionAuth(ctx, clients.cache, clients.db, options.auth, options.fixes) : null;
     options.cpu.meter.restart();
     // api/cmd/main.go: the cache (line 91) and ClearAllSessions (line 326) come before the hub's
     // Redis (line 370 on) and the HTTP server.
-    const afterCache = (): void => (config.redisEnabled ? ping() : startHub(false));
-    ctx.setTimer(config.startupUs, () => (auth === null ? afterCache() : auth.start(afterCache)), 'api.startup');
+    const pod = new ApiPodLifecycle(ctx, options, clients, auth);
 
     /**
      * A user's request (seed 004's load), through AuthMiddleware when the session store runs: the
@@ -210,8 +276,8 @@ export function apiPod(options: ApiPodOptions): BootFn {
     });
 
     const handle = (request: HttpRequest, reply: (r: RpcResult<HttpResponse>) => void, conn: ConnectionEnd): void => {
-      const h = hub;
-      const d = dispatcher;
+      const h = pod.hub;
+      const d = pod.dispatcher;
       if (h === null || d === null) return reply(ok({ status: 503 }));
       switch (request.op) {
         case 'login':
@@ -270,20 +336,14 @@ export function apiPod(options: ApiPodOptions): BootFn {
 
     return {
       onAccept(conn) {
-        if (!serving || shuttingDown) {
+        if (!pod.serving) {
           conn.close();
           return;
         }
         serveRpc(conn, (body, reply, c) => handle(body as HttpRequest, reply as (r: RpcResult<HttpResponse>) => void, c));
       },
       onSignal(signal) {
-        if (signal !== 'SIGTERM' || shuttingDown) return;
-        shuttingDown = true;
-        options.setReady(false);
-        ctx.record('api.shutdown');
-        // srv.Shutdown waits for in-flight HTTP requests (not upgraded sockets); they take
-        // milliseconds here, so the process exits right away and the OS closes every socket.
-        ctx.exit();
+        pod.signal(signal);
       },
     };
   };

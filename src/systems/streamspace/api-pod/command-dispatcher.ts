@@ -1,8 +1,10 @@
-import type { ProcessContext } from '../../../sim-cluster/index.ts';
+import type { ProcessContext, TimerHandle } from '../../../sim-cluster/index.ts';
 import type { RpcResult } from '../net/rpc.ts';
 import type { DispatcherConfig } from '../config.ts';
 import type { AgentMessage } from '../wire.ts';
 import type { AgentHub } from './agent-hub.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
+import { dispatcherWorkerMachine, type WorkerComponent, type WorkerEvent } from './command-dispatcher-machine.ts';
 
 /** A command as the dispatcher sees it (an `agent_commands` row). */
 export interface DispatchedCommand {
@@ -30,8 +32,14 @@ export interface DispatcherRowsPort {
   claimForRedelivery(commandId: string, cb: (r: RpcResult<string | null>) => void): void;
 }
 
-/** The statuses a redelivery may still send (`redeliver-unfinished` picks rows in these). */
-const UNFINISHED: readonly (string | null)[] = ['pending', 'sent', 'ack'];
+/** The workers' statechart (command-dispatcher-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const WORKER = compileMachine(dispatcherWorkerMachine);
+
+/** The events without data, made once. */
+const READY: WorkerEvent = { type: 'READY' };
+const COMMAND: WorkerEvent = { type: 'COMMAND' };
+const CONNECTED: WorkerEvent = { type: 'CONNECTED' };
+const SENT: WorkerEvent = { type: 'SENT' };
 
 /**
  * CommandDispatcher (spec §5.3, command_dispatcher.go): an in-memory queue of 1000 and 10 workers.
@@ -39,22 +47,27 @@ const UNFINISHED: readonly (string | null)[] = ['pending', 'sent', 'ack'];
  * SendCommandToAgent, then the `sent` UPDATE, which can land after the agent's `ack` or even
  * `complete` and overwrite it (§5.4). No retry, no re-scan, no timeout: the only re-queue is
  * DispatchPendingCommands, run once at process start. The queue dies with the process.
+ * Each worker is the statechart of command-dispatcher-machine.ts, run by the kernel's compiled
+ * stepper with a `DispatcherWorker` as its context.
  */
 export class CommandDispatcher {
   private readonly queue: DispatchedCommand[] = [];
-  private idleWorkers: number;
+  private readonly workers: DispatcherWorker[] = [];
 
   constructor(
     private readonly ctx: ProcessContext,
     private readonly config: DispatcherConfig,
-    private readonly hub: AgentHub,
+    hub: AgentHub,
     private readonly rows: DispatcherRowsPort,
     /** Design fix `ambiguous-send-not-failed`. */
-    private readonly ambiguousSendNotFailed = false,
+    ambiguousSendNotFailed = false,
     /** Design fix `redelivery-claims-row`. */
-    private readonly redeliveryClaimsRow = false,
+    redeliveryClaimsRow = false,
   ) {
-    this.idleWorkers = config.workers;
+    // Start (command_dispatcher.go:57-94): the workers, each waiting on the queue.
+    for (let i = 0; i < config.workers; i++) {
+      this.workers.push(new DispatcherWorker(ctx, this.queue, hub, rows, ambiguousSendNotFailed, redeliveryClaimsRow));
+    }
   }
 
   /** DispatchCommand (§5.3 :161-182): non-blocking enqueue; false means "command queue is full". */
@@ -65,7 +78,12 @@ export class CommandDispatcher {
     }
     this.queue.push(command);
     this.ctx.record('dispatcher.queued', { command: command.commandId, depth: this.queue.length });
-    this.startWorkers();
+    // The send on the channel: an idle worker receives it, a busy one ignores READY. Which idle
+    // worker takes it is the Go scheduler's choice and changes nothing: the workers are alike.
+    for (const worker of this.workers) {
+      if (this.queue.length === 0) break;
+      worker.send(READY);
+    }
     return true;
   }
 
@@ -81,30 +99,56 @@ export class CommandDispatcher {
       done();
     });
   }
+}
 
-  private startWorkers(): void {
-    while (this.idleWorkers > 0 && this.queue.length > 0) {
-      this.idleWorkers--;
-      this.process(this.queue.shift()!, () => {
-        this.idleWorkers++;
-        this.startWorkers();
-      });
-    }
+/**
+ * One worker goroutine (command_dispatcher.go:190-277): the context of its statechart, which it
+ * answers with the outcome of each step's I/O. Its callbacks are made once, as the worker runs one
+ * command at a time.
+ */
+class DispatcherWorker implements WorkerComponent {
+  private readonly chart: Statechart<DispatcherWorker, WorkerEvent, TimerHandle>;
+  command: DispatchedCommand | null = null;
+  failure = '';
+  private readonly connected = (connected: boolean, unknown?: boolean): void => {
+    this.chart.send(connected ? CONNECTED : { type: 'NOT_CONNECTED', unknown: unknown === true });
+  };
+  private readonly claimed = (r: RpcResult<string | null>): void => {
+    this.chart.send(r.ok ? { type: 'CLAIMED', status: r.value } : { type: 'CLAIM_FAILED', error: r.message });
+  };
+  private readonly sent = (error: string | null, ambiguous?: boolean): void => {
+    this.chart.send(error === null ? SENT : { type: 'SEND_FAILED', error, ambiguous: ambiguous === true });
+  };
+  private readonly written = (r: RpcResult<unknown>): void => {
+    this.chart.send({ type: 'WRITTEN', ok: r.ok });
+  };
+
+  constructor(
+    readonly ctx: ProcessContext,
+    /** The dispatcher's queue, shared by its workers. */
+    private readonly queue: DispatchedCommand[],
+    private readonly hub: AgentHub,
+    private readonly rows: DispatcherRowsPort,
+    readonly ambiguousSendNotFailed: boolean,
+    readonly redeliveryClaimsRow: boolean,
+  ) {
+    this.chart = new Statechart<DispatcherWorker, WorkerEvent, TimerHandle>(WORKER, this, ctx);
+    this.chart.start();
   }
 
-  /** processCommand (§5.3 :190-250). */
-  private process(command: DispatchedCommand, done: () => void): void {
-    const { commandId, agentId } = command;
-    this.hub.isAgentConnected(agentId, (connected, unknown) => {
-      if (!connected && unknown && this.ambiguousSendNotFailed) {
-        // Design fix: Redis could not say; the row stays for redelivery instead of becoming `failed`.
-        this.ctx.record('dispatcher.connected-unknown', { command: commandId });
-        return done();
-      }
-      if (!connected) return this.failOrDefer(command, 'agent is not connected', done);
-      if (command.redelivery && this.redeliveryClaimsRow) return this.claimThenSend(command, done);
-      this.send(command, done);
-    });
+  send(event: WorkerEvent): void {
+    this.chart.send(event);
+  }
+
+  receive(): void {
+    const next = this.queue.shift();
+    if (next === undefined) return;
+    this.command = next;
+    this.chart.send(COMMAND);
+  }
+
+  checkConnected(): void {
+    this.hub.isAgentConnected(this.command!.agentId, this.connected);
   }
 
   /**
@@ -116,51 +160,22 @@ export class CommandDispatcher {
    * by then is not sent. When the claim cannot be made (database error) the row is left for the
    * next round.
    */
-  private claimThenSend(command: DispatchedCommand, done: () => void): void {
-    const { commandId } = command;
-    this.rows.claimForRedelivery(commandId, (r) => {
-      if (!r.ok) {
-        this.ctx.record('dispatcher.redelivery-deferred', { command: commandId, error: r.message });
-        return done();
-      }
-      if (!UNFINISHED.includes(r.value)) {
-        this.ctx.record('dispatcher.redelivery-dropped', { command: commandId, status: r.value });
-        return done();
-      }
-      this.send(command, done);
-    });
+  claim(): void {
+    this.rows.claimForRedelivery(this.command!.commandId, this.claimed);
   }
 
-  /** SendCommandToAgent, then the `sent` UPDATE (§5.3 steps 2-3). */
-  private send(command: DispatchedCommand, done: () => void): void {
-    const { commandId, agentId } = command;
-    const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action: command.action, sessionId: command.sessionId };
-    this.hub.sendCommandToAgent(agentId, message, (error, ambiguous) => {
-      if (error !== null && ambiguous && this.ambiguousSendNotFailed) {
-        this.ctx.record('dispatcher.send-ambiguous', { command: commandId, error });
-        return done();
-      }
-      if (error !== null) return this.failOrDefer(command, error, done);
-      this.rows.markSent(commandId, (r) => {
-        // A failed `sent` UPDATE is only logged: the row stays as it was (§5.3 step 3).
-        this.ctx.record('dispatcher.sent', { command: commandId, recorded: r.ok });
-        done();
-      });
-    });
+  sendToAgent(): void {
+    const { commandId, agentId, action, sessionId } = this.command!;
+    const message: AgentMessage & { type: 'command' } = { type: 'command', commandId, action, sessionId };
+    this.hub.sendCommandToAgent(agentId, message, this.sent);
   }
 
-  /** A dispatch failed: failCommand, or for a redelivery, leave the row for the next one. */
-  private failOrDefer(command: DispatchedCommand, error: string, done: () => void): void {
-    if (!command.redelivery) return this.fail(command.commandId, error, done);
-    this.ctx.record('dispatcher.redelivery-deferred', { command: command.commandId, error });
-    done();
+  markSent(): void {
+    this.rows.markSent(this.command!.commandId, this.written);
   }
 
-  /** failCommand (§5.3 :265-277). */
-  private fail(commandId: string, error: string, done: () => void): void {
-    this.rows.markFailedByDispatcher(commandId, error, (r) => {
-      this.ctx.record('dispatcher.failed', { command: commandId, error, recorded: r.ok });
-      done();
-    });
+  markFailed(error: string): void {
+    this.failure = error;
+    this.rows.markFailedByDispatcher(this.command!.commandId, error, this.written);
   }
 }

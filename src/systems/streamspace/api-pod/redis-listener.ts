@@ -7,20 +7,19 @@ import type { PubSubPort } from './ports.ts';
  * listenRedisCommands (spec §2.3, agent_hub.go:690-768): subscribes to the pod's own channel. If the
  * first confirmation fails it returns **for good** (no retry). Each message is forwarded to the
  * local connection's Send; a message for an agent that is not local, or whose Send is full, is
- * logged and **dropped**. The command row stays `sent`.
+ * logged and **dropped**. The command row stays `sent`. `onConfirm` comes once, for the first Receive:
+ * a failure closes the PubSub here, and after a confirmation the PubSub reconnects and resubscribes
+ * by itself without reporting it (redis/pubsub-machine.ts).
  */
 export function startRedisListener(ctx: ProcessContext, hub: AgentHub, pubsub: PubSubPort): void {
   const channel = podChannel(hub.podName);
-  let confirmed = false;
   const subscription = pubsub.subscribe(channel, {
     onConfirm(r) {
-      if (confirmed) return;
       if (!r.ok) {
         ctx.record('listener.exit', { channel, why: r.message });
         subscription.close();
         return;
       }
-      confirmed = true;
       ctx.record('listener.subscribed', { channel });
     },
     onMessage(payload) {

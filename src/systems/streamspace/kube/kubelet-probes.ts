@@ -1,5 +1,7 @@
 import type { Micros, Simulation } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart, type StatechartHost } from '../../../sim-cluster/statechart/index.ts';
 import type { ContainerProbes, ProbeSpec } from '../config.ts';
+import { kubeletContainerMachine, type ContainerComponent, type ContainerEvent } from './kubelet-container-machine.ts';
 
 /**
  * The kubelet's liveness and readiness probes (Kubernetes `prober` workers), as the Helm chart at
@@ -37,6 +39,10 @@ import type { ContainerProbes, ProbeSpec } from '../config.ts';
  * (node lifecycle marks its pods NotReady after `nodeNotReadyUs`). There is no whole-node freeze among
  * the fault kinds (`sim.pauseNode` would leave this kubelet probing).
  *
+ * What a result changes is the statechart of kubelet-container-machine.ts, one per container
+ * incarnation, run by the kernel's compiled stepper: this module keeps the probe workers (their
+ * ticks and timeouts) and the consecutive counts.
+ *
  * Trace events (process `kubelet`): `kubelet.probe-failed` {pod, probe, failures},
  * `kubelet.not-ready` {pod, failures}, `kubelet.ready` {pod}, `kubelet.liveness-kill` {pod, failures}.
  */
@@ -54,22 +60,80 @@ export interface KubeletHost {
 
 type ProbeKind = 'liveness' | 'readiness';
 
-/** Probe state of one container incarnation. */
-interface ContainerState {
-  incarnation: number;
-  startedAt: Micros;
-  failures: Record<ProbeKind, number>;
-  successes: number;
-  /** The kubelet's readiness verdict, and the one last sent to the API server. */
-  ready: boolean;
-  reported: boolean;
-  killed: boolean;
+/** The container statechart (kubelet-container-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const CONTAINER = compileMachine(kubeletContainerMachine);
+const READINESS_PASSED: ContainerEvent = { type: 'READINESS_PASSED' };
+const READINESS_FAILED: ContainerEvent = { type: 'READINESS_FAILED' };
+const LIVENESS_FAILED: ContainerEvent = { type: 'LIVENESS_FAILED' };
+
+/** Probe state of one container incarnation: the statechart's context. */
+class ProbedContainer implements ContainerComponent {
+  readonly failures: Record<ProbeKind, number> = { liveness: 0, readiness: 0 };
+  successes = 0;
+  /** The readiness verdict last sent to the API server. */
+  reported = true;
+  readonly chart: Statechart<ProbedContainer, ContainerEvent, never>;
+
+  constructor(
+    readonly pod: string,
+    readonly incarnation: number,
+    readonly startedAt: Micros,
+    readonly probes: ContainerProbes,
+    private readonly host: KubeletHost,
+    chartHost: StatechartHost<never>,
+  ) {
+    this.chart = new Statechart<ProbedContainer, ContainerEvent, never>(CONTAINER, this, chartHost);
+    this.chart.start();
+  }
+
+  /** Liveness failed `failureThreshold` times: the container is being killed, its workers stop. */
+  get killed(): boolean {
+    return this.chart.status !== 'active';
+  }
+
+  recordReady(): void {
+    const { sim } = this.host;
+    sim.trace.record(sim.now, 'kubelet', 'kubelet.ready', { pod: this.pod });
+  }
+
+  recordNotReady(): void {
+    const { sim } = this.host;
+    sim.trace.record(sim.now, 'kubelet', 'kubelet.not-ready', { pod: this.pod, failures: this.failures.readiness });
+  }
+
+  report(ready: boolean): void {
+    if (this.reported === ready) return;
+    const { sim } = this.host;
+    const node = sim.process(this.pod).node;
+    const cp = sim.node(this.host.controlPlaneNode);
+    if (!sim.network.reachable(node, cp) || !sim.network.reachable(cp, node)) return;
+    this.reported = ready;
+    this.host.setProbeReady(this.pod, ready);
+  }
+
+  kill(): void {
+    const { sim } = this.host;
+    sim.trace.record(sim.now, 'kubelet', 'kubelet.liveness-kill', { pod: this.pod, failures: this.failures.liveness });
+    this.host.killContainer(this.pod);
+  }
 }
 
 export class KubeletProbes {
-  private readonly containers = new Map<string, ContainerState>();
+  private readonly containers = new Map<string, ProbedContainer>();
+  /** The statecharts' host: the kubelet is no process; its statecharts arm no timer and record nothing of their own. */
+  private readonly chartHost: StatechartHost<never>;
 
   constructor(private readonly host: KubeletHost) {
+    const { sim } = host;
+    this.chartHost = {
+      setTimer: () => {
+        throw new Error('the container statechart arms no timer');
+      },
+      cancelTimer: () => undefined,
+      record: (kind, details) => sim.trace.record(sim.now, 'kubelet', kind, details),
+      fail: (error) => sim.fail(error),
+      statecharts: sim.statecharts,
+    };
     host.sim.trace.subscribe((e) => {
       if (e.k === 'proc.start') this.containerStarted(e.p, e.d!['incarnation'] as number);
     });
@@ -83,80 +147,51 @@ export class KubeletProbes {
     // A new container starts Ready as far as the probes are concerned (the pod's own start-up
     // decides when it joins the endpoints); clear a NotReady the old container left.
     if (previous !== undefined && !previous.reported) this.host.setProbeReady(pod, true);
-    const state: ContainerState = {
-      incarnation, startedAt: this.host.sim.now, failures: { liveness: 0, readiness: 0 },
-      successes: 0, ready: true, reported: true, killed: false,
-    };
+    const state = new ProbedContainer(pod, incarnation, this.host.sim.now, probes, this.host, this.chartHost);
     this.containers.set(pod, state);
     if (probes.liveness !== null) this.schedule(pod, state, 'liveness', probes.liveness, 1);
     if (probes.readiness !== null) this.schedule(pod, state, 'readiness', probes.readiness, 1);
   }
 
-  private schedule(pod: string, state: ContainerState, kind: ProbeKind, spec: ProbeSpec, k: number): void {
+  private schedule(pod: string, state: ProbedContainer, kind: ProbeKind, spec: ProbeSpec, k: number): void {
     // `pgrep` finds a paused process as well as a running one: it cannot fail, so it is not run.
     if (spec.check === 'process-exists') return;
     const first = Math.max(k, Math.ceil(spec.initialDelayUs / spec.periodUs));
     this.host.sim.at(state.startedAt + first * spec.periodUs, () => this.tick(pod, state, kind, spec, first), `kubelet ${kind} ${pod}`);
   }
 
-  private current(pod: string, state: ContainerState): boolean {
+  private current(pod: string, state: ProbedContainer): boolean {
     const { sim } = this.host;
     if (this.containers.get(pod) !== state || state.killed || !sim.hasProcess(pod)) return false;
     const proc = sim.process(pod);
     return proc.incarnation === state.incarnation && proc.alive && proc.node.up;
   }
 
-  private tick(pod: string, state: ContainerState, kind: ProbeKind, spec: ProbeSpec, k: number): void {
+  private tick(pod: string, state: ProbedContainer, kind: ProbeKind, spec: ProbeSpec, k: number): void {
     if (!this.current(pod, state)) return;
     this.schedule(pod, state, kind, spec, k + 1);
     const { sim } = this.host;
-    if (sim.process(pod).status === 'up') return this.result(pod, state, kind, spec, true);
+    if (sim.process(pod).status === 'up') return this.result(pod, state, kind, true);
     // Paused: the request waits in the socket (or redis-cli / pg_isready waits) until the timeout.
     sim.after(spec.timeoutUs, () => {
-      if (this.current(pod, state)) this.result(pod, state, kind, spec, sim.process(pod).status === 'up');
+      if (this.current(pod, state)) this.result(pod, state, kind, sim.process(pod).status === 'up');
     }, `kubelet ${kind} timeout ${pod}`);
   }
 
-  private result(pod: string, state: ContainerState, kind: ProbeKind, spec: ProbeSpec, ok: boolean): void {
-    const { sim } = this.host;
+  /** A worker's result: the consecutive counts, then the statechart decides what changes. */
+  private result(pod: string, state: ProbedContainer, kind: ProbeKind, ok: boolean): void {
     if (ok) {
       state.failures[kind] = 0;
       if (kind === 'readiness') {
         state.successes++;
-        if (!state.ready && state.successes >= spec.successThreshold) {
-          state.ready = true;
-          sim.trace.record(sim.now, 'kubelet', 'kubelet.ready', { pod });
-        }
-        this.report(pod, state);
+        state.chart.send(READINESS_PASSED);
       }
       return;
     }
     state.failures[kind]++;
     if (kind === 'readiness') state.successes = 0;
-    const failures = state.failures[kind];
-    sim.trace.record(sim.now, 'kubelet', 'kubelet.probe-failed', { pod, probe: kind, failures });
-    if (failures < spec.failureThreshold) return;
-    if (kind === 'readiness') {
-      if (state.ready) {
-        state.ready = false;
-        sim.trace.record(sim.now, 'kubelet', 'kubelet.not-ready', { pod, failures });
-      }
-      this.report(pod, state);
-      return;
-    }
-    state.killed = true;
-    sim.trace.record(sim.now, 'kubelet', 'kubelet.liveness-kill', { pod, failures });
-    this.host.killContainer(pod);
-  }
-
-  /** Sends the readiness verdict to the API server if it changed and the node can reach it. */
-  private report(pod: string, state: ContainerState): void {
-    if (state.reported === state.ready) return;
     const { sim } = this.host;
-    const node = sim.process(pod).node;
-    const cp = sim.node(this.host.controlPlaneNode);
-    if (!sim.network.reachable(node, cp) || !sim.network.reachable(cp, node)) return;
-    state.reported = state.ready;
-    this.host.setProbeReady(pod, state.ready);
+    sim.trace.record(sim.now, 'kubelet', 'kubelet.probe-failed', { pod, probe: kind, failures: state.failures[kind] });
+    state.chart.send(kind === 'readiness' ? READINESS_FAILED : LIVENESS_FAILED);
   }
 }

@@ -1,8 +1,10 @@
 import { MS, SECOND, type BootFn, type ConnectionEnd, type Micros, type ProcessBehaviour, type ProcessContext, type TimerHandle } from '../../../sim-cluster/index.ts';
 import { ok, RpcClient, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import { ClusterView, KubernetesDcs, WatchCache, type FailoverKey, type KubeObject, type KubeObjectSpec } from './patroni-dcs.ts';
-import { MemberPostgres, memberPostgresTimings, type MemberPostgresOptions } from './patroni-postgres.ts';
-import { failoverKeyName, failoverSpec, ManualFailover, syncKeyName, type MemberStatus } from './patroni-switchover.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
+import { PATRONI_TIMER_LABELS, patroniMachine, TAKEOVER_WAIT_US, type PatroniComponent, type PatroniEvent } from './patroni-machine.ts';
+import { MemberPostgres, memberPostgresTimings, type MemberPostgresOptions, type PgState } from './patroni-postgres.ts';
+import { failoverKeyName, failoverSpec, ManualFailover, syncKeyName, type LeaderVerdict, type MemberStatus } from './patroni-switchover.ts';
 import { SynchronousReplication, type ReplicationMode } from './patroni-sync.ts';
 import { isReplicationStart, type PgData, type PgSnapshot, type WalRecord } from './replication.ts';
 import { healthyPostgres, type PostgresFaults } from './server.ts';
@@ -13,7 +15,8 @@ import type { Statement } from './statements.ts';
  * process, as Spilo runs them in one container; the leader key in the Kubernetes API server
  * (patroni-dcs.ts). Spec: seeds-001-004 §2 "PostgreSQL failover", real-world-semantics §4.
  *
- * The HA loop (`Ha._run_cycle`) runs every loop_wait (`Patroni.schedule_next_run`: the next run is
+ * The HA loop (`Ha._run_cycle`) is the statechart of patroni-machine.ts, run by the kernel's compiled
+ * stepper with the member as its context; it runs every loop_wait (`Patroni.schedule_next_run`: the next run is
  * the previous one plus loop_wait, at once if that has passed; a member that watches a leader it
  * does not hold waits 0.5 s more, `Kubernetes.watch`). A finished long action (start, promote,
  * rewind) wakes it at once (`AsyncExecutor.run` calls `ha.wakeup`). Each cycle:
@@ -202,31 +205,57 @@ const SNAPSHOT_TIMEOUT_US = 60 * SECOND;
 const WATCH_EXTRA_US = 500 * MS;
 /** `shutdown` / `demote` `on_shutdown`: 1 s for the standbys to catch up before the key is released. */
 const RELEASE_DELAY_US = 1 * SECOND;
-/** `demote` after a release, and `process_unhealthy_cluster` under a named candidate: "Give a time to somebody to take the leader lock". */
-const TAKEOVER_WAIT_US = 2 * SECOND;
 
 type PeerRequest = { op: 'patroni.status' } | { op: 'pg.identify'; last: WalRecord | null } | { op: 'pg.snapshot' };
 
 type LockResult = 'ok' | 'lost' | 'dcs-error';
 
-class PatroniMember {
+/** The statechart (patroni-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const PATRONI = compileMachine(patroniMachine);
+
+/** The events without data, made once. */
+const WAKE: PatroniEvent = { type: 'WAKE' };
+const SIGTERM: PatroniEvent = { type: 'SIGTERM' };
+const LOADED: PatroniEvent = { type: 'LOADED' };
+const LOAD_FAILED: PatroniEvent = { type: 'LOAD_FAILED' };
+const HEALTHY: PatroniEvent = { type: 'HEALTHY' };
+const NOT_HEALTHY: PatroniEvent = { type: 'NOT_HEALTHY' };
+const REQUEST_REMOVED: PatroniEvent = { type: 'REQUEST_REMOVED' };
+const SYNC_DONE: PatroniEvent = { type: 'SYNC_DONE' };
+const PROMOTE_READY: PatroniEvent = { type: 'PROMOTE_READY' };
+const PROMOTE_POSTPONED: PatroniEvent = { type: 'PROMOTE_POSTPONED' };
+const DEMOTED: PatroniEvent = { type: 'DEMOTED' };
+const LOCK_EVENTS: Readonly<Record<LockResult, PatroniEvent>> = { ok: { type: 'LOCK_OK' }, lost: { type: 'LOCK_LOST' }, 'dcs-error': { type: 'DCS_ERROR' } };
+const WAL_EVENTS: Readonly<Record<'diverged' | 'ok' | 'unknown', PatroniEvent>> = {
+  diverged: { type: 'WAL_DIVERGED' }, ok: { type: 'WAL_MATCHES' }, unknown: { type: 'WAL_UNKNOWN' },
+};
+
+/**
+ * A member: its HA loop is the statechart of patroni-machine.ts, run by the kernel's compiled
+ * stepper with this object as its context. The class keeps the cluster view, the DCS client,
+ * postgres and the long actions, and answers the I/O the statechart starts with events.
+ */
+class PatroniMember implements PatroniComponent {
   readonly behaviour: ProcessBehaviour;
-  private readonly me: string;
+  private readonly mode: Statechart<PatroniMember, PatroniEvent, TimerHandle>;
+  readonly me: string;
   private readonly pg: MemberPostgres;
   private readonly dcs: KubernetesDcs;
   private readonly cache: WatchCache;
   private readonly view = new ClusterView();
   private readonly peers = new Map<string, RpcClient>();
   /** The long action in progress (`AsyncExecutor.scheduled_action`), or null. */
-  private busy: string | null = null;
+  busy: string | null = null;
   /** `Rewind` state CHECK: a divergence check is due before following. */
-  private rewindCheck = true;
+  rewindCheck = true;
   /** `next_run` (wall clock, as Patroni's time.time()). */
-  private nextRun: Micros;
-  private loopTimer: TimerHandle | undefined;
-  private inCycle = false;
+  private nextRun: Micros = 0;
+  /** The sleep until `next_run`, set when a cycle ends. */
+  napUs: Micros = 0;
   private wakePending = false;
-  private shuttingDown = false;
+  shuttingDown = false;
+  request: FailoverKey | null = null;
+  target: string | null = null;
   private readonly sync: SynchronousReplication;
   private readonly switchover: ManualFailover;
 
@@ -266,38 +295,30 @@ class PatroniMember {
       if (object.name !== config.scope) return;
       if (previous?.holderIdentity !== object.holderIdentity || object.holderIdentity !== this.me) this.wake();
     });
-    this.nextRun = ctx.now();
-    this.loopTimer = ctx.setTimer(0, () => this.runCycle(), 'patroni.cycle');
+    // The first cycle is due at once (the statechart's `due`).
+    this.mode = new Statechart<PatroniMember, PatroniEvent, TimerHandle>(PATRONI, this, ctx, { timerLabels: PATRONI_TIMER_LABELS });
+    this.mode.start();
     this.behaviour = {
       onAccept: (conn) => this.accept(conn),
       // SIGTERM from the kubelet (pod deletion); Spilo forwards it to Patroni, which shuts down.
       onSignal: (signal) => {
-        if (signal === 'SIGTERM' || signal === 'SIGINT') this.shutdown();
+        if (signal === 'SIGTERM' || signal === 'SIGINT') this.mode.send(SIGTERM);
       },
     };
   }
 
-  // ---- the HA loop ------------------------------------------------------------------------------
+  // ---- the HA loop: patroni-machine.ts decides, these answer -----------------------------------
 
-  private runCycle(): void {
-    this.loopTimer = undefined;
-    if (this.shuttingDown) return;
-    this.inCycle = true;
-    const done = (): void => this.finishCycle();
-    this.loadCluster((loaded) => {
-      if (!loaded) {
-        this.dcsError(done);
-        return;
-      }
-      this.view.observe(this.ctx.now());
-      this.decide(done);
-    });
+  send(event: PatroniEvent): void {
+    this.mode.send(event);
+  }
+
+  runNow(): void {
+    this.nextRun = this.ctx.now();
   }
 
   /** `schedule_next_run` and `Ha.watch`. */
-  private finishCycle(): void {
-    this.inCycle = false;
-    if (this.shuttingDown) return;
+  scheduleNextRun(): void {
     const now = this.ctx.now();
     this.nextRun += this.config.loopWaitUs;
     let nap = this.nextRun - now;
@@ -306,23 +327,57 @@ class PatroniMember {
       nap = 1 * MS; // "Loop time exceeded, rescheduling immediately" (after a 1 ms sleep)
     } else if (this.busy === null && this.view.leader(now) !== null && this.view.leader(now) !== this.me) nap += WATCH_EXTRA_US;
     this.wakePending = false;
-    this.loopTimer = this.ctx.setTimer(nap, () => this.runCycle(), 'patroni.cycle');
+    this.napUs = nap;
+  }
+
+  markWakePending(): void {
+    this.wakePending = true;
   }
 
   /** `Ha.wakeup`: the next cycle runs now (or right after the current one). */
   private wake(): void {
-    if (this.shuttingDown) return;
-    if (this.inCycle) {
-      this.wakePending = true;
-      return;
-    }
-    this.ctx.cancelTimer(this.loopTimer);
-    this.nextRun = this.ctx.now();
-    this.loopTimer = this.ctx.setTimer(0, () => this.runCycle(), 'patroni.cycle');
+    this.mode.send(WAKE);
+  }
+
+  keyHolder(): string | null {
+    return this.view.leader(this.ctx.now());
+  }
+
+  initialised(): boolean {
+    return this.view.leaderObject !== null;
+  }
+
+  /**
+   * No leader object: the cluster was never initialised. The first member bootstraps it (a
+   * StatefulSet starts its pods in order, so pod 0's Patroni wins the initialize key); the others
+   * wait for a leader to clone from.
+   */
+  mayBootstrap(): boolean {
+    return this.me === this.config.members[0] && this.data.lsn === 0;
+  }
+
+  postgresState(): PgState {
+    return this.pg.state;
+  }
+
+  isPrimary(): boolean {
+    return this.pg.isPrimary;
+  }
+
+  switchoverRequest(): FailoverKey | null {
+    return this.view.failover;
+  }
+
+  /** The cycle's `get_cluster`, observed (`_cluster_from_nodes`) when loaded. */
+  loadCluster(): void {
+    this.getCluster((loaded) => {
+      if (loaded) this.view.observe(this.ctx.now());
+      this.mode.send(loaded ? LOADED : LOAD_FAILED);
+    });
   }
 
   /** `get_cluster`: the cache, once ready (`_wait_caches`, at most retry_timeout); false on a DCS error. */
-  private loadCluster(done: (loaded: boolean) => void): void {
+  private getCluster(done: (loaded: boolean) => void): void {
     this.cache.whenReady(this.config.retryTimeoutUs, (ready) => {
       if (ready) {
         this.view.leaderObject = this.cache.get(this.config.scope);
@@ -342,72 +397,14 @@ class PatroniMember {
     else this.view.syncObject = current;
   }
 
-  private decide(done: () => void): void {
-    const leader = this.view.leader(this.ctx.now());
-    if (this.busy !== null) {
-      this.longActionInProgress(leader === this.me, done);
-      return;
-    }
-    if (this.pg.state === 'stopped') {
-      this.recover(leader, done);
-      return;
-    }
-    if (leader === null) this.unhealthyCluster(done);
-    else if (leader === this.me) this.healthyClusterAsLeader(done);
-    else this.follow(leader, done);
+  /** The member the cycle's divergence check names (set by the statechart before it asks). */
+  private targetMember(): string {
+    if (this.target === null) throw new Error(`patroni ${this.me}: a divergence check without an upstream`);
+    return this.target;
   }
 
-  /** `handle_long_action_in_progress`: the holder keeps the key during a promote, start or rewind. */
-  private longActionInProgress(hasLock: boolean, done: () => void): void {
-    if (!hasLock) {
-      done();
-      return;
-    }
-    this.updateLock((r) => {
-      if (r === 'dcs-error') this.dcsError(done);
-      else if (r === 'lost' && this.pg.isPrimary) this.demote('immediate-nolock', done);
-      else done();
-    });
-  }
-
-  /** `recover` (and `bootstrap` for a cluster never initialised): postgres is not running. */
-  private recover(leader: string | null, done: () => void): void {
-    if (this.view.leaderObject === null) {
-      // No leader object: the cluster was never initialised. The first member bootstraps it (a
-      // StatefulSet starts its pods in order, so pod 0's Patroni wins the initialize key); the
-      // others wait for a leader to clone from.
-      if (this.me === this.config.members[0] && this.data.lsn === 0) this.bootstrap();
-      done();
-      return;
-    }
-    if (leader === this.me) {
-      this.updateLock((r) => {
-        if (r === 'dcs-error') {
-          this.dcsError(done);
-          return;
-        }
-        this.startStandby(null); // "starting as readonly because i had the session lock"
-        done();
-      });
-      return;
-    }
-    this.rewindCheck = true;
-    if (leader === null) {
-      this.startStandby(null);
-      done();
-      return;
-    }
-    this.checkDivergence(leader, (verdict) => {
-      if (verdict === 'diverged') this.rewind(leader);
-      else {
-        if (verdict === 'ok') this.rewindCheck = false;
-        this.startStandby(leader);
-      }
-      done();
-    });
-  }
-
-  private bootstrap(): void {
+  /** `bootstrap` (a long action): start as primary, take the key, then wake the loop. */
+  bootstrap(): void {
     this.busy = 'bootstrap';
     this.pg.start('primary', null, () => {
       this.acquire((r) => {
@@ -418,7 +415,7 @@ class PatroniMember {
     });
   }
 
-  private startStandby(upstream: string | null): void {
+  startStandby(upstream: string | null): void {
     this.busy = 'restarting after failure';
     this.pg.start('standby', upstream, () => {
       this.busy = null;
@@ -427,131 +424,55 @@ class PatroniMember {
     });
   }
 
-  /** `process_healthy_cluster` for the holder. */
-  private healthyClusterAsLeader(done: () => void): void {
-    this.updateLock((r) => {
-      if (r === 'dcs-error') this.dcsError(done);
-      else if (r === 'lost') {
-        if (this.pg.isPrimary) this.demote('immediate-nolock', done);
-        else done();
-      } else this.manualFailoverFromLeader(() => this.enforcePrimaryRole(done), done);
-    });
-  }
-
   /**
-   * `process_manual_failover_from_leader` (patroni-switchover.ts): with a request in the failover
-   * key, the holder demotes gracefully for it and the cycle ends (`done`), or it removes the
-   * request (a compare-and-swap on the version read, not retried) and goes on (`next`).
+   * `process_manual_failover_from_leader` (patroni-switchover.ts): the holder's verdict on the
+   * request in the failover key.
    */
-  private manualFailoverFromLeader(next: () => void, done: () => void): void {
-    const request = this.view.failover;
-    if (request === null) {
-      next();
-      return;
-    }
-    this.switchover.atLeader(request, (outcome) => {
-      this.ctx.record('patroni.switchover', { leader: request.leader || null, candidate: request.candidate || null, outcome });
-      if (outcome === 'accepted') {
-        this.demoteGraceful();
-        done();
-        return;
-      }
-      this.dcs.write(this.config.failoverKey, request.resourceVersion, failoverSpec(this.ctx.now()), (r) => {
-        if (r.ok) this.cached(r.value);
-        next();
-      }, false);
-    });
+  judgeSwitchover(): void {
+    this.switchover.atLeader(this.noted(), (outcome) => this.mode.send({ type: 'SWITCHOVER', outcome }));
   }
 
-  /** `follow`: a primary demotes; a standby streams from `leader`, rewinding first if its WAL diverged. */
-  private follow(leader: string | null, done: () => void): void {
-    if (this.pg.isPrimary) {
-      this.demote('immediate-nolock', done);
-      return;
-    }
-    if (this.rewindCheck && leader !== null) {
-      this.checkDivergence(leader, (verdict) => {
-        if (verdict === 'diverged') this.rewind(leader);
-        else {
-          if (verdict === 'ok') this.rewindCheck = false;
-          this.repoint(leader);
-        }
-        done();
-      });
-      return;
-    }
-    this.repoint(leader);
-    done();
+  recordSwitchover(outcome: LeaderVerdict): void {
+    const request = this.noted();
+    this.ctx.record('patroni.switchover', { leader: request.leader || null, candidate: request.candidate || null, outcome });
   }
 
-  private repoint(upstream: string | null): void {
+  /** A request refused or stale is removed: a compare-and-swap on the version read, not retried. */
+  declineSwitchover(): void {
+    this.dcs.write(this.config.failoverKey, this.noted().resourceVersion, failoverSpec(this.ctx.now()), (r) => {
+      if (r.ok) this.cached(r.value);
+      this.mode.send(REQUEST_REMOVED);
+    }, false);
+  }
+
+  /** `follow`'s reload: the walreceiver streams from `upstream` (nothing when it already does, or postgres is not running). */
+  repoint(upstream: string | null): void {
     if (this.pg.state !== 'running' || this.pg.receiver.upstream === upstream) return;
     this.pg.follow(upstream);
     this.ctx.record('patroni.follow', { member: this.me, leader: upstream });
     if (upstream !== null) this.rewindCheck = true; // checked at the next cycle, as after Patroni's reload
   }
 
-  /** `process_unhealthy_cluster`: no valid key. */
-  private unhealthyCluster(done: () => void): void {
-    const request = this.view.failover;
-    this.isHealthiest((healthy) => {
-      if (!healthy) {
-        if (request === null) this.follow(null, done);
-        else this.standAside(request, done);
-        return;
-      }
-      this.acquire((r) => {
-        if (r === 'dcs-error') this.dcsError(done);
-        else if (r === 'ok') this.removeRequest(request, () => this.enforcePrimaryRole(done));
-        else {
-          this.view.observe(this.ctx.now());
-          this.follow(this.view.leader(this.ctx.now()), done);
-        }
-      });
-    });
-  }
-
-  /**
-   * Not the healthiest under a switchover request (`process_unhealthy_cluster`): with a candidate
-   * named, a divergence check is due and the loop sleeps 2 s for the candidate to take the key;
-   * then (`follow` with refresh) the cluster is read again and the holder followed.
-   */
-  private standAside(request: FailoverKey, done: () => void): void {
-    const refollow = (): void => {
-      if (this.shuttingDown) {
-        done();
-        return;
-      }
-      this.loadCluster((loaded) => {
-        if (!loaded) {
-          this.dcsError(done);
-          return;
-        }
-        this.view.observe(this.ctx.now());
-        this.follow(this.view.leader(this.ctx.now()), done);
-      });
-    };
-    if (request.candidate === '') {
-      refollow();
-      return;
-    }
-    this.rewindCheck = true;
-    this.ctx.setTimer(TAKEOVER_WAIT_US, refollow, 'patroni.takeover-wait');
-  }
-
-  /** "Cleaning up failover key after acquiring leader lock": the request removed (not retried), then `next`. */
-  private removeRequest(request: FailoverKey | null, next: () => void): void {
-    if (request === null) {
-      next();
-      return;
-    }
+  /** "Cleaning up failover key after acquiring leader lock": the request removed (not retried). */
+  removeRequest(): void {
+    const request = this.noted();
     // Patroni's PATCH carries no resourceVersion; the model's write is a compare-and-swap on the
     // version last seen, so a request written again in between (a new switchover) would stay.
     const rv = this.view.failoverObject?.resourceVersion ?? request.resourceVersion;
     this.dcs.write(this.config.failoverKey, rv, failoverSpec(this.ctx.now()), (r) => {
       if (r.ok) this.cached(r.value);
-      next();
+      this.mode.send(REQUEST_REMOVED);
     }, false);
+  }
+
+  /** The request the cycle acts on (the statechart notes it before it asks). */
+  private noted(): FailoverKey {
+    if (this.request === null) throw new Error(`patroni ${this.me}: no switchover request noted`);
+    return this.request;
+  }
+
+  checkHealth(): void {
+    this.isHealthiest((healthy) => this.mode.send(healthy ? HEALTHY : NOT_HEALTHY));
   }
 
   /** `is_healthiest_node`: under a switchover request, as patroni-switchover.ts decides. */
@@ -599,6 +520,14 @@ class PatroniMember {
     });
   }
 
+  /** The race's `attempt_to_acquire_leader`: a member that lost reads the winner's record (observes it) before following it. */
+  acquireKey(): void {
+    this.acquire((r) => {
+      if (r === 'lost') this.view.observe(this.ctx.now());
+      this.mode.send(LOCK_EVENTS[r]);
+    });
+  }
+
   /** `attempt_to_acquire_leader` (also the bootstrap's `take_leader`). */
   private acquire(done: (r: LockResult) => void): void {
     const now = this.ctx.now();
@@ -636,8 +565,12 @@ class PatroniMember {
     });
   }
 
+  updateLock(): void {
+    this.renew((r) => this.mode.send(LOCK_EVENTS[r]));
+  }
+
   /** `update_lock` / `update_leader`: renew the key, compare-and-swap on the cached object; optime = our WAL position. */
-  private updateLock(done: (r: LockResult) => void): void {
+  private renew(done: (r: LockResult) => void): void {
     const cached = this.view.leaderObject;
     if (cached === null || cached.holderIdentity !== this.me) {
       done('lost');
@@ -686,10 +619,14 @@ class PatroniMember {
     };
   }
 
-  /** `_handle_dcs_error`: a running primary that cannot reach the DCS demotes. */
-  private dcsError(done: () => void): void {
-    if (this.pg.isPrimary) this.demote('offline', done);
-    else done();
+  /** `demote('immediate-nolock')`: another member holds the key. */
+  demote(): void {
+    this.demoteWith('immediate-nolock', () => this.mode.send(DEMOTED));
+  }
+
+  /** `_handle_dcs_error`: a running primary that cannot reach the DCS demotes `offline`. */
+  demoteOffline(): void {
+    this.demoteWith('offline', () => this.mode.send(DEMOTED));
   }
 
   /**
@@ -697,7 +634,7 @@ class PatroniMember {
    * touched: the DCS is unreachable). `immediate-nolock`: immediate stop in the cycle, then (a long
    * action) a standby of whoever holds the key now.
    */
-  private demote(mode: 'offline' | 'immediate-nolock', done: () => void): void {
+  private demoteWith(mode: 'offline' | 'immediate-nolock', done: () => void): void {
     this.ctx.record('patroni.demote', { member: this.me, why: mode === 'offline' ? 'offline' : 'lost-lock' });
     this.rewindCheck = true;
     const stop = mode === 'offline' ? 'fast' : 'immediate';
@@ -730,7 +667,7 @@ class PatroniMember {
    * member to take it, then postgres started as a standby of whoever holds the key then
    * (`state_handler.follow`; a divergence check is due at the next cycle, as after any demotion).
    */
-  private demoteGraceful(): void {
+  demoteGraceful(): void {
     this.busy = 'switchover: demote';
     this.ctx.record('patroni.demote', { member: this.me, why: 'switchover' });
     this.rewindCheck = true;
@@ -741,7 +678,7 @@ class PatroniMember {
         this.releaseKey(() => {
           this.ctx.setTimer(TAKEOVER_WAIT_US, () => {
             if (this.shuttingDown) return;
-            this.loadCluster((loaded) => {
+            this.getCluster((loaded) => {
               if (loaded) this.view.observe(this.ctx.now());
               const leader = loaded ? this.view.leader(this.ctx.now()) : null;
               this.startStandby(leader === this.me ? null : leader);
@@ -752,41 +689,37 @@ class PatroniMember {
     });
   }
 
-  /** `enforce_primary_role`: promote a standby holding the key, or manage a primary's replication. */
-  private enforcePrimaryRole(done: () => void): void {
-    if (this.pg.isPrimary) {
-      this.sync.process(done);
-      return;
-    }
-    if (this.pg.state !== 'running') {
-      done();
-      return;
-    }
-    this.sync.prepromote((ready) => {
-      if (!ready) {
-        done(); // "Postponing promotion because synchronous replication state was updated by somebody else"
-        return;
-      }
-      this.busy = 'promote';
-      this.pg.promote((promoted) => {
-        this.busy = null;
-        if (promoted) this.ctx.record('patroni.promote', { member: this.me, lsn: this.data.lsn, timeline: this.data.timeline });
-        this.wake();
-      });
-      done();
+  /** `enforce_primary_role` for a primary: `process_sync_replication`. */
+  processSync(): void {
+    this.sync.process(() => this.mode.send(SYNC_DONE));
+  }
+
+  /** `enforce_primary_role` for a standby holding the key: the /sync pre-promote step first. */
+  prepromote(): void {
+    // Not ready: "Postponing promotion because synchronous replication state was updated by somebody else".
+    this.sync.prepromote((ready) => this.mode.send(ready ? PROMOTE_READY : PROMOTE_POSTPONED));
+  }
+
+  /** pg_ctl promote (a long action); the loop wakes when it ends. */
+  promote(): void {
+    this.busy = 'promote';
+    this.pg.promote((promoted) => {
+      this.busy = null;
+      if (promoted) this.ctx.record('patroni.promote', { member: this.me, lsn: this.data.lsn, timeline: this.data.timeline });
+      this.wake();
     });
   }
 
-  /** A divergence check against `leader` (`_check_timeline_and_lsn`): `unknown` if it is no primary yet or unreachable. */
-  private checkDivergence(leader: string, done: (verdict: 'diverged' | 'ok' | 'unknown') => void): void {
-    this.peer(leader).call<{ primary: boolean; diverged: boolean }>({ op: 'pg.identify', last: this.data.lastRecord } satisfies PeerRequest, (r) => {
-      if (!r.ok || !r.value.primary) done('unknown');
-      else done(r.value.diverged ? 'diverged' : 'ok');
+  /** A divergence check against `target` (`_check_timeline_and_lsn`): `unknown` if it is no primary yet or unreachable. */
+  checkDivergence(): void {
+    this.peer(this.targetMember()).call<{ primary: boolean; diverged: boolean }>({ op: 'pg.identify', last: this.data.lastRecord } satisfies PeerRequest, (r) => {
+      this.mode.send(WAL_EVENTS[!r.ok || !r.value.primary ? 'unknown' : r.value.diverged ? 'diverged' : 'ok']);
     }, IDENTIFY_TIMEOUT_US);
   }
 
-  /** pg_rewind from `leader` (a long action): stop, copy the leader's data, start as its standby. */
-  private rewind(leader: string): void {
+  /** pg_rewind from `target` (a long action): stop, copy its data, start as its standby. */
+  rewind(): void {
+    const leader = this.targetMember();
     this.busy = 'running pg_rewind';
     const copy = (): void => {
       this.peer(leader).call<PgSnapshot>({ op: 'pg.snapshot' } satisfies PeerRequest, (r) => {
@@ -815,10 +748,9 @@ class PatroniMember {
    * `Ha.shutdown` on SIGTERM: stop postgres (fast); the leader then waits 1 s for the standbys and
    * releases the key (`delete_leader`: leader annotation removed, Endpoints emptied), then exits.
    */
-  private shutdown(): void {
+  shutdown(): void {
     if (this.shuttingDown) return;
-    this.shuttingDown = true;
-    this.ctx.cancelTimer(this.loopTimer);
+    this.shuttingDown = true; // the loop's timer is cancelled as the statechart leaves `running`
     const wasLeader = this.view.leaderObject?.holderIdentity === this.me;
     this.pg.stop('fast', () => {
       if (!wasLeader) {

@@ -1,6 +1,8 @@
 import type { ProcessContext, RandomStream, TimerHandle } from '../../../sim-cluster/index.ts';
 import { MS, SECOND, type Micros } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
 import { RpcClient, type DialTarget, type RpcResult } from '../net/rpc.ts';
+import { pubSubMachine, type PubSubComponent, type PubSubEvent } from './pubsub-machine.ts';
 import type { SentinelCommand } from './sentinel.ts';
 import type { RedisCommand, RedisPush, ScanReply } from './server.ts';
 
@@ -357,6 +359,15 @@ export interface PubSubOptions {
   reconnectSleepUs?: Micros;
 }
 
+/** The PubSub's statechart (pubsub-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const PUBSUB = compileMachine(pubSubMachine);
+
+/** The events without data, made once. */
+const RECONNECT: PubSubEvent = { type: 'RECONNECT' };
+const HEALTH_CHECK: PubSubEvent = { type: 'HEALTH_CHECK' };
+const DISCONNECTED: PubSubEvent = { type: 'DISCONNECTED' };
+const CLOSE: PubSubEvent = { type: 'CLOSE' };
+
 /**
  * A go-redis v9 PubSub as StreamSpace uses it (spec §2.3, agent_hub.go listenRedisCommands):
  * `Subscribe` (dial, write SUBSCRIBE), one `Receive` for the confirmation, then `Channel()`. One
@@ -378,39 +389,57 @@ export interface PubSubOptions {
  * (the pub/sub pool has the same dialer); a master switch does not close it: v9.16.0's `onFailover`
  * filters the command pool only (sentinel.go NewFailoverClient), so a subscription moves when its
  * connection breaks (the old master's death, Sentinel's CLIENT KILL TYPE pubsub, go-redis#583).
+ *
+ * Its modes are the statechart of pubsub-machine.ts, run by the kernel's compiled stepper with this
+ * object as its context: the class keeps the connection, the timers and the caller's handlers, and
+ * answers the work the statechart starts with events.
  */
-export class RedisPubSub {
+export class RedisPubSub implements PubSubComponent {
+  private readonly mode: Statechart<RedisPubSub, PubSubEvent, TimerHandle>;
   private rpc: RpcClient | null = null;
   private health: TimerHandle | undefined;
+  /** Closed: a master lookup that answers afterwards dials nothing. */
   private closed = false;
-  private confirmed = false;
   /**
    * Dials made for the first confirmation. Client.Subscribe dials and writes SUBSCRIBE but discards
    * the error (redis.go: `_ = pubsub.Subscribe(ctx, channels...)`), having recorded the channel
    * (pubsub.go Subscribe); StreamSpace's first Receive then finds no connection and dials again,
    * resubscribing (pubsub.go conn → newConn, resubscribe). So a failed first dial is retried once
-   * at once, and only the Receive's failure reaches the caller.
+   * at once, and only the Receive's failure reaches the caller (the statechart's `subscribeDialFailed`).
    */
-  private firstDials = 0;
+  firstDials = 0;
+  /** Timer callbacks, made once: the reconnect sleep ended, the health check fired. */
+  private readonly reconnect = (): void => this.mode.send(RECONNECT);
+  private readonly healthFired = (): void => {
+    this.health = undefined;
+    this.mode.send(HEALTH_CHECK);
+  };
 
   constructor(
-    private readonly ctx: ProcessContext,
-    private readonly channel: string,
+    readonly ctx: ProcessContext,
+    readonly channel: string,
     private readonly handlers: { onConfirm(r: RpcResult<unknown>): void; onMessage(payload: string): void },
     private readonly options: PubSubOptions = {},
   ) {
-    this.connect();
+    this.mode = new Statechart<RedisPubSub, PubSubEvent, TimerHandle>(PUBSUB, this, ctx);
+    this.mode.start();
   }
 
+  /** PubSub.Close (the statechart's `closed`). Only the first call does anything. */
   close(): void {
+    this.mode.send(CLOSE);
+  }
+
+  closeConnection(): void {
     this.closed = true;
     this.ctx.cancelTimer(this.health);
-    this.rpc?.close();
+    // Let go first: the SUBSCRIBE that closing fails is not the current connection's any more.
+    const rpc = this.rpc;
     this.rpc = null;
+    rpc?.close();
   }
 
-  private connect(): void {
-    if (this.closed) return;
+  connect(): void {
     const target = this.options.target;
     if (typeof target !== 'object') return this.dial(target ?? 'redis');
     target.masterAddr((r) => {
@@ -420,7 +449,6 @@ export class RedisPubSub {
 
   private dial(target: DialTarget): void {
     let opened = false;
-    if (!this.confirmed) this.firstDials++;
     const rpc = new RpcClient(this.ctx, {
       target,
       connectTimeoutUs: this.options.dialTimeoutUs ?? 5 * SECOND,
@@ -429,62 +457,53 @@ export class RedisPubSub {
       onConnect: () => {
         opened = true;
       },
-      onPush: (body) => {
-        this.messageRead();
-        this.handlers.onMessage((body as RedisPush).message);
-      },
+      onPush: (body) => this.mode.send({ type: 'MESSAGE', payload: (body as RedisPush).message }),
       onDisconnect: () => {
-        if (this.rpc !== rpc || this.closed) return;
-        this.rpc = null;
-        // The receive loop reconnects; the health-check goroutine runs on regardless.
-        this.ctx.record('pubsub.disconnected', { channel: this.channel });
-        this.ctx.setTimer(this.options.reconnectSleepUs ?? 100 * MS, () => this.connect(), 'pubsub.reconnect');
+        if (this.rpc === rpc) this.mode.send(DISCONNECTED);
       },
     });
     this.rpc = rpc;
     rpc.call({ cmd: 'SUBSCRIBE', channel: this.channel } satisfies RedisCommand, (r) => {
       if (this.rpc !== rpc) return;
-      if (!this.confirmed) {
-        if (!r.ok && !opened && this.firstDials === 1) {
-          // Subscribe's dial failed; the Receive dials again (see `firstDials`).
-          this.rpc = null;
-          this.connect();
-          return;
-        }
-        // StreamSpace's first Receive; Channel(), and with it the health check, comes after it.
-        this.confirmed = r.ok;
-        this.handlers.onConfirm(r);
-        if (!r.ok) return;
-        this.ctx.cancelTimer(this.health);
-        this.armHealthCheck();
-        return;
-      }
-      if (!r.ok) return;
-      this.ctx.record('pubsub.resubscribed', { channel: this.channel });
-      this.messageRead();
+      this.mode.send(r.ok ? { type: 'SUBSCRIBED', result: r } : { type: 'SUBSCRIBE_FAILED', result: r, opened });
     });
   }
 
-  /** The receive loop read a message of any kind: the health check's timer starts over (pubsub.go:717-721). */
-  private messageRead(): void {
-    if (!this.confirmed || this.closed) return;
+  forgetConnection(): void {
+    this.rpc = null;
+  }
+
+  sleep(): void {
+    this.ctx.setTimer(this.options.reconnectSleepUs ?? 100 * MS, this.reconnect, 'pubsub.reconnect');
+  }
+
+  confirm(result: RpcResult<unknown>): void {
+    this.handlers.onConfirm(result);
+  }
+
+  deliver(payload: string): void {
+    this.handlers.onMessage(payload);
+  }
+
+  restartHealthCheck(): void {
     this.ctx.cancelTimer(this.health);
     this.armHealthCheck();
   }
 
+  healthCheck(): void {
+    // PubSub.Ping writes on the current connection. Without one, the receive loop's reconnect is
+    // already due (within reconnectSleepUs), which is where go-redis's Ping would dial too.
+    const rpc = this.rpc;
+    if (rpc !== null) {
+      // A failed write ends the connection, and onDisconnect reconnects. The PONG, read by the
+      // receive loop, also resets go-redis's timer (3 s after it rather than after the PING);
+      // the model re-arms from the PING: one round trip per period, which decides nothing.
+      rpc.call({ cmd: 'PING' } satisfies RedisCommand, () => {}, FOREVER_US);
+    }
+    this.armHealthCheck();
+  }
+
   private armHealthCheck(): void {
-    this.health = this.ctx.setTimer(this.options.healthCheckUs ?? 3 * SECOND, () => {
-      this.health = undefined;
-      // PubSub.Ping writes on the current connection. Without one, the receive loop's reconnect is
-      // already due (within reconnectSleepUs), which is where go-redis's Ping would dial too.
-      const rpc = this.rpc;
-      if (rpc !== null) {
-        // A failed write ends the connection, and onDisconnect reconnects. The PONG, read by the
-        // receive loop, also resets go-redis's timer (3 s after it rather than after the PING);
-        // the model re-arms from the PING: one round trip per period, which decides nothing.
-        rpc.call({ cmd: 'PING' } satisfies RedisCommand, () => {}, FOREVER_US);
-      }
-      this.armHealthCheck();
-    }, 'pubsub.health');
+    this.health = this.ctx.setTimer(this.options.healthCheckUs ?? 3 * SECOND, this.healthFired, 'pubsub.health');
   }
 }

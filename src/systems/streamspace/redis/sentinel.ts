@@ -1,9 +1,19 @@
-import type { BootFn, ConnectionEnd, ProcessContext, RandomStream } from '../../../sim-cluster/index.ts';
+import type { BootFn, ConnectionEnd, ProcessContext, RandomStream, TimerHandle } from '../../../sim-cluster/index.ts';
 import { MS, SECOND, type Micros } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
 import { ok, pushRpc, RpcClient, serveRpc, serverError, type RpcResult } from '../net/rpc.ts';
 import type { RedisCommand, RedisPush, ReplicationInfo } from './server.ts';
 import { createInstance, NEVER, type Instance } from './sentinel-instance.ts';
 import { INFO_PERIOD_US, PING_PERIOD_US, selectReplica } from './sentinel-select.ts';
+import {
+  FAILOVER_NONE,
+  FAILOVER_RECONF_SLAVES,
+  sentinelFailoverMachine,
+  type AbortReason,
+  type FailoverState,
+  type SentinelFailoverComponent,
+  type SentinelFailoverEvent,
+} from './sentinel-failover-machine.ts';
 
 /**
  * Redis 7 Sentinel (redis/redis src/sentinel.c, at 4f8cdc2; "sentinel.c:N" cites its lines), one
@@ -18,7 +28,8 @@ import { INFO_PERIOD_US, PING_PERIOD_US, selectReplica } from './sentinel-select
  * their last `is-master-down-by-addr` reply (:4590-4623), asked every second while SDOWN
  * (:4670-4712); the epoch vote (:4728-4753) and the leader count (:4784-4847); the failover state
  * machine (:5087-5332) with its start jitter, election timeout and the 2 × failover-timeout wait
- * before another attempt (:4927-4979); replica selection (sentinel-select.ts); the reconfiguration
+ * before another attempt (:4927-4979), a statechart (sentinel-failover-machine.ts) run by the
+ * kernel's compiled stepper; replica selection (sentinel-select.ts); the reconfiguration
  * of each instance with REPLICAOF then CLIENT KILL TYPE normal and pubsub (sentinelSendSlaveOf,
  * :4859-4924); `+switch-master` and the new master's replica list with the old master in it
  * (:1574-1629, :5299-5308); the INFO-driven acting half (:2490-2745): promotion detection, the
@@ -119,7 +130,6 @@ const TILT_TRIGGER_US = 2 * SECOND;
 const TILT_PERIOD_US = 30 * SECOND;
 const SLAVE_RECONF_TIMEOUT_US = 10 * SECOND;
 const MIN_LINK_RECONNECT_PERIOD_US = 15 * SECOND;
-const ELECTION_TIMEOUT_US = 10 * SECOND;
 const MAX_DESYNC_MS = 1000;
 const MAX_PENDING_COMMANDS = 100;
 /** server.h CONFIG_DEFAULT_HZ: sentinelTimer sets hz to 10 + rand() % 10 after every run (:5462). */
@@ -131,21 +141,21 @@ const NO_REPLY_TIMEOUT_US = 1e15;
 /** The port in `+switch-master` messages (addresses are process names). */
 const PORT = 6379;
 
-/** Failover states, ordered (sentinel.c:89-95). */
-const FAILOVER_NONE = 0;
-const FAILOVER_WAIT_START = 1;
-const FAILOVER_SELECT_SLAVE = 2;
-const FAILOVER_SEND_SLAVEOF_NOONE = 3;
-const FAILOVER_WAIT_PROMOTION = 4;
-const FAILOVER_RECONF_SLAVES = 5;
-const FAILOVER_UPDATE_CONFIG = 6;
+/** The failover statechart (sentinel-failover-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const FAILOVER = compileMachine(sentinelFailoverMachine);
+const START_CHECK: SentinelFailoverEvent = { type: 'START_CHECK' };
+const STEP: SentinelFailoverEvent = { type: 'STEP' };
+const INSTANCES_HANDLED: SentinelFailoverEvent = { type: 'INSTANCES_HANDLED' };
 
-/** The master's entry: an instance plus the failover and configuration state sentinel.c keeps on it. */
+/**
+ * The master's entry: an instance plus the failover and configuration state sentinel.c keeps on it.
+ * `failoverState` is written by the failover statechart; a failover is in progress
+ * (SRI_FAILOVER_IN_PROGRESS) exactly while it is not FAILOVER_NONE.
+ */
 interface Master extends Instance {
   odown: boolean;
   oDownSinceTime: Micros;
-  failoverInProgress: boolean;
-  failoverState: number;
+  failoverState: FailoverState;
   failoverStateChangeTime: Micros;
   failoverStartTime: Micros;
   failoverEpoch: number;
@@ -180,14 +190,19 @@ interface Settings {
   initialMaster: string;
 }
 
-type AbortReason = 'not-elected' | 'no-good-slave' | 'slave-timeout';
 type ReconfReason = 'promote' | 'reconf' | 'reconf-best-effort' | 'convert-to-replica' | 'fix-config';
 
-class SentinelProcess {
+/**
+ * One Sentinel: its instance records and links, with the failover statechart
+ * (sentinel-failover-machine.ts) deciding the failover; the public methods are the ones its
+ * actions call.
+ */
+class SentinelProcess implements SentinelFailoverComponent {
   private readonly rng: RandomStream;
   private readonly myid: string;
   private currentEpoch: number;
-  private readonly master: Master;
+  readonly master: Master;
+  private readonly failover: Statechart<SentinelProcess, SentinelFailoverEvent, TimerHandle>;
   private tilt = false;
   private tiltStartTime: Micros = NEVER;
   private previousTime: Micros;
@@ -207,7 +222,6 @@ class SentinelProcess {
       ...createInstance('master', config.master, now),
       odown: false,
       oDownSinceTime: NEVER,
-      failoverInProgress: false,
       failoverState: FAILOVER_NONE,
       failoverStateChangeTime: NEVER,
       failoverStartTime: NEVER,
@@ -221,9 +235,24 @@ class SentinelProcess {
     for (const addr of config.knownReplicas) this.master.replicas.set(addr, createInstance('replica', addr, now));
     for (const peer of s.peers) if (peer !== this.myid) this.master.sentinels.set(peer, createInstance('sentinel', peer, now));
     this.previousTime = now;
+    this.failover = new Statechart<SentinelProcess, SentinelFailoverEvent, TimerHandle>(FAILOVER, this, ctx);
+    this.failover.start();
     this.flushConfig();
     ctx.record('sentinel.start', { master: this.master.addr, epoch: this.currentEpoch });
     this.scheduleTimer();
+  }
+
+  get failoverTimeoutUs(): Micros {
+    return this.s.failoverTimeoutUs;
+  }
+
+  now(): Micros {
+    return this.ctx.now();
+  }
+
+  /** SRI_FAILOVER_IN_PROGRESS. */
+  private get failoverInProgress(): boolean {
+    return this.master.failoverState !== FAILOVER_NONE;
   }
 
   behaviour() {
@@ -302,7 +331,7 @@ class SentinelProcess {
     this.handleInstance(m);
     for (const replica of [...m.replicas.values()]) this.handleInstance(replica);
     for (const sentinel of m.sentinels.values()) this.handleInstance(sentinel);
-    if (m.failoverState === FAILOVER_UPDATE_CONFIG) this.switchToPromotedSlave();
+    this.failover.send(INSTANCES_HANDLED);
     this.scheduleTimer();
   }
 
@@ -330,8 +359,8 @@ class SentinelProcess {
     this.checkSubjectivelyDown(ri);
     if (ri === this.master) {
       this.checkObjectivelyDown();
-      if (this.startFailoverIfNeeded()) this.askMasterStateToOtherSentinels(true);
-      this.failoverStateMachine();
+      this.failover.send(START_CHECK);
+      this.failover.send(STEP);
       this.askMasterStateToOtherSentinels(false);
     }
   }
@@ -390,7 +419,7 @@ class SentinelProcess {
     if (link.pending >= MAX_PENDING_COMMANDS) return;
     const m = this.master;
     const now = this.ctx.now();
-    const infoPeriod = ri.kind === 'replica' && (m.odown || m.failoverInProgress || ri.masterLinkDownTime !== 0) ? 1 * SECOND : INFO_PERIOD_US;
+    const infoPeriod = ri.kind === 'replica' && (m.odown || this.failoverInProgress || ri.masterLinkDownTime !== 0) ? 1 * SECOND : INFO_PERIOD_US;
     const pingPeriod = Math.min(this.s.downAfterUs, PING_PERIOD_US);
     if (ri.kind !== 'sentinel' && now - ri.infoRefresh > infoPeriod) {
       this.send<ReplicationInfo>(ri, { cmd: 'INFO_REPLICATION' }, (r) => {
@@ -442,10 +471,7 @@ class SentinelProcess {
     }
     if (m.configEpoch < hello.masterConfigEpoch) {
       m.configEpoch = hello.masterConfigEpoch;
-      if (hello.masterAddr !== m.addr) {
-        this.switchMaster(m.addr, hello.masterAddr);
-        this.resetMasterAndChangeAddress(hello.masterAddr);
-      }
+      this.failover.send({ type: 'CONFIG_UPDATE', master: hello.masterAddr });
     }
   }
 
@@ -485,25 +511,8 @@ class SentinelProcess {
     }
     if (this.tilt) return;
 
-    if (ri.kind === 'replica' && role === 'master') {
-      if (ri.promoted && m.failoverInProgress && m.failoverState === FAILOVER_WAIT_PROMOTION) {
-        // The promoted replica reports role:master: the failover epoch becomes the configuration's.
-        m.configEpoch = m.failoverEpoch;
-        m.failoverState = FAILOVER_RECONF_SLAVES;
-        m.failoverStateChangeTime = now;
-        this.flushConfig();
-        this.event('+promoted-slave', ri);
-        this.ctx.record('sentinel.promoted', { replica: ri.addr, epoch: m.failoverEpoch });
-        this.forceHelloUpdate();
-      } else {
-        // A replica turned master by someone else (the old master back from the dead): told to
-        // follow the current master once it has said so for 4 hello periods.
-        const waitTime = PUBLISH_PERIOD_US * 4;
-        if (!ri.promoted && this.masterLooksSane() && this.noDownFor(ri, waitTime) && now - ri.roleReportedTime > waitTime) {
-          this.sendSlaveOf(ri, m.addr, 'convert-to-replica');
-        }
-      }
-    }
+    // The promoted replica ends WAIT_PROMOTION; any other is converted (the statechart decides which).
+    if (ri.kind === 'replica' && role === 'master') this.failover.send({ type: 'REPLICA_IS_MASTER', replica: ri });
     if (ri.kind === 'replica' && role === 'replica' && ri.slaveMasterHost !== m.addr) {
       const waitTime = this.s.failoverTimeoutUs;
       if (this.masterLooksSane() && this.noDownFor(ri, waitTime) && now - ri.slaveConfChangeTime > waitTime) {
@@ -520,6 +529,27 @@ class SentinelProcess {
         ri.reconfDone = true;
         this.event('+slave-reconf-done', ri);
       }
+    }
+  }
+
+  /** The promoted replica reports role:master (:2607-2626): the failover epoch becomes the configuration's. */
+  announcePromotion(ri: Instance): void {
+    const m = this.master;
+    m.configEpoch = m.failoverEpoch;
+    this.flushConfig();
+    this.event('+promoted-slave', ri);
+    this.ctx.record('sentinel.promoted', { replica: ri.addr, epoch: m.failoverEpoch });
+    this.forceHelloUpdate();
+  }
+
+  /**
+   * A replica turned master by someone else (the old master back from the dead, :2628-2660): told
+   * to follow the current master once it has said so for 4 hello periods.
+   */
+  convertToReplicaIfStale(ri: Instance): void {
+    const waitTime = PUBLISH_PERIOD_US * 4;
+    if (!ri.promoted && this.masterLooksSane() && this.noDownFor(ri, waitTime) && this.ctx.now() - ri.roleReportedTime > waitTime) {
+      this.sendSlaveOf(ri, this.master.addr, 'convert-to-replica');
     }
   }
 
@@ -596,7 +626,7 @@ class SentinelProcess {
    * connected Sentinel is asked once a second (at once when `forced`), with this Sentinel's run id
    * when a failover is in progress (a vote request). Replies older than 5 s are forgotten.
    */
-  private askMasterStateToOtherSentinels(forced: boolean): void {
+  askMasterStateToOtherSentinels(forced: boolean): void {
     const m = this.master;
     for (const s of m.sentinels.values()) {
       const now = this.ctx.now();
@@ -683,86 +713,49 @@ class SentinelProcess {
 
   // ------------------------------------------------------------------ failover
 
-  /** sentinelStartFailoverIfNeeded (:4951-4979) and sentinelStartFailover (:4927-4938). */
-  private startFailoverIfNeeded(): boolean {
+  /** sentinelStartFailover (:4927-4938); the statechart checks sentinelStartFailoverIfNeeded and sets the state. */
+  startFailover(): void {
     const m = this.master;
-    if (!m.odown || m.failoverInProgress) return false;
     const now = this.ctx.now();
-    if (now - m.failoverStartTime < this.s.failoverTimeoutUs * 2) return false;
-    m.failoverState = FAILOVER_WAIT_START;
-    m.failoverInProgress = true;
     m.failoverEpoch = ++this.currentEpoch;
     m.failoverStartTime = now + this.rng.int(0, MAX_DESYNC_MS - 1) * MS;
-    m.failoverStateChangeTime = now;
     this.ctx.record('sentinel.failover-start', { master: m.addr, epoch: m.failoverEpoch });
     this.event('+try-failover', m);
-    return true;
   }
 
-  /** sentinelFailoverStateMachine (:5310-5332); sentinelFailoverWaitPromotion (:5167-5174) inline. */
-  private failoverStateMachine(): void {
-    const m = this.master;
-    if (!m.failoverInProgress) return;
-    switch (m.failoverState) {
-      case FAILOVER_WAIT_START:
-        return this.failoverWaitStart();
-      case FAILOVER_SELECT_SLAVE:
-        return this.failoverSelectSlave();
-      case FAILOVER_SEND_SLAVEOF_NOONE:
-        return this.failoverSendSlaveOfNoOne();
-      case FAILOVER_WAIT_PROMOTION:
-        if (this.ctx.now() - m.failoverStateChangeTime > this.s.failoverTimeoutUs) this.abortFailover('slave-timeout');
-        return;
-      case FAILOVER_RECONF_SLAVES:
-        return this.failoverReconfNextSlave();
-    }
+  /** sentinelFailoverWaitStart (:5087-5118): the leader of the failover epoch, this Sentinel's vote included. */
+  countVotes(): void {
+    this.failover.send({ type: 'LEADER', elected: this.getLeader(this.master.failoverEpoch) === this.myid });
   }
 
-  /** sentinelFailoverWaitStart (:5087-5118): not the leader within min(10 s, failover-timeout) of the start → abort. */
-  private failoverWaitStart(): void {
+  recordElected(): void {
     const m = this.master;
-    const leader = this.getLeader(m.failoverEpoch);
-    if (leader !== this.myid) {
-      const electionTimeout = Math.min(ELECTION_TIMEOUT_US, this.s.failoverTimeoutUs);
-      if (this.ctx.now() - m.failoverStartTime > electionTimeout) this.abortFailover('not-elected');
-      return;
-    }
     this.ctx.record('sentinel.elected', { master: m.addr, epoch: m.failoverEpoch });
     this.event('+elected-leader', m);
-    m.failoverState = FAILOVER_SELECT_SLAVE;
-    m.failoverStateChangeTime = this.ctx.now();
   }
 
   /** sentinelFailoverSelectSlave (:5120-5137). */
-  private failoverSelectSlave(): void {
+  selectReplica(): void {
     const m = this.master;
-    const replica = selectReplica(m.replicas.values(), m, this.s.downAfterUs, this.ctx.now());
-    if (replica === null) return this.abortFailover('no-good-slave');
-    this.event('+selected-slave', replica);
-    replica.promoted = true;
-    m.promotedSlave = replica;
-    m.failoverState = FAILOVER_SEND_SLAVEOF_NOONE;
-    m.failoverStateChangeTime = this.ctx.now();
+    this.failover.send({ type: 'SELECTED', replica: selectReplica(m.replicas.values(), m, this.s.downAfterUs, this.ctx.now()) });
   }
 
-  /** sentinelFailoverSendSlaveOfNoOne (:5139-5163): retried each run while the link is down, until failover-timeout. */
-  private failoverSendSlaveOfNoOne(): void {
-    const m = this.master;
-    const promoted = m.promotedSlave!;
-    if (promoted.link.disconnected) {
-      if (this.ctx.now() - m.failoverStateChangeTime > this.s.failoverTimeoutUs) this.abortFailover('slave-timeout');
-      return;
-    }
-    this.sendSlaveOf(promoted, null, 'promote');
-    m.failoverState = FAILOVER_WAIT_PROMOTION;
-    m.failoverStateChangeTime = this.ctx.now();
+  promoteCandidate(replica: Instance): void {
+    this.event('+selected-slave', replica);
+    replica.promoted = true;
+    this.master.promotedSlave = replica;
+  }
+
+  /** sentinelFailoverSendSlaveOfNoOne (:5139-5163), once the promoted replica's link is up. */
+  sendSlaveOfNoOne(): void {
+    this.sendSlaveOf(this.master.promotedSlave!, null, 'promote');
   }
 
   /**
    * sentinelFailoverReconfNextSlave (:5237-5294): REPLICAOF the promoted replica to at most
    * parallel-syncs replicas at a time; one that does not move on within 10 s counts as done.
    */
-  private failoverReconfNextSlave(): void {
+  reconfigureReplicas(): void {
     const m = this.master;
     const now = this.ctx.now();
     let inProgress = 0;
@@ -787,7 +780,8 @@ class SentinelProcess {
 
   /**
    * sentinelFailoverDetectEnd (:5176-5235): the failover ends when every reachable replica is
-   * reconfigured, or at failover-timeout, when the rest get a best-effort REPLICAOF.
+   * reconfigured, or at failover-timeout, when the rest get a best-effort REPLICAOF
+   * (`reconfigureRestBestEffort`, after the end).
    */
   private failoverDetectEnd(): void {
     const m = this.master;
@@ -799,17 +793,17 @@ class SentinelProcess {
       if (r.promoted || r.reconfDone || r.sdown) continue;
       notReconfigured++;
     }
-    let timeout = false;
-    if (elapsed > this.s.failoverTimeoutUs) {
-      notReconfigured = 0;
-      timeout = true;
-    }
-    if (notReconfigured === 0) {
-      this.event('+failover-end', m);
-      m.failoverState = FAILOVER_UPDATE_CONFIG;
-      m.failoverStateChangeTime = this.ctx.now();
-    }
-    if (!timeout) return;
+    const timedOut = elapsed > this.s.failoverTimeoutUs;
+    if (notReconfigured === 0 || timedOut) this.failover.send({ type: 'FAILOVER_END', timedOut });
+  }
+
+  recordFailoverEnd(): void {
+    this.event('+failover-end', this.master);
+  }
+
+  reconfigureRestBestEffort(): void {
+    const m = this.master;
+    const promoted = m.promotedSlave!;
     for (const r of m.replicas.values()) {
       if (r.promoted || r.reconfDone || r.reconfSent || r.link.disconnected) continue;
       if (this.sendSlaveOf(r, promoted.addr, 'reconf-best-effort')) r.reconfSent = true;
@@ -817,12 +811,10 @@ class SentinelProcess {
   }
 
   /** sentinelAbortFailover (:5339-5350): the start time stays, so the next attempt waits 2 × failover-timeout from it. */
-  private abortFailover(reason: AbortReason): void {
+  abortFailover(reason: AbortReason): void {
     const m = this.master;
     this.ctx.record('sentinel.failover-abort', { master: m.addr, epoch: m.failoverEpoch, reason });
     this.event(`-failover-abort-${reason}`, m);
-    m.failoverInProgress = false;
-    m.failoverState = FAILOVER_NONE;
     m.failoverStateChangeTime = this.ctx.now();
     if (m.promotedSlave !== null) {
       m.promotedSlave.promoted = false;
@@ -831,10 +823,16 @@ class SentinelProcess {
   }
 
   /** sentinelFailoverSwitchToPromotedSlave (:5299-5308). */
-  private switchToPromotedSlave(): void {
+  switchToPromotedSlave(): void {
     const m = this.master;
     const to = (m.promotedSlave ?? m).addr;
     this.switchMaster(m.addr, to);
+    this.resetMasterAndChangeAddress(to);
+  }
+
+  /** sentinelProcessHelloMessage (:2908-2918): a newer configuration with another master. */
+  adoptAnnouncedMaster(to: string): void {
+    this.switchMaster(this.master.addr, to);
     this.resetMasterAndChangeAddress(to);
   }
 
@@ -862,9 +860,8 @@ class SentinelProcess {
     this.closeLink(m);
     m.sdown = false;
     m.odown = false;
-    m.failoverInProgress = false;
+    // The failover state goes back to NONE with the statechart's `monitoring`.
     m.leader = null;
-    m.failoverState = FAILOVER_NONE;
     m.failoverStateChangeTime = NEVER;
     m.failoverStartTime = NEVER;
     m.promotedSlave = null;
@@ -909,7 +906,7 @@ class SentinelProcess {
   /** sentinelGetCurrentMasterAddress (:1644-1658). */
   private currentMasterAddress(): string {
     const m = this.master;
-    if (m.failoverInProgress && m.promotedSlave !== null && m.failoverState >= FAILOVER_RECONF_SLAVES) return m.promotedSlave.addr;
+    if (this.failoverInProgress && m.promotedSlave !== null && m.failoverState >= FAILOVER_RECONF_SLAVES) return m.promotedSlave.addr;
     return m.addr;
   }
 
