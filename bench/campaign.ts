@@ -184,3 +184,55 @@ export async function benchCampaignMemory(workers = 2, seeds = 20_000): Promise<
     await executor.close();
   }
 }
+
+/** The as-built profile in `hasim fuzz`'s default space (a deployment drawn per seed): where guidance is measured. */
+export const AS_BUILT_SPACE: CaseSpace = { profile: 'streamspace-v2', swarm: true, deployment: DEPLOYMENT_SWARM };
+
+/**
+ * Guided against unguided (`hasim fuzz --guided`, docs/coverage.md#guided-campaigns): the same
+ * `seeds` seeds of the as-built space on one pool of `workers`, without and with guidance (epochs of
+ * `epochSeeds`), no triage, self-check off. A fixed seed count rather than a time, so the figures
+ * do not depend on the machine's load: per side the statechart transitions reached (over every
+ * machine), the features (transitions and transition pairs) the guided corpus saw, the distinct
+ * invariants violated, and seeds/s (after a few untimed seeds that warm the pool up). `executor`
+ * replaces the pool of the worker bundle (the TypeScript sources' pool, when dist/ is not built).
+ */
+export async function benchCampaignGuided(workers = 2, seeds = 96, epochSeeds = 8, executor: Executor = bundledPool(workers)): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'hasim-bench-'));
+  const space = AS_BUILT_SPACE;
+  const store = new FindingsStore(dir, streamspace, space, 'the guided benchmark', (seed) => `seed ${seed}`);
+  const campaign = (guided: boolean): ReturnType<typeof runCampaign> =>
+    runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, coverage: true, guided: guided ? { epochSeeds } : null, range: { start: 0, total: seeds, shard: { index: 1, count: 1 } } });
+  const side = (t: Timing & { value: Awaited<ReturnType<typeof runCampaign>> }): Record<string, number | string> => {
+    const machines = t.value.coverage?.machines ?? [];
+    return {
+      transitions: `${machines.reduce((n, m) => n + m.transitions.reached, 0)}/${machines.reduce((n, m) => n + m.transitions.total, 0)}`,
+      invariantsViolated: t.value.invariants.length,
+      // A run halts at its first violation: cases that fail earlier simulate less and run faster.
+      simSeconds: Math.round(t.value.simUs / 1e6),
+      steps: t.value.steps,
+      seedsPerSecond: round((t.value.seedsRun / t.wallMs) * 1000, 1),
+      // Every thread of the process: steadier than wall time on a shared machine, and blind to which side ran first.
+      cpuMsPerSeed: round(t.cpuMs / t.value.seedsRun, 1),
+    };
+  };
+  try {
+    // Thread start-up and JIT warm-up are charged to neither side.
+    await runCampaign(executor, { system: streamspace.name, space, store, selfCheckEvery: 0, range: { start: 1_000_000, total: 8 * workers, shard: { index: 1, count: 1 } } });
+    const unguided = await timedAsync(() => campaign(false));
+    const guided = await timedAsync(() => campaign(true));
+    const g = guided.value.guided!;
+    return {
+      bench: `campaign.guided-vs-unguided-${workers}-worker${workers === 1 ? '' : 's'}`,
+      events: guided.value.steps,
+      wallMs: Math.round(guided.wallMs),
+      eventsPerMs: Math.round(guided.value.steps / guided.wallMs),
+      cases: guided.value.seedsRun,
+      unguided: side(unguided),
+      guided: { ...side(guided), corpus: g.corpus, features: g.features, mutatedSeeds: g.mutatedSeeds },
+      peakRssMb: peakRssMb(),
+    };
+  } finally {
+    await executor.close();
+  }
+}

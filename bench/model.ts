@@ -119,11 +119,13 @@ export function benchCampaign(profile = 'streamspace-v2', cases = 40): BenchResu
 /**
  * `shrink.streamspace-v2-seed-10`: shrinking the counterexample of README's campaign (as built,
  * seed-000 deployment, seed 10: no-split-brain, 5 faults found, 1 minimal) as a campaign shrinks it
- * (`shrinkSeed`: delta debugging, fast-check's shrinker, then the 1-minimal pass). One untimed shrink
- * of another seed warms the JIT; then `repeats` timed shrinks. cpuMs is what one shrink costs its
- * thread; `candidateRuns` counts the runs of all three passes (`ddminRuns` those of the first).
+ * (`shrinkSeed`: delta debugging, the narrowing of times and parameters, then the 1-minimal pass).
+ * `shrink.streamspace-v2-seed-12`: the same for seed 12, 3 faults found, 1 minimal (the performance
+ * issue's 2-3 fault case). One untimed shrink of another seed warms the JIT; then `repeats` timed
+ * shrinks. cpuMs is what one shrink costs its thread, the result's hashed run included;
+ * `candidateRuns` counts the runs of all three passes (`ddminRuns` those of the first).
  */
-export function benchShrink(repeats = 3): BenchResult {
+export function benchShrink(seed = 10, invariant = 'no-split-brain', repeats = 3): BenchResult {
   const space: CaseSpace = { profile: 'streamspace-v2', swarm: true };
   shrinkSeed(streamspace, space, 3, 'no-lost-commands');
   const timings: Timing[] = [];
@@ -131,7 +133,7 @@ export function benchShrink(repeats = 3): BenchResult {
   let ddminRuns = 0;
   let faults = '';
   for (let i = 0; i < repeats; i++) {
-    const t = timed(() => shrinkSeed(streamspace, space, 10, 'no-split-brain'));
+    const t = timed(() => shrinkSeed(streamspace, space, seed, invariant));
     const s = t.value;
     ddminRuns = s.ddminRuns ?? 0;
     runs = ddminRuns + s.shrinkRuns + s.minimizeRuns;
@@ -140,7 +142,7 @@ export function benchShrink(repeats = 3): BenchResult {
   }
   const { median, min } = summarize(timings);
   return {
-    bench: 'shrink.streamspace-v2-seed-10',
+    bench: `shrink.streamspace-v2-seed-${seed}`,
     events: 0,
     wallMs: Math.round(median.wallMs),
     wallMinMs: Math.round(min.wallMs),

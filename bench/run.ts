@@ -11,7 +11,7 @@
 import { benchLimit, benchQueue, benchRawKernel, benchSampleCluster } from './kernel.ts';
 import type { BenchResult } from './measure.ts';
 import { benchCampaign, benchLoad, benchShrink, benchSixHours, benchStreamSpace } from './model.ts';
-import { benchCampaignCoverage, benchCampaignMemory, benchCampaignPool, PATRONI_SPACE, SWARM_SPACE } from './campaign.ts';
+import { benchCampaignCoverage, benchCampaignGuided, benchCampaignMemory, benchCampaignPool, PATRONI_SPACE, SWARM_SPACE } from './campaign.ts';
 import { benchCliStartup } from './startup.ts';
 
 // A benchmark gives one result, or several measured side by side (one line each).
@@ -28,6 +28,7 @@ const benches: Bench[] = [
   ['model.streamspace-load-1000', () => benchLoad()],
   ['memory.streamspace-6h', () => benchSixHours()],
   ['shrink.streamspace-v2-seed-10', () => benchShrink()],
+  ['shrink.streamspace-v2-seed-12', () => benchShrink(12)],
   ['campaign.verdicts-1-worker', () => benchCampaign()],
   ['campaign.verdicts-1-worker (hardened)', () => benchCampaign('hardened')],
   ['campaign.hardened-seed-000-1-worker', () => benchCampaignPool(1)],
@@ -35,6 +36,7 @@ const benches: Bench[] = [
   ['campaign.hardened-seed-000-coverage-2-workers', () => benchCampaignCoverage(2)],
   ['campaign.hardened-swarm-2-workers', () => benchCampaignPool(2, SWARM_SPACE, 200)],
   ['campaign.hardened-r004-patroni-async-2-workers', () => benchCampaignPool(2, PATRONI_SPACE, 200)],
+  ['campaign.guided-vs-unguided-2-workers', () => benchCampaignGuided(2)],
   ['cli.startup', () => benchCliStartup()],
 ];
 // Minutes long: only when asked for by name (`npm run bench memory.campaign`).

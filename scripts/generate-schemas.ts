@@ -1,8 +1,8 @@
 // Writes the JSON Schema files in schemas/ (`npm run schemas`): a --config file of StreamSpace, a
-// --schedule file of StreamSpace, a trace file and a coverage file (`hasim fuzz --coverage`). They are
-// converted from the same valibot schemas that check these files when they are read
-// (src/faults/fault-kind.ts, src/systems/streamspace/config-schema.ts, src/harness/trace-file.ts,
-// src/cli/coverage-file.ts), and a test (src/harness/schema-files.test.ts) regenerates them and
+// --schedule file of StreamSpace, a trace file, a coverage file (`hasim fuzz --coverage`) and a line
+// of a runs file (`hasim report --runs`). They are converted from the same valibot schemas that check
+// these files when they are read (src/faults/fault-kind.ts, src/systems/streamspace/config-schema.ts,
+// src/harness/trace-file.ts, src/cli/coverage-file.ts, src/cli/report/runs-file.ts), and a test (src/harness/schema-files.test.ts) regenerates them and
 // compares, so they cannot drift from the checks. `--check` only compares, exiting 1 on a difference.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { toJsonSchema, type ConversionConfig } from '@valibot/to-json-schema';
 import type { GenericSchema } from 'valibot';
 import { coverageFileSchema } from '../src/cli/coverage-file.ts';
+import { runLineSchema } from '../src/cli/report/runs-file.ts';
 import { faultSchema, scheduleSchema } from '../src/faults/fault-kind.ts';
 import { invariantIds } from '../src/harness/run-case.ts';
 import { traceFileSchema } from '../src/harness/trace-file.ts';
@@ -51,6 +52,7 @@ export function schemaFiles(): Record<string, string> {
       invariants: invariantIds(system),
     }), { fault: faultSchema(system.faults, system.roles), overrides: overridesSchema(), config: configSchema() }),
     'coverage-file.schema.json': file('hasim statechart coverage file (hasim fuzz --coverage)', coverageFileSchema()),
+    'report-runs-line.schema.json': file('one line of a hasim report runs file (hasim report --runs; JSON Lines)', runLineSchema()),
   };
 }
 

@@ -9,7 +9,7 @@ import { FindingsStore } from './campaign/findings-store.ts';
 import { INDEX_FILE, writeCampaignIndex } from './campaign-index/write-index.ts';
 import { CampaignRecorder } from './campaign/partial-result.ts';
 import { parseShard, shardSize, WHOLE, type SeedRange } from './campaign/seed-range.ts';
-import { coverageJson, coverageLines, githubAnnotations, junitXml, progressLine, summaryJson, summaryLines } from './campaign/summary.ts';
+import { coverageJson, coverageLines, githubAnnotations, guidedJson, guidedLines, junitXml, progressLine, summaryJson, summaryLines } from './campaign/summary.ts';
 import { CASE_SPACE_FLAGS, caseSpaceArgs, caseSpaceFrom } from './case-space-flags.ts';
 import { coverageFile, formatCoverageFile } from './coverage-file.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
@@ -53,6 +53,8 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     junit: { type: 'string' },
     results: { type: 'string' },
     coverage: { type: 'string' },
+    guided: { type: 'boolean', default: false },
+    'guided-epoch': { type: 'string' },
     'self-check': { type: 'string' },
     'max-shrink-runs': { type: 'string' },
     'no-triage': { type: 'boolean', default: false },
@@ -73,6 +75,11 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     if (parsed === null) throw new UsageError(`--shard: expected K/N with 1 <= K <= N, got '${values.shard}'`);
     shard = parsed;
   }
+  // A guided seed's case reads the corpus of every seed before it: a shard alone does not have them.
+  if (values['guided-epoch'] !== undefined && !values.guided) throw new UsageError('--guided-epoch needs --guided');
+  const epochSeeds = values['guided-epoch'] === undefined ? undefined : parseCount('guided-epoch', values['guided-epoch']);
+  if (epochSeeds !== undefined && epochSeeds < 1) throw new UsageError('--guided-epoch: must be at least 1');
+  if (values.guided && shard.count > 1) throw new UsageError('--guided and --shard cannot be combined: a guided seed\'s case depends on the coverage of every seed before it, not only its shard\'s (docs/coverage.md#guided-campaigns)');
   const selfCheckEvery = values['self-check'] === undefined ? 50 : parseCount('self-check', values['self-check']);
   const maxShrinkRuns = values['max-shrink-runs'] === undefined ? 1000 : parseCount('max-shrink-runs', values['max-shrink-runs']);
   const maxBugs = values['max-bugs'] === undefined ? DEFAULT_MAX_BUGS : parseCount('max-bugs', values['max-bugs']);
@@ -95,8 +102,10 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
 
   const spaceArgs = caseSpaceArgs(values);
   const shardText = shard.count > 1 ? ` shard ${shard.index}/${shard.count}` : '';
-  const header = `hasim fuzz ${spaceArgs}${shardText}`;
-  const store = new FindingsStore(values.out, system, space, `hasim fuzz ${spaceArgs} --seed-start ${start}${shardText}`, (seed) => `npx hasim run --seed ${seed} ${spaceArgs}`);
+  // The flags that decide a guided seed's case are part of the campaign's name and rerun command.
+  const guidedText = values.guided ? ` --guided${epochSeeds === undefined ? '' : ` --guided-epoch ${epochSeeds}`}` : '';
+  const header = `hasim fuzz ${spaceArgs}${guidedText}${shardText}`;
+  const store = new FindingsStore(values.out, system, space, `hasim fuzz ${spaceArgs}${guidedText} --seed-start ${start}${shardText}`, (seed) => `npx hasim run --seed ${seed} ${spaceArgs}`);
 
   const isTty = io.isTty ?? false;
   const env = io.env ?? {};
@@ -145,6 +154,7 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
     const campaign = runCampaign(recorder.executor, {
       system: system.name, space, range, budgetMs, selfCheckEvery, maxShrinkRuns, store, signal: stop.signal, onSeed,
       coverage: values.coverage !== undefined,
+      guided: values.guided ? (epochSeeds === undefined ? {} : { epochSeeds }) : null,
       triage: values['no-triage'] ? null : { maxBugs },
       liveTriage: (now) => {
         triagedSoFar = now;
@@ -207,10 +217,12 @@ export async function fuzzCommand(argv: string[], io: FuzzIo): Promise<number> {
   // Annotations go to stderr, which the Actions runner reads too: stdout stays the summary alone (one JSON object with --json).
   if (env['GITHUB_ACTIONS'] === 'true') for (const line of githubAnnotations(result)) io.err(line);
   const coverageSummary = values.coverage !== undefined && coverage !== null ? { coverage: coverageJson(coverage, values.coverage) } : {};
-  if (values.json) io.out(summaryJson(result, { profile: space.profile, ...(space.deployment !== undefined ? { deployment: space.deployment } : {}), seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out, ...coverageSummary }));
+  const guidedSummary = result.guided == null ? {} : { guided: guidedJson(result.guided, coverage) };
+  if (values.json) io.out(summaryJson(result, { profile: space.profile, ...(space.deployment !== undefined ? { deployment: space.deployment } : {}), seedStart: start, shard: `${shard.index}/${shard.count}`, workers, out: values.out, ...coverageSummary, ...guidedSummary }));
   else {
     for (const line of summaryLines(result, header)) io.out(line);
     if (values.coverage !== undefined && coverage !== null) for (const line of coverageLines(coverage, values.coverage)) io.out(line);
+    if (result.guided != null) for (const line of guidedLines(result.guided, coverage)) io.out(line);
   }
 
   const failure = outputs.failure();

@@ -47,6 +47,12 @@ ${CASE_SPACE_HELP}
   --coverage FILE     write the statechart coverage of the seeds' runs as JSON: per machine, every
                       leaf state and transition, reached or not, with the lowest seed reaching it
                       (docs/coverage.md)
+  --guided            coverage-guided: keep a corpus of the cases that reached new statechart
+                      transitions (or transition pairs) and spend half the seeds mutating their
+                      schedules; replays like any campaign (same flags, same cases), mutated cases
+                      are recorded with their schedules; not with --shard (docs/coverage.md)
+  --guided-epoch N    with --guided: seeds per epoch; a seed's case reads the corpus as it stood
+                      two epochs before its own (default 8)
   --self-check N      rerun about 1 seed in N (picked by a hash of the seed, so in every shard)
                       and compare trace hashes (default 50; 0 = off)
   --max-shrink-runs N shrink budget per counterexample, in runs (default 1000)
@@ -105,7 +111,8 @@ export const EXPLAIN_HELP = `hasim explain FILE [--profile P] [--out FILE.html] 
   Exit 0 when the run gives the outcome and hash the trace expects for that profile (or passes, for
   a profile it names no expectation for), 1 otherwise.`;
 
-export const REPORT_HELP = `hasim report [--system NAME] [--scenario NAME[,NAME...]]... [--seeds N] [--seed-start S] [--profiles P[,P...]] [--out DIR] [--jobs N] [--json]
+export const REPORT_HELP = `hasim report [--system NAME] [--scenario NAME[,NAME...]]... [--seeds N] [--seed-start S] [--profiles P[,P...]] [--out DIR] [--jobs N] [--runs FILE [--shard K/N]] [--json]
+hasim report --from FILE... [--scenario ...] [--seeds N] [--seed-start S] [--profiles ...] [--out DIR] [--json]
   Runs every scenario of the system (default streamspace: its seed reports) or those named over
   seeds S..S+N-1 (default S = 0, N = ${DEFAULT_REPORT_SEEDS}) under each profile (StreamSpace's default:
   streamspace-v2,hardened) and writes DIR/<report>.md and .html (default DIR docs/; StreamSpace's
@@ -116,8 +123,19 @@ export const REPORT_HELP = `hasim report [--system NAME] [--scenario NAME[,NAME.
   --jobs sets the worker threads (default: one per core, at most one per 20 seeds); the report
   does not depend on it. Ctrl-C stops starting runs (a second one abandons those in flight) and
   writes the runs that finished as a report marked partial; exit 130, or 1 on a violation.
+  --runs FILE   append every finished run to FILE (JSON Lines, one run a line, written as it
+                finishes) and do not run again the runs already in it: a killed or interrupted
+                report resumes where it stopped. First seed 0 of each scenario and profile is
+                run: a file of runs by other code (another seed-0 digest, version or scenario
+                definition) is bad input
+  --shard K/N   with --runs: run every N-th seed from offset K-1 (shards are disjoint and together
+                make the whole) and write no report
+  --from FILE...  build the report from runs files, running nothing: the same report, byte for
+                byte, as one command running those seeds. The scenarios, profiles and seeds are
+                the files' unless given; runs missing make the report partial and are named
   --json prints a summary per scenario and profile instead of text.
-  Exit 0 when no run violated an invariant, 1 when one did (the report is written either way).`;
+  Exit 0 when no run violated an invariant, 1 when one did (the report is written either way), 2
+  bad input (a malformed runs file line, runs of other code or of an unknown scenario).`;
 
 export const MACHINES_HELP = `hasim machines [--system NAME] [--machine ID] [--format mermaid|json] [--json]
   Prints the statecharts of the system's components (default streamspace), the definitions its

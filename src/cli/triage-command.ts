@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ConfigError, type AnySystem } from '../contract/system.ts';
 import { runCase } from '../harness/run-case.ts';
 import { caseForSeed, type CaseSpace, type Shrunk } from '../harness/seeded-case.ts';
-import { readTraceFile, TraceFileError, type TraceFile } from '../harness/trace-file.ts';
+import { readTraceFile, TraceFileError, validateSchedule, type TraceFile } from '../harness/trace-file.ts';
+import type { FaultRecord } from '../faults/fault-kind.ts';
 import { kindsOf, triage, triageSpace, type Bug, type ShrinkRequest, type TriageSeed } from '../harness/triage.ts';
 import { SYSTEMS } from '../systems/index.ts';
 import { parseCount, parseDuration, parseFlags, UsageError } from './args.ts';
@@ -48,6 +49,8 @@ interface Recorded {
   space: CaseSpace;
   system: AnySystem;
   where: string;
+  /** A guided campaign's mutated case: its schedule, recorded on the line (absent: the seed's drawn one). */
+  schedule?: FaultRecord[];
 }
 
 function bad(message: string): never {
@@ -122,7 +125,16 @@ function readRecorded(path: string): Recorded[] {
       if (error instanceof ConfigError) bad(`${where}: the recorded case space does not resolve (${error.message})`);
       throw error;
     }
-    out.push({ seed, outcome, hash, where, ...found });
+    let schedule: FaultRecord[] | undefined;
+    if (v['schedule'] !== undefined) {
+      try {
+        schedule = validateSchedule(v['schedule'], where, found.system);
+      } catch (error) {
+        if (error instanceof TraceFileError) bad(error.message);
+        throw error;
+      }
+    }
+    out.push({ seed, outcome, hash, where, ...found, ...(schedule === undefined ? {} : { schedule }) });
   }
   return out;
 }
@@ -259,7 +271,8 @@ export async function triageCommand(argv: string[], io: TriageIo): Promise<numbe
     const lane = async (): Promise<void> => {
       while (next < seeds.length && !stop.signal.aborted && !deadlineReached()) {
         const i = next++;
-        const done = await executor.run({ type: 'run', system: system.name, space, seed: seeds[i]!.seed }, stop.signal);
+        const { seed, schedule } = seeds[i]!;
+        const done = await executor.run({ type: 'run', system: system.name, space, seed, ...(schedule === undefined ? {} : { schedule }) }, stop.signal);
         if (done.type !== 'run') throw new Error(`expected a run result, got ${done.type}`);
         rerun[i] = done.result;
       }
@@ -282,7 +295,10 @@ export async function triageCommand(argv: string[], io: TriageIo): Promise<numbe
     });
     for (const c of changed) io.err(`seed ${c.seed} changed since the campaign: ${c.recorded.outcome} (${c.recorded.hash.slice(0, 12)}) then, ${c.now.outcome} (${c.now.hash.slice(0, 12)}) now`);
     const failing = rerun.filter((r): r is SeedResult => r !== null && r.outcome !== 'pass');
-    const triageSeeds: TriageSeed[] = failing.map((r) => ({ seed: r.seed, invariant: r.outcome, kinds: kindsOf(r.schedule ?? []) }));
+    const triageSeeds: TriageSeed[] = failing.map((r) => {
+      const schedule = bySeed.get(r.seed)?.schedule;
+      return { seed: r.seed, invariant: r.outcome, kinds: kindsOf(r.schedule ?? []), ...(schedule === undefined ? {} : { schedule }) };
+    });
 
     // Shrunk cases already on disk, reused when they still reproduce.
     const onDisk = shrunkFiles(dir, digest);

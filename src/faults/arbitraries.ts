@@ -30,15 +30,20 @@ export interface ScheduleOptions {
   maxDurationUs?: Micros;
 }
 
+/** `ScheduleOptions`' defaults: most faults, largest gap, longest window. */
+export const DEFAULT_MAX_FAULTS = 8;
+export const DEFAULT_MAX_GAP_US: Micros = 60 * SECOND;
+export const DEFAULT_MAX_DURATION_US: Micros = 120 * SECOND;
+
 /** A gap-encoded schedule, decoded to absolute times. */
 export function scheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<FaultRecord[]> {
   // No kinds, or room for no fault: fault-free cases.
   if (options.kinds.length === 0 || options.maxFaults === 0) return fc.constant([]);
-  const maxGap = options.maxGapUs ?? 60 * SECOND;
-  const ctx = { roles: options.roles, maxDurationUs: options.maxDurationUs ?? 120 * SECOND };
+  const maxGap = options.maxGapUs ?? DEFAULT_MAX_GAP_US;
+  const ctx = { roles: options.roles, maxDurationUs: options.maxDurationUs ?? DEFAULT_MAX_DURATION_US };
   const bodies = new Map(options.kinds.map((k) => [k.kind, k.arbitrary(ctx) as fc.Arbitrary<Omit<FaultRecord, 'at'>>]));
   const step = fc.tuple(fc.integer({ min: 0, max: maxGap }), fc.constantFrom(...bodies.keys()).chain((k) => bodies.get(k)!));
-  return fc.array(step, { maxLength: options.maxFaults ?? 8, size: 'medium' }).map((steps) => {
+  return fc.array(step, { maxLength: options.maxFaults ?? DEFAULT_MAX_FAULTS, size: 'medium' }).map((steps) => {
     let at = options.startUs;
     return steps.map(([gap, body]) => {
       at += gap;
@@ -49,7 +54,7 @@ export function scheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<FaultR
 
 /** Swarm mode: a random non-empty subset of kinds, then a schedule of only those. */
 export function swarmScheduleArbitrary(options: ScheduleOptions): fc.Arbitrary<FaultRecord[]> {
-  const maxFaults = options.maxFaults ?? 8;
+  const maxFaults = options.maxFaults ?? DEFAULT_MAX_FAULTS;
   if (options.kinds.length === 0 || maxFaults === 0) return fc.constant([]);
   return fc.subarray([...options.kinds], { minLength: 1 }).chain((enabled) =>
     fc.integer({ min: Math.min(2, maxFaults), max: maxFaults }).chain((n) => scheduleArbitrary({ ...options, kinds: enabled, maxFaults: n })));

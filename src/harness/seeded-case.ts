@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { scheduleArbitrary, swarmScheduleArbitrary } from '../faults/arbitraries.ts';
+import { scheduleArbitrary, swarmScheduleArbitrary, type ScheduleOptions } from '../faults/arbitraries.ts';
 import { drawnByDefault, type FaultRecord } from '../faults/fault-kind.ts';
 import { ConfigError, type Deployment, type Deployments, type Instance, type Resolved, type System, type View } from '../contract/system.ts';
 import { runCase, type Case, type Verdict } from './run-case.ts';
 import { ddmin } from './ddmin.ts';
 import { minimize } from './minimize.ts';
-import { narrowScheduleValue } from './narrow-schedule.ts';
+import { narrowFaults, narrowOptionsFor } from './narrow-faults.ts';
 
 /**
  * The cases of a campaign, one per seed. A campaign seed decides both the simulation seed and the
@@ -50,18 +50,23 @@ export interface SeedDeployment {
 type AnySystemOf<C> = System<C, Instance, View>;
 
 /**
- * The schedule arbitrary of a case space: the system's kinds drawn by default (or the chosen ones,
- * in the system's order).
+ * What a case space's schedules are drawn from: the system's kinds drawn by default (or the chosen
+ * ones, in the system's order), its roles, when faults may start, and its timing bounds.
  */
-export function scheduleArbitraryFor<C>(system: AnySystemOf<C>, space: CaseSpace): fc.Arbitrary<FaultRecord[]> {
+export function scheduleOptionsFor<C>(system: AnySystemOf<C>, space: CaseSpace): ScheduleOptions {
   const kinds = space.kinds === undefined ? drawnByDefault(system.faults) : system.faults.filter((k) => space.kinds!.includes(k.kind));
   const timing = system.faultTiming ?? {};
-  const options = {
+  return {
     kinds, roles: system.roles, startUs: system.settleUs,
     ...(space.maxFaults !== undefined ? { maxFaults: space.maxFaults } : {}),
     ...(timing.maxGapUs !== undefined ? { maxGapUs: timing.maxGapUs } : {}),
     ...(timing.maxDurationUs !== undefined ? { maxDurationUs: timing.maxDurationUs } : {}),
   };
+}
+
+/** The schedule arbitrary of a case space (`scheduleOptionsFor`), in swarm mode unless the space turns it off. */
+export function scheduleArbitraryFor<C>(system: AnySystemOf<C>, space: CaseSpace): fc.Arbitrary<FaultRecord[]> {
+  const options = scheduleOptionsFor(system, space);
   return (space.swarm ?? true) ? swarmScheduleArbitrary(options) : scheduleArbitrary(options);
 }
 
@@ -155,9 +160,11 @@ function caseOf<C>(space: CaseSpace, configured: SeedConfiguration<C>, seed: num
 /**
  * The case a campaign runs for `seed`: a pure function of (system, space, seed). The schedule is
  * drawn as it always was; a deployment, when the space has one, comes from a stream of its own.
+ * `schedule` replaces the drawn one (a guided campaign's mutated case, `src/harness/guided.ts`):
+ * the configuration and the simulation seed stay the seed's.
  */
-export function caseForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: number): Case<C> {
-  return caseOf(space, resolveSeed(system, space, seed), seed, scheduleValueForSeed(scheduleArbitraryFor(system, space), seed).value);
+export function caseForSeed<C>(system: AnySystemOf<C>, space: CaseSpace, seed: number, schedule?: FaultRecord[]): Case<C> {
+  return caseOf(space, resolveSeed(system, space, seed), seed, schedule ?? scheduleValueForSeed(scheduleArbitraryFor(system, space), seed).value);
 }
 
 export interface ShrinkOptions {
@@ -166,6 +173,11 @@ export interface ShrinkOptions {
    * schedule already run costs none). Default 1,000.
    */
   maxShrinkRuns?: number;
+  /**
+   * The seed's schedule when it is not the one the seed draws (a guided campaign's mutated case).
+   * It shrinks as a drawn one does. Default: the drawn schedule.
+   */
+  schedule?: FaultRecord[];
 }
 
 export interface Shrunk<C = unknown> {
@@ -176,11 +188,13 @@ export interface Shrunk<C = unknown> {
   /** Faults left before the 1-minimal pass. */
   faultsShrunk: number;
   faultsMinimal: number;
-  /** Successful fast-check shrink steps. */
+  /** Values the narrowing pass moved (before it, in trace files written before 2026-12-02: successful fast-check shrink steps). */
   shrinkSteps: number;
   /**
-   * Runs of each pass: delta debugging (absent only in trace files written before it), fast-check's
-   * shrinker, the 1-minimal pass. A schedule is run once per shrink at most.
+   * Runs of each pass: delta debugging (absent only in trace files written before it), the
+   * narrowing of times and parameters (fast-check's shrinker in files written before it), the
+   * 1-minimal pass. A schedule is run once per shrink at most, the result once more for its
+   * verdict with the trace hash (not counted here) unless it is the fault-free schedule.
    */
   ddminRuns?: number;
   shrinkRuns: number;
@@ -192,36 +206,41 @@ export interface Shrunk<C = unknown> {
  * different finding), in passes that each start from what the one before left:
  * 1. delta debugging (`ddmin`) of the fault list, each fault kept at its time, after a try of the
  *    empty schedule: it drops most faults in a few runs;
- * 2. fast-check's shrinker on the faults left (`narrowScheduleValue`), depth first as fast-check's
- *    own runner walks it (take the first smaller schedule that still fails, start again from it):
- *    earlier and shorter faults, smaller parameters;
- * 3. the 1-minimal pass, since shrinking times can make a fault unnecessary.
- * Verdicts are kept by schedule, so no schedule runs twice. The seed never shrinks. The result is a
- * pure function of (system, space, seed, invariant, maxShrinkRuns).
+ * 2. the narrowing of the faults left (`narrowFaults`): each fault earlier, then each of its
+ *    numeric parameters (windows, delays) towards its simplest value, at its target or by a bounded
+ *    bisection, then its roundest value in reach: a few runs per field, times to a millisecond or
+ *    about 1/128 of the distance they moved;
+ * 3. the 1-minimal pass, since narrowing times can make a fault unnecessary.
+ * Outcomes are kept by schedule, so no schedule runs twice; candidates run without the trace hash,
+ * and the result once more with it, for its verdict (unless it is the fault-free schedule, which
+ * runs with it). The seed never shrinks. The result is a
+ * pure function of (system, space, seed, invariant, maxShrinkRuns, schedule).
  */
 export function shrinkSeed<C, I extends Instance, V extends View>(system: System<C, I, V>, space: CaseSpace, seed: number, invariant: string, options: ShrinkOptions = {}): Shrunk<C> {
   const maxShrinkRuns = options.maxShrinkRuns ?? 1000;
   const arbitrary = scheduleArbitraryFor(system, space);
   const configured = resolveSeed(system, space, seed);
-  // The verdicts of the schedules run, by their JSON; only failing ones keep theirs (the shrunk
-  // schedule's is the result's).
-  const verdicts = new Map<string, Verdict | null>();
+  // Whether each schedule run still failed, by its JSON. Candidates need their outcome only, so
+  // they run without the trace hash, and the result once more with it; but the fault-free
+  // schedule, the result whenever it fails, runs with it.
+  const failed = new Map<string, boolean>();
+  let faultFree: Verdict | null = null;
   let runs = 0;
   const stillFails = (schedule: FaultRecord[]): boolean => {
     const key = JSON.stringify(schedule);
-    let verdict = verdicts.get(key);
-    if (verdict === undefined) {
+    let fails = failed.get(key);
+    if (fails === undefined) {
       runs++;
-      const v = runCase(system, caseOf(space, configured, seed, schedule));
-      verdict = v.outcome === invariant ? v : null;
-      verdicts.set(key, verdict);
+      const v = runCase(system, caseOf(space, configured, seed, schedule), schedule.length === 0 ? {} : { hash: false });
+      if (schedule.length === 0) faultFree = v;
+      fails = v.outcome === invariant;
+      failed.set(key, fails);
     }
-    return verdict !== null;
+    return fails;
   };
   const withinBudget = (): boolean => runs < maxShrinkRuns;
 
-  const drawn = scheduleValueForSeed(arbitrary, seed);
-  const faults = drawn.value;
+  const faults = options.schedule ?? scheduleValueForSeed(arbitrary, seed).value;
   let current = faults;
   let shrinkSteps = 0;
   let ddminRuns = 0;
@@ -230,12 +249,9 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
     const keep = stillFails([]) ? [] : ddmin(faults.map((_, i) => i), (kept) => stillFails(kept.map((i) => faults[i]!)), withinBudget);
     current = keep.map((i) => faults[i]!);
     ddminRuns = runs;
-    const value = keep.length > 0 ? narrowScheduleValue(drawn, keep) : null;
-    if (value !== null) {
-      const shrunk = fastCheckShrink(arbitrary, value, stillFails, withinBudget);
-      current = shrunk.value.value;
-      shrinkSteps = shrunk.steps;
-    }
+    const narrowed = narrowFaults(current, stillFails, narrowOptionsFor(system), withinBudget);
+    current = narrowed.schedule;
+    shrinkSteps = narrowed.steps;
     shrinkRuns = runs - ddminRuns;
   }
   const faultsShrunk = current.length;
@@ -245,8 +261,7 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
   return {
     invariant,
     case: c,
-    // Run unless a pass ran it: when nothing could go, the seed's own schedule.
-    verdict: verdicts.get(JSON.stringify(minimal)) ?? runCase(system, c),
+    verdict: minimal.length === 0 && faultFree !== null ? faultFree : runCase(system, c),
     faultsFound: faults.length,
     faultsShrunk,
     faultsMinimal: minimal.length,
@@ -255,30 +270,6 @@ export function shrinkSeed<C, I extends Instance, V extends View>(system: System
     shrinkRuns,
     minimizeRuns,
   };
-}
-
-/**
- * fast-check's shrinker from a failing value, depth first as fast-check's own runner walks it: the
- * first smaller value that still fails is taken and shrunk in turn, until none does (or the budget
- * ends). Returns the last failing value and the steps taken.
- */
-function fastCheckShrink<T>(arbitrary: fc.Arbitrary<T>, start: fc.Value<T>, stillFails: (value: T) => boolean, withinBudget: () => boolean): { value: fc.Value<T>; steps: number } {
-  let value = start;
-  let steps = 0;
-  let improved = true;
-  while (improved && withinBudget()) {
-    improved = false;
-    for (const candidate of arbitrary.shrink(value.value, value.context)) {
-      if (!withinBudget()) break;
-      if (stillFails(candidate.value)) {
-        value = candidate;
-        steps++;
-        improved = true;
-        break;
-      }
-    }
-  }
-  return { value, steps };
 }
 
 /** The named deployments swarm mode draws from: those not marked `inSwarm: false`. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { SYSTEMS, streamspace } from '../systems/index.ts';
 import type { FaultRecord } from '../faults/fault-kind.ts';
+import { MS, SECOND } from '../sim-cluster/index.ts';
 import type { Verdict } from './run-case.ts';
 import { caseForSeed, shrinkSeed } from './seeded-case.ts';
 import { readTraceFile } from './trace-file.ts';
@@ -134,7 +135,7 @@ describe('triage', () => {
     return {
       probes,
       runner: { ...runner, probe: (p) => {
-        probes.push(`${p.seed}|${p.fixes.join(',')}|${JSON.stringify(p.schedule)}`);
+        probes.push(`${p.seed}|${p.fixes.join(',')}|${JSON.stringify(p.schedule)}${p.hash === false ? '' : '|hashed'}`);
         return runner.probe(p);
       } },
     };
@@ -163,8 +164,8 @@ describe('triage', () => {
     const a = await triage(streamspace, space, seeds, one.runner);
     const b = await triage(streamspace, space, [...seeds].reverse(), three.runner);
     expect(shape(b)).toEqual(shape(a));
-    // No run is made twice: a shrink runs each schedule once (the shrunk case's verdict is that of the
-    // run that kept it), a signature each set of fixes once. Before shrinks delta-debugged and kept
+    // No run is made twice: a shrink runs each schedule once without the trace hash (and the shrunk
+    // case once more with it, for its verdict), a signature each set of fixes once. Before shrinks delta-debugged and kept
     // their verdicts, triage made 315 runs here.
     for (const x of [one, three]) expect(new Set(x.probes).size).toBe(x.probes.length);
     expect(a.runs).toBe(one.probes.length);
@@ -245,16 +246,19 @@ describe('triage shrinks', () => {
   const needed = [faults[2]!, faults[5]!];
   const fails = (schedule: readonly FaultRecord[]): boolean => needed.every((n) => schedule.some((f) => JSON.stringify(f) === JSON.stringify(n)));
   const request = { seed, fixes: [], invariant: 'no-lost-commands' };
-  function counting(concurrency: number, turns: (p: ProbeRequest) => number): { runner: TriageRunner; probed: string[] } {
+  function counting(concurrency: number, turns: (p: ProbeRequest) => number, failing = fails): { runner: TriageRunner; probed: string[]; hashed: boolean[] } {
     const probed: string[] = [];
+    const hashed: boolean[] = [];
     return {
       probed,
+      hashed,
       runner: {
         concurrency,
         probe: async (p) => {
           probed.push(JSON.stringify(p.schedule));
+          hashed.push(p.hash !== false);
           for (let i = 0; i < turns(p); i++) await new Promise((r) => setImmediate(r));
-          const outcome = fails(p.schedule!) ? p.invariant : 'pass';
+          const outcome = failing(p.schedule!) ? p.invariant : 'pass';
           const verdict = { outcome, hash: '', violation: outcome === 'pass' ? null : { invariant: outcome, time: 1, message: 'scripted' } } as unknown as Verdict;
           return { outcome, hash: '', ...(p.verdict === true ? { verdict } : {}) };
         },
@@ -270,24 +274,50 @@ describe('triage shrinks', () => {
     expect(s).toMatchObject({ faultsFound: 8, faultsMinimal: 2 });
     // 1-minimal.
     for (let i = 0; i < needed.length; i++) expect(fails(needed.filter((_, j) => j !== i))).toBe(false);
-    // One at a time, the probes are the runs the shrink reports, the shrunk case's verdict included;
-    // none twice. fast-check's shrinker from the 8 faults, then the 1-minimal pass, took 1,015 (fast-check's
-    // budget of 1,000 runs spent).
+    // One at a time, the probes are the runs the shrink reports, none twice, then the shrunk case
+    // once more for its verdict with the trace hash (the others without). fast-check's shrinker from
+    // the 8 faults, then the 1-minimal pass, took 1,015 (fast-check's budget of 1,000 runs spent).
     const runs = s.ddminRuns! + s.shrinkRuns + s.minimizeRuns;
-    expect(one.probed).toHaveLength(runs);
+    expect(one.probed).toHaveLength(runs + 1);
     expect(new Set(one.probed).size).toBe(runs);
+    expect(one.probed.at(-1)).toBe(JSON.stringify(s.case.schedule));
+    // The fault-free schedule first, with the hash (the result whenever it fails).
+    expect(one.probed[0]).toBe('[]');
+    expect(one.hashed).toEqual([true, ...Array(runs - 1).fill(false), true]);
     expect(runs).toBeLessThan(100);
     for (const concurrency of [2, 3]) {
       const many = counting(concurrency, (p) => (p.schedule!.length * 7 + JSON.stringify(p.schedule).length) % 5);
       expect(await triageShrink(streamspace, space, many.runner, request)).toEqual(s);
       // More runs at once adds only those started ahead of a turn that a failing run before them made unnecessary.
-      expect(new Set(many.probed).size).toBe(many.probed.length);
+      expect(new Set(many.probed).size).toBe(many.probed.length - 1);
       expect(many.probed.length).toBeGreaterThanOrEqual(runs);
       expect(many.probed.length).toBeLessThan(runs + 20);
     }
   });
 
-  test('the budget bounds delta debugging and fast-check as in shrinkSeed; the 1-minimal pass still runs', async () => {
+  test('the narrowing moves times and windows, the same at any concurrency', async () => {
+    // Fails while the schedule holds a pause of 3 s or more and a fault at least 20 s after it.
+    const spread = (schedule: readonly FaultRecord[]): boolean => schedule.some((f) => f.kind === 'pause'
+      && (f['durationUs'] as number) >= 3 * SECOND && schedule.some((g) => g.at - f.at >= 20 * SECOND));
+    expect(spread(faults)).toBe(true);
+    const one = counting(1, () => 0, spread);
+    const s = await triageShrink(streamspace, space, one.runner, request);
+    expect(s.case.schedule).toHaveLength(2);
+    expect(s.shrinkSteps).toBeGreaterThan(0);
+    const [first, last] = s.case.schedule;
+    expect(first!.at).toBe(streamspace.settleUs);
+    expect(last!.at - first!.at).toBeGreaterThanOrEqual(20 * SECOND);
+    expect(last!.at - first!.at).toBeLessThan(21 * SECOND);
+    expect(first!['durationUs']).toBeGreaterThanOrEqual(3 * SECOND);
+    expect(first!['durationUs']).toBeLessThan(3_500 * MS);
+    expect(one.probed).toHaveLength(s.ddminRuns! + s.shrinkRuns + s.minimizeRuns + 1);
+    for (const concurrency of [2, 3]) {
+      const many = counting(concurrency, (p) => JSON.stringify(p.schedule).length % 4, spread);
+      expect(await triageShrink(streamspace, space, many.runner, request)).toEqual(s);
+    }
+  });
+
+  test('the budget bounds delta debugging and the narrowing as in shrinkSeed; the 1-minimal pass still runs', async () => {
     for (const concurrency of [1, 3]) {
       const s = await triageShrink(streamspace, space, counting(concurrency, (p) => p.schedule!.length % 3).runner, request, 5);
       expect(s.ddminRuns! + s.shrinkRuns).toBe(5);

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import type fc from 'fast-check';
 import type { FaultRecord } from '../faults/fault-kind.ts';
 import type { Instance, System, View } from '../contract/system.ts';
 import { ddmin } from './ddmin.ts';
 import { minimize } from './minimize.ts';
-import { narrowScheduleValue } from './narrow-schedule.ts';
+import { narrowFaults, narrowOptionsFor } from './narrow-faults.ts';
 import { runCase, type Verdict } from './run-case.ts';
 import { caseForSeed, scheduleArbitraryFor, scheduleValueForSeed, type CaseSpace, type Shrunk } from './seeded-case.ts';
 
@@ -108,8 +107,10 @@ export interface ProbeRequest {
   schedule: FaultRecord[] | null;
   fixes: readonly string[];
   invariant: string;
-  /** Return the whole verdict too (a shrink's runs: the shrunk case's verdict is that of the run that kept it). */
+  /** Return the whole verdict too (a shrink's result). */
   verdict?: boolean;
+  /** Take the trace hash. Default true; false: `ProbeResult.hash` is empty (a shrink's candidates, `RunOptions.hash`). */
+  hash?: boolean;
 }
 
 export interface ProbeResult {
@@ -123,13 +124,15 @@ export interface ShrinkRequest {
   seed: number;
   fixes: readonly string[];
   invariant: string;
+  /** The seed's schedule when it is not the drawn one (a guided campaign's mutated case; `TriageSeed.schedule`). */
+  schedule?: FaultRecord[];
 }
 
 /** Runs one probe in this thread. */
 export function runProbe<C>(system: System<C, Instance, View>, space: CaseSpace, p: ProbeRequest): ProbeResult {
   // The seed's case with its configuration as the space resolves it for that seed, and the schedule asked for.
   const c = caseForSeed(system, triageSpace(space, p.fixes, p.invariant), p.seed);
-  const v = runCase(system, p.schedule === null ? c : { ...c, schedule: p.schedule });
+  const v = runCase(system, p.schedule === null ? c : { ...c, schedule: p.schedule }, p.hash === false ? { hash: false } : {});
   return { outcome: v.outcome, hash: v.hash, ...(p.verdict === true ? { verdict: v } : {}) };
 }
 
@@ -176,8 +179,9 @@ export class ShrinkCut extends Error {
 /**
  * Shrinks a seed for triage, with `fixes` on and only the invariant checked: the search of
  * `shrinkSeed`, pass for pass (the fault-free schedule, then delta debugging of the fault list, then
- * fast-check's shrinker on the faults left, at most `maxShrinkRuns` runs for these; then the
- * 1-minimal pass), each schedule run once, with runs asked of the runner `concurrency` at a time so
+ * the narrowing of the faults left, at most `maxShrinkRuns` runs for these; then the 1-minimal
+ * pass), each schedule run once (without the trace hash but the fault-free one; the minimal one
+ * once more, with it, for its verdict), with runs asked of the runner `concurrency` at a time so
  * that a shrink uses every worker (`ShrinkRuns`). Each pass takes the first failing candidate in the
  * order the one-at-a-time search tries them, so the result and the run counts it reports (those of
  * the one-at-a-time search) do not depend on `concurrency`, which only adds the runs started ahead
@@ -189,9 +193,12 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
   const s = triageSpace(space, r.fixes, r.invariant);
   const base = caseForSeed(system, s, r.seed);
   const arbitrary = scheduleArbitraryFor(system, s);
-  const drawn = scheduleValueForSeed(arbitrary, r.seed);
-  const faults = drawn.value;
-  const request = (schedule: FaultRecord[]): ProbeRequest => ({ seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant, verdict: true });
+  const faults = r.schedule ?? scheduleValueForSeed(arbitrary, r.seed).value;
+  // Candidates need their outcome only: they run without the trace hash, the result once more with
+  // it; but the fault-free schedule, the result whenever it fails, runs with it (as in `shrinkSeed`).
+  const request = (schedule: FaultRecord[]): ProbeRequest => ({
+    seed: r.seed, schedule, fixes: r.fixes, invariant: r.invariant, ...(schedule.length === 0 ? { verdict: true } : { hash: false }),
+  });
   const runs = new ShrinkRuns((schedule) => runner.probe(request(schedule)), r.invariant, Math.max(1, runner.concurrency ?? 1));
   // The faults of the last schedule kept: how far a shrink cut short got.
   let soFar = faults.length;
@@ -211,17 +218,11 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
         };
         return failsWith([]) ? [] : ddmin(faults.map((_, i) => i), failsWith, withinBudget);
       }, maxShrinkRuns);
-      current = keep.map((i) => faults[i]!);
+      const kept = keep.map((i) => faults[i]!);
       ddminRuns = runs.count;
-      let value = keep.length > 0 ? narrowScheduleValue(drawn, keep) : null;
-      while (value !== null && runs.count < maxShrinkRuns) {
-        const next: fc.Value<FaultRecord[]> | null = await runs.firstFailing(arbitrary.shrink(value.value, value.context), (c) => c.value, maxShrinkRuns);
-        if (next === null) break;
-        value = next;
-        current = value.value;
-        soFar = current.length;
-        shrinkSteps++;
-      }
+      const narrowed = await runs.replay((fails, withinBudget) => narrowFaults(kept, fails, narrowOptionsFor(system), withinBudget), maxShrinkRuns);
+      current = narrowed.schedule;
+      shrinkSteps = narrowed.steps;
       shrinkRuns = runs.count - ddminRuns;
     }
     const from = current;
@@ -238,27 +239,18 @@ export async function triageShrink(system: System<any, Instance, View>, space: C
     await runs.settled();
   }
   const minimizeRuns = runs.count - ddminRuns - shrinkRuns;
-  // The verdict of the run that kept the minimal schedule; run now when none did (nothing could go).
-  let verdict = runs.failingVerdict(minimal);
-  if (verdict === undefined) {
-    try {
-      verdict = (await runner.probe(request(minimal))).verdict!;
-    } catch (error) {
-      if (error instanceof RunRefused) throw new ShrinkCut(faults.length, minimal.length, true);
-      throw error;
-    }
+  // The minimal schedule's verdict, with its trace hash: the fault-free run's, or one more run.
+  let verdict = minimal.length === 0 ? runs.verdictOf(minimal) : undefined;
+  try {
+    verdict ??= (await runner.probe({ seed: r.seed, schedule: minimal, fixes: r.fixes, invariant: r.invariant, verdict: true })).verdict!;
+  } catch (error) {
+    if (error instanceof RunRefused) throw new ShrinkCut(faults.length, minimal.length, true);
+    throw error;
   }
   return {
     invariant: r.invariant, case: { ...base, schedule: minimal }, verdict,
     faultsFound: faults.length, faultsShrunk: current.length, faultsMinimal: minimal.length, shrinkSteps, ddminRuns, shrinkRuns, minimizeRuns,
   };
-}
-
-/** A candidate of a shrink pass, with its schedule and the schedule's key. */
-interface Candidate<T> {
-  item: T;
-  schedule: FaultRecord[];
-  key: string;
 }
 
 type Settled = { result: ProbeResult } | { error: unknown };
@@ -268,11 +260,11 @@ type Settled = { result: ProbeResult } | { error: unknown };
  * ask for it, and its result kept. `count` is the runs of the one-at-a-time search: a schedule
  * counts when its turn first comes, whether or not its run was started ahead of it.
  *
- * A pass asks for its candidates in turn and takes the first that still fails. Before it waits for
- * a run, the runs of the candidates after it are started too, up to `width` runs at once: those the
- * one-at-a-time search makes next if the runs before them pass. So a pass waits for one batch at a
- * time, and when a run fails, the runs after it in its batch were spent for nothing (their results
- * are kept, in case a later pass asks for them).
+ * Each pass is a synchronous search replayed on the results known (`replay`): before it waits for
+ * a run, the runs the one-at-a-time search makes next if the runs before them pass are started too,
+ * up to `width` runs at once. So a pass waits for one batch at a time, and when a run fails, the
+ * runs after it in its batch were spent for nothing (their results are kept, in case a later pass
+ * asks for them).
  */
 class ShrinkRuns {
   count = 0;
@@ -285,42 +277,12 @@ class ShrinkRuns {
   constructor(private readonly run: (schedule: FaultRecord[]) => Promise<ProbeResult>, private readonly invariant: string, private readonly width: number) {}
 
   /**
-   * The first of `candidates` whose schedule still fails, taking their turns in order while `count`
-   * is under `maxRuns`; null when none does (or the budget ends). Rejects with the error of a run
-   * whose turn came and that did not end (`RunRefused`).
-   */
-  async firstFailing<T>(candidates: Iterable<T>, scheduleOf: (c: T) => FaultRecord[], maxRuns: number): Promise<T | null> {
-    const source = candidates[Symbol.iterator]();
-    const pull = (): Candidate<T> | null => {
-      const next = source.next();
-      if (next.done === true) return null;
-      const schedule = scheduleOf(next.value);
-      return { item: next.value, schedule, key: JSON.stringify(schedule) };
-    };
-    // Candidates taken from `source` whose turn has not come yet.
-    const ahead: Array<Candidate<T>> = [];
-    // Runs started together: one at first, since a step's first candidate often fails (a step of
-    // fast-check's shrinker tries the boldest shrink first), then twice as many each time, up to `width`.
-    let size = 1;
-    for (;;) {
-      if (this.count >= maxRuns) return null;
-      const c = ahead.shift() ?? pull();
-      if (c === null) return null;
-      if (!this.started.has(c.key)) {
-        this.startBatch(c, ahead, pull, maxRuns, size);
-        size = Math.min(2 * size, this.width);
-      }
-      if (await this.fails(c)) return c.item;
-    }
-  }
-
-  /**
-   * The result of a synchronous search (`ddmin` after the fault-free schedule, `minimize`) that asks `fails` of
+   * The result of a synchronous search (`ddmin` after the fault-free schedule, `narrowFaults`, `minimize`) that asks `fails` of
    * schedules in turn, under `withinBudget` (`count` under `maxRuns`), as if it ran each in turn.
    * The search is run on the results known: a schedule without one is taken to pass, and the search
    * goes on to the runs it would make then, until `width` are missing; those start together, and the
    * search is run again from the start, until it ends on results alone. (The search itself runs no
-   * case: running it again costs next to nothing, and keeps `ddmin` and `minimize` the one implementation.)
+   * case: running it again costs next to nothing, and keeps each pass the one implementation `shrinkSeed` runs.)
    */
   async replay<R>(search: (fails: (schedule: FaultRecord[]) => boolean, withinBudget: () => boolean) => R, maxRuns: number): Promise<R> {
     for (;;) {
@@ -350,48 +312,15 @@ class ShrinkRuns {
     }
   }
 
-  /** The verdict of a schedule whose run still failed (when the runner returned it). */
-  failingVerdict(schedule: FaultRecord[]): Verdict | undefined {
+  /** The verdict a run of `schedule` returned, if it was asked for one and ended. */
+  verdictOf(schedule: FaultRecord[]): Verdict | undefined {
     const known = this.results.get(JSON.stringify(schedule));
-    return known !== undefined && 'result' in known && known.result.outcome === this.invariant ? known.result.verdict : undefined;
+    return known !== undefined && 'result' in known ? known.result.verdict : undefined;
   }
 
   /** Resolves once every run started has ended. */
   async settled(): Promise<void> {
     await Promise.allSettled(this.started.values());
-  }
-
-  /** Its turn: counted the first time; whether it still fails. */
-  private async fails(c: Candidate<unknown>): Promise<boolean> {
-    if (!this.turns.has(c.key)) {
-      this.turns.add(c.key);
-      this.count++;
-    }
-    return (await this.start(c.schedule, c.key)).outcome === this.invariant;
-  }
-
-  /** Starts `c`'s run and those after it (from `ahead`, then `pull`) the one-at-a-time search would make if these pass, `size` in all. */
-  private startBatch<T>(c: Candidate<T>, ahead: Array<Candidate<T>>, pull: () => Candidate<T> | null, maxRuns: number, size: number): void {
-    void this.start(c.schedule, c.key);
-    const turns = new Set([c.key]);
-    let count = this.count + (this.turns.has(c.key) ? 0 : 1);
-    let started = 1;
-    for (let i = 0; started < size && count < maxRuns; i++) {
-      const next = ahead[i] ?? pull();
-      if (next === null) return;
-      if (i === ahead.length) ahead.push(next);
-      if (!this.turns.has(next.key) && !turns.has(next.key)) {
-        turns.add(next.key);
-        count++;
-      }
-      const known = this.results.get(next.key);
-      // The search stops at a schedule known to fail, if it gets there.
-      if (known !== undefined && 'result' in known && known.result.outcome === this.invariant) return;
-      if (!this.started.has(next.key)) {
-        void this.start(next.schedule, next.key);
-        started++;
-      }
-    }
   }
 
   /** A schedule's run, started unless it was. */
@@ -459,6 +388,11 @@ export interface TriageSeed {
   invariant: string;
   /** The fault kinds of its (unshrunk) schedule. */
   kinds: readonly string[];
+  /**
+   * Its schedule when it is not the one the seed draws (a guided campaign's mutated case): its
+   * checks and its shrink run this schedule. Default: the seed's own.
+   */
+  schedule?: FaultRecord[];
 }
 
 /** A distinct bug: a signature, the seeds counted for it, and its minimal case. */
@@ -632,7 +566,7 @@ export async function triage(system: System<any, Instance, View>, space: CaseSpa
     };
     let shrunk: Shrunk;
     try {
-      shrunk = await shrink({ seed: first.seed, fixes: [...st.context], invariant });
+      shrunk = await shrink({ seed: first.seed, fixes: [...st.context], invariant, ...(first.schedule === undefined ? {} : { schedule: first.schedule }) });
     } catch (error) {
       if (error instanceof ShrinkCut) return cut(error.minimal ? 'signature' : 'shrink', error.faultsFound, error.faultsSoFar);
       throw error;
@@ -680,7 +614,7 @@ export async function triage(system: System<any, Instance, View>, space: CaseSpa
       const check = st.checks[s.checked]!;
       const removed = check.fixes === null
         ? check.bug.signature.kinds.every((k) => s.kinds.includes(k))
-        : removes((await counted.probe({ seed: s.seed, schedule: null, fixes: check.fixes, invariant: st.invariant })).outcome, st.invariant);
+        : removes((await counted.probe({ seed: s.seed, schedule: s.schedule ?? null, fixes: check.fixes, invariant: st.invariant })).outcome, st.invariant);
       s.checked++;
       if (removed) s.by = check.bug;
     }

@@ -51,6 +51,13 @@ export interface TraceOptions {
    * to replay trace files of format version 1, whose hashes were taken that way.
    */
   hashScheme?: TraceHashScheme;
+  /**
+   * Hash the events. Default true. False: no encoding at all, for runs whose verdict alone matters
+   * (a shrink's candidates: the encoding is about a sixth of a run's CPU); `hash()` then throws.
+   * Listeners get the same events either way, so a run behaves the same; only a detail the encoding
+   * rejects (a bigint or a symbol, a model bug) fails the run when it is hashed and not otherwise.
+   */
+  hash?: boolean;
 }
 
 /**
@@ -59,7 +66,7 @@ export interface TraceOptions {
  * The hash does not depend on `keepEvents` or on listeners, so a fuzzing run and its replay agree.
  */
 export class TraceRecorder {
-  private readonly encoder: TraceEncoder;
+  private readonly encoder: TraceEncoder | null;
   private digest: string | undefined;
   private readonly listeners: TraceListener[] = [];
   private readonly kept: TraceEvent[] | undefined;
@@ -67,7 +74,7 @@ export class TraceRecorder {
 
   constructor(options: TraceOptions = {}) {
     this.kept = options.keepEvents ? [] : undefined;
-    this.encoder = traceEncoder(options.hashScheme ?? 'interned');
+    this.encoder = options.hash === false ? null : traceEncoder(options.hashScheme ?? 'interned');
   }
 
   get count(): number {
@@ -92,13 +99,14 @@ export class TraceRecorder {
     if (this.digest !== undefined) throw new Error(`trace already finished; cannot record ${k}`);
     const event: TraceEvent = { t, p, k, d };
     this.eventCount++;
-    this.encoder.add(t, p, k, d);
+    this.encoder?.add(t, p, k, d);
     this.kept?.push(event);
     for (let i = 0; i < this.listeners.length; i++) this.listeners[i]!(event);
   }
 
-  /** The sha256 (hex) of every event recorded so far. After this, recording is closed. */
+  /** The sha256 (hex) of every event recorded so far. After this, recording is closed. Throws when built with `hash: false`. */
   hash(): string {
+    if (this.encoder === null) throw new Error('trace not hashed: the recorder was built with hash: false');
     this.digest ??= this.encoder.digest();
     return this.digest;
   }

@@ -11,6 +11,8 @@ import type { FindingsStore } from './findings-store.ts';
 import { selfChecked, shardSeeds, shardSize, type SeedRange } from './seed-range.ts';
 import { bugWhat, type BugRow, type UnclassifiedRow } from './summary.ts';
 import type { SeedResult } from './tasks.ts';
+import { Guide, type GuidedCase, type GuidedOptions, type GuidedRun } from '../../harness/guided.ts';
+import type { FaultRecord } from '../../faults/fault-kind.ts';
 
 export interface CampaignOptions {
   /** The system's name (tasks are plain data for worker threads). */
@@ -64,6 +66,27 @@ export interface CampaignOptions {
    * triage) into `CampaignResult.coverage`. Default false.
    */
   coverage?: boolean;
+  /**
+   * Coverage-guided: a corpus of the cases that reached new statechart transitions or transition
+   * pairs, and part of the seeds mutating their schedules (src/harness/guided.ts). Records coverage
+   * as `coverage` does. Needs the whole range (no shard). Default: off (every seed draws its case).
+   */
+  guided?: GuidedOptions | null;
+}
+
+/** What a guided campaign did: its epochs, its corpus, how many seeds ran a mutated case. */
+export interface GuidedSummary {
+  epochSeeds: number;
+  mutateShare: number;
+  /** Epochs whose runs were admitted (the seeds of the last two epochs run are not: no case read them). */
+  epochsAdmitted: number;
+  /** Cases in the corpus, and how many of them were mutated cases themselves. */
+  corpus: number;
+  corpusMutated: number;
+  /** Features (transitions and transition pairs) the admitted runs reached. */
+  features: number;
+  /** Seeds that ran a mutated case. */
+  mutatedSeeds: number;
 }
 
 /** A campaign's statechart coverage: the seeds it covers and, per machine of the system, what they reached. */
@@ -120,8 +143,12 @@ export interface CampaignResult {
   selfCheckEvery: number;
   selfChecks: number;
   mismatches: DeterminismMismatch[];
-  /** Every seed's outcome and hash, ascending by seed. */
-  results: Array<{ seed: number; outcome: string; hash: string }>;
+  /**
+   * Every seed's outcome and hash, ascending by seed; a guided campaign's mutated cases add their
+   * schedule, the corpus seed it was mutated from and the mutations (`hasim run --seed S --schedule`
+   * reruns one).
+   */
+  results: Array<{ seed: number; outcome: string; hash: string } & Partial<SeedCase>>;
   /** The distinct bugs and the failing seeds none accounts for, when the campaign triaged (null or absent: it did not). */
   bugs?: BugRow[] | null;
   unclassified?: UnclassifiedRow[];
@@ -130,8 +157,17 @@ export interface CampaignResult {
    * allow (false: stopped, or out of budget), whether the budget stopped it, and the rounds it cut short.
    */
   triage?: (Pick<TriageRows, 'runs' | 'shrinks' | 'complete' | 'deadlineReached' | 'unfinished'> & { elapsedMs: number }) | null;
-  /** The statechart coverage of the seeds run, when the campaign recorded it (`CampaignOptions.coverage`). */
+  /** The statechart coverage of the seeds run, when the campaign recorded it (`CampaignOptions.coverage`, or guided). */
   coverage?: CampaignCoverage | null;
+  /** A guided campaign's corpus and figures (null or absent: not guided). */
+  guided?: GuidedSummary | null;
+}
+
+/** A guided seed's mutated case, as results and violations record it. */
+export interface SeedCase {
+  schedule: FaultRecord[];
+  parent: number;
+  mutations: string[];
 }
 
 /** Triage's bugs as the summaries show them. */
@@ -205,8 +241,18 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   let violations = 0;
   let selfChecks = 0;
   let budgetExhausted = false;
+  const guide = options.guided == null ? null : new Guide(systemNamed(system), space, range.start, options.guided);
+  if (guide !== null && range.shard.count > 1) throw new RangeError('a guided campaign runs the whole range: its corpus reads every seed before it (no shards)');
   // Sums and minimums: the same figures whatever order the seeds finish in.
-  const coverage = options.coverage === true ? new CoverageTally(compiledMachines(systemNamed(system))) : null;
+  const coverage = options.coverage === true || guide !== null ? new CoverageTally(compiledMachines(systemNamed(system))) : null;
+  // A guided campaign's mutated cases, by seed, and the runs of each epoch not admitted yet.
+  const mutated = new Map<number, GuidedCase>();
+  const epochRuns = new Map<number, GuidedRun[]>();
+  const epochTasks = new Map<number, Array<Promise<void>>>();
+  const scheduleOf = (seed: number): { schedule?: FaultRecord[] } => {
+    const m = mutated.get(seed);
+    return m === undefined ? {} : { schedule: m.schedule };
+  };
 
   const stopped = (): boolean => options.signal?.aborted === true;
   const budgetMs = options.budgetMs ?? null;
@@ -221,7 +267,7 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
     const key = `${r.outcome}/${r.seed}`;
     const controller = new AbortController();
     shrinks.set(key, controller);
-    const p = executor.run({ type: 'shrink', system, space, seed: r.seed, invariant: r.outcome, maxShrinkRuns }, controller.signal)
+    const p = executor.run({ type: 'shrink', system, space, seed: r.seed, invariant: r.outcome, maxShrinkRuns, ...scheduleOf(r.seed) }, controller.signal)
       .then((done) => {
         if (done.type !== 'shrink') throw new Error(`expected a shrink result, got ${done.type}`);
         store.writeShrunk(done.shrunk);
@@ -242,8 +288,8 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   const failing: TriageSeed[] = [];
   const onFailure = (r: SeedResult): void => {
     violations++;
-    failing.push({ seed: r.seed, invariant: r.outcome, kinds: kindsOf(r.schedule ?? []) });
-    store.recordViolation(r);
+    failing.push({ seed: r.seed, invariant: r.outcome, kinds: kindsOf(r.schedule ?? []), ...scheduleOf(r.seed) });
+    store.recordViolation(r, seedCase(mutated.get(r.seed)));
     let summary = byInvariant.get(r.outcome);
     if (summary === undefined) {
       summary = { invariant: r.outcome, runs: 0, seeds: [], example: null };
@@ -263,24 +309,30 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   };
 
   const diagnose = async (seed: number, hashes: [string, string]): Promise<void> => {
-    const [a, b] = await Promise.all([executor.run({ type: 'events', system, space, seed }), executor.run({ type: 'events', system, space, seed })]);
+    const task = { type: 'events', system, space, seed, ...scheduleOf(seed) } as const;
+    const [a, b] = await Promise.all([executor.run(task), executor.run(task)]);
     if (a.type !== 'events' || b.type !== 'events') throw new Error('expected event lists');
     mismatches.push({ seed, hashes, divergence: firstDivergence(a.events, b.events) });
   };
 
   const runOne = async (seed: number): Promise<void> => {
-    const done = await executor.run({ type: 'run', system, space, seed, ...(coverage === null ? {} : { coverage: true }) });
+    const done = await executor.run({ type: 'run', system, space, seed, ...(coverage === null ? {} : { coverage: true }), ...(guide === null ? {} : { pairs: true }), ...scheduleOf(seed) });
     if (done.type !== 'run') throw new Error(`expected a run result, got ${done.type}`);
     const r = done.result;
-    results.push({ seed, outcome: r.outcome, hash: r.hash });
+    const m = mutated.get(seed);
+    results.push({ seed, outcome: r.outcome, hash: r.hash, ...seedCase(m) });
     if (coverage !== null && r.coverage !== undefined) coverage.add(seed, r.coverage);
+    if (guide !== null) {
+      const epoch = guide.epochOf(seed);
+      epochRuns.set(epoch, [...(epochRuns.get(epoch) ?? []), { seed, schedule: m?.schedule ?? null, parent: m?.parent ?? null, coverage: r.coverage, pairs: r.pairs }]);
+    }
     simUs += r.simUs;
     steps += r.steps;
     if (r.outcome !== 'pass') onFailure(r);
     options.onSeed?.({ done: results.length, total, violations, elapsedMs: now() - t0, simUs });
     if (selfChecked(seed, selfCheckEvery) && !stopped()) {
       selfChecks++;
-      const again = await executor.run({ type: 'run', system, space, seed });
+      const again = await executor.run({ type: 'run', system, space, seed, ...scheduleOf(seed) });
       if (again.type !== 'run') throw new Error(`expected a run result, got ${again.type}`);
       if (again.result.hash !== r.hash) await diagnose(seed, [r.hash, again.result.hash]);
     }
@@ -289,13 +341,28 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
   // Keep twice the executor's concurrency in flight so a worker never waits for the main thread.
   const inFlight = new Set<Promise<void>>();
   for (const seed of seeds) {
+    // The corpus a guided seed's case reads: every epoch before the one before its own, admitted in
+    // seed order once all its seeds have run (and not one epoch more, whatever has finished).
+    while (guide !== null && !stopped() && guide.epochsAdmitted < guide.epochsRead(seed)) {
+      const epoch = guide.epochsAdmitted;
+      await Promise.all(epochTasks.get(epoch) ?? []);
+      guide.admitEpoch(epochRuns.get(epoch) ?? []);
+      epochRuns.delete(epoch);
+      epochTasks.delete(epoch);
+    }
     if (stopped()) break;
     if (seedsOverBudget()) {
       budgetExhausted = true;
       break;
     }
+    const c = guide?.caseFor(seed) ?? null;
+    if (c !== null) mutated.set(seed, c);
     const p = runOne(seed).finally(() => inFlight.delete(p));
     inFlight.add(p);
+    if (guide !== null) {
+      const epoch = guide.epochOf(seed);
+      epochTasks.set(epoch, [...(epochTasks.get(epoch) ?? []), p]);
+    }
     if (inFlight.size >= executor.concurrency * 2) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
@@ -347,7 +414,17 @@ export async function runCampaign(executor: Executor, options: CampaignOptions):
       runs: triaged.runs, shrinks: triaged.shrinks, elapsedMs: triageMs, complete: triaged.complete, deadlineReached: triaged.deadlineReached, unfinished: triaged.unfinished,
     },
     coverage: coverage === null ? null : { runs: coverage.runs, machines: coverage.summary() },
+    guided: guide === null ? null : {
+      epochSeeds: guide.options.epochSeeds, mutateShare: guide.options.mutateShare, epochsAdmitted: guide.epochsAdmitted,
+      corpus: guide.corpus.entries.length, corpusMutated: guide.corpus.entries.filter((e) => e.parent !== null).length,
+      features: guide.corpus.features, mutatedSeeds: mutated.size,
+    },
   };
+}
+
+/** A mutated case as results and violations record it (nothing for a seed that drew its own). */
+function seedCase(m: GuidedCase | undefined): Partial<SeedCase> {
+  return m === undefined ? {} : { schedule: m.schedule, parent: m.parent, mutations: m.mutations };
 }
 
 /**

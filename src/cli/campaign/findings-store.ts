@@ -8,7 +8,7 @@ import { resolveSeed, type CaseSpace, type Shrunk } from '../../harness/seeded-c
 import { formatTraceFile, TRACE_FORMAT, TRACE_VERSION, type TraceFile } from '../../harness/trace-file.ts';
 import { triageSpace, type Bug } from '../../harness/triage.ts';
 import { makeDirs, writeFailure, writeFileAtomic } from '../atomic-write.ts';
-import type { TriageRows } from './campaign.ts';
+import type { SeedCase, TriageRows } from './campaign.ts';
 import type { SeedResult } from './tasks.ts';
 
 /** The file in a findings directory that lists its distinct bugs (docs/triage.md). */
@@ -17,7 +17,7 @@ export const BUGS_FILE = 'bugs.json';
 export const BUGS_FORMAT = 'hasim-bugs';
 
 /** JSON with object keys sorted at every level, so that the order of a config file's keys does not matter. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -117,13 +117,18 @@ export class FindingsStore {
     if (!this.failed.has(path)) this.failed.set(path, writeFailure(error));
   }
 
-  /** Records a failing seed (one line, written with a single append). */
-  recordViolation(r: SeedResult): void {
+  /**
+   * Records a failing seed (one line, written with a single append). A guided campaign's mutated
+   * case (`mutated`) is not the seed's drawn one: the line carries its schedule, the corpus seed it
+   * was mutated from and the mutations, and its rerun command reads the schedule from a file.
+   */
+  recordViolation(r: SeedResult, mutated: Partial<SeedCase> = {}): void {
     const file = join(this.dir, 'violations.jsonl');
     const line = {
       seed: r.seed, profile: this.space.profile, outcome: r.outcome, time: r.violation?.time ?? null,
       message: r.violation?.message ?? r.modelFailure, hash: r.hash, faults: r.faults,
-      rerun: this.rerunCommand(r.seed),
+      rerun: mutated.schedule === undefined ? this.rerunCommand(r.seed) : `${this.rerunCommand(r.seed)} --schedule SCHEDULE.json (this line's schedule)`,
+      ...mutated,
       // The case space itself, so that \`hasim triage\` can rerun the seed without parsing the command.
       system: this.system.name, space: this.space,
     };

@@ -2,7 +2,7 @@ import { formatTime } from '../../sim-cluster/index.ts';
 import type { Shrunk } from '../../harness/seeded-case.ts';
 import { formatRemovers, type FixProbe, type Unfinished } from '../../harness/triage.ts';
 import { reachFigures, reachLine } from '../../harness/coverage.ts';
-import type { CampaignCoverage, CampaignResult, DeterminismMismatch, Progress } from './campaign.ts';
+import type { CampaignCoverage, CampaignResult, DeterminismMismatch, GuidedSummary, Progress } from './campaign.ts';
 
 /**
  * What the summaries read of a counterexample's shrink: a campaign has the whole `Shrunk`, a merge
@@ -253,6 +253,26 @@ export function coverageJson(coverage: CampaignCoverage, file: string): unknown 
     runs: coverage.runs,
     machines: coverage.machines.map(reachFigures),
   };
+}
+
+/** Transitions reached over every machine, of those their definitions have. */
+export function transitionsReached(coverage: CampaignCoverage | null): { reached: number; total: number } {
+  const machines = coverage?.machines ?? [];
+  return { reached: machines.reduce((n, m) => n + m.transitions.reached, 0), total: machines.reduce((n, m) => n + m.transitions.total, 0) };
+}
+
+/** A guided campaign's corpus and coverage as a line of the summary (docs/coverage.md#guided-campaigns). */
+export function guidedLines(g: GuidedSummary, coverage: CampaignCoverage | null): string[] {
+  const t = transitionsReached(coverage);
+  return [
+    `  guided: ${seedsWord(g.mutatedSeeds)} ran a mutated case; corpus of ${g.corpus} case${g.corpus === 1 ? '' : 's'} (${g.corpusMutated} of them mutated) from ${g.epochsAdmitted} epoch${g.epochsAdmitted === 1 ? '' : 's'} of ${g.epochSeeds} seeds, `
+      + `${g.features} transitions and transition pairs; ${t.reached}/${t.total} transitions reached`,
+  ];
+}
+
+/** A guided campaign's figures as `hasim fuzz --json` gives them, with the transitions reached. */
+export function guidedJson(g: GuidedSummary, coverage: CampaignCoverage | null): unknown {
+  return { ...g, transitions: transitionsReached(coverage) };
 }
 
 /** The violated invariants as the JSON summaries give them (`hasim fuzz --json`, `hasim merge --json`). */

@@ -9,6 +9,8 @@ import { SYSTEMS } from '../../systems/index.ts';
 export interface RunSummary {
   seed: number;
   outcome: string;
+  /** The run's trace hash (`hasim run --scenario` prints the same). */
+  hash: string;
   /** Every invariant the run violated, with the message of each. */
   violations: Array<{ invariant: string; message: string }>;
   metrics: Record<string, number | null>;
@@ -23,7 +25,7 @@ export function summarizeRun(systemName: string, name: string, seed: number, pro
   if (scenario === undefined) throw new Error(`unknown scenario '${name}'`);
   const recorder = coverageRecorder(system);
   const run = runScenario(system, scenario, { seed, profile, statecharts: recorder });
-  return { seed, outcome: run.outcome, violations: run.violations.map(({ invariant, message }) => ({ invariant, message })), metrics: run.metrics, coverage: recorder.covered() };
+  return { seed, outcome: run.outcome, hash: run.hash, violations: run.violations.map(({ invariant, message }) => ({ invariant, message })), metrics: run.metrics, coverage: recorder.covered() };
 }
 
 /** A bundled system by name (reports name theirs; batches carry it to worker threads). */
@@ -59,10 +61,13 @@ export interface ReportData {
   firstSeed: number;
   lastSeed: number;
   profiles: string[];
-  /** Wall-clock time the runs took, in ms. */
+  /** Wall-clock time the runs took, in ms (the command's output states it; the report does not, so that the same runs give the same report). */
   wallMs: number;
-  /** Present when the report was interrupted: the runs that finished of those planned. */
-  partial?: { runs: number; planned: number };
+  /**
+   * Present when runs are missing: the runs there are of those planned. An interrupt cut it short,
+   * or with `missing`, the runs files it was built from (`hasim report --from`) lack the others.
+   */
+  partial?: { runs: number; planned: number; missing?: true };
   scenarios: ScenarioResult[];
 }
 
