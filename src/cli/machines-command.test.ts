@@ -30,7 +30,7 @@ describe('hasim machines', () => {
     expect(all.code).toBe(0);
     const parsed = JSON.parse(all.out[0]!) as { system: string; machines: Array<{ id: string }> };
     expect(parsed.system).toBe('streamspace');
-    expect(parsed.machines.map((m) => m.id)).toEqual(['elector', 'container', 'api', 'hub', 'dispatcher-worker', 'agent', 'writer', 'pubsub', 'sentinel', 'patroni']);
+    expect(parsed.machines.map((m) => m.id)).toEqual(['elector', 'container', 'pod-container', 'api', 'hub', 'dispatcher-worker', 'agent', 'writer', 'connection', 'pubsub', 'sentinel', 'patroni']);
     const one = await cli('machines', '--machine', 'elector', '--json');
     expect(JSON.parse(one.out[0]!)).toEqual(parsed.machines[0]);
     const config = JSON.parse(one.out[0]!) as Record<string, unknown>;
@@ -40,7 +40,7 @@ describe('hasim machines', () => {
 
   test.each([
     [['machines', '--format', 'svg'], "hasim: --format: expected mermaid or json, got 'svg'"],
-    [['machines', '--machine', 'nope'], "hasim: --machine: unknown machine 'nope' of streamspace (known: elector, container, api, hub, dispatcher-worker, agent, writer, pubsub, sentinel, patroni)"],
+    [['machines', '--machine', 'nope'], "hasim: --machine: unknown machine 'nope' of streamspace (known: elector, container, pod-container, api, hub, dispatcher-worker, agent, writer, connection, pubsub, sentinel, patroni)"],
     [['machines', '--json', '--format', 'mermaid'], 'hasim: --json: contradicts --format mermaid'],
     [['machines', '--system', 'nope'], "hasim: --system: unknown system 'nope' (known: streamspace, hakgal)"],
     [['machines', 'elector'], "hasim: machines: unexpected argument 'elector'"],

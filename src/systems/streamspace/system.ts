@@ -23,7 +23,9 @@ import { requestMeasures } from './invariants/request-availability.ts';
 import { revocation } from './invariants/revocation.ts';
 import { routingAvailability } from './invariants/routing-availability.ts';
 import { kubeletContainerMachine } from './kube/kubelet-container-machine.ts';
+import { podContainerMachine } from './cluster/pod-container-machine.ts';
 import { electorMachine } from './kube/leader-elector-machine.ts';
+import { rpcConnectionMachine } from './net/rpc-connection-machine.ts';
 import { patroniMachine } from './postgres/patroni-machine.ts';
 import { DESIGN_FIXES, PROFILES } from './profiles.ts';
 import { pubSubMachine } from './redis/pubsub-machine.ts';
@@ -122,8 +124,8 @@ export const streamspace: System<StreamSpaceConfig, StreamSpaceCluster, ClusterV
   explain: streamspaceExplainer,
   // The components with modes, in the order docs/machines.md draws them: control plane first, then the datastores.
   machines: [
-    electorMachine, kubeletContainerMachine, apiPodMachine, hubLoopMachine, dispatcherWorkerMachine, agentMachine, writerMachine,
-    pubSubMachine, sentinelFailoverMachine, patroniMachine,
+    electorMachine, kubeletContainerMachine, podContainerMachine, apiPodMachine, hubLoopMachine, dispatcherWorkerMachine, agentMachine, writerMachine,
+    rpcConnectionMachine, pubSubMachine, sentinelFailoverMachine, patroniMachine,
   ],
   scenarios: SCENARIOS,
   scenarioReport: STREAMSPACE_REPORT,

@@ -15,6 +15,8 @@ import { masterLabelController, ServiceEndpoints, serviceTarget } from '../redis
 import type { RedisTarget } from '../redis/client.ts';
 import type { DialTarget } from '../net/rpc.ts';
 import { KubeletProbes } from '../kube/kubelet-probes.ts';
+import type { PodContainerEvent } from './pod-container-machine.ts';
+import { Pod, type PodHost, type PodKind } from './pod.ts';
 import { LeaseStore } from '../kube/lease-store.ts';
 import { bootPostgres, healthyPostgres, type PostgresFaults } from '../postgres/server.ts';
 import { PostgresStorage } from '../postgres/tables.ts';
@@ -37,23 +39,13 @@ export const REDIS_MASTER_LABELLER = 'redis-master-labeller';
 export const CONTROL_PLANE_NODE = 'control-plane';
 export const INGRESS_NODE = 'ingress';
 
-export type PodKind = 'api' | 'agent' | 'redis' | 'postgres' | 'sentinel';
+export type { PodKind } from './pod.ts';
 
-interface Pod {
-  kind: PodKind;
-  node: string;
-  /** Deleted or evicted: no longer counted, its replacement is on the way. */
-  gone: boolean;
-  /** Its container is being killed by the kubelet after failed liveness probes: restart it when it exits. */
-  livenessKill: boolean;
-  /** A replicated datastore member deleted gracefully: recreated under its name once its process exits. */
-  recreating?: boolean;
-  /**
-   * The replica it stands for: the creation index of the first pod, inherited by each replacement.
-   * With the design fix `fixed-agent-id` an agent pod's id comes from it (one Deployment per agent).
-   */
-  slot: number;
-}
+const STARTED: PodContainerEvent = { type: 'STARTED' };
+const EXITED: PodContainerEvent = { type: 'EXITED' };
+const LIVENESS_KILL: PodContainerEvent = { type: 'LIVENESS_KILL' };
+const CRASHED: PodContainerEvent = { type: 'CRASHED' };
+const START_DUE: PodContainerEvent = { type: 'START_DUE' };
 
 /** A pod the ReplicaSet or StatefulSet created while no worker node could take it (Pending). */
 interface PendingPod {
@@ -128,6 +120,8 @@ export class StreamSpaceCluster {
   private readonly apiStartedAt = new Map<string, number>();
   private readonly apiReadyChangedAt = new Map<string, number>();
   private readonly pods = new Map<string, Pod>();
+  /** What each pod's container statechart needs from the cluster. */
+  private readonly podHost: PodHost;
   /** The StatefulSet's recreation of a member deleted gracefully, run when its process exits. */
   private readonly recreateOnExit = new Map<string, () => void>();
   private readonly nextPodIndex = { api: 0, agent: 0 };
@@ -145,6 +139,21 @@ export class StreamSpaceCluster {
   constructor(options: StreamSpaceClusterOptions) {
     this.config = resolveConfig(options.config);
     this.sim = new Simulation({ seed: options.seed, traceMessages: false, ...options.simulation });
+    const sim = this.sim;
+    this.podHost = {
+      sim,
+      containerRestartUs: this.config.kubernetes.containerRestartUs,
+      leaveEndpoints: (pod) => this.endpoints.setReady(pod, false),
+      chartHost: {
+        setTimer: () => {
+          throw new Error('the pod container statechart arms no timer');
+        },
+        cancelTimer: () => undefined,
+        record: (kind, details) => sim.trace.record(sim.now, 'k8s', kind, details),
+        fail: (error) => sim.fail(error),
+        statecharts: sim.statecharts,
+      },
+    };
     const { topology } = this.config;
     this.sim.addNode(CONTROL_PLANE_NODE);
     this.sim.addNode(INGRESS_NODE);
@@ -409,12 +418,10 @@ export class StreamSpaceCluster {
    * drain may evict a pod placed on a node it empties before the pod started).
    */
   private placePod(name: string, kind: PodKind, node: string, delayUs: number, slot: number): void {
-    const pod: Pod = { kind, node, gone: false, livenessKill: false, slot };
+    const pod = new Pod(name, kind, node, slot, this.podHost);
     this.pods.set(name, pod);
     this.sim.addProcess({ name, node, boot: this.bootFor(kind, name), autoStart: false });
-    this.sim.after(delayUs, () => {
-      if (!pod.gone && this.sim.node(node).up && !this.sim.process(name).alive) this.sim.start(name);
-    }, `schedule ${name}`);
+    this.sim.after(delayUs, () => pod.chart.send(START_DUE), `schedule ${name}`);
   }
 
   /**
@@ -607,7 +614,8 @@ export class StreamSpaceCluster {
   }
 
   /**
-   * restartPolicy Always: a container that exits by itself (a fatal error, a panic, an exit on lost
+   * The kernel's process events, to each pod's container statechart (pod-container-machine.ts):
+   * restartPolicy Always, a container that exits by itself (a fatal error, a panic, an exit on lost
    * leadership) is restarted in place by the kubelet after `containerRestartUs`. Deleted and evicted
    * pods are not; infrastructure pods being replaced are started by their own replacement.
    */
@@ -615,8 +623,9 @@ export class StreamSpaceCluster {
     this.sim.trace.subscribe((e) => {
       if (e.k === 'proc.start') {
         const started = this.pods.get(e.p);
-        if (started !== undefined) started.livenessKill = false;
-        if (started?.kind === 'api') this.apiStartedAt.set(e.p, e.t);
+        if (started === undefined) return;
+        if (started.kind === 'api') this.apiStartedAt.set(e.p, e.t);
+        started.chart.send(STARTED);
         return;
       }
       if (e.k !== 'proc.exit') return;
@@ -627,31 +636,16 @@ export class StreamSpaceCluster {
         this.recreateOnExit.get(e.p)?.();
         return;
       }
-      if (pod.kind === 'sentinel' && !pod.livenessKill) return;
-      if ((pod.kind === 'redis' || pod.kind === 'postgres') && !pod.livenessKill) return;
-      if (pod.kind === 'api') this.endpoints.setReady(e.p, false);
-      this.restartContainerLater(e.p, pod);
+      // Restarted in place or not: the statechart decides (pod-container-machine.ts).
+      pod.chart.send(EXITED);
     });
-  }
-
-  /**
-   * The kubelet's restart of an exited container, after `containerRestartUs`. Apart from the trace
-   * listener above, which runs on every event: a closure there would make V8 allocate a context
-   * for its captured variables on each call, not only on the rare exits.
-   */
-  private restartContainerLater(name: string, pod: Pod): void {
-    this.sim.after(this.config.kubernetes.containerRestartUs, () => {
-      if (!pod.gone && this.sim.hasProcess(name) && !this.sim.process(name).alive && this.sim.node(pod.node).up) this.sim.start(name);
-    }, `kubelet restart ${name}`);
   }
 
   /** The container crashes (OOM kill, panic): the kubelet restarts it in place, same pod name. */
   crashContainer(name: string): void {
     const pod = this.pods.get(name);
     if (pod === undefined || pod.gone) return;
-    this.sim.trace.record(this.sim.now, 'k8s', 'k8s.container-crash', { pod: name });
-    if (pod.kind === 'api') this.endpoints.setReady(name, false);
-    this.sim.restart(name, this.config.kubernetes.containerRestartUs);
+    pod.chart.send(CRASHED);
   }
 
   /**
@@ -667,15 +661,12 @@ export class StreamSpaceCluster {
     if (pod === undefined || pod.gone) return;
     const proc = this.sim.process(name);
     if (!proc.alive) return;
-    const incarnation = proc.incarnation;
-    pod.livenessKill = true;
+    const grace: PodContainerEvent = { type: 'GRACE_EXPIRED', incarnation: proc.incarnation };
+    pod.chart.send(LIVENESS_KILL);
+    // The stop signal goes out once the chart is `terminating`, not from its transition: a process
+    // that exits on it at once must find the chart idle (pod-container-machine.ts).
     this.sim.signal(name, 'SIGTERM');
-    this.sim.after(this.config.kubernetes.terminationGraceUs, () => {
-      if (pod.gone || proc.incarnation !== incarnation || !proc.alive) return;
-      this.sim.trace.record(this.sim.now, 'kubelet', 'kubelet.sigkill', { pod: name });
-      if (pod.kind === 'api') this.endpoints.setReady(name, false);
-      this.sim.restart(name, this.config.kubernetes.containerRestartUs);
-    }, `kubelet sigkill ${name}`);
+    this.sim.after(this.config.kubernetes.terminationGraceUs, () => pod.chart.send(grace), `kubelet sigkill ${name}`);
   }
 
   /**

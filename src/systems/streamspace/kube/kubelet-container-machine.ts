@@ -24,10 +24,10 @@ import type { ContainerProbes } from '../config.ts';
  *
  * No `after` delay: the probe workers tick every period from the container's start whatever the
  * verdict (a timer per worker, kept by kubelet-probes.ts), and a paused process's probe fails at its
- * timeout, which the worker arms. What the model leaves to the kernel and to the cluster's
- * controllers (cluster.ts): the process start after the pod's placement, the restart of an exited
- * container after `containerRestartUs` (a fixed delay: no CrashLoopBackOff, §5.1 fact 5), the grace
- * period of a kill.
+ * timeout, which the worker arms. The rest of the container's life is the pod container statechart
+ * (cluster/pod-container-machine.ts): the process start after the pod's placement, the restart of an
+ * exited container after `containerRestartUs` (a fixed delay: no CrashLoopBackOff, §5.1 fact 5), the
+ * grace period of a kill.
  */
 
 /** The probe workers' results the statechart reads. */

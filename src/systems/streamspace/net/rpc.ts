@@ -1,5 +1,7 @@
 import type { CloseReason, ConnectionEnd, ProcessContext, TimerHandle } from '../../../sim-cluster/index.ts';
 import { SECOND, type Micros } from '../../../sim-cluster/index.ts';
+import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
+import { rpcConnectionMachine, type ConnectionComponent, type ConnectionEvent } from './rpc-connection-machine.ts';
 
 /**
  * Request/response over one simulated connection: how the model's clients talk to Redis,
@@ -155,12 +157,25 @@ class PendingTable {
   }
 }
 
+/** The connection's statechart (rpc-connection-machine.ts), compiled once: a machine the stepper cannot run fails here, at load time. */
+const CONNECTION = compileMachine(rpcConnectionMachine);
+
+/** The events without data, made once. */
+const DIAL: ConnectionEvent = { type: 'DIAL' };
+const OPENED: ConnectionEvent = { type: 'OPENED' };
+const CLOSE: ConnectionEvent = { type: 'CLOSE' };
+
 /**
  * A client with one connection, dialled lazily on the first call and redialled on the next call
  * after it breaks (as go-redis's pool and database/sql do). Calls made while dialling wait for the
  * dial; if it fails they fail with `connection`.
+ *
+ * The connection's modes are the statechart of rpc-connection-machine.ts, run by the kernel's
+ * compiled stepper with this object as its context, and stepped on connection events only (dial,
+ * open, end, close): requests, their replies and their timeouts stay here, off the statechart.
  */
-export class RpcClient {
+export class RpcClient implements ConnectionComponent {
+  private readonly mode: Statechart<RpcClient, ConnectionEvent, TimerHandle>;
   private conn: ConnectionEnd | null = null;
   private nextId = 1;
   private readonly pending = new PendingTable();
@@ -173,6 +188,14 @@ export class RpcClient {
   private deadlineAt = Number.POSITIVE_INFINITY;
   /** The process the current (or last) connection was dialled to. */
   private dialled: string;
+  /**
+   * What the last step has for the callers, told once it has ended (`step`): the requests it failed
+   * with their message, whether the connection opened, why it ended.
+   */
+  private failed: Pending[] | null = null;
+  private failedMessage = '';
+  private opened = false;
+  private disconnected: CloseReason | null = null;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -181,6 +204,8 @@ export class RpcClient {
     this.connectTimeoutUs = options.connectTimeoutUs ?? 5 * SECOND;
     this.requestTimeoutUs = options.requestTimeoutUs ?? 3 * SECOND;
     this.dialled = typeof options.target === 'string' ? options.target : '';
+    this.mode = new Statechart<RpcClient, ConnectionEvent, TimerHandle>(CONNECTION, this, ctx);
+    this.mode.start();
   }
 
   get connected(): boolean {
@@ -200,7 +225,8 @@ export class RpcClient {
     if (this.conn !== null && this.conn.isOpen) this.send(id, body);
     else {
       this.waiting.push({ id, body });
-      if (this.conn === null) this.dial();
+      // No connection: the statechart's `idle` dials (only then: a call while dialling just waits).
+      if (this.conn === null) this.mode.send(DIAL);
     }
   }
 
@@ -251,25 +277,44 @@ export class RpcClient {
     }, 'rpc-timeout');
   }
 
-  /** Closes the connection; requests in flight fail with `connection`. */
+  /** Closes the connection; requests in flight fail with `connection`. Without a connection (`idle`), nothing. */
   close(): void {
-    const conn = this.conn;
-    if (conn === null) return;
-    this.conn = null;
-    conn.close();
-    this.failAll('closed by client');
+    this.step(CLOSE);
   }
 
-  private dial(): void {
+  /**
+   * Steps the statechart, then tells the callers what the step did, in the order the actions did it:
+   * the failed requests (each timer cancelled, then its callback, in id order), then `onConnect` or
+   * `onDisconnect`. After the step, so that a caller calling again from its callback dials at once
+   * rather than once the step has ended.
+   */
+  private step(event: ConnectionEvent): void {
+    this.mode.send(event);
+    const failed = this.failed;
+    if (failed !== null) {
+      this.failed = null;
+      const message = this.failedMessage;
+      for (const e of failed) {
+        this.ctx.cancelTimer(e.timer);
+        e.onResult({ ok: false, error: 'connection', message });
+      }
+    }
+    if (this.opened) {
+      this.opened = false;
+      this.options.onConnect?.();
+    }
+    const reason = this.disconnected;
+    if (reason !== null) {
+      this.disconnected = null;
+      this.options.onDisconnect?.(reason);
+    }
+  }
+
+  dial(): void {
     const target = this.options.target;
     if (typeof target !== 'string') this.dialled = target();
     const conn = this.ctx.connect(this.dialled, {
-      onOpen: () => {
-        const waiting = this.waiting;
-        this.waiting = [];
-        for (const w of waiting) this.send(w.id, w.body);
-        this.options.onConnect?.();
-      },
+      onOpen: () => this.step(OPENED),
       onMessage: (raw) => {
         const msg = raw as RpcWire;
         if (msg.kind === 'push') {
@@ -284,25 +329,48 @@ export class RpcClient {
         entry.onResult(msg.result);
       },
       onClose: (reason) => {
-        if (this.conn !== conn) return;
-        this.conn = null;
-        this.failAll(`connection to ${this.dialled} ${reason}`);
-        this.options.onDisconnect?.(reason);
+        // A connection this client let go of (closed, or replaced) answers nothing.
+        if (this.conn === conn) this.step({ type: 'DISCONNECTED', reason });
       },
     }, { timeoutUs: this.connectTimeoutUs });
     this.conn = conn;
   }
 
-  private failAll(message: string): void {
-    const entries = this.pending.clear();
+  sendWaiting(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const w of waiting) this.send(w.id, w.body);
+  }
+
+  reportConnected(): void {
+    this.opened = true;
+  }
+
+  closeConnection(): void {
+    const conn = this.conn!;
+    this.conn = null;
+    conn.close();
+  }
+
+  forgetConnection(): void {
+    this.conn = null;
+  }
+
+  disconnectedMessage(reason: CloseReason): string {
+    return `connection to ${this.dialled} ${reason}`;
+  }
+
+  failRequests(message: string): void {
+    this.failed = this.pending.clear();
+    this.failedMessage = message;
     this.waiting = [];
     this.ctx.cancelTimer(this.deadlineTimer);
     this.deadlineTimer = undefined;
     this.deadlineAt = Number.POSITIVE_INFINITY;
-    for (const e of entries) {
-      this.ctx.cancelTimer(e.timer);
-      e.onResult({ ok: false, error: 'connection', message });
-    }
+  }
+
+  reportDisconnected(reason: CloseReason): void {
+    this.disconnected = reason;
   }
 }
 
