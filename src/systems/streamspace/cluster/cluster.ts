@@ -46,6 +46,7 @@ const EXITED: PodContainerEvent = { type: 'EXITED' };
 const LIVENESS_KILL: PodContainerEvent = { type: 'LIVENESS_KILL' };
 const CRASHED: PodContainerEvent = { type: 'CRASHED' };
 const START_DUE: PodContainerEvent = { type: 'START_DUE' };
+const EVICTED: PodContainerEvent = { type: 'EVICTED' };
 
 /** A pod the ReplicaSet or StatefulSet created while no worker node could take it (Pending). */
 interface PendingPod {
@@ -143,6 +144,7 @@ export class StreamSpaceCluster {
     this.podHost = {
       sim,
       containerRestartUs: this.config.kubernetes.containerRestartUs,
+      terminationGraceUs: this.config.kubernetes.terminationGraceUs,
       leaveEndpoints: (pod) => this.endpoints.setReady(pod, false),
       chartHost: {
         setTimer: () => {
@@ -548,16 +550,9 @@ export class StreamSpaceCluster {
     if (pod === undefined || pod.gone) return;
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.delete-pod', { pod: name, kind: pod.kind, ...(options.force ? { force: true } : {}) });
     if (pod.kind === 'api' || pod.kind === 'agent') {
-      pod.gone = true;
-      this.endpoints.setReady(name, false);
-      if (options.force) {
-        // `kubectl delete pod --grace-period=0 --force` (seed 004's chaos script): the object is
-        // gone at once and the kubelet kills the container without the stop signal's grace.
-        this.sim.crash(name);
-      } else {
-        this.sim.signal(name, 'SIGTERM');
-        this.sim.after(this.config.kubernetes.terminationGraceUs, () => this.sim.crash(name), `sigkill ${name}`);
-      }
+      // Its container statechart's `deleting`, or `deleted` at once when forced (`kubectl delete pod
+      // --grace-period=0 --force`, seed 004's chaos script): pod-container-machine.ts.
+      pod.delete(options.force ?? false);
       // `replace: false` is a scale-down: the ReplicaSet wants fewer pods, so none replaces it.
       if (options.replace ?? true) this.addPod(pod.kind, this.config.kubernetes.podReplacementUs, pod.slot);
       return;
@@ -710,7 +705,7 @@ export class StreamSpaceCluster {
       return;
     }
     this.sim.trace.record(this.sim.now, 'k8s', 'k8s.evict', { pod: name, node: pod.node });
-    pod.gone = true;
+    pod.chart.send(EVICTED);
     if (pod.kind === 'api' || pod.kind === 'agent') {
       // An evicted pod is deleted, and the endpoints list only pods that exist (real-world §5.1
       // fact 2). NotReady usually took it out 40 s after the failure already; not when the node
@@ -836,7 +831,7 @@ export class StreamSpaceCluster {
       return 'evicted';
     }
     if (!this.sim.node(pod.node).up) return 'evicted';
-    pod.gone = true;
+    pod.chart.send(EVICTED);
     this.sim.exit(name);
     this.sim.removeProcess(name);
     this.pods.delete(name);

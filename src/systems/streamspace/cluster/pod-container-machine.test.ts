@@ -9,15 +9,14 @@ class FakePod implements PodContainerComponent {
   readonly log: string[] = [];
   alive = false;
   incarnation = 0;
-  gone = false;
   nodeUp = true;
   chart!: Statechart<FakePod, PodContainerEvent, never>;
   constructor(readonly restartsOnExit: boolean) {}
   startable(): boolean {
-    return !this.gone && !this.alive && this.nodeUp;
+    return !this.alive && this.nodeUp;
   }
   stillRunning(incarnation: number): boolean {
-    return !this.gone && this.alive && this.incarnation === incarnation;
+    return this.alive && this.incarnation === incarnation;
   }
   start(): void {
     this.alive = true;
@@ -42,6 +41,10 @@ class FakePod implements PodContainerComponent {
   crash(): void {
     this.alive = false;
     this.log.push('crash');
+  }
+  kill(): void {
+    this.alive = false;
+    this.log.push('kill');
   }
 }
 
@@ -71,6 +74,7 @@ describe('the pod container statechart', () => {
     const compiled = compileMachine(podContainerMachine);
     expect(compiled.states.map((s) => s.id)).toEqual([
       'pod-container.scheduled', 'pod-container.running', 'pod-container.terminating', 'pod-container.exited', 'pod-container.stopped',
+      'pod-container.deleting', 'pod-container.deleted',
     ]);
     expect(compiled.timers).toEqual([]);
   });
@@ -87,15 +91,81 @@ describe('the pod container statechart', () => {
     expect(p.log).toEqual(['start 1', 'leave', 'arm', 'start 2']);
   });
 
-  test('a deleted pod or a down node starts nothing', () => {
+  test('a down node starts nothing', () => {
     const p = startFake();
-    p.gone = true;
-    p.chart.send({ type: 'START_DUE' });
-    expect(p.chart.state.id).toBe('pod-container.scheduled');
-    p.gone = false;
     p.nodeUp = false;
+    p.chart.send({ type: 'START_DUE' });
     p.chart.send({ type: 'RESTART_DUE' });
+    expect(p.chart.state.id).toBe('pod-container.scheduled');
     expect(p.log).toEqual([]);
+  });
+
+  test('a pod deleted before its placement delay ends is never started', () => {
+    const p = startFake();
+    p.chart.send({ type: 'DELETE', force: false });
+    expect(p.chart.state.id).toBe('pod-container.deleting');
+    p.chart.send({ type: 'START_DUE' });
+    p.chart.send({ type: 'DELETION_GRACE_EXPIRED' });
+    expect(p.chart.state.id).toBe('pod-container.deleted');
+    expect(p.chart.status).toBe('done');
+    p.chart.send({ type: 'RESTART_DUE' });
+    expect(p.log).toEqual(['kill']);
+  });
+
+  test('a graceful deletion: SIGKILL at the end of the grace period, nothing restarts it meanwhile or after', () => {
+    const p = startFake();
+    p.chart.send({ type: 'START_DUE' });
+    p.chart.send({ type: 'DELETE', force: false });
+    expect(p.chart.state.id).toBe('pod-container.deleting');
+    // Its process stops on the stop signal; a pending restart or another deletion changes nothing.
+    p.alive = false;
+    p.chart.send({ type: 'RESTART_DUE' });
+    p.chart.send({ type: 'CRASHED' });
+    p.chart.send({ type: 'DELETE', force: true });
+    p.chart.send({ type: 'EVICTED' });
+    expect(p.chart.state.id).toBe('pod-container.deleting');
+    // The kernel's restart of an earlier crash starts it anyway: still the deleted pod, killed at the end.
+    p.start();
+    expect(p.chart.state.id).toBe('pod-container.deleting');
+    p.chart.send({ type: 'DELETION_GRACE_EXPIRED' });
+    expect(p.chart.state.id).toBe('pod-container.deleted');
+    expect(p.alive).toBe(false);
+    expect(p.log).toEqual(['start 1', 'start 2', 'kill']);
+  });
+
+  test('a deletion during a liveness kill: the liveness SIGKILL and restart no longer apply', () => {
+    const p = startFake();
+    p.chart.send({ type: 'START_DUE' });
+    p.chart.send({ type: 'LIVENESS_KILL' });
+    p.chart.send({ type: 'DELETE', force: false });
+    p.chart.send({ type: 'GRACE_EXPIRED', incarnation: 1 });
+    expect(p.chart.state.id).toBe('pod-container.deleting');
+    expect(p.log).toEqual(['start 1']);
+  });
+
+  test('a forced deletion is final at once, from any state; the component kills the process', () => {
+    for (const before of ['scheduled', 'running', 'terminating', 'exited', 'stopped']) {
+      const p = startFake(before !== 'stopped');
+      if (before !== 'scheduled') p.chart.send({ type: 'START_DUE' });
+      if (before === 'terminating') p.chart.send({ type: 'LIVENESS_KILL' });
+      if (before === 'exited' || before === 'stopped') p.exit();
+      expect(p.chart.state.id).toBe(`pod-container.${before}`);
+      p.chart.send({ type: 'DELETE', force: true });
+      expect(p.chart.state.id).toBe('pod-container.deleted');
+      expect(p.chart.status).toBe('done');
+      p.chart.send({ type: 'STARTED' });
+      expect(p.chart.state.id).toBe('pod-container.deleted');
+    }
+  });
+
+  test('an eviction deletes the pod at once, with no SIGKILL of its own', () => {
+    const p = startFake(false);
+    p.chart.send({ type: 'START_DUE' });
+    p.chart.send({ type: 'EVICTED' });
+    expect(p.chart.state.id).toBe('pod-container.deleted');
+    p.chart.send({ type: 'RESTART_DUE' });
+    p.chart.send({ type: 'DELETION_GRACE_EXPIRED' });
+    expect(p.log).toEqual(['start 1']);
   });
 
   test('a datastore container that exits by itself is not restarted by the kubelet; after a liveness kill it is', () => {

@@ -13,17 +13,24 @@ import { setup } from 'xstate';
  * - `exited`: the kubelet starts it again in place after `containerRestartUs`, a fixed delay (a real
  *   kubelet backs off a crash-looping container, §5.1 fact 5; the model does not);
  * - `stopped`: a datastore container (Redis, PostgreSQL, a Sentinel) exited by itself: the model's
- *   kubelet does not restart it; whatever stopped it (a fault, a node's recovery) starts it again.
+ *   kubelet does not restart it; whatever stopped it (a fault, a node's recovery) starts it again;
+ * - `deleting`: `kubectl delete pod` (or the Eviction API) of an API or agent pod: the object has a
+ *   deletionTimestamp, no longer counts, and its stop signal went out; SIGKILL follows after
+ *   `terminationGraceUs` whether or not it still runs (§5.1 facts 1-2); nothing starts it again;
+ * - `deleted` (final): the pod object is gone: after the grace period, at once when forced
+ *   (`--grace-period=0 --force`), or evicted (the taint manager's eviction of a failed node's pod,
+ *   a datastore pod stopped at once by the Eviction API). Its replacement is another pod.
  *
- * The context is the pod (cluster.ts): its kind, node and `gone` flag (deleted or evicted: the
- * pod object no longer counts and nothing restarts it), which the controllers keep as plain data.
- * Deletion, eviction, a StatefulSet's recreation under the same name and node failures are the
- * controllers' (cluster.ts); a process they start again reports `STARTED` like any other.
+ * The context is the pod (cluster.ts): its kind and node, which the controllers keep as plain data;
+ * whether it was deleted is its state (`deleting` or `deleted`). The replacement of a deleted pod,
+ * a StatefulSet's recreation under the same name, the deletion of a datastore pod that is recreated
+ * under its name, and node failures are the controllers' (cluster.ts); a process they start again
+ * reports `STARTED` like any other.
  *
  * Events are the kernel's process events (`STARTED` on `proc.start`, `EXITED` on `proc.exit` of a
- * pod that is not gone nor being recreated), the kubelet's decisions (`LIVENESS_KILL`, `CRASHED` for
- * an in-place crash such as an OOM kill) and the component's timers (`START_DUE`, `RESTART_DUE`,
- * `GRACE_EXPIRED`). The process's own state is read by the guards, not mirrored: a node failure or
+ * pod that is not deleted nor being recreated), the kubelet's decisions (`LIVENESS_KILL`, `CRASHED`
+ * for an in-place crash such as an OOM kill), the API's (`DELETE`, forced or not; `EVICTED`) and
+ * the component's timers (`START_DUE`, `RESTART_DUE`, `GRACE_EXPIRED`, `DELETION_GRACE_EXPIRED`). The process's own state is read by the guards, not mirrored: a node failure or
  * a fault crashes a process without `proc.exit`, so `running` means "last seen starting".
  *
  * No `after` delay: the timers are armed by cluster.ts with `sim.after`, in the order the kernel's
@@ -31,7 +38,9 @@ import { setup } from 'xstate';
  * timers due at the same instant runs first). For the same reason the stop signal of a liveness
  * kill is sent by the component once the chart is in `terminating`: a process that exits on its
  * signal at once reports `EXITED` while the chart would still be stepping, which queues the event
- * and would arm the restart after the grace timer instead of before it.
+ * and would arm the restart after the grace timer instead of before it. A deletion's stop signal (or
+ * forced SIGKILL), and its leaving the Service endpoints, are the component's after the step too, so
+ * that whatever they wake finds the pod already deleted.
  */
 
 /** The events the pod's container statechart reads. */
@@ -42,15 +51,21 @@ export type PodContainerEvent =
   | { type: 'LIVENESS_KILL' }
   | { type: 'GRACE_EXPIRED'; incarnation: number }
   | { type: 'CRASHED' }
-  | { type: 'RESTART_DUE' };
+  | { type: 'RESTART_DUE' }
+  /** `kubectl delete pod`; `force`: `--grace-period=0 --force`, SIGKILL at once with no grace. */
+  | { type: 'DELETE'; force: boolean }
+  /** The deletion's grace period ended: SIGKILL if the process still runs, and the object is gone. */
+  | { type: 'DELETION_GRACE_EXPIRED' }
+  /** Deleted with no grace to wait for: a failed node's pod evicted, or a datastore pod evicted and stopped at once. */
+  | { type: 'EVICTED' };
 
 /** One pod's container as the statechart drives it (cluster.ts). */
 export interface PodContainerComponent {
   /** Whether the kubelet restarts it in place when it exits by itself (API and agent pods; restartPolicy Always). */
   readonly restartsOnExit: boolean;
-  /** Whether its process can be started now: the pod is not gone, its node is up, its process is not running. */
+  /** Whether its process can be started now: its node is up, its process is not running (a deleted pod's chart starts nothing). */
   startable(): boolean;
-  /** Whether the process incarnation killed for liveness still runs (and the pod is not gone) when its grace period ends. */
+  /** Whether the process incarnation killed for liveness still runs when its grace period ends. */
   stillRunning(incarnation: number): boolean;
   /** Starts the container's process (`sim.start`). */
   start(): void;
@@ -62,6 +77,8 @@ export interface PodContainerComponent {
   sigkill(): void;
   /** `k8s.container-crash` {pod}, then the kernel's restart after `containerRestartUs`. */
   crash(): void;
+  /** A deleted pod's SIGKILL after its grace period (`sim.crash`: nothing if it no longer runs; no restart). */
+  kill(): void;
 }
 
 export const podContainerMachine = setup({
@@ -71,12 +88,14 @@ export const podContainerMachine = setup({
     events: {} as PodContainerEvent,
   },
   guards: {
-    /** A deleted pod, a down node or a running process: nothing to start (the kubelet starts only its own pods' stopped containers). */
+    /** A down node or a running process: nothing to start (the kubelet starts only its own pods' stopped containers). */
     startable: ({ context }) => context.startable(),
     /** restartPolicy Always (the Deployments' default): API and agent containers are restarted in place when they exit (§5.1). */
     restartsOnExit: ({ context }) => context.restartsOnExit,
     /** terminationGracePeriodSeconds ran out and the container still runs: SIGKILL (kuberuntime killContainer). */
     stillRunning: ({ context, event }) => event.type === 'GRACE_EXPIRED' && context.stillRunning(event.incarnation),
+    /** `--grace-period=0 --force`: the object is removed at once and the container killed without the stop signal's grace. */
+    forced: ({ event }) => event.type === 'DELETE' && event.force,
   },
   actions: {
     start: ({ context }) => context.start(),
@@ -84,10 +103,11 @@ export const podContainerMachine = setup({
     armRestart: ({ context }) => context.armRestart(),
     sigkill: ({ context }) => context.sigkill(),
     crash: ({ context }) => context.crash(),
+    kill: ({ context }) => context.kill(),
   },
 }).createMachine({
   id: 'pod-container',
-  description: "one pod's container: scheduled, running, killed for liveness, exited and restarted in place after a fixed delay",
+  description: "one pod's container: scheduled, running, killed for liveness, exited and restarted in place after a fixed delay, deleted",
   context: ({ input }) => input,
   initial: 'scheduled',
   // Whatever the chart last saw: a started process runs; an in-place crash restarts it; a start or
@@ -98,6 +118,13 @@ export const podContainerMachine = setup({
     CRASHED: { target: '.exited', actions: 'crash' },
     START_DUE: { guard: 'startable', actions: 'start' },
     RESTART_DUE: { guard: 'startable', actions: 'start' },
+    // Deletion, from any state but `deleting` and `deleted`: the stop signal, or the forced
+    // SIGKILL, is sent by the component once the chart is in its new state (see above).
+    DELETE: [
+      { guard: 'forced', target: '.deleted' },
+      { target: '.deleting' },
+    ],
+    EVICTED: { target: '.deleted' },
   },
   states: {
     scheduled: {
@@ -125,6 +152,24 @@ export const podContainerMachine = setup({
     },
     stopped: {
       description: 'a datastore container that exited by itself: not restarted by the kubelet until something starts it again',
+    },
+    deleting: {
+      description: 'deleted: stop signal sent, SIGKILL after the grace period; no longer counted, never started again',
+      // A deleted pod's process that starts anyway (the kernel's pending restart after a crash, a
+      // fault) is still the deleted pod's: its SIGKILL comes at the end of the grace period.
+      on: {
+        STARTED: {},
+        CRASHED: {},
+        START_DUE: {},
+        RESTART_DUE: {},
+        DELETE: {},
+        EVICTED: {},
+        DELETION_GRACE_EXPIRED: { target: 'deleted', actions: 'kill' },
+      },
+    },
+    deleted: {
+      type: 'final',
+      description: 'the pod object is gone (after the grace period, forced, or evicted); its replacement is another pod',
     },
   },
 });
