@@ -161,9 +161,14 @@ export function rolesOf(of: Extract<ParamSchema, { type: 'target' }>['of'], role
   }
 }
 
+/** Whether a parameter is a time: times say so in their doc (`how long the window lasts (µs)`). */
+export function isTimeParam(p: ParamSchema): boolean {
+  return /µs/.test(p.doc);
+}
+
 function rangeOptions(p: Extract<ParamSchema, { type: 'integer' | 'number' }>): RangeOptions {
-  // Times say so in their doc (`how long the window lasts (µs)`): their bounds are printed as times too.
-  const unit = /µs/.test(p.doc) ? 'µs' : undefined;
+  // A time's bounds are printed as times too.
+  const unit = isTimeParam(p) ? 'µs' : undefined;
   // Times capped by the horizon say so without each kind repeating it.
   const maxWhy = p.maxWhy ?? (p.max === MAX_FAULT_TIME_US ? HORIZON : undefined);
   return {

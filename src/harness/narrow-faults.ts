@@ -1,4 +1,4 @@
-import type { AnyFaultKind, FaultRecord } from '../faults/fault-kind.ts';
+import { isTimeParam, type AnyFaultKind, type FaultRecord } from '../faults/fault-kind.ts';
 import type { Instance, System, View } from '../contract/system.ts';
 import { MS, type Micros } from '../sim-cluster/index.ts';
 
@@ -104,7 +104,7 @@ function fieldsOf(schedule: readonly FaultRecord[], i: number, options: NarrowOp
       get: (s) => s[i]![name] as number,
       set: (s, value) => s.map((f, j) => (j === i ? { ...f, [name]: value } : f)),
       target: Math.min(Math.max(0, p.min), p.max),
-      step: p.type === 'number' ? 0 : /µs/.test(p.doc) ? resolution : 1,
+      step: p.type === 'number' ? 0 : isTimeParam(p) ? resolution : 1,
     }];
   });
   return [...gaps, ...params];

@@ -394,8 +394,7 @@ export interface ServeOptions {
  * returned (net/http/server.go `conn.serve`: the next `readRequest` fails, `c.close()`); redis-server
  * frees the client (networking.c `readQueryFromClient`: a 0-byte read, `freeClientAsync`); a
  * PostgreSQL backend exits at its next read of the socket (postgres.c `SocketBackend`: EOF,
- * `proc_exit`). Before this, the server's end stayed half-closed for the rest of the run: one per
- * HTTP request, a heap growing with simulated time.
+ * `proc_exit`). Left half-closed, every HTTP request would leave an end behind for the rest of the run.
  */
 export function serveRpc(conn: ConnectionEnd, handler: RpcHandler, options: ServeOptions = {}): void {
   // Requests taken and not yet answered, and whether the peer's FIN has come: the end closes when both say so.
