@@ -168,9 +168,6 @@ interface Entry {
   /** Position in SCAN order (scan-order.ts). */
   slot: number;
   scanIndex: number;
-  /** Neighbours in LRU order (`Keyspace.lruHead`): the less and the more recently used key. */
-  older: Entry | null;
-  newer: Entry | null;
 }
 
 /** One pending deadline in the expiry heap. Stale once the key's entry or deadline has changed. */
@@ -187,19 +184,13 @@ const ERR_INVALID_CURSOR = 'ERR invalid cursor';
 
 export class Keyspace {
   /**
-   * All stored keys by name. Keys past their deadline stay here until a lookup or `expireDue`
-   * removes them, as in Redis (expire.c: lazy plus active expiry).
+   * All stored keys, in LRU order (least recently used first). Every access deletes and re-inserts
+   * the key, so the Map's insertion order is the order of a monotonically increasing access counter:
+   * exact, deterministic LRU with no sampling, and the victim is always the first key (O(1)).
+   * Keys past their deadline stay here until a lookup or `expireDue` removes them, as in Redis
+   * (expire.c: lazy plus active expiry).
    */
   private data = new Map<string, Entry>();
-  /**
-   * The same keys in LRU order, least recently used first, as a list through the entries: every
-   * access moves its key to the end, so the order is that of a monotonically increasing access
-   * counter: exact, deterministic LRU with no sampling, and the victim is always the first key
-   * (O(1)). A list, not the Map's insertion order (delete and re-insert per access), because a Map
-   * with a deletion per read rehashes itself every few thousand reads: that was 5% of a load run.
-   */
-  private lruHead: Entry | null = null;
-  private lruTail: Entry | null = null;
   /** Min-heap of deadlines by (whenMs, seq); entries go stale lazily and are skipped when popped. */
   private heap: Deadline[] = [];
   private heapSeq = 0;
@@ -429,8 +420,6 @@ export class Keyspace {
    */
   flushAll(): 'OK' {
     this.data.clear();
-    this.lruHead = null;
-    this.lruTail = null;
     this.heap = [];
     this.volatileCount = 0;
     this.scanOrder.clear();
@@ -480,7 +469,7 @@ export class Keyspace {
   keys(now: Micros): string[] {
     const nowMs = toMs(now);
     const out: string[] = [];
-    for (let e = this.lruHead; e !== null; e = e.newer) if (!isPast(e, nowMs)) out.push(e.key);
+    for (const [key, entry] of this.data) if (!isPast(entry, nowMs)) out.push(key);
     return out;
   }
 
@@ -606,9 +595,9 @@ export class Keyspace {
    */
   evictionCandidate(): { key: string; lastAccess: number } | undefined {
     if (this.policy === 'noeviction') return undefined;
-    for (let e = this.lruHead; e !== null; e = e.newer) {
-      if (this.policy === 'volatile-lru' && e.expiresAtMs === undefined) continue;
-      return { key: e.key, lastAccess: e.lru };
+    for (const [key, entry] of this.data) {
+      if (this.policy === 'volatile-lru' && entry.expiresAtMs === undefined) continue;
+      return { key, lastAccess: entry.lru };
     }
     return undefined;
   }
@@ -641,7 +630,8 @@ export class Keyspace {
       this.insert(key, value, valueBytes, expiresAtMs ?? undefined);
       return;
     }
-    this.moveToNewest(existing);
+    this.data.delete(key);
+    this.data.set(key, existing);
     existing.lru = this.lruClock.next();
     this.setDeadline(key, existing, expiresAtMs ?? undefined);
     const bytes = valueBytes ?? value.length;
@@ -680,8 +670,7 @@ export class Keyspace {
    */
   snapshot(): KeyspaceSnapshot {
     const entries: SnapshotEntry[] = [];
-    for (let e = this.lruHead; e !== null; e = e.newer) {
-      const { key } = e;
+    for (const [key, e] of this.data) {
       const entry = { key, value: e.value, expiresAtMs: e.expiresAtMs ?? null };
       entries.push(e.declaredBytes ? { ...entry, valueBytes: e.valueBytes } : entry);
     }
@@ -703,7 +692,8 @@ export class Keyspace {
       return undefined;
     }
     if (touch) {
-      this.moveToNewest(entry);
+      this.data.delete(key);
+      this.data.set(key, entry);
       entry.lru = this.lruClock.next();
     }
     return entry;
@@ -714,10 +704,8 @@ export class Keyspace {
     const bytes = valueBytes ?? value.length;
     const entry: Entry = {
       key, value, valueBytes: bytes, declaredBytes: valueBytes !== undefined, expiresAtMs: undefined, lru: this.lruClock.next(), slot: 0, scanIndex: 0,
-      older: null, newer: null,
     };
     this.data.set(key, entry);
-    this.appendNewest(entry);
     this.scanOrder.add(entry);
     this.used += keyMemoryBytes(key, bytes, false);
     this.setDeadline(key, entry, expiresAtMs);
@@ -762,37 +750,12 @@ export class Keyspace {
 
   private remove(key: string, entry: Entry): void {
     this.data.delete(key);
-    this.unlink(entry);
     this.scanOrder.remove(entry);
     this.used -= keyMemoryBytes(key, entry.valueBytes, entry.expiresAtMs !== undefined);
     if (entry.expiresAtMs !== undefined) this.volatileCount--;
     // Any heap entry for it is now stale: `data.get(key) !== entry`. Mark the entry too, so a
     // re-created key with an identical deadline cannot revive it.
     entry.expiresAtMs = undefined;
-  }
-
-  /** Puts a stored entry at the most recently used end of the LRU list. */
-  private appendNewest(entry: Entry): void {
-    entry.older = this.lruTail;
-    entry.newer = null;
-    if (this.lruTail === null) this.lruHead = entry;
-    else this.lruTail.newer = entry;
-    this.lruTail = entry;
-  }
-
-  private unlink(entry: Entry): void {
-    if (entry.older === null) this.lruHead = entry.newer;
-    else entry.older.newer = entry.newer;
-    if (entry.newer === null) this.lruTail = entry.older;
-    else entry.newer.older = entry.older;
-    entry.older = null;
-    entry.newer = null;
-  }
-
-  private moveToNewest(entry: Entry): void {
-    if (entry === this.lruTail) return;
-    this.unlink(entry);
-    this.appendNewest(entry);
   }
 
   private expireEntry(key: string, entry: Entry): void {
