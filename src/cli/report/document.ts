@@ -5,6 +5,7 @@ import { claimTally, coverageByProfile, modelFailures, reportSystem, replayComma
 import { transitionText } from '../../harness/coverage.ts';
 import { boundText, profileLabel as labelOf, QUANTILE_DEFINITION } from './definitions.ts';
 import { cdf, distribution } from './stats.ts';
+import { seedRanges, shardsPresent } from './seed-sets.ts';
 import { SYSTEMS } from '../../systems/index.ts';
 
 /** The report as a list of blocks, rendered as Markdown (markdown.ts) or HTML (html.ts). Text may hold `code`, **bold** and [links](#anchor). */
@@ -78,19 +79,7 @@ export function reportTitle(data: ReportData): string {
   return `${presentation(data).title}${partial}`;
 }
 
-/** Seeds as ranges: `0-3, 7, 9-12`. */
-function seedRanges(seeds: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < seeds.length;) {
-    let j = i;
-    while (j + 1 < seeds.length && seeds[j + 1] === seeds[j]! + 1) j++;
-    parts.push(i === j ? String(seeds[i]) : `${seeds[i]}-${seeds[j]}`);
-    i = j + 1;
-  }
-  return parts.join(', ');
-}
-
-/** Most ranges of missing seeds listed per scenario and profile; the rest are counted. */
+/** Most ranges of missing seeds listed per scenario and profile; past them, the shards present are named if shards explain them, else the rest are counted. */
 const MAX_RANGES = 12;
 
 /** Per scenario and profile of a partial report: the seeds requested, those present, the ones missing. */
@@ -99,9 +88,11 @@ export function presence(data: ReportData, profileLabel: (p: string) => string):
     const have = new Set(p.runs.map((r) => r.seed));
     const missing: number[] = [];
     for (let seed = data.firstSeed; seed <= data.lastSeed; seed++) if (!have.has(seed)) missing.push(seed);
-    const ranges = seedRanges(missing).split(', ');
+    const ranges = seedRanges(missing);
+    const shards = ranges.length > MAX_RANGES ? shardsPresent(data.firstSeed, data.lastSeed, have) : null;
     const shown = ranges.length > MAX_RANGES ? `${ranges.slice(0, MAX_RANGES).join(', ')} and ${ranges.length - MAX_RANGES} more ranges` : ranges.join(', ');
-    return `${s.name} under ${profileLabel(p.profile)}: seeds ${data.firstSeed}-${data.lastSeed} requested, ${p.runs.length} present${missing.length === 0 ? '' : ` (missing ${shown})`}`;
+    const which = missing.length === 0 ? '' : shards !== null ? `: ${shards}` : ` (missing ${shown})`;
+    return `${s.name} under ${profileLabel(p.profile)}: seeds ${data.firstSeed}-${data.lastSeed} requested, ${p.runs.length} present${which}`;
   }));
 }
 
