@@ -27,6 +27,23 @@ describe('Simulation: time and timers', () => {
     expect(r.steps).toBe(5); // boot + 4 timers: idle time cost nothing
   });
 
+  test('a timer delay must be a non-negative safe integer of µs: anything else fails the run, naming the timer', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      const s = sim();
+      s.addNode('a');
+      s.addProcess({ name: 'p', node: 'a', boot: (ctx) => (ctx.setTimer(bad, () => {}, 'bad-timer'), {}) });
+      const r = s.run();
+      expect(r.status, String(bad)).toBe('model-failure');
+      expect(r.failure?.message, String(bad)).toContain('bad-timer');
+    }
+    const s = sim();
+    s.addNode('a');
+    const log: Array<[number, string]> = [];
+    s.addProcess({ name: 'p', node: 'a', boot: ticker(log, s, [-0, Number.MAX_SAFE_INTEGER - 1]) });
+    expect(s.run().status).toBe('quiescent');
+    expect(log.map(([t]) => t)).toEqual([0, Number.MAX_SAFE_INTEGER - 1]);
+  });
+
   test('run until stops at the instant and leaves later events queued', () => {
     const s = sim();
     s.addNode('a');
