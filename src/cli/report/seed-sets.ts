@@ -23,7 +23,7 @@ const MAX_SHARDS = 100;
 const MAX_PARTIAL_SHARDS = 2;
 
 /**
- * The seeds of `first`..`last` in `have`, as shards of N: e.g. "shards 1-3 of 10 complete, shard 4
+ * The seeds of `first`..`last` in `have`, as shards of N: e.g. "shards 1-3 of 10 complete, shard 4 of 10
  * with 37 of its 100 seeds". N is the one whose shards explain the seeds with the fewest partly run
  * shards (the smallest N on a tie); null when no N leaves some shard untouched with at most two
  * partly run, which is not how shards leave a range (an interrupted run without shards, say).
