@@ -26,7 +26,7 @@ const WIDTHS = [760, 1400];
 const dir = mkdtempSync(join(tmpdir(), 'hasim-pages-'));
 const TRACE = fileURLToPath(new URL('../../traces/lost-command-during-long-execution.json', import.meta.url));
 /** The pages committed under docs/: what a reader opens first must pass the same checks. */
-const COMMITTED = ['docs/streamspace-seed-reports.html', 'docs/campaign-example/index.html'];
+const COMMITTED = ['docs/streamspace-seed-reports.html', 'docs/seed-004-report/streamspace-seed-reports.html', 'docs/campaign-example/index.html'];
 
 /** A CDF's points from values (nulls: never happened), as the report computes them. */
 function series(label: string, values: Array<number | null>): Chart['series'][number] {
