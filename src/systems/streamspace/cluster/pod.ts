@@ -79,15 +79,17 @@ export class Pod implements PodContainerComponent {
   }
 
   sigkill(): void {
-    const { sim } = this.host;
-    sim.trace.record(sim.now, 'kubelet', 'kubelet.sigkill', { pod: this.name });
-    this.leaveEndpoints();
-    sim.restart(this.name, this.host.containerRestartUs);
+    this.restartInPlace('kubelet', 'kubelet.sigkill');
   }
 
   crash(): void {
+    this.restartInPlace('k8s', 'k8s.container-crash');
+  }
+
+  /** Records `kind` {pod} as `by`, takes the pod out of the endpoints, and has the kernel restart its process after `containerRestartUs`. */
+  private restartInPlace(by: string, kind: string): void {
     const { sim } = this.host;
-    sim.trace.record(sim.now, 'k8s', 'k8s.container-crash', { pod: this.name });
+    sim.trace.record(sim.now, by, kind, { pod: this.name });
     this.leaveEndpoints();
     sim.restart(this.name, this.host.containerRestartUs);
   }
