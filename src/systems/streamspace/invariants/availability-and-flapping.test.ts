@@ -123,6 +123,17 @@ describe('no-flapping', () => {
     expect(judge([connected(300, 'r9', 'b'), connected(500, 'r9', 'b'), connected(600, 'r9', 'b')])?.message).toMatch(/^b's connection was replaced 2 times/);
   });
 
+  test('a replacement of a connection whose API pod or agent replica Kubernetes deleted in between is not counted', () => {
+    const deleted = (t: number, pod: string) => ev(t, 'k8s', 'k8s.delete-pod', { pod, kind: pod.startsWith('api') ? 'api' : 'agent' });
+    // Two scale-down steps, each removing the pod the agent had just reconnected to (r004-node-failure seed 130).
+    expect(judge([connected(10, 'r1', 'a', 'api-5'), deleted(700, 'api-5'), connected(702, 'r1', 'a', 'api-3'), deleted(740, 'api-3'), connected(742, 'r1', 'a', 'api-0')])).toBeNull();
+    // The replica holding the connection deleted; the next leader connects.
+    expect(judge([connected(10, 'r1'), connected(300, 'r1'), deleted(400, 'r1'), connected(420, 'r2')])).toBeNull();
+    // A deletion of another pod, or one before the connection was made, excuses nothing.
+    expect(judge([connected(10, 'r1', 'a', 'api-5'), connected(300, 'r1', 'a', 'api-3'), deleted(350, 'api-5'), connected(360, 'r1', 'a', 'api-0')])?.time).toBe(360);
+    expect(judge([connected(10, 'r1', 'a', 'api-5'), deleted(250, 'api-3'), connected(300, 'r1', 'a', 'api-3'), connected(360, 'r1', 'a', 'api-0')])?.time).toBe(360);
+  });
+
   test(`more than ${FLAP_LIMIT} replacement counts, however far apart in the stretch`, () => {
     expect(judge([connected(10, 'r1'), connected(201, 'r1'), connected(1_000, 'r1')])?.time).toBe(1_000);
   });

@@ -96,6 +96,11 @@ export class ClusterView {
   readonly agentConnections = new Map<string, { pod: string; conn: string }>();
   /** Agent id → every connection its replicas opened, in order (`agent.connected`): what `no-flapping` counts. */
   readonly connectionsOpened = new Map<string, AgentConnection[]>();
+  /**
+   * Pod → the instants Kubernetes deleted it (`k8s.delete-pod`: a ReplicaSet scale-down, an
+   * eviction, a `kubectl delete pod`): what `no-flapping` excuses a replacement for.
+   */
+  readonly podDeletions = new Map<string, Micros[]>();
   /** Processes stopped by a pause (stop-the-world): alive, but nothing of them runs until they resume. */
   readonly paused = new Set<string>();
   /** API pod → whether its hub runs on Redis (`api.redis-mode`, chosen once at boot, spec §4). */
@@ -229,6 +234,14 @@ export class ClusterView {
         opened.push({ t: e.t, replica: e.p, pod: d.pod, conn: d.conn });
         return;
       }
+      case 'k8s.delete-pod': {
+        // Recorded by the cluster itself (cluster.ts deletePod), outside the typed vocabularies.
+        const pod = e.d!['pod'] as string;
+        let at = this.podDeletions.get(pod);
+        if (at === undefined) this.podDeletions.set(pod, (at = []));
+        at.push(e.t);
+        return;
+      }
       case 'db.command.insert': {
         // A command is accepted once its row is committed: from then on any pod may dispatch it,
         // even if the API pod that inserted it hears of the commit late, or never.
@@ -317,6 +330,12 @@ export class ClusterView {
   /** Whether a process runs now: alive and not paused (a paused pod serves nothing until it resumes). */
   running(name: string): boolean {
     return this.alive.has(name) && !this.paused.has(name);
+  }
+
+  /** Whether Kubernetes deleted `pod` at some instant in [from, to]. */
+  deletedBetween(pod: string, from: Micros, to: Micros): boolean {
+    const at = this.podDeletions.get(pod);
+    return at !== undefined && at.some((t) => t >= from && t <= to);
   }
 
   /** The API pod whose hub holds `agentId` now (the first, if several do). */

@@ -1,6 +1,6 @@
 import { formatTime } from '../../../sim-cluster/index.ts';
 import type { StreamSpaceConfig } from '../config.ts';
-import type { ClusterView } from './cluster-view.ts';
+import type { AgentConnection, ClusterView } from './cluster-view.ts';
 import { formatBound, type BoundTerm, type Monitor, type RunWindow, type Violation } from '../../../invariants/monitor.ts';
 
 /**
@@ -42,6 +42,14 @@ export function replacementCycle(config: StreamSpaceConfig): BoundTerm[] {
  * two replicas taking the id from each other, or connections that die as soon as they are made.
  * The stretch (the longest command + 10 s) is the whole window W: it is longer than one
  * `replacementCycle`, so a connection made early in it that does not hold is replaced again within it.
+ *
+ * No fault acts in the stretch, but Kubernetes may still delete pods in it for reasons of its own:
+ * the HPA scaling the API Deployment down once a load is gone (seed 004's 10 → 3, in steps, from
+ * 300 s after the load stops), an eviction, a rollout. A replacement whose predecessor's API pod or
+ * agent replica was deleted between the two connections is the system's answer to that deletion
+ * (the agent reconnects, spec §7.5), not a connection that failed to hold: it is not counted.
+ * Without this, seed 004's node failures counted the two scale-down steps that each removed the
+ * pod the agent had just reconnected to as flapping (r004-node-failure seed 130, hardened).
  */
 export function noFlapping(config: StreamSpaceConfig): Monitor<ClusterView> {
   const cycle = replacementCycle(config);
@@ -51,12 +59,13 @@ export function noFlapping(config: StreamSpaceConfig): Monitor<ClusterView> {
       'From the heal plus the recovery bound (H + B) to the end of the run (a fault-free stretch of the longest command + 10 s), '
       + `no agent id's connection is replaced (an agent.connected for an id that had a connection) more than ${FLAP_LIMIT === 1 ? 'once' : `${FLAP_LIMIT} times`}: `
       + 'one replacement may clear a leftover of the faults in the connection held at H + B; a connection made in the healed cluster that is replaced again is flapping. '
+      + 'A replacement of a connection whose API pod or agent replica Kubernetes deleted in between (a scale-down, an eviction) is not counted. '
       + `The stretch outlasts one detect-and-reconnect cycle, ${formatBound(cycle).replace(/^B = /, '')}, so such a flap shows within it.`,
     atEnd(view: ClusterView, window: RunWindow): Violation | null {
       const from = window.healAt + window.boundUs;
       for (const [agentId, opened] of view.connectionsOpened) {
         // The first connection an id ever opens replaces nothing (a new agent pod's own id).
-        const replacements = opened.filter((c, i) => i > 0 && c.t >= from && c.t <= window.endAt);
+        const replacements = opened.filter((c, i) => i > 0 && c.t >= from && c.t <= window.endAt && !deletedUnder(view, opened[i - 1]!, c.t));
         if (replacements.length <= FLAP_LIMIT) continue;
         return {
           invariant: 'no-flapping',
@@ -69,4 +78,9 @@ export function noFlapping(config: StreamSpaceConfig): Monitor<ClusterView> {
       return null;
     },
   };
+}
+
+/** Whether Kubernetes deleted the pod or the agent replica of connection `c` before `until` (the next connection). */
+function deletedUnder(view: ClusterView, c: AgentConnection, until: number): boolean {
+  return view.deletedBetween(c.pod, c.t, until) || view.deletedBetween(c.replica, c.t, until);
 }
