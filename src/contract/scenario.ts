@@ -34,6 +34,11 @@ export interface ScenarioPlan<I, V> {
    * that the heal does not start a deleted datastore early.
    */
   healAt?: Micros;
+  /**
+   * The scenario's own work (a user load) goes on to this instant, past the heal: the run lasts
+   * until what was started by then can be judged (`RunOptions.workUntil`). Default: the heal.
+   */
+  workUntil?: Micros;
 }
 
 /** Something a scenario samples during its run (availability over time, say), read by its measures. */

@@ -81,6 +81,13 @@ export interface RunOptions<I = unknown, V = unknown> {
   actions?: ReadonlyArray<ScriptedAction<I, V>>;
   /** The heal comes no earlier than this. Default: the system's settle time. */
   minHealAt?: Micros;
+  /**
+   * Work the run itself drives (a scenario's user load) goes on to this instant: the run ends as
+   * long after it as after a heal (max(heal, workUntil) + B + drain + tail), so that a command
+   * accepted up to then has the recovery bound to finish in, as `no-lost-commands` judges it. The
+   * heal, and every deadline counted from it, stay where they are. Default: none (the heal).
+   */
+  workUntil?: Micros;
   /** Sampling set up right after the view; started once the run's window is known. */
   observe?: (instance: I, view: V) => Observer;
   /** The observer's window starts here (default: the heal), and the system's measures' (default: the first fault, or the heal without faults). */
@@ -178,7 +185,7 @@ export function execute<C, I extends Instance, V extends View>(system: System<C,
   const healAt = Math.max(options.minHealAt ?? 0, healTime(registry, c.schedule, lastAction));
   applySchedule(registry, instance, view, c.schedule, healAt);
   system.recovery.start(instance, view, healAt);
-  const endAt = healAt + boundUs + system.recovery.drainUs(c.config) + TAIL_US;
+  const endAt = Math.max(healAt, options.workUntil ?? 0) + boundUs + system.recovery.drainUs(c.config) + TAIL_US;
   const measureFrom = options.observeFrom ?? c.schedule.reduce((t, f) => Math.min(t, f.at), healAt);
   observer?.start(options.observeFrom ?? healAt, endAt);
   if (options.measure === true) system.measures?.start(instance, view, measureFrom, endAt);

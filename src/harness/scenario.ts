@@ -30,6 +30,7 @@ export function runScenario<C, I extends Instance, V extends View>(system: Syste
     ...(plan.network ? { network: plan.network } : {}),
     ...(plan.actions ? { actions: plan.actions } : {}),
     ...(plan.healAt !== undefined ? { minHealAt: plan.healAt } : {}),
+    ...(plan.workUntil !== undefined ? { workUntil: plan.workUntil } : {}),
     ...(spec.observe ? { observe: (i: I, v: V) => spec.observe!(i, v, c.config) } : {}),
     observeFrom: plan.faultAt,
     measure: true,

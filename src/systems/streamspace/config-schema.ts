@@ -147,6 +147,7 @@ const API = (hub: v.GenericSchema, ws: v.GenericSchema, dispatcher: v.GenericSch
   // With the wait-for-redis fix the timeout is also the period of the retried PING.
   redisPingTimeoutUs: period('timeout of the start-up Redis PING, and the retry period with wait-for-redis (µs)', 'it is also the period of a retried PING: a shorter one multiplies a run\'s events'),
   startupUs: delay('time from process start to the HTTP server listening (µs)'),
+  shutdownTimeoutUs: timeout('SHUTDOWN_TIMEOUT: the deadline of srv.Shutdown after SIGTERM (µs)'),
   cacheEnabled: boolean('CACHE_ENABLED: the Redis cache on DB 0 and the auth session store'),
 });
 

@@ -50,6 +50,8 @@ export interface ApiPodConfig {
   redisPingTimeoutUs: Micros;
   /** Time from process start to the HTTP server listening, besides the Redis PING (DB connect, migrations). */
   startupUs: Micros;
+  /** SHUTDOWN_TIMEOUT (§6 shutdown step 1: 30 s): the deadline of `srv.Shutdown` after SIGTERM. */
+  shutdownTimeoutUs: Micros;
   /**
    * CACHE_ENABLED (api/cmd/main.go:93): the Redis cache on DB 0 and, through it, the auth
    * SessionStore (`api-pod/session-auth.ts`). The chart sets it with `redis.enabled`
@@ -544,6 +546,7 @@ export const DEFAULT_CONFIG: StreamSpaceConfig = {
     redisEnabled: true,
     redisPingTimeoutUs: 5 * SECOND,
     startupUs: 2 * SECOND,
+    shutdownTimeoutUs: 30 * SECOND,
     cacheEnabled: false,
   },
   agent: {

@@ -167,7 +167,7 @@ export const apiPodMachine = setup({
       entry: ['listen', 'startReconciler'],
     },
     shutdown: {
-      description: 'SIGTERM: not ready any more, the process exits and the OS closes every socket (§6 shutdown)',
+      description: 'SIGTERM: not ready any more; srv.Shutdown lets the requests being handled finish, then the process exits and the OS closes every socket (§6 shutdown)',
       type: 'final',
       entry: 'shutdown',
     },

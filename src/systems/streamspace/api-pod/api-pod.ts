@@ -1,6 +1,7 @@
 import type { BootFn, ConnectionEnd, ProcessContext, TimerHandle } from '../../../sim-cluster/index.ts';
 import { compileMachine, Statechart } from '../../../sim-cluster/statechart/index.ts';
-import { ok, serveRpc, type RpcResult } from '../net/rpc.ts';
+import { ok, type RpcResult } from '../net/rpc.ts';
+import { HttpServer } from './http-server.ts';
 import type { ApiCpuConfig, ApiPodConfig, AuthConfig, FixesConfig } from '../config.ts';
 import type { HttpRequest, HttpResponse, Token } from '../wire.ts';
 import { AgentHub } from './agent-hub.ts';
@@ -82,6 +83,7 @@ class ApiPodLifecycle implements ApiPodComponent {
     private readonly options: ApiPodOptions,
     private readonly clients: ApiPodClients,
     private readonly auth: SessionAuth | null,
+    private readonly http: HttpServer,
   ) {
     this.config = options.config;
     this.fixes = options.fixes;
@@ -155,12 +157,16 @@ class ApiPodLifecycle implements ApiPodComponent {
     ctx.setTimer(reconcileEveryUs, scan, 'reconciler.scan');
   }
 
+  /**
+   * SIGTERM (§6 shutdown): the pod leaves the endpoints, `srv.Shutdown` lets the requests being
+   * handled finish (http-server.ts), then `main` closes its clients and returns: the process exits
+   * and the OS closes the agents' sockets. The hub, the dispatcher and the reconciler are never
+   * stopped, so they keep working until then.
+   */
   shutdown(): void {
     this.options.setReady(false);
     this.ctx.record('api.shutdown');
-    // srv.Shutdown waits for in-flight HTTP requests (not upgraded sockets); they take
-    // milliseconds here, so the process exits right away and the OS closes every socket.
-    this.ctx.exit();
+    this.http.shutdown(this.config.shutdownTimeoutUs, () => this.ctx.exit());
   }
 }
 
@@ -168,8 +174,9 @@ class ApiPodLifecycle implements ApiPodComponent {
  * One API pod (spec §2-§6, api/cmd/main.go). Start-up order (§6): DB, then the hub's Redis with a
  * 5 s PING, falling back to single-pod mode **for the process's whole life** if it fails (§4); the
  * hub (listener first, then Run); the dispatcher and its one pending scan; then the HTTP server,
- * at which point the pod is ready. SIGTERM (§6): stop taking new connections and exit; the hub,
- * the dispatcher and the pod's Redis keys are left as they are; the OS closes the agent sockets.
+ * at which point the pod is ready. SIGTERM (§6): stop taking new connections, let the requests being
+ * handled finish (`srv.Shutdown`, http-server.ts) and exit; the hub, the dispatcher and the pod's
+ * Redis keys are left as they are; the OS closes the agent sockets.
  * The lifecycle is the statechart of api-pod-machine.ts (`ApiPodLifecycle`); the requests are
  * served here.
  */
@@ -181,7 +188,8 @@ export function apiPod(options: ApiPodOptions): BootFn {
     options.cpu.meter.restart();
     // api/cmd/main.go: the cache (line 91) and ClearAllSessions (line 326) come before the hub's
     // Redis (line 370 on) and the HTTP server.
-    const pod = new ApiPodLifecycle(ctx, options, clients, auth);
+    const http = new HttpServer(ctx);
+    const pod = new ApiPodLifecycle(ctx, options, clients, auth, http);
 
     /**
      * A user's request (seed 004's load), through AuthMiddleware when the session store runs: the
@@ -294,6 +302,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
             if (!r.ok) return reply(ok({ status: 500 }));
             if (!r.value) return reply(ok({ status: 404, body: 'must register first' }));
             reply(ok({ status: 101 }));
+            http.hijack(conn);
             const socket = new AgentSocket(ctx, conn, request.agentId, h, clients.db, config.ws, config.hub.sendBuffer, options.fixes.framePerMessage);
             ctx.record('ws.upgraded', { conn: conn.id, agent: request.agentId });
             h.registerAgent(socket);
@@ -340,7 +349,7 @@ export function apiPod(options: ApiPodOptions): BootFn {
           conn.close();
           return;
         }
-        serveRpc(conn, (body, reply, c) => handle(body as HttpRequest, reply as (r: RpcResult<HttpResponse>) => void, c));
+        http.accept(conn, (body, reply, c) => handle(body as HttpRequest, reply as (r: RpcResult<HttpResponse>) => void, c));
       },
       onSignal(signal) {
         pod.signal(signal);

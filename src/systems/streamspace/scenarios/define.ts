@@ -29,6 +29,11 @@ export interface ScenarioPlan {
    * not start a deleted Redis early.
    */
   healAt?: Micros;
+  /**
+   * The scenario's users go on to this instant, past the heal: the run lasts the recovery bound
+   * after it too, so that every command they had accepted can be judged. Default: the heal.
+   */
+  workUntil?: Micros;
 }
 
 /** Everything a StreamSpace scenario's `measure` may read after the run. */

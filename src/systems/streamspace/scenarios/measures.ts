@@ -21,7 +21,10 @@ export function countEvents(o: Observation, kind: string, where: (e: TraceEvent)
 
 /**
  * The commands users created from the fault on (probes excluded), up to the last instant whose
- * command can still finish before the run ends (the longest command plus 10 s), and how they ended:
+ * command can still finish before the run ends (the longest command plus 10 s), and how they ended.
+ * That is room for a command delivered at once, not for one the hardened profile's reconciler
+ * redelivers 150 s later: so a scenario whose users outlast the heal runs the recovery bound past
+ * their stop (`ScenarioPlan.workUntil`), and every command they made has that long. The outcomes:
  * `failed` rows (the API gave up on them), and lost ones, still pending/sent/ack at the end of the
  * run: accepted, never finished, never failed (the report's "zero data loss").
  */

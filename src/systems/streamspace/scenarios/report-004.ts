@@ -155,7 +155,14 @@ function chaosScenario(spec: {
       const at = faultInstant(v);
       const stopAt = at + AFTER_FAULT_US;
       const e = spec.event(at, v);
-      return { faultAt: at, schedule: e.schedule, ...(e.actions ? { actions: e.actions } : {}), ...(e.healAt !== undefined ? { healAt: e.healAt } : {}), config: deployment(stopAt, v), network: v.network() };
+      // The users outlast the heal: the run lasts the recovery bound past their stop, so that every
+      // command they had accepted can be judged, by `no-lost-commands` and the claims' metric alike.
+      // (Ending at the heal's bound left a command of the load's last minutes too little time for
+      // the hardened profile's redelivery: r004-node-failure seed 571 counted one lost.)
+      return {
+        faultAt: at, schedule: e.schedule, ...(e.actions ? { actions: e.actions } : {}), ...(e.healAt !== undefined ? { healAt: e.healAt } : {}),
+        workUntil: stopAt, config: deployment(stopAt, v), network: v.network(),
+      };
     },
     measure: (o) => metricSet(metrics).measure(o),
   });
