@@ -89,7 +89,8 @@ function failoverScenario(spec: {
     plan(v) {
       const at = faultInstant(v);
       const stopAt = at + AFTER_FAULT_US;
-      return { faultAt: at, schedule: spec.event(at, v), config: deployment(spec.from, stopAt, v, spec.config), network: v.network() };
+      // The users outlast the heal: the run lasts the recovery bound past their stop (report-004.ts).
+      return { faultAt: at, schedule: spec.event(at, v), workUntil: stopAt, config: deployment(spec.from, stopAt, v, spec.config), network: v.network() };
     },
     measure: (o) => metricSet(metrics).measure(o),
   });
