@@ -28,7 +28,6 @@ export class HttpServer {
   private readonly open = new Map<ConnectionEnd, number>();
   private shuttingDown = false;
   private done: (() => void) | null = null;
-  private pollUs: Micros = 1_000;
 
   constructor(private readonly ctx: ProcessContext) {}
 
@@ -64,11 +63,12 @@ export class HttpServer {
     this.done = done;
     const jitter = this.ctx.random('http.shutdown');
     this.ctx.setTimer(timeoutUs, () => this.finish(), 'http.shutdown-deadline');
+    let pollUs: Micros = 1_000;
     const poll = (): void => {
       if (this.done === null) return;
       if (this.closeIdle()) return this.finish();
-      const waitUs = this.pollUs + jitter.int(0, Math.max(0, this.pollUs / 10 - 1));
-      this.pollUs = Math.min(this.pollUs * 2, POLL_MAX_US);
+      const waitUs = pollUs + jitter.int(0, Math.max(0, pollUs / 10 - 1));
+      pollUs = Math.min(pollUs * 2, POLL_MAX_US);
       this.ctx.setTimer(waitUs, poll, 'http.shutdown-poll');
     };
     poll();

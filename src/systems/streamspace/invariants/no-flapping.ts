@@ -21,7 +21,8 @@ export const FLAP_LIMIT = 1;
  * its sweep, §2.4, 45 + 10 s), then the first reconnect backoff step (§7.5, 2 s), then registration
  * and the WebSocket dial, each at most its timeout (§7.2, 10 s + 10 s). A flap shows its second
  * replacement within this of the first, so the stretch `no-flapping` watches must be at least this
- * long (the run's stretch after H + B is the longest command plus 10 s: 130 s by default).
+ * long (the run's stretch after H + B is at least the longest command plus 10 s: 130 s by default;
+ * longer when the run's own work, a scenario's users, outlasts the heal: `RunOptions.workUntil`).
  */
 export function replacementCycle(config: StreamSpaceConfig): BoundTerm[] {
   const a = config.agent;
@@ -40,7 +41,7 @@ export function replacementCycle(config: StreamSpaceConfig): BoundTerm[] {
  * that had a connection before replaces it (the new socket takes over the id in the hub and in
  * Redis, spec §2.2, §4). More than FLAP_LIMIT replacements of one id in that stretch is flapping:
  * two replicas taking the id from each other, or connections that die as soon as they are made.
- * The stretch (the longest command + 10 s) is the whole window W: it is longer than one
+ * The stretch (at least the longest command + 10 s) is the whole window W: it is longer than one
  * `replacementCycle`, so a connection made early in it that does not hold is replaced again within it.
  *
  * No fault acts in the stretch, but Kubernetes may still delete pods in it for reasons of its own:
@@ -56,7 +57,7 @@ export function noFlapping(config: StreamSpaceConfig): Monitor<ClusterView> {
   return {
     id: 'no-flapping',
     definition:
-      'From the heal plus the recovery bound (H + B) to the end of the run (a fault-free stretch of the longest command + 10 s), '
+      'From the heal plus the recovery bound (H + B) to the end of the run (a fault-free stretch of at least the longest command + 10 s), '
       + `no agent id's connection is replaced (an agent.connected for an id that had a connection) more than ${FLAP_LIMIT === 1 ? 'once' : `${FLAP_LIMIT} times`}: `
       + 'one replacement may clear a leftover of the faults in the connection held at H + B; a connection made in the healed cluster that is replaced again is flapping. '
       + 'A replacement of a connection whose API pod or agent replica Kubernetes deleted in between (a scale-down, an eviction) is not counted. '
