@@ -88,6 +88,26 @@ describe('hasim report', () => {
     expect(html).not.toMatch(/<(script|link|img)\b|src=|href="http/);
   });
 
+  test('a claim or invariant that held in some runs and not in others: the section and the JSON name it, with what separates the runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hasim-report-'));
+    const r = await run(['report', '--scenario', 'r000-api-and-redis-deletion', '--seeds', '12', '--profiles', 'streamspace-v2', '--jobs', '1', '--out', dir, '--json']);
+    const summary = JSON.parse(r.out[0]!) as { scenarios: Array<{ mixed: Array<{ what: string; held: number; runs: number; separation: { rules: Array<{ held: number; runs: number }>; explained: number } | null }> }> };
+    const mixed = summary.scenarios[0]!.mixed;
+    expect(mixed.length).toBeGreaterThan(0);
+    const md = readFileSync(join(dir, `${REPORT_FILE}.md`), 'utf8');
+    expect(md).toContain('### What separates the runs that failed');
+    for (const m of mixed) {
+      expect(m.held).toBeGreaterThan(0);
+      expect(m.held).toBeLessThan(m.runs);
+      expect(md).toContain(`| ${m.what} | as built |`);
+      if (m.separation === null) continue;
+      // The rules are the tree's leaves: they share the runs out between them.
+      expect(m.separation.rules.reduce((n, rule) => n + rule.runs, 0)).toBe(m.runs);
+      expect(m.separation.rules.reduce((n, rule) => n + rule.held, 0)).toBe(m.held);
+      expect(m.separation.explained).toBeGreaterThanOrEqual(0.5);
+    }
+  });
+
   test('HTML text is escaped before `code`, **bold** and [links](#x) become markup', () => {
     expect(inline('a <b> `x<y>` **z** [r](#r000-a)')).toBe('a &lt;b&gt; <code>x&lt;y&gt;</code> <strong>z</strong> <a href="#r000-a">r</a>');
   });

@@ -7,7 +7,7 @@ import type { AnySystem } from '../contract/system.ts';
 import { parseCount, parseFlags, UsageError } from './args.ts';
 import type { WriteFs } from './atomic-write.ts';
 import { checkOutputPaths, Outputs } from './output-paths.ts';
-import { claimTally, coverageByProfile, modelFailures, violationTally, type ReportData } from './report/collect.ts';
+import { claimTally, coverageByProfile, mixedOutcomes, modelFailures, violationTally, type ReportData } from './report/collect.ts';
 import { reachFigures } from '../harness/coverage.ts';
 import { presence, reportDocument, reportTitle } from './report/document.ts';
 import { systemFrom } from './case-space-flags.ts';
@@ -323,6 +323,8 @@ function summary(data: ReportData) {
         violations: Object.fromEntries([...violationTally(p)].map(([k, v]) => [k, { count: v.count, seed: v.seed }])),
         modelFailures: modelFailures(p).length,
       })),
+      // What separates the runs where a claim or invariant held from the others (the report's section).
+      mixed: mixedOutcomes(s, data.system),
     })),
     // Statechart coverage per profile, over every scenario (the report's section; docs/coverage.md).
     coverage: coverageByProfile(data).map((p) => ({

@@ -4,6 +4,9 @@ import { compiledMachines, coverageRecorder, CoverageTally, type MachineReach } 
 import type { RunCoverage } from '../../sim-cluster/statechart/index.ts';
 import type { AnySystem } from '../../contract/system.ts';
 import { SYSTEMS } from '../../systems/index.ts';
+import { invariantIds } from '../../harness/run-case.ts';
+import { Variation } from '../../contract/variation.ts';
+import { planParameters, separate, type JudgedRun, type Leaf, type Separation } from './separation.ts';
 
 /** What the report keeps of one run: small and plain, so that it can come back from a worker thread. */
 export interface RunSummary {
@@ -130,4 +133,47 @@ export function coverageByProfile(data: ReportData): Array<{ profile: string; ru
 /** The command that replays one run (`--system` only when it is not the default system). */
 export function replayCommand(name: string, seed: number, profile: string, system: string = SYSTEMS[0]!.name): string {
   return `npx hasim run${system === SYSTEMS[0]!.name ? '' : ` --system ${system}`} --scenario ${name} --seed ${seed} --profile ${profile}`;
+}
+
+/** A claim or invariant that held in some runs of a profile and not in others, and what separates them (null: no rule on the plans does). */
+export interface MixedOutcome {
+  /** The claim's text, or `invariant <id>`. */
+  what: string;
+  profile: string;
+  held: number;
+  runs: number;
+  separation: Separation | null;
+}
+
+/**
+ * Every claim (over the runs it applies to) and invariant of a scenario that held in some runs of
+ * a profile and not in others, with the rules on the seeds' plans that tell them apart
+ * (separation.ts). The plans are drawn again from the seeds by this hasim's scenario code.
+ */
+export function mixedOutcomes(s: ScenarioResult, systemName: string): MixedOutcome[] {
+  const system = reportSystem(systemName);
+  const spec = system.scenarios?.find((x) => x.name === s.name);
+  if (spec === undefined) throw new Error(`unknown scenario '${s.name}'`);
+  const plans = new Map<number, Map<string, Leaf>>();
+  const parametersOf = (seed: number): Map<string, Leaf> => {
+    let p = plans.get(seed);
+    if (p === undefined) plans.set(seed, (p = planParameters(spec.plan(new Variation(seed)))));
+    return p;
+  };
+  const out: MixedOutcome[] = [];
+  const judge = (what: string, profile: string, runs: RunSummary[], ok: (r: RunSummary) => boolean): void => {
+    const judged: JudgedRun[] = runs.map((r) => ({ ok: ok(r), parameters: parametersOf(r.seed) }));
+    const held = judged.filter((r) => r.ok).length;
+    if (held > 0 && held < judged.length) out.push({ what, profile, held, runs: judged.length, separation: separate(judged) });
+  };
+  for (const c of s.claims) {
+    for (const p of s.profiles) {
+      if (claimTally(c, p) === null) continue;
+      judge(c.text, p.profile, p.runs.filter((r) => claimApplies(c, r.metrics)), (r) => claimHolds(c, r.metrics[c.metric ?? '']) === true);
+    }
+  }
+  for (const inv of invariantIds(system)) {
+    for (const p of s.profiles) judge(`invariant ${inv}`, p.profile, p.runs, (r) => !r.violations.some((v) => v.invariant === inv));
+  }
+  return out;
 }

@@ -1,12 +1,13 @@
 import type { MetricDefinition, ScenarioReport } from '../../contract/scenario.ts';
 import { invariantIds } from '../../harness/run-case.ts';
 import { formatValue } from '../../harness/scenario.ts';
-import { claimTally, coverageByProfile, modelFailures, reportSystem, replayCommand, values, violationTally, type ProfileRuns, type ReportData, type ScenarioResult } from './collect.ts';
+import { claimTally, coverageByProfile, mixedOutcomes, modelFailures, reportSystem, replayCommand, values, violationTally, type ProfileRuns, type ReportData, type ScenarioResult } from './collect.ts';
 import { transitionText } from '../../harness/coverage.ts';
 import { boundText, profileLabel as labelOf, QUANTILE_DEFINITION } from './definitions.ts';
 import { cdf, distribution } from './stats.ts';
 import { seedRanges, shardsPresent } from './seed-sets.ts';
 import { SYSTEMS } from '../../systems/index.ts';
+import type { Condition } from './separation.ts';
 
 /** The report as a list of blocks, rendered as Markdown (markdown.ts) or HTML (html.ts). Text may hold `code`, **bold** and [links](#anchor). */
 export type Block =
@@ -36,6 +37,11 @@ export function heldText(held: number, checked: number, notApplicable = 0, seeds
 /** The seeds a claim row of a partial report holds over: the runs present of its scenario and profile. */
 const seedsIf = (data: Pick<ReportData, 'partial'>, p: ProfileRuns): number | undefined => (data.partial === undefined ? undefined : p.runs.length);
 
+
+/** How the "what separates the runs that failed" tables are made (separation.ts). */
+const SEPARATION_DEFINITION = 'What separates the runs that failed: where a claim or invariant held in some runs of a profile and not in others, a small decision tree over the parameters of the scenario\'s plan (drawn from the seed: `faults[0].target.index`, `faults[0].durationUs`, `config.…`, `network.…`; faults in the plan\'s order, its schedule and then its scripted actions) splits the runs, one parameter at a time and at most three deep, where each test leaves the fewest runs whose outcome differs from their side\'s majority. '
+  + 'Each row is a leaf: the runs meeting its tests and how many held. "Errors removed" is the share of the runs a single guess of the majority outcome gets wrong that a guess per leaf gets right; a tree removing less than half is not shown. '
+  + 'The plans are drawn again by the hasim that built the report: those of the runs as long as the scenarios\' code has not changed since the commit that ran them.';
 
 const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
 
@@ -114,7 +120,7 @@ export function reportDocument(data: ReportData): Block[] {
   out.push({ kind: 'paragraph', text: report.introduction });
   out.push({ kind: 'heading', level: 2, text: 'Definitions' });
   out.push({ kind: 'list', items: [...report.definitions, QUANTILE_DEFINITION,
-    invariantsDefinition(invariantIds(reportSystem(data.system)))] });
+    invariantsDefinition(invariantIds(reportSystem(data.system))), SEPARATION_DEFINITION] });
   out.push({ kind: 'heading', level: 2, text: 'Claims at a glance' });
   const rows: string[][] = [];
   for (const s of data.scenarios) {
@@ -227,9 +233,35 @@ function scenarioSection(s: ScenarioResult, report: ScenarioReport, data: Report
     if (failures.length > 0) invariants.push(['model failure', profileLabel(p.profile), `${failures.length} of ${p.runs.length}`, `\`${replayCommand(s.name, failures[0]!.seed, p.profile, system)}\``]);
   }
   out.push({ kind: 'table', head: ['invariant', 'profile', 'runs violating', 'first example'], rows: invariants });
+  out.push(...failingRunsSection(s, data, profileLabel));
   out.push({ kind: 'heading', level: 3, text: 'Metric definitions' });
   out.push({ kind: 'list', items: s.metrics.map((m: MetricDefinition) => `**${m.id}** (${unitText(m.unit)}): ${m.definition}.`) });
   return out;
+}
+
+/** The scenario's claims and invariants that held in some runs and not in others, each with the rules that separate them (collect.ts `mixedOutcomes`). */
+function failingRunsSection(s: ScenarioResult, data: ReportData, profileLabel: (p: string) => string): Block[] {
+  const rows: string[][] = [];
+  for (const m of mixedOutcomes(s, data.system)) {
+    if (m.separation === null) {
+      rows.push([m.what, profileLabel(m.profile), `no rule on the plan's parameters removes half the errors (held in ${heldText(m.held, m.runs)})`, '', '']);
+      continue;
+    }
+    const { rules, explained } = m.separation;
+    rules.forEach((rule, i) => {
+      rows.push([i === 0 ? m.what : '', i === 0 ? profileLabel(m.profile) : '', rule.conditions.map(conditionText).join(' and ') || 'every run', heldText(rule.held, rule.runs), i === 0 ? `${Math.round(100 * explained)}%` : '']);
+    });
+  }
+  if (rows.length === 0) return [];
+  return [
+    { kind: 'heading', level: 3, text: 'What separates the runs that failed', id: `${s.name}-separation` },
+    { kind: 'paragraph', text: 'The claims and invariants that held in some runs of a profile and not in others, each with the rules on its plan\'s parameters that best tell those runs apart (see the definitions above).' },
+    { kind: 'table', head: ['claim or invariant', 'profile', 'runs where', 'held', 'errors removed'], rows },
+  ];
+}
+
+function conditionText(c: Condition): string {
+  return `\`${c.parameter}\` ${c.op} \`${c.value}\``;
 }
 
 function unitText(unit: MetricDefinition['unit']): string {
