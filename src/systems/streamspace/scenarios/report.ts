@@ -19,7 +19,8 @@ export const STREAMSPACE_REPORT: ScenarioReport = {
     + 'bound B + the longest command + 10 s (as `hasim replay` judges runs), so the window is about 7-14 minutes.',
     'Request availability (report 004) is what users saw: of the requests the load generator\'s users sent from the load\'s start to its stop, the fraction answered 2xx '
     + '(a 401, a 5xx, a refused or reset connection and a client timeout all count as failures). The RTO of a fault is the time from the fault to the first instant after which '
-    + `every 10 s window of requests keeps an availability of at least ${100 * DEFAULT_TARGET}% to the load's stop. Report 004's own targets contradict each other: `
+    + `every 10 s window of requests keeps an availability of at least ${100 * DEFAULT_TARGET}% to the load's stop; a window in which no request was sent counts as below it `
+    + '(within the load users always send, so every one of them was waiting on an answer: the service stalled, even if the answers came in the end). Report 004\'s own targets contradict each other: '
     + '99.9% of its 30-minute test is 1.8 s of outage in all, while each of its five chaos events was allowed an RTO of up to 30 s; '
     + 'the run figures `request-outage-budget` and `request-budget-exceeded` (`hasim run`) compare the two in every run.',
   ],
