@@ -39,7 +39,7 @@ const seedsIf = (data: Pick<ReportData, 'partial'>, p: ProfileRuns): number | un
 
 
 /** How the "what separates the runs that failed" tables are made (separation.ts). */
-const SEPARATION_DEFINITION = 'What separates the runs that failed: where a claim or invariant held in some runs of a profile and not in others, a small decision tree over the parameters of the scenario\'s plan (drawn from the seed: `faults[0].target.index`, `faults[0].durationUs`, `config.…`, `network.…`; faults in the plan\'s order, its schedule and then its scripted actions) splits the runs, one parameter at a time and at most three deep, where each test leaves the fewest runs whose outcome differs from their side\'s majority. '
+const SEPARATION_DEFINITION = 'What separates the runs that failed: where a claim or invariant held in some runs of a profile and not in others, a small decision tree over the parameters of the scenario\'s plan (drawn from the seed: `faults[0].target.index`, `faults[0].durationUs`, `config.…`, `network.…`; faults in the plan\'s order, its schedule and then its scripted actions) splits the runs, one parameter at a time and at most three deep, where each test leaves the fewest runs whose outcome differs from their side\'s majority and is significant (Fisher\'s exact test at 1%, corrected for every test tried). '
   + 'Each row is a leaf: the runs meeting its tests and how many held. "Errors removed" is the share of the runs a single guess of the majority outcome gets wrong that a guess per leaf gets right; a tree removing less than half is not shown. '
   + 'The plans are drawn again by the hasim that built the report: those of the runs as long as the scenarios\' code has not changed since the commit that ran them.';
 

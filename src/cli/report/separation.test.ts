@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { planParameters, separate, type JudgedRun, type Leaf } from './separation.ts';
+import { fisherExact, planParameters, separate, type JudgedRun, type Leaf } from './separation.ts';
 
 const SECOND = 1_000_000;
 
@@ -60,8 +60,8 @@ describe('what separates the runs that failed', () => {
     const found = separate(runs)!;
     expect(found.explained).toBe(1);
     expect(found.rules.map((r) => [r.conditions.map((c) => `${c.parameter} ${c.op} ${c.value}`).join(' & '), r.held, r.runs])).toEqual([
-      ['faults.length ≤ 1', 10, 10],
-      ['faults.length > 1', 0, 20],
+      ['faults.length = 1', 10, 10],
+      ['faults.length ≠ 1', 0, 20],
     ]);
   });
 
@@ -105,5 +105,15 @@ describe("a plan's parameters", () => {
       'network.link.dropRate': 0,
       'network.link.duplicateRate': 0,
     });
+  });
+});
+
+describe("Fisher's exact test", () => {
+  test('two-sided p-values of textbook tables', () => {
+    // The lady tasting tea: 3 of 4 cups right.
+    expect(fisherExact(3, 1, 1, 3)).toBeCloseTo(0.4857, 4);
+    expect(fisherExact(1, 9, 11, 3)).toBeCloseTo(0.002759, 5);
+    expect(fisherExact(5, 0, 0, 5)).toBeCloseTo(2 / 252, 6);
+    expect(fisherExact(2, 2, 2, 2)).toBeCloseTo(1, 9);
   });
 });

@@ -8,6 +8,11 @@ import { formatTime } from '../../sim-cluster/index.ts';
  * others, the question a reader asks first is what the failing runs have in common; a small
  * decision tree over the plans answers it, from the plans alone, without running anything.
  *
+ * A test splits a node only when it is significant: Fisher's exact test on its 2×2 table, with a
+ * Bonferroni correction for every value and threshold the node tried, at 1%. So a few hundred runs
+ * whose outcome the seed's own timing decides give no tree, where a search for the best split
+ * would always find one by chance.
+ *
  * The measure is how much of the guessing error the tree removes. Guess the majority outcome for
  * every run and you are wrong in min(held, failed) runs; guess the majority outcome of each of the
  * tree's leaves and you are wrong in the sum of their minorities. A tree that removes less than half
@@ -81,25 +86,27 @@ export interface SeparationOptions {
   minExplained?: number;
   /** A numeric parameter is tested at a threshold, and by value too when it has at most this many distinct values. Default 6. */
   maxCategories?: number;
+  /** A test is made only if Fisher's exact test gives it p ≤ alpha / (the tests the node tried). Default 0.01. */
+  alpha?: number;
 }
 
 /**
  * A small decision tree over the plans' parameters that separates the runs where the outcome was
  * ok from the others: at each node the one test (a parameter's value, or a threshold of a numeric
- * one) that leaves the fewest errors, as long as it removes some, each side keeps enough runs and
- * the path is short. A claim that fails only where two or three parameters meet shows as one rule.
+ * one) that leaves the fewest errors, as long as it removes some, is significant, each side keeps
+ * enough runs and the path is short. A claim that fails only where two or three parameters meet shows as one rule.
  * Null when every run has the same outcome, or when the tree removes less than `minExplained` of
  * the errors (the outcome is not a matter of the plan's parameters: the seed's own timing decides).
  */
 export function separate(runs: readonly JudgedRun[], options: SeparationOptions = {}): Separation | null {
-  const { depth = 3, minShare = 0.02, minExplained = 0.5, maxCategories = 6 } = options;
+  const o = { depth: 3, minShare: 0.02, minExplained: 0.5, maxCategories: 6, alpha: 0.01, ...options };
   const baseline = minority(runs);
   if (baseline === 0) return null;
-  const minRuns = Math.max(3, Math.ceil(minShare * runs.length));
+  const minRuns = Math.max(3, Math.ceil(o.minShare * runs.length));
   const parameters = [...new Set(runs.flatMap((r) => [...r.parameters.keys()]))].sort();
   const rules: Rule[] = [];
   const grow = (node: readonly JudgedRun[], path: Condition[]): void => {
-    const split = path.length < depth ? bestSplit(node, parameters, minRuns, maxCategories) : null;
+    const split = path.length < o.depth ? bestSplit(node, parameters, { ...o, minRuns }) : null;
     if (split === null) {
       rules.push({ conditions: path, held: node.filter((r) => r.ok).length, runs: node.length });
       return;
@@ -110,7 +117,7 @@ export function separate(runs: readonly JudgedRun[], options: SeparationOptions 
   grow(runs, []);
   const errors = rules.reduce((sum, r) => sum + Math.min(r.held, r.runs - r.held), 0);
   const explained = (baseline - errors) / baseline;
-  return explained >= minExplained ? { rules, explained } : null;
+  return explained >= o.minExplained ? { rules, explained } : null;
 }
 
 /** Runs whose outcome is not the majority's. */
@@ -127,11 +134,18 @@ interface Split {
   errors: number;
 }
 
-/** The test that leaves the fewest errors in a node (the first such, by parameter name and value), or null if none removes any. */
-function bestSplit(node: readonly JudgedRun[], parameters: readonly string[], minRuns: number, maxCategories: number): Split | null {
-  let best: Split | null = null;
-  const consider = (split: Split): void => {
-    if (split.yes.length >= minRuns && split.no.length >= minRuns && (best === null || split.errors < best.errors)) best = split;
+/**
+ * The test that leaves the fewest errors in a node (the first such, by parameter name and value),
+ * or null unless it removes some and is significant: its 2×2 table (held or not, on either side)
+ * passes Fisher's exact test at `alpha` after a Bonferroni correction for every test the node tried.
+ * Without the correction, a parameter with hundreds of values (an instant drawn to the µs) would
+ * always find a threshold that splits a few runs off by chance.
+ */
+function bestSplit(node: readonly JudgedRun[], parameters: readonly string[], o: Required<SeparationOptions> & { minRuns: number }): Split | null {
+  let best: { test: Condition; negated: Condition; inYes: (i: number) => boolean; errors: number; held: number; size: number } | null = null;
+  let tests = 0;
+  const consider = (test: Condition, negated: Condition, inYes: (i: number) => boolean, errors: number, held: number, size: number): void => {
+    if (best === null || errors < best.errors) best = { test, negated, inYes, errors, held, size };
   };
   for (const parameter of parameters) {
     const values = node.map((r) => r.parameters.get(parameter));
@@ -140,41 +154,91 @@ function bestSplit(node: readonly JudgedRun[], parameters: readonly string[], mi
     // than 30 s" reads better than "60 s or 90 s"), then its values when it has few.
     const numbers = values.every((v) => typeof v === 'number') ? (values as number[]) : null;
     if (numbers !== null) {
-      const t = threshold(node, numbers);
-      const text = valueText(t, parameter);
-      const yes = node.filter((_, i) => numbers[i]! <= t);
-      const no = node.filter((_, i) => numbers[i]! > t);
-      consider({ test: { parameter, op: '≤', value: text }, negated: { parameter, op: '>', value: text }, yes, no, errors: minority(yes) + minority(no) });
-      if (new Set(numbers).size > maxCategories) continue;
+      const t = threshold(node, numbers, o.minRuns);
+      tests += t.tests;
+      if (t.best !== null) {
+        const { at, errors, held, size, lowest } = t.best;
+        const text = valueText(at, parameter);
+        // At the lowest value, "≤" is "=": `= 0` reads better than `≤ 0`.
+        const [op, neg]: [Condition['op'], Condition['op']] = lowest ? ['=', '≠'] : ['≤', '>'];
+        consider({ parameter, op, value: text }, { parameter, op: neg, value: text }, (i) => numbers[i]! <= at, errors, held, size);
+      }
+      if (new Set(numbers).size > o.maxCategories) continue;
     }
     for (const v of orderedValues(values)) {
+      let size = 0;
+      let held = 0;
+      values.forEach((x, i) => {
+        if (x !== v) return;
+        size++;
+        if (node[i]!.ok) held++;
+      });
+      if (size < o.minRuns || node.length - size < o.minRuns) continue;
+      tests++;
       const text = v === undefined ? ABSENT : valueText(v, parameter);
-      const yes = node.filter((_, i) => values[i] === v);
-      const no = node.filter((_, i) => values[i] !== v);
-      consider({ test: { parameter, op: '=', value: text }, negated: { parameter, op: '≠', value: text }, yes, no, errors: minority(yes) + minority(no) });
+      const totalHeld = node.filter((r) => r.ok).length;
+      const errors = Math.min(held, size - held) + Math.min(totalHeld - held, node.length - size - (totalHeld - held));
+      consider({ parameter, op: '=', value: text }, { parameter, op: '≠', value: text }, (i) => values[i] === v, errors, held, size);
     }
   }
-  const found = best as Split | null;
-  return found !== null && found.errors < minority(node) ? found : null;
+  const found = best as { test: Condition; negated: Condition; inYes: (i: number) => boolean; errors: number; held: number; size: number } | null;
+  if (found === null || found.errors >= minority(node)) return null;
+  const totalHeld = node.filter((r) => r.ok).length;
+  const p = fisherExact(found.held, found.size - found.held, totalHeld - found.held, node.length - found.size - (totalHeld - found.held));
+  if (p * tests > o.alpha) return null;
+  const yes: JudgedRun[] = [];
+  const no: JudgedRun[] = [];
+  node.forEach((r, i) => (found.inYes(i) ? yes : no).push(r));
+  return { test: found.test, negated: found.negated, yes, no, errors: found.errors };
 }
 
-/** The threshold t of a numeric parameter for which `≤ t` against `> t` leaves the fewest errors (the lowest such). */
-function threshold(node: readonly JudgedRun[], values: readonly number[]): number {
+/**
+ * The threshold t of a numeric parameter for which `≤ t` against `> t` leaves the fewest errors
+ * (the lowest such) with at least `minRuns` runs on either side, and how many thresholds qualified.
+ */
+function threshold(node: readonly JudgedRun[], values: readonly number[], minRuns: number): {
+  tests: number;
+  best: { at: number; errors: number; held: number; size: number; lowest: boolean } | null;
+} {
   const order = values.map((v, i) => ({ v, ok: node[i]!.ok })).sort((a, b) => a.v - b.v);
   const total = order.length;
   const totalHeld = order.filter((x) => x.ok).length;
-  let best = { at: order[0]!.v, errors: Infinity };
+  let best: { at: number; errors: number; held: number; size: number; lowest: boolean } | null = null;
+  let tests = 0;
   let below = 0;
   let belowHeld = 0;
   for (let i = 0; i < total - 1; i++) {
     below++;
     if (order[i]!.ok) belowHeld++;
-    if (order[i]!.v === order[i + 1]!.v) continue;
+    if (order[i]!.v === order[i + 1]!.v || below < minRuns || total - below < minRuns) continue;
+    tests++;
     const aboveHeld = totalHeld - belowHeld;
     const errors = Math.min(belowHeld, below - belowHeld) + Math.min(aboveHeld, total - below - aboveHeld);
-    if (errors < best.errors) best = { at: order[i]!.v, errors };
+    if (best === null || errors < best.errors) best = { at: order[i]!.v, errors, held: belowHeld, size: below, lowest: order[i]!.v === order[0]!.v };
   }
-  return best.at;
+  return { tests, best };
+}
+
+/**
+ * Fisher's exact test, two-sided, of the 2×2 table [[a, b], [c, d]]: the probability, with the
+ * margins fixed, of a table at most as likely as this one (hypergeometric, from log-factorials).
+ */
+export function fisherExact(a: number, b: number, c: number, d: number): number {
+  const n = a + b + c + d;
+  const logFactorial = new Float64Array(n + 1);
+  for (let k = 2; k <= n; k++) logFactorial[k] = logFactorial[k - 1]! + Math.log(k);
+  const row = a + b;
+  const col = a + c;
+  const logP = (x: number): number => logFactorial[row]! + logFactorial[n - row]! + logFactorial[col]! + logFactorial[n - col]!
+    - logFactorial[n]! - logFactorial[x]! - logFactorial[row - x]! - logFactorial[col - x]! - logFactorial[n - row - col + x]!;
+  const observed = logP(a);
+  let p = 0;
+  for (let x = Math.max(0, row + col - n); x <= Math.min(row, col); x++) {
+    const lp = logP(x);
+    // A relative tolerance, so that tables as likely as the observed one count despite rounding.
+    if (lp <= observed + 1e-7) p += Math.exp(lp);
+  }
+  return Math.min(1, p);
 }
 
 /** A parameter's distinct values: numbers ascending, then the others by their text, a missing parameter last. */
