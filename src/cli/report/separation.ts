@@ -131,7 +131,22 @@ interface Split {
   negated: Condition;
   yes: JudgedRun[];
   no: JudgedRun[];
+}
+
+/** A test considered at a node: which runs it sends to its `yes` side, how many held there, and the errors it leaves. */
+interface Candidate {
+  test: Condition;
+  negated: Condition;
+  inYes: (i: number) => boolean;
+  /** Runs on the `yes` side, and how many of them held. */
+  size: number;
+  held: number;
   errors: number;
+}
+
+/** The errors a test leaves: the minority on each of its sides, `held` of `size` runs on one, the rest of the node on the other. */
+function splitErrors(held: number, size: number, totalHeld: number, total: number): number {
+  return Math.min(held, size - held) + Math.min(totalHeld - held, total - size - (totalHeld - held));
 }
 
 /**
@@ -142,10 +157,11 @@ interface Split {
  * always find a threshold that splits a few runs off by chance.
  */
 function bestSplit(node: readonly JudgedRun[], parameters: readonly string[], o: Required<SeparationOptions> & { minRuns: number }): Split | null {
-  let best: { test: Condition; negated: Condition; inYes: (i: number) => boolean; errors: number; held: number; size: number } | null = null;
+  const totalHeld = node.filter((r) => r.ok).length;
+  let best: Candidate | null = null;
   let tests = 0;
-  const consider = (test: Condition, negated: Condition, inYes: (i: number) => boolean, errors: number, held: number, size: number): void => {
-    if (best === null || errors < best.errors) best = { test, negated, inYes, errors, held, size };
+  const consider = (c: Candidate): void => {
+    if (best === null || c.errors < best.errors) best = c;
   };
   for (const parameter of parameters) {
     const values = node.map((r) => r.parameters.get(parameter));
@@ -158,10 +174,10 @@ function bestSplit(node: readonly JudgedRun[], parameters: readonly string[], o:
       tests += t.tests;
       if (t.best !== null) {
         const { at, errors, held, size, lowest } = t.best;
-        const text = valueText(at, parameter);
+        const value = valueText(at, parameter);
         // At the lowest value, "≤" is "=": `= 0` reads better than `≤ 0`.
         const [op, neg]: [Condition['op'], Condition['op']] = lowest ? ['=', '≠'] : ['≤', '>'];
-        consider({ parameter, op, value: text }, { parameter, op: neg, value: text }, (i) => numbers[i]! <= at, errors, held, size);
+        consider({ test: { parameter, op, value }, negated: { parameter, op: neg, value }, inYes: (i) => numbers[i]! <= at, size, held, errors });
       }
       if (new Set(numbers).size > o.maxCategories) continue;
     }
@@ -175,21 +191,18 @@ function bestSplit(node: readonly JudgedRun[], parameters: readonly string[], o:
       });
       if (size < o.minRuns || node.length - size < o.minRuns) continue;
       tests++;
-      const text = v === undefined ? ABSENT : valueText(v, parameter);
-      const totalHeld = node.filter((r) => r.ok).length;
-      const errors = Math.min(held, size - held) + Math.min(totalHeld - held, node.length - size - (totalHeld - held));
-      consider({ parameter, op: '=', value: text }, { parameter, op: '≠', value: text }, (i) => values[i] === v, errors, held, size);
+      const value = v === undefined ? ABSENT : valueText(v, parameter);
+      consider({ test: { parameter, op: '=', value }, negated: { parameter, op: '≠', value }, inYes: (i) => values[i] === v, size, held, errors: splitErrors(held, size, totalHeld, node.length) });
     }
   }
-  const found = best as { test: Condition; negated: Condition; inYes: (i: number) => boolean; errors: number; held: number; size: number } | null;
+  const found = best as Candidate | null;
   if (found === null || found.errors >= minority(node)) return null;
-  const totalHeld = node.filter((r) => r.ok).length;
   const p = fisherExact(found.held, found.size - found.held, totalHeld - found.held, node.length - found.size - (totalHeld - found.held));
   if (p * tests > o.alpha) return null;
   const yes: JudgedRun[] = [];
   const no: JudgedRun[] = [];
   node.forEach((r, i) => (found.inYes(i) ? yes : no).push(r));
-  return { test: found.test, negated: found.negated, yes, no, errors: found.errors };
+  return { test: found.test, negated: found.negated, yes, no };
 }
 
 /**
@@ -212,8 +225,7 @@ function threshold(node: readonly JudgedRun[], values: readonly number[], minRun
     if (order[i]!.ok) belowHeld++;
     if (order[i]!.v === order[i + 1]!.v || below < minRuns || total - below < minRuns) continue;
     tests++;
-    const aboveHeld = totalHeld - belowHeld;
-    const errors = Math.min(belowHeld, below - belowHeld) + Math.min(aboveHeld, total - below - aboveHeld);
+    const errors = splitErrors(belowHeld, below, totalHeld, total);
     if (best === null || errors < best.errors) best = { at: order[i]!.v, errors, held: belowHeld, size: below, lowest: order[i]!.v === order[0]!.v };
   }
   return { tests, best };
