@@ -26,17 +26,20 @@ describe('traces corpus', () => {
 });
 
 /** Trace files written by earlier builds keep replaying with the hash they recorded (DESIGN decision 6). */
-describe('older trace file versions', () => {
-  const v1 = fileURLToPath(new URL('../src/harness/fixtures/version-1-trace.json', import.meta.url));
-  test('a version-1 file replays with its recorded hashes (the lines encoding)', () => {
-    const trace = read(v1);
-    expect(trace.version).toBe(1);
+describe.each([
+  [1, 'lines'],
+  [3, 'interned'],
+] as const)('older trace file versions: version %i', (version, encoding) => {
+  const file = fileURLToPath(new URL(`../src/harness/fixtures/version-${version}-trace.json`, import.meta.url));
+  test(`replays with its recorded hashes (the ${encoding} encoding)`, () => {
+    const trace = read(file);
+    expect(trace.version).toBe(version);
     for (const r of replay(trace)) {
       expect({ profile: r.expectation.profile, outcome: r.verdict.outcome, hash: r.verdict.hash }).toEqual(expected(r.expectation));
     }
   });
   test('the same case under the current version gives a different hash and the same outcome', () => {
-    const trace = read(v1);
+    const trace = read(file);
     for (const r of replay({ ...trace, version: TRACE_VERSION })) {
       expect(r.verdict.outcome).toBe(r.expectation.outcome);
       expect(r.verdict.hash).not.toBe(r.expectation.hash);

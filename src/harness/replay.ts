@@ -81,6 +81,8 @@ export interface ExpectationUpdate {
  * configuration, outcome and hash written in the current format version.
  */
 export function updateTrace(system: AnySystem, trace: TraceFile): { trace: TraceFile; updates: ExpectationUpdate[] } {
+  const scheme = hashSchemeOf(trace);
+  const reencoded = scheme === hashSchemeOf({ version: TRACE_VERSION }) ? '' : ` (re-encoded: the file's hashes were taken with the ${scheme} encoding of its format version ${trace.version})`;
   const updates = trace.expectations.map((before): ExpectationUpdate => {
     const resolved = system.resolve(before.profile, trace.config, trace.fixes ?? []);
     const c: Case = {
@@ -96,7 +98,7 @@ export function updateTrace(system: AnySystem, trace: TraceFile): { trace: Trace
       if (drift !== null) changes.push(drift);
     }
     if (before.outcome !== after.outcome) changes.push(`outcome ${before.outcome} → ${after.outcome}`);
-    if (before.hash !== after.hash) changes.push(`hash ${before.hash.slice(0, 12)}… → ${after.hash.slice(0, 12)}…${trace.version === 1 ? ' (the version-1 hash encoding is retired)' : ''}`);
+    if (before.hash !== after.hash) changes.push(`hash ${before.hash.slice(0, 12)}… → ${after.hash.slice(0, 12)}…${reencoded}`);
     return { profile: before.profile, before, after, changes };
   });
   const { format, name, explanation, config, fixes, seed, schedule, invariants, found } = trace;

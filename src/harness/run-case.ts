@@ -61,7 +61,7 @@ export interface RunOptions<I = unknown, V = unknown> {
    * file's expectation. Default false.
    */
   traceMessages?: boolean;
-  /** How the trace hash encodes events. Default `interned`; `lines` for version-1 trace files. */
+  /** How the trace hash encodes events. Default `compact`; older schemes for older trace files (`hashSchemeOf`). */
   hashScheme?: TraceHashScheme;
   /**
    * Take the trace hash. Default true. False: the verdict's `hash` is empty and the events are not

@@ -10,15 +10,17 @@ export const TRACE_FORMAT = 'hasim-trace';
 /**
  * The format version this build writes. Version 2 changed only how the trace hash encodes events
  * (see src/sim-cluster/trace-encoding.ts); version 3 added the system's name and, per expectation,
- * the resolved fixes and configuration. Versions 1 and 2 are still read: they are StreamSpace's
- * (the first system), their expectations resolve the profile as this build defines it, and
- * version-1 files replay with the version-1 encoding so that their recorded hashes still match.
+ * the resolved fixes and configuration; version 4 changed only the hash's encoding again (`compact`).
+ * Versions 1 to 3 are still read: versions 1 and 2 are StreamSpace's (the first system), their
+ * expectations resolve the profile as this build defines it, and every file replays with the
+ * encoding of its version (`hashSchemeOf`) so that its recorded hashes still match.
  */
-export const TRACE_VERSION = 3;
+export const TRACE_VERSION = 4;
 
 /** The trace-hash encoding a file's expectations were recorded with. */
 export function hashSchemeOf(trace: Pick<TraceFile, 'version'>): TraceHashScheme {
-  return trace.version === 1 ? 'lines' : 'interned';
+  if (trace.version === 1) return 'lines';
+  return trace.version <= 3 ? 'interned' : 'compact';
 }
 
 /**
@@ -202,7 +204,7 @@ export function validateTraceFile(data: unknown, where: string, systems: readonl
   if (!Number.isInteger(t['version']) || (t['version'] as number) < 1) fail(`version: unknown format version ${t['version']}`);
   if ((t['version'] as number) > TRACE_VERSION) fail(`version: format version ${t['version']} is newer than this build reads (${TRACE_VERSION}); upgrade hasim`);
   const version = t['version'] as number;
-  if (version >= 3 && t['system'] === undefined) fail('system: missing (version 3 names the system)');
+  if (version >= 3 && t['system'] === undefined) fail('system: missing (files of version 3 and later name the system)');
   if (t['system'] !== undefined && typeof t['system'] !== 'string') fail(`system: must be a system name, got ${shown(t['system'])}`);
   const systemName = (t['system'] as string | undefined) ?? systems[0]!.name;
   const system = systems.find((s) => s.name === systemName) ?? fail(`system: unknown system ${JSON.stringify(systemName)} (known: ${systems.map((s) => s.name).join(', ')})`);
@@ -212,8 +214,8 @@ export function validateTraceFile(data: unknown, where: string, systems: readonl
   const fixes = (t['fixes'] as string[] | undefined) ?? [];
   expectations.forEach((x, i) => {
     const at = `expectations[${i}].`;
-    if (version >= 3 && x.fixes === undefined) fail(`${at}fixes: missing (version 3 records the fixes of each configuration)`);
-    if (version >= 3 && x.config === undefined) fail(`${at}config: missing (version 3 records each resolved configuration)`);
+    if (version >= 3 && x.fixes === undefined) fail(`${at}fixes: missing (files of version 3 and later record the fixes of each configuration)`);
+    if (version >= 3 && x.config === undefined) fail(`${at}config: missing (files of version 3 and later record each resolved configuration)`);
     try {
       system.resolve(x.profile, t['config'], fixes);
     } catch (error) {

@@ -44,6 +44,17 @@ describe('Simulation: time and timers', () => {
     expect(log.map(([t]) => t)).toEqual([0, Number.MAX_SAFE_INTEGER - 1]);
   });
 
+  test('a timer falling due past 2^53 µs fails the run instead of rounding its instant', () => {
+    const s = sim();
+    s.addNode('a');
+    // The second timer's delay is a safe integer, but the instant it falls due is not.
+    s.addProcess({ name: 'p', node: 'a', boot: (ctx) => (ctx.setTimer(Number.MAX_SAFE_INTEGER - 1, () => ctx.setTimer(2, () => {}, 'late')), {}) });
+    const r = s.run();
+    expect(r.status).toBe('model-failure');
+    expect(r.failure?.message).toMatch(/timer due time \(late\)/);
+    expect(r.now).toBe(Number.MAX_SAFE_INTEGER - 1);
+  });
+
   test('run until stops at the instant and leaves later events queued', () => {
     const s = sim();
     s.addNode('a');

@@ -204,13 +204,19 @@ export class Simulation {
    * `run(arg)` after `delay`.
    */
   scheduleOwned<T>(proc: SimProcess, delay: Micros, run: (arg: T) => void, label: string, arg?: T): TimerHandle {
-    // assertTime's check (a non-negative safe integer), with its message built only when it fails:
-    // this runs for every timer, and compares cost less than a call of Number.isSafeInteger.
-    if (!(delay >= 0 && delay <= Number.MAX_SAFE_INTEGER && Math.floor(delay) === delay)) assertTime(delay, `timer delay (${label})`);
+    // assertTime's checks of the delay and of the instant it falls due (non-negative safe integers),
+    // with their messages built only when one fails: this runs for every timer, and compares cost
+    // less than calls of Number.isSafeInteger. Past 2^53 µs (285 years) instants are no longer exact,
+    // so a timer due there is refused, not rounded.
+    const due = this.currentTime + delay;
+    if (!(delay >= 0 && due <= Number.MAX_SAFE_INTEGER && Math.floor(delay) === delay)) {
+      assertTime(delay, `timer delay (${label})`);
+      assertTime(due, `timer due time (${label})`);
+    }
     const owner = proc.current;
     if (owner === null) throw new Error(`${proc.name} is not running; cannot schedule '${label}'`);
     owner.pendingTimers++;
-    return this.queue.push(this.currentTime + delay, run as (arg?: unknown) => void, owner, label, arg);
+    return this.queue.push(due, run as (arg?: unknown) => void, owner, label, arg);
   }
 
   /**

@@ -23,15 +23,52 @@ describe('the lines scheme (trace files version 1)', () => {
   });
 });
 
-describe('the interned scheme (trace files version 2)', () => {
+describe('the interned scheme (trace files versions 2 and 3)', () => {
   // The expected value was computed by a separate implementation of the byte format described in
   // trace-encoding.ts (tags, little-endian float64/uint32, UTF-16 code units), not by this code.
-  test('is pinned: changing the encoding breaks every version-2 trace file (bump TRACE_VERSION instead)', () => {
+  test('is pinned: changing the encoding breaks every version-2 and version-3 trace file', () => {
     expect(hashOf('interned', SAMPLE)).toBe('76b27f9a46743e342a1b1623ee7ce54659f8f040fba0e3ed1447bc94fc27dff0');
   });
+});
 
+describe('the compact scheme (trace files version 4)', () => {
+  // The expected values were computed by a separate implementation of the byte format described in
+  // trace-encoding-compact.ts (a short Python program: tags, LEB128 varints, time differences, a
+  // table of 16,384 string slots forgetting the oldest), not by this code.
+  test('is pinned: changing the encoding breaks every version-4 trace file (bump TRACE_VERSION instead)', () => {
+    expect(hashOf('compact', SAMPLE)).toBe('415752d4cf7d502d44895565e8e4f2c2d220d62656bdef7423b1604e4888effa');
+  });
+
+  test('writes safe integers as varints of any size, other numbers as float64, and an earlier time', () => {
+    const events: Event[] = [
+      [0, 'p', 'k', { a: 2 ** 53 - 1, b: -(2 ** 53 - 1), c: 2 ** 40 + 3, d: -300, e: 0.5, f: -1e300, g: 4294967295, h: 4294967296, i: 'é✓\u{1F600}' }],
+      [7, 'p', 'k'],
+      [3, 'q', 'k', { a: 1 }],
+    ];
+    expect(hashOf('compact', events)).toBe('b9aa053834f6198af7801eb20dbc5ea812f9d3966e2951cde07265b32910c8e0');
+  });
+
+  test('forgets the oldest string when its table is full, and writes it out again when it recurs', () => {
+    const slots = 16_384;
+    const events: Event[] = [];
+    for (let i = 0; i < slots + 100; i++) events.push([i, 'p', 'k', { id: `c${i}` }]);
+    // 'p', 'k' and 'id' were forgotten on the way (the per-kind memo must not refer to their old slots).
+    events.push([slots + 100, 'p', 'k', { id: 'c0' }], [slots + 101, 'p', 'k', { id: `c${slots + 99}` }]);
+    expect(hashOf('compact', events)).toBe('27f9f2005b37ea11773afa8eb4ce4163d8f60938cbf082641a9de1d05f55ab84');
+  });
+
+  test('differs from the interned scheme', () => {
+    expect(hashOf('compact', SAMPLE)).not.toBe(hashOf('interned', SAMPLE));
+  });
+
+  test('an event time that is not an integer is a model bug', () => {
+    expect(() => hashOf('compact', [[0.5, 'p', 'k']])).toThrow(/not an integer/);
+  });
+});
+
+describe.each(['interned', 'compact'] as const)('both binary schemes (%s)', (scheme) => {
   test('differs from the lines scheme', () => {
-    expect(hashOf('interned', SAMPLE)).not.toBe(hashOf('lines', SAMPLE));
+    expect(hashOf(scheme, SAMPLE)).not.toBe(hashOf('lines', SAMPLE));
   });
 
   test('follows the JSON data model: omitted undefined keys, null for non-finite numbers, -0 as 0', () => {
@@ -42,7 +79,7 @@ describe('the interned scheme (trace files version 2)', () => {
       [{ a: -0 }, { a: 0 }],
       [{ a: [undefined] }, { a: [null] }],
     ];
-    for (const [x, y] of same) expect(hashOf('interned', [[0, 'p', 'k', x]])).toBe(hashOf('interned', [[0, 'p', 'k', y]]));
+    for (const [x, y] of same) expect(hashOf(scheme, [[0, 'p', 'k', x]])).toBe(hashOf(scheme, [[0, 'p', 'k', y]]));
   });
 
   test('tells apart every change a JSON line would show', () => {
@@ -61,24 +98,30 @@ describe('the interned scheme (trace files version 2)', () => {
       [[0, 'p', 'k', {}]],
       [[0, 'p', 'k']], // no details at all
       [[1, 'p', 'k']], // time
+      [[1, 'p', 'k'], [3, 'p', 'k']],
+      [[1, 'p', 'k'], [2, 'p', 'k']],
+      [[3, 'p', 'k'], [1, 'p', 'k']], // an earlier time
+      [[0, 'p', 'k', { a: 1.5 }]], // integer vs float
+      [[0, 'p', 'k', { a: -1 }]], // sign
+      [[0, 'p', 'k', { a: 2 ** 40 }]],
       [[0, 'pk', '']], // string boundaries
       [[0, '', 'pk']],
       [[0, 'p', 'k'], [0, 'p', 'k']], // event boundaries
       [[0, 'p', 'k', { a: 'p' }]], // a repeated string refers back to its first occurrence
       [[0, 'p', 'k', { a: 'q' }]],
     ];
-    const hashes = variants.map((v) => hashOf('interned', v));
+    const hashes = variants.map((v) => hashOf(scheme, v));
     expect(new Set(hashes).size).toBe(variants.length);
   });
 
   test('strings longer than a hash chunk are hashed whole', () => {
     const long = 'x'.repeat(200_000);
-    const a = hashOf('interned', [[0, 'p', 'k', { s: long }]]);
-    expect(hashOf('interned', [[0, 'p', 'k', { s: long }]])).toBe(a);
-    expect(hashOf('interned', [[0, 'p', 'k', { s: `${long.slice(0, -1)}y` }]])).not.toBe(a);
+    const a = hashOf(scheme, [[0, 'p', 'k', { s: long }]]);
+    expect(hashOf(scheme, [[0, 'p', 'k', { s: long }]])).toBe(a);
+    expect(hashOf(scheme, [[0, 'p', 'k', { s: `${long.slice(0, -1)}y` }]])).not.toBe(a);
   });
 
   test('a bigint in details is a model bug', () => {
-    expect(() => hashOf('interned', [[0, 'p', 'k', { n: 1n }]])).toThrow(/bigint/);
+    expect(() => hashOf(scheme, [[0, 'p', 'k', { n: 1n }]])).toThrow(/bigint/);
   });
 });

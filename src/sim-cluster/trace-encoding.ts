@@ -1,20 +1,24 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Micros } from './time.ts';
+import { CompactEncoder } from './trace-encoding-compact.ts';
 
 /**
- * How a run's events are turned into bytes for its sha256 trace hash. Both schemes are canonical
- * (one byte string per event sequence) and injective (the events can be read back from the bytes),
- * so a hash changes exactly when some event's time, process, kind or details change.
+ * How a run's events are turned into bytes for its sha256 trace hash. Every scheme is canonical (one
+ * byte string per event sequence) and injective (the events can be read back from the bytes), so a
+ * hash changes exactly when some event's time, process, kind or details change.
  *
- * - `interned` (trace files version 2 and later, the default): a little-endian binary encoding in
- *   which each distinct string is written out once, the first time it occurs, and referred to by its
- *   index after that. Most of a run's strings (process names, kinds, detail keys, command ids) recur
- *   thousands of times, so this skips the JSON text a line encoding builds for every event: it takes
- *   about a fifth off a whole campaign case's time (`npm run bench campaign.verdicts`, A/B).
- * - `lines` (trace files version 1): one text line per event, `t\tp\tk[\tJSON(details)]\n`. Kept so
- *   that trace files written by earlier builds replay with the hash they recorded.
+ * - `compact` (trace files version 4 and later, the default; trace-encoding-compact.ts): binary,
+ *   each distinct string written out once and then referred to by its slot in a bounded table,
+ *   integers as varints, each event's time as the difference from the previous one.
+ * - `interned` (trace files versions 2 and 3): binary, each distinct string written out once and
+ *   then referred to by its index, numbers as float64, lengths and indices as uint32. It took about a
+ *   fifth off a whole campaign case's time against `lines`.
+ * - `lines` (trace files version 1): one text line per event, `t\tp\tk[\tJSON(details)]\n`.
+ *
+ * The older schemes are kept so that trace files written by earlier builds replay with the hashes
+ * they recorded.
  */
-export type TraceHashScheme = 'interned' | 'lines';
+export type TraceHashScheme = 'compact' | 'interned' | 'lines';
 
 export interface TraceEncoder {
   add(t: Micros, p: string, k: string, d: Readonly<Record<string, unknown>> | undefined): void;
@@ -23,7 +27,14 @@ export interface TraceEncoder {
 }
 
 export function traceEncoder(scheme: TraceHashScheme): TraceEncoder {
-  return scheme === 'interned' ? new InternedEncoder() : new LinesEncoder();
+  switch (scheme) {
+    case 'compact':
+      return new CompactEncoder();
+    case 'interned':
+      return new InternedEncoder();
+    case 'lines':
+      return new LinesEncoder();
+  }
 }
 
 /** Bytes buffered before they are fed to sha256 (larger chunks hash faster). */
@@ -86,7 +97,7 @@ interface KindMemo {
 }
 
 /**
- * The `interned` scheme. Values follow JSON's data model, as the `lines` scheme does: object keys in
+ * The `interned` scheme (trace files versions 2 and 3). Values follow JSON's data model, as the `lines` scheme does: object keys in
  * insertion order, keys whose value is undefined (or a function) left out, undefined in arrays and
  * non-finite numbers as null, -0 as 0. Details are plain data (DESIGN decision 6): plain objects,
  * arrays and primitives, so nothing else (Maps, class instances, toJSON, enumerable properties

@@ -47,8 +47,8 @@ export interface TraceOptions {
    */
   keepEvents?: boolean;
   /**
-   * How events are encoded for the hash (see trace-encoding.ts). Default `interned`; `lines` only
-   * to replay trace files of format version 1, whose hashes were taken that way.
+   * How events are encoded for the hash (see trace-encoding.ts). Default `compact`; `interned` and
+   * `lines` only to replay trace files of older format versions, whose hashes were taken that way.
    */
   hashScheme?: TraceHashScheme;
   /**
@@ -74,7 +74,7 @@ export class TraceRecorder {
 
   constructor(options: TraceOptions = {}) {
     this.kept = options.keepEvents ? [] : undefined;
-    this.encoder = options.hash === false ? null : traceEncoder(options.hashScheme ?? 'interned');
+    this.encoder = options.hash === false ? null : traceEncoder(options.hashScheme ?? 'compact');
   }
 
   get count(): number {

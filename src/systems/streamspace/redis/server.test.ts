@@ -35,7 +35,7 @@ describe('Redis server process (real-world §3)', () => {
     const { sim, client, take, results } = setup();
     client.expire('agent:a:pod', 300, take);
     client.get('agent:a:pod', take);
-    sim.run();
+    sim.run({ until: SECOND });
     expect(results).toEqual([0, null]);
   });
 
