@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { traceEncoder, type TraceHashScheme } from './trace-encoding.ts';
 
@@ -64,6 +65,24 @@ describe('the compact scheme (trace files version 4)', () => {
   test('an event time that is not an integer is a model bug', () => {
     expect(() => hashOf('compact', [[0.5, 'p', 'k']])).toThrow(/not an integer/);
   });
+
+  test('is injective: the events, as JSON would carry them, can be read back from the bytes hashed', () => {
+    const text = fc.oneof(fc.constantFrom('p', 'k', 'api-0', 'cmd-1', ''), fc.string({ unit: 'binary', maxLength: 6 }));
+    const key = fc.oneof(fc.constantFrom('a', 'b', 'c'), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 3 }).filter((k) => k !== '__proto__'));
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        text, fc.maxSafeInteger(), fc.integer({ min: -300, max: 300 }), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 3 }),
+      ),
+    }));
+    const event = fc.tuple(fc.maxSafeInteger().map(Math.abs), text, text, fc.option(fc.dictionary(key, value, { maxKeys: 4 }), { nil: undefined }));
+    fc.assert(fc.property(fc.array(event, { maxLength: 12 }), (events) => {
+      const asJson = events.map(([t, p, k, d]) => [t, p, k, d === undefined ? undefined : JSON.parse(JSON.stringify(d))]);
+      expect(decodeCompact(compactBytes(events as Event[]))).toEqual(asJson);
+    }));
+  });
 });
 
 describe.each(['interned', 'compact'] as const)('both binary schemes (%s)', (scheme) => {
@@ -125,3 +144,82 @@ describe.each(['interned', 'compact'] as const)('both binary schemes (%s)', (sch
     expect(() => hashOf(scheme, [[0, 'p', 'k', { n: 1n }]])).toThrow(/bigint/);
   });
 });
+
+/** The bytes the compact encoder hashes for `events`, taken from its sha256's updates. */
+function compactBytes(events: readonly Event[]): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const update = Hash.prototype.update;
+  Hash.prototype.update = function (this: Hash, data: Uint8Array) {
+    chunks.push(Uint8Array.from(data));
+    return update.call(this, data);
+  } as typeof update;
+  try {
+    hashOf('compact', events);
+  } finally {
+    Hash.prototype.update = update;
+  }
+  return Uint8Array.from(chunks.flatMap((c) => [...c]));
+}
+
+/** A reader of the compact encoding, written from its description in trace-encoding-compact.ts. */
+function decodeCompact(bytes: Uint8Array): unknown[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const slots: string[] = [];
+  let at = 0;
+  let next = 0;
+  let last = 0;
+  const uint = (): number => {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      const b = bytes[at++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 0x80;
+    }
+  };
+  const string = (tag: number): string => {
+    if (tag === 6) return slots[uint()]!;
+    expect(tag).toBe(5);
+    const length = uint();
+    let s = '';
+    for (let i = 0; i < length; i++) s += String.fromCharCode(uint());
+    slots[next] = s;
+    next = (next + 1) % 16_384;
+    return s;
+  };
+  const value = (): unknown => {
+    const tag = bytes[at++]!;
+    switch (tag) {
+      case 5: case 6: return string(tag);
+      case 7: return uint();
+      case 8: return -uint();
+      case 9: at += 8; return view.getFloat64(at - 8, true);
+      case 10: return true;
+      case 11: return false;
+      case 12: return null;
+      case 13: return Array.from({ length: uint() }, value);
+      case 14: {
+        const o: Record<string, unknown> = {};
+        while (bytes[at] !== 15) {
+          const k = string(bytes[at++]!);
+          o[k] = value();
+        }
+        at++;
+        return o;
+      }
+      default: throw new Error(`tag ${tag} at ${at - 1}`);
+    }
+  };
+  const events: unknown[] = [];
+  while (at < bytes.length) {
+    const tag = bytes[at++]!;
+    expect(tag >= 1 && tag <= 4).toBe(true);
+    const dt = uint();
+    last = tag <= 2 ? last + dt : last - dt;
+    const p = string(bytes[at++]!);
+    const k = string(bytes[at++]!);
+    events.push([last, p, k, tag % 2 === 0 ? value() : undefined]);
+  }
+  return events;
+}
