@@ -149,9 +149,9 @@ describe.each(['interned', 'compact'] as const)('both binary schemes (%s)', (sch
 function compactBytes(events: readonly Event[]): Uint8Array {
   const chunks: Uint8Array[] = [];
   const update = Hash.prototype.update;
-  Hash.prototype.update = function (this: Hash, data: Uint8Array) {
+  Hash.prototype.update = function (this: Hash, data: Uint8Array): Hash {
     chunks.push(Uint8Array.from(data));
-    return update.call(this, data);
+    return Reflect.apply(update, this, [data]) as Hash;
   } as typeof update;
   try {
     hashOf('compact', events);
