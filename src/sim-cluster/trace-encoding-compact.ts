@@ -70,9 +70,9 @@ interface KindMemo {
  * The `compact` scheme (trace files version 4 and later): the `interned` scheme's design (each
  * string written out once, then referred to by a slot) with integers as varints instead of float64
  * and uint32 everywhere, each event's time as the difference from the previous event's, and a string
- * table of bounded size. An event of a recurring shape takes about a third of the bytes the
- * `interned` scheme writes (a tag, a one- or two-byte time, two bytes per string and per small
- * integer), which is less to write and less to hash.
+ * table of bounded size. An event of a recurring shape takes a tag, a one- or two-byte time and two
+ * bytes per string and per small integer: 23 bytes on average in the 10-minute StreamSpace run, where
+ * the `interned` scheme writes 53, which is less to write and less to hash.
  *
  * Values follow JSON's data model, as the other schemes do: object keys in insertion order, keys
  * whose value is undefined (or a function) left out, undefined in arrays and non-finite numbers as

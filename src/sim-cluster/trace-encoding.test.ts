@@ -26,7 +26,7 @@ describe('the lines scheme (trace files version 1)', () => {
 
 describe('the interned scheme (trace files versions 2 and 3)', () => {
   // The expected value was computed by a separate implementation of the byte format described in
-  // trace-encoding.ts (tags, little-endian float64/uint32, UTF-16 code units), not by this code.
+  // trace-encoding-interned.ts (tags, little-endian float64/uint32, UTF-16 code units), not by this code.
   test('is pinned: changing the encoding breaks every version-2 and version-3 trace file', () => {
     expect(hashOf('interned', SAMPLE)).toBe('76b27f9a46743e342a1b1623ee7ce54659f8f040fba0e3ed1447bc94fc27dff0');
   });
